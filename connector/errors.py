@@ -1,0 +1,136 @@
+"""The connector's one error tree.
+
+::
+
+    ConnectorError                      exit 1 (anything not below)
+    ├── ConfigError                     exit 2  a bad or missing setting; names key, problem, fix
+    ├── ProviderError                   exit 4  the IdP could not be read
+    │   ├── RetryableError                      worth another try (5xx, 429, connection lost)
+    │   │   └── RateLimitedError                429; carries the wait the IdP asked for
+    │   └── TerminalError                       retrying will not help
+    │       ├── AuthError               exit 3  token refused, bad credentials, missing scope
+    │       ├── NotFoundError                   404 on an object
+    │       ├── IncompleteReadError             a page sequence ended early or a body was garbage
+    │       └── CursorExpiredError              the IdP refused the change cursor: a full read is needed
+    ├── StoreError                      exit 6  the product store refused or failed
+    │   └── RunInProgressError          exit 7  another run holds this directory's lock
+    ├── GuardTrippedError               exit 5  the plan was stopped by the guard
+    ├── ConflictsFoundError             exit 8  conflicts, with --strict
+    └── StalePlanError                  exit 9  the store changed since a saved plan was made
+
+Errors are raised ``from`` their cause and translated only at the edges: a
+provider turns HTTP into these, the CLI turns these into exit codes.  No
+message ever carries a secret.
+"""
+
+from __future__ import annotations
+
+
+class ConnectorError(Exception):
+    """Root of every error the connector raises on purpose."""
+
+    exit_code: int = 1
+
+
+class ConfigError(ConnectorError):
+    """A configuration value is missing or wrong."""
+
+    exit_code = 2
+
+
+class ProviderError(ConnectorError):
+    """Reading the identity provider failed.
+
+    ``status`` is the HTTP status (if any) and ``code`` the IdP's own error
+    code (Okta ``errorCode``, Graph ``error.code``, SCIM ``scimType``).
+    """
+
+    exit_code = 4
+    retryable: bool = False
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        status: int | None = None,
+        code: str | None = None,
+        directory_id: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.status = status
+        self.code = code
+        self.directory_id = directory_id
+
+
+class RetryableError(ProviderError):
+    """A failure that another attempt may not meet (5xx, 429, connection)."""
+
+    retryable = True
+
+
+class RateLimitedError(RetryableError):
+    """The IdP answered 429.  ``retry_after`` is the wait it asked for, in seconds."""
+
+    def __init__(self, message: str, *, retry_after: float | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.retry_after = retry_after
+
+
+class TerminalError(ProviderError):
+    """A failure that retrying will not fix."""
+
+
+class AuthError(TerminalError):
+    """Credentials or token refused, or a scope is missing."""
+
+    exit_code = 3
+
+
+class NotFoundError(TerminalError):
+    """The IdP has no such object."""
+
+
+class IncompleteReadError(TerminalError):
+    """A page sequence ended early or a body could not be read.
+
+    Never treated as a shorter directory: downstream a short read would look
+    like people leaving.
+    """
+
+
+class CursorExpiredError(TerminalError):
+    """The IdP refused the stored change cursor; a full read is needed."""
+
+
+class StoreError(ConnectorError):
+    """The product store failed or refused a change."""
+
+    exit_code = 6
+
+
+class RunInProgressError(StoreError):
+    """Another sync run holds this directory's lock."""
+
+    exit_code = 7
+
+
+class GuardTrippedError(ConnectorError):
+    """The guard stopped a plan.  ``rule`` names the rule that tripped."""
+
+    exit_code = 5
+
+    def __init__(self, message: str, *, rule: str | None = None) -> None:
+        super().__init__(message)
+        self.rule = rule
+
+
+class ConflictsFoundError(ConnectorError):
+    """Conflicts were found and ``--strict`` asked to fail on them."""
+
+    exit_code = 8
+
+
+class StalePlanError(ConnectorError):
+    """A saved plan no longer matches the store it was made against."""
+
+    exit_code = 9

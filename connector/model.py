@@ -1,0 +1,218 @@
+"""Frozen, provider-neutral records.
+
+Two families live here:
+
+* what a provider reads from an identity provider (``IdpUser``, ``IdpGroup``,
+  ``IdpMember``, ``ChangeSet``), and
+* what the product store holds (``Account``, ``Link``, ``Group``,
+  ``GroupMembership``), as the planner sees them in a ``StoreSnapshot``.
+
+Identity is always ``(directory_id, immutable IdP id)``; emails, logins and
+names are mutable attributes (PRODUCT.md, "Link").  Every record is immutable
+so that mapping, linking and planning can stay pure.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from typing import Mapping
+
+
+# --------------------------------------------------------------------------
+# What a provider reads
+# --------------------------------------------------------------------------
+
+
+class MemberKind(str, enum.Enum):
+    """What a group member is: a user, or a nested group."""
+
+    USER = "user"
+    GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class IdpUser:
+    """A user as the identity provider has it, in neutral terms.
+
+    ``active`` follows PRODUCT.md: Okta ``ACTIVE``, ``PASSWORD_EXPIRED``,
+    ``LOCKED_OUT`` and ``RECOVERY`` are active, every other status is not;
+    Graph ``accountEnabled``; SCIM ``active``.  ``raw_status`` keeps the IdP's
+    own word (``"SUSPENDED"``, ``"accountEnabled=false"``, ``"active=false"``).
+    ``email`` is the primary address as the IdP gives it, not normalised;
+    ``other_emails`` holds the rest.  ``is_guest`` is the IdP's own notion of a
+    guest (Entra B2B); whether a user is *external* is decided later from the
+    organization's verified domains, never here.
+    """
+
+    idp_user_id: str
+    user_name: str
+    email: str | None
+    active: bool
+    raw_status: str
+    display_name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    other_emails: tuple[str, ...] = ()
+    is_guest: bool = False
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdpGroup:
+    """A group as the identity provider has it."""
+
+    idp_group_id: str
+    name: str
+    description: str | None = None
+    updated_at: datetime | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class IdpMember:
+    """One direct member of a group: a user or a nested group."""
+
+    group_id: str
+    member_id: str
+    kind: MemberKind = MemberKind.USER
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeSet:
+    """What changed in a directory since a cursor.
+
+    ``users`` and ``groups`` are new or changed objects (the whole object);
+    ``removed_*`` are ids that are gone from the directory (deleted, or out of
+    scope).  Membership changes are direct ones, as the IdP reports them.
+    ``groups_with_full_members`` names groups whose *complete* direct member
+    list is in ``members_added`` (an IdP that reports a group's members whole
+    rather than as a diff); for those, any stored member not listed is gone.
+    ``cursor`` is where the next call starts from.
+    """
+
+    cursor: str
+    users: tuple[IdpUser, ...] = ()
+    removed_user_ids: tuple[str, ...] = ()
+    groups: tuple[IdpGroup, ...] = ()
+    removed_group_ids: tuple[str, ...] = ()
+    members_added: tuple[IdpMember, ...] = ()
+    members_removed: tuple[IdpMember, ...] = ()
+    groups_with_full_members: tuple[str, ...] = ()
+
+    @property
+    def is_empty(self) -> bool:
+        """True when nothing changed."""
+        return not (
+            self.users
+            or self.removed_user_ids
+            or self.groups
+            or self.removed_group_ids
+            or self.members_added
+            or self.members_removed
+            or self.groups_with_full_members
+        )
+
+
+# --------------------------------------------------------------------------
+# What the product store holds
+# --------------------------------------------------------------------------
+
+
+class AccountStatus(str, enum.Enum):
+    ACTIVE = "active"
+    DEACTIVATED = "deactivated"
+
+
+class AccountOrigin(str, enum.Enum):
+    """Where an account came from."""
+
+    SYNC = "sync"  # created by a sync run
+    INVITED = "invited"  # invited by hand before provisioning
+    SELF_SIGNUP = "self_signup"
+    IMPORTED = "imported"  # loaded with `accounts import`
+
+
+LOCAL_SOURCE = "local"
+"""The membership source of a membership made in the product itself."""
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """A product user.  ``account_id`` is the product's own id."""
+
+    account_id: str
+    email: str
+    display_name: str | None
+    status: AccountStatus
+    origin: AccountOrigin
+    given_name: str | None = None
+    family_name: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Link:
+    """(directory_id, idp_user_id) -> account_id.
+
+    ``missing_count`` counts consecutive full reads that did not return the
+    identity; ``idp_active`` is the IdP's active flag at the last read.
+    """
+
+    directory_id: str
+    idp_user_id: str
+    account_id: str
+    missing_count: int = 0
+    idp_active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """A product group: local, or managed by a directory (``idp_group_id`` set)."""
+
+    group_id: str
+    name: str
+    directory_id: str | None = None
+    idp_group_id: str | None = None
+    description: str | None = None
+    adopted: bool = False  # a local group that an IdP group of the same name took over
+
+    @property
+    def managed(self) -> bool:
+        return self.idp_group_id is not None
+
+
+@dataclass(frozen=True, slots=True)
+class GroupMembership:
+    """An account in a group, through one source (``"local"`` or a directory id)."""
+
+    group_id: str
+    account_id: str
+    source: str
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryState:
+    """Per-directory bookkeeping the planner needs."""
+
+    directory_id: str
+    cursor: str | None = None
+    last_full_read_at: datetime | None = None
+    last_good_user_count: int | None = None  # users read by the last good full run
+    synced_before: bool = False
+
+
+@dataclass(frozen=True)
+class StoreSnapshot:
+    """The store as the planner sees it, for one directory run.
+
+    Plain immutable-by-convention collections keyed for fast lookup.  It holds
+    every account (linking needs the whole organization), every group, and the
+    memberships of the groups this directory manages plus local ones.
+    """
+
+    accounts: Mapping[str, Account] = field(default_factory=dict)
+    links: Mapping[tuple[str, str], Link] = field(default_factory=dict)
+    groups: Mapping[str, Group] = field(default_factory=dict)
+    memberships: frozenset[GroupMembership] = frozenset()
+    directory: DirectoryState | None = None

@@ -1,0 +1,306 @@
+"""A plan is data: frozen changes, each with its reason, in a fixed apply order.
+
+The planner (:mod:`connector.planner`) makes a :class:`Plan`; the applier
+(:mod:`connector.apply`) interprets it against the store and reads nothing
+else.  A plan survives a JSON round trip unchanged, so ``plan --out`` and
+``apply plan.json`` see the very same changes.
+
+Apply order (``Action`` order below): groups before the accounts that join
+them, accounts before memberships, additions before removals, deactivations
+after everything that could still need the account, bookkeeping last.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import ClassVar
+from typing import Iterable
+from typing import Iterator
+from typing import Mapping
+
+
+class Action(str, enum.Enum):
+    """Every kind of change, in apply order."""
+
+    CREATE_GROUP = "create_group"
+    ADOPT_GROUP = "adopt_group"
+    UPDATE_GROUP = "update_group"
+    CREATE_ACCOUNT = "create_account"
+    LINK = "link"
+    UPDATE_ACCOUNT = "update_account"
+    ACTIVATE = "activate"
+    ADD_MEMBERSHIP = "add_membership"
+    REMOVE_MEMBERSHIP = "remove_membership"
+    DEACTIVATE = "deactivate"
+    MARK_MISSING = "mark_missing"
+    SET_CURSOR = "set_cursor"
+
+
+APPLY_ORDER: tuple[Action, ...] = tuple(Action)
+
+_CHANGE_TYPES: dict[Action, type["Change"]] = {}
+
+
+@dataclass(frozen=True)
+class Change:
+    """Base of every change.  ``reason`` says why, in words a reviewer reads."""
+
+    action: ClassVar[Action]
+    reason: str
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        if "action" in cls.__dict__:
+            _CHANGE_TYPES[cls.action] = cls
+
+    def to_dict(self) -> dict[str, Any]:
+        data = {"action": self.action.value}
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            data[f.name] = list(value) if isinstance(value, tuple) else value
+        return data
+
+    @staticmethod
+    def from_dict(data: Mapping[str, Any]) -> "Change":
+        try:
+            cls = _CHANGE_TYPES[Action(data["action"])]
+        except (KeyError, ValueError) as exc:
+            raise ValueError(f"unknown change action {data.get('action')!r}") from exc
+        kwargs = {}
+        for f in dataclasses.fields(cls):
+            if f.name not in data:
+                raise ValueError(f"change {cls.action.value!r} lacks field {f.name!r}")
+            value = data[f.name]
+            kwargs[f.name] = tuple(value) if isinstance(value, list) else value
+        return cls(**kwargs)
+
+
+@dataclass(frozen=True)
+class CreateGroup(Change):
+    """Create a product group managed by ``directory_id`` mirroring an IdP group."""
+
+    action = Action.CREATE_GROUP
+    group_id: str = ""
+    name: str = ""
+    directory_id: str = ""
+    idp_group_id: str = ""
+    description: str | None = None
+
+
+@dataclass(frozen=True)
+class AdoptGroup(Change):
+    """A local group whose name equals an IdP group's becomes managed; members and grants stay."""
+
+    action = Action.ADOPT_GROUP
+    group_id: str = ""
+    directory_id: str = ""
+    idp_group_id: str = ""
+
+
+@dataclass(frozen=True)
+class UpdateGroup(Change):
+    """Rename a managed group (or change its description)."""
+
+    action = Action.UPDATE_GROUP
+    group_id: str = ""
+    name: str = ""
+    description: str | None = None
+    old_name: str = ""
+
+
+@dataclass(frozen=True)
+class CreateAccount(Change):
+    """Create an account and link the identity to it, in one step."""
+
+    action = Action.CREATE_ACCOUNT
+    account_id: str = ""
+    directory_id: str = ""
+    idp_user_id: str = ""
+    email: str = ""
+    display_name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+
+
+@dataclass(frozen=True)
+class LinkAccount(Change):
+    """Link an identity to an account that already exists; the account is untouched."""
+
+    action = Action.LINK
+    directory_id: str = ""
+    idp_user_id: str = ""
+    account_id: str = ""
+
+
+@dataclass(frozen=True)
+class UpdateAccount(Change):
+    """Change an internal account's profile.  ``fields`` and ``old`` map name -> value."""
+
+    action = Action.UPDATE_ACCOUNT
+    account_id: str = ""
+    fields: Mapping[str, Any] = field(default_factory=dict)
+    old: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ActivateAccount(Change):
+    """Reactivate an account whose identity is back or active again."""
+
+    action = Action.ACTIVATE
+    account_id: str = ""
+    directory_id: str = ""
+    idp_user_id: str = ""
+
+
+@dataclass(frozen=True)
+class AddMembership(Change):
+    action = Action.ADD_MEMBERSHIP
+    group_id: str = ""
+    account_id: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class RemoveMembership(Change):
+    action = Action.REMOVE_MEMBERSHIP
+    group_id: str = ""
+    account_id: str = ""
+    source: str = ""
+
+
+@dataclass(frozen=True)
+class DeactivateAccount(Change):
+    """Deactivate an account and drop the memberships ``directory_id`` gave it."""
+
+    action = Action.DEACTIVATE
+    account_id: str = ""
+    directory_id: str = ""
+    idp_user_id: str = ""
+
+
+@dataclass(frozen=True)
+class MarkMissing(Change):
+    """Record how many full reads in a row have missed an identity (0 = seen again)."""
+
+    action = Action.MARK_MISSING
+    directory_id: str = ""
+    idp_user_id: str = ""
+    missing_count: int = 0
+    idp_active: bool = True
+
+
+@dataclass(frozen=True)
+class SetCursor(Change):
+    """Store the directory's change cursor and read bookkeeping, with the changes it covers."""
+
+    action = Action.SET_CURSOR
+    directory_id: str = ""
+    cursor: str | None = None
+    full_read: bool = False
+    user_count: int | None = None
+
+
+def _order_key(change: Change) -> int:
+    return APPLY_ORDER.index(change.action)
+
+
+@dataclass(frozen=True)
+class Conflict:
+    """An identity that could not be linked, and why."""
+
+    directory_id: str
+    idp_user_id: str
+    email: str | None
+    reason: str
+    account_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Changes for one directory, sorted in apply order, plus what was not done.
+
+    ``base_fingerprint`` identifies the store state the plan was made against;
+    ``apply`` refuses a plan whose fingerprint no longer matches.
+    """
+
+    directory_id: str
+    changes: tuple[Change, ...] = ()
+    conflicts: tuple[Conflict, ...] = ()
+    skipped: tuple[tuple[str, str], ...] = ()  # (idp_user_id, reason)
+    base_fingerprint: str = ""
+    full_read: bool = True
+    users_read: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "changes", tuple(sorted(self.changes, key=_order_key)))
+
+    def __iter__(self) -> Iterator[Change]:
+        return iter(self.changes)
+
+    def __len__(self) -> int:
+        return len(self.changes)
+
+    def of(self, action: Action) -> list[Change]:
+        """The changes of one action."""
+        return [c for c in self.changes if c.action is action]
+
+    def counts(self) -> dict[str, int]:
+        """Changes per action, every action listed."""
+        counts = {a.value: 0 for a in Action}
+        for c in self.changes:
+            counts[c.action.value] += 1
+        return counts
+
+    @property
+    def is_empty(self) -> bool:
+        """True when the plan changes nothing that matters (bookkeeping aside)."""
+        return all(c.action in (Action.SET_CURSOR, Action.MARK_MISSING) for c in self.changes)
+
+    def to_json(self) -> str:
+        return json.dumps(
+            {
+                "version": 1,
+                "directory_id": self.directory_id,
+                "base_fingerprint": self.base_fingerprint,
+                "full_read": self.full_read,
+                "users_read": self.users_read,
+                "changes": [c.to_dict() for c in self.changes],
+                "conflicts": [dataclasses.asdict(c) for c in self.conflicts],
+                "skipped": [list(s) for s in self.skipped],
+            },
+            indent=2,
+            sort_keys=True,
+            default=str,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> "Plan":
+        data = json.loads(text)
+        if data.get("version") != 1:
+            raise ValueError(f"unsupported plan version {data.get('version')!r}")
+        return cls(
+            directory_id=data["directory_id"],
+            base_fingerprint=data.get("base_fingerprint", ""),
+            full_read=data.get("full_read", True),
+            users_read=data.get("users_read", 0),
+            changes=tuple(Change.from_dict(c) for c in data["changes"]),
+            conflicts=tuple(
+                Conflict(**{**c, "account_ids": tuple(c.get("account_ids", ()))})
+                for c in data.get("conflicts", [])
+            ),
+            skipped=tuple(tuple(s) for s in data.get("skipped", [])),  # type: ignore[misc]
+        )
+
+
+def change_types() -> Mapping[Action, type[Change]]:
+    """The registry of change classes, by action."""
+    return dict(_CHANGE_TYPES)
+
+
+def sorted_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
+    return tuple(sorted(changes, key=_order_key))

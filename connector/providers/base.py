@@ -1,0 +1,176 @@
+"""The provider interface: what every identity-provider adapter offers.
+
+Narrow on purpose, like ConnId's SPI: test the connection, list users,
+groups and a group's direct members, and (for IdPs that can say what
+changed) read changes since a cursor.  Adapters translate the IdP's HTTP
+into the records of :mod:`connector.model` and the errors of
+:mod:`connector.errors`; nothing else leaves them.
+
+An adapter is a class with a ``name`` and a ``from_settings`` constructor,
+registered under the ``connector.providers`` entry-point group (see
+``docs/adding-a-provider.md``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from dataclasses import field
+from typing import Any
+from typing import ClassVar
+from typing import Iterator
+from typing import Literal
+from typing import Mapping
+from typing import Protocol
+from typing import runtime_checkable
+
+from connector.model import ChangeSet
+from connector.model import IdpGroup
+from connector.model import IdpMember
+from connector.model import IdpUser
+
+AuthMethod = Literal["private_key_jwt", "client_secret", "bearer", "ssws"]
+
+
+class Secret:
+    """A secret string that never shows itself in a repr, str or log line."""
+
+    __slots__ = ("_value",)
+
+    def __init__(self, value: str) -> None:
+        self._value = value
+
+    def reveal(self) -> str:
+        """The secret itself; call only where it goes on the wire."""
+        return self._value
+
+    def __repr__(self) -> str:
+        return "Secret('**********')"
+
+    __str__ = __repr__
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Secret) and other._value == self._value
+
+    def __hash__(self) -> int:
+        return hash(self._value)
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """How to authenticate to one directory.
+
+    * ``private_key_jwt``: OAuth client credentials, the client signs a JWT
+      assertion with ``private_key`` (PEM or JWK text); optional ``key_id``.
+    * ``client_secret``: OAuth client credentials with ``client_secret``.
+    * ``bearer``: a static bearer ``token`` (SCIM services).
+    * ``ssws``: an Okta API ``token``.
+
+    ``token_url`` defaults per provider (Okta ``{base}/oauth2/v1/token``,
+    Entra ``{authority}/{tenant}/oauth2/v2.0/token``).
+    """
+
+    method: AuthMethod
+    client_id: str | None = None
+    client_secret: Secret | None = None
+    private_key: Secret | None = None
+    key_id: str | None = None
+    token: Secret | None = None
+    token_url: str | None = None
+    scopes: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class HttpSettings:
+    """Network habits for one directory (see :mod:`connector.http`)."""
+
+    connect_timeout: float = 10.0
+    read_timeout: float = 60.0
+    max_retries: int = 5
+    backoff_base: float = 0.5
+    backoff_max: float = 30.0
+    max_total_wait: float = 600.0  # give up after waiting this long on 429s/5xx, in all
+    rate_share: float = 0.5  # never use more than this share of the IdP's rate budget
+    verify_tls: bool = True
+    ca_bundle: str | None = None
+
+
+@dataclass(frozen=True)
+class ProviderSettings:
+    """Everything an adapter needs to reach one directory.
+
+    ``options`` carries adapter-specific keys (Entra ``tenant`` and
+    ``authority``, for instance) that the registry does not interpret.
+    """
+
+    directory_id: str
+    base_url: str
+    auth: AuthSettings
+    page_size: int | None = None
+    http: HttpSettings = field(default_factory=HttpSettings)
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """What ``check()`` found: reachable, authenticated, with these scopes."""
+
+    ok: bool
+    provider: str
+    directory_id: str
+    granted_scopes: tuple[str, ...] = ()
+    missing_scopes: tuple[str, ...] = ()
+    detail: str = ""
+
+
+@runtime_checkable
+class Provider(Protocol):
+    """One connection to an identity provider.
+
+    Iterators stream: they hold one page at a time, never the directory, and
+    a page sequence that ends early raises
+    :class:`connector.errors.IncompleteReadError` rather than ending quietly.
+    """
+
+    name: ClassVar[str]
+    supports_changes: ClassVar[bool]
+
+    @classmethod
+    def from_settings(cls, settings: ProviderSettings) -> "Provider":
+        """Build the adapter from its settings (no network traffic yet)."""
+        ...
+
+    def check(self) -> CheckResult:
+        """Reach the IdP, get a token, confirm the scopes the reads need."""
+        ...
+
+    def iter_users(self) -> Iterator[IdpUser]:
+        """Every user, of every status (inactive ones included)."""
+        ...
+
+    def iter_groups(self) -> Iterator[IdpGroup]:
+        """Every group."""
+        ...
+
+    def iter_members(self, group_id: str) -> Iterator[IdpMember]:
+        """The direct members of one group: users and nested groups."""
+        ...
+
+    def changes(self, cursor: str | None) -> ChangeSet:
+        """What changed since ``cursor``.
+
+        ``cursor=None`` returns an empty change set whose ``cursor`` marks
+        *now*; call it before a full read so that the next incremental run
+        misses nothing.  A cursor the IdP refuses raises
+        :class:`connector.errors.CursorExpiredError`.  Only adapters with
+        ``supports_changes = True`` implement it.
+        """
+        ...
+
+    @property
+    def request_count(self) -> int:
+        """HTTP requests made so far (token calls included)."""
+        ...
+
+    def close(self) -> None:
+        """Release the HTTP session."""
+        ...
