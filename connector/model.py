@@ -15,11 +15,10 @@ so that mapping, linking and planning can stay pure.
 from __future__ import annotations
 
 import enum
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
-from typing import Mapping
-
 
 # --------------------------------------------------------------------------
 # What a provider reads

@@ -15,13 +15,13 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 from typing import ClassVar
-from typing import Iterable
-from typing import Iterator
-from typing import Mapping
 
 
 class Action(str, enum.Enum):
@@ -43,7 +43,7 @@ class Action(str, enum.Enum):
 
 APPLY_ORDER: tuple[Action, ...] = tuple(Action)
 
-_CHANGE_TYPES: dict[Action, type["Change"]] = {}
+_CHANGE_TYPES: dict[Action, type[Change]] = {}
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class Change:
         return data
 
     @staticmethod
-    def from_dict(data: Mapping[str, Any]) -> "Change":
+    def from_dict(data: Mapping[str, Any]) -> Change:
         try:
             cls = _CHANGE_TYPES[Action(data["action"])]
         except (KeyError, ValueError) as exc:
@@ -279,7 +279,7 @@ class Plan:
         )
 
     @classmethod
-    def from_json(cls, text: str) -> "Plan":
+    def from_json(cls, text: str) -> Plan:
         data = json.loads(text)
         if data.get("version") != 1:
             raise ValueError(f"unsupported plan version {data.get('version')!r}")

@@ -27,14 +27,14 @@ import random
 import string
 import threading
 import uuid
+from collections.abc import Callable
+from collections.abc import Iterable
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
 from typing import Any
-from typing import Callable
-from typing import Iterable
 from typing import Literal
 
 OKTA_STATUSES: tuple[str, ...] = (
@@ -505,7 +505,9 @@ class Directory:
             self._log(at, "membership", "added", group_id, member_id=member_id, member_kind=kind)
             return True
 
-    def remove_member(self, group_id: str, member_id: str, *, kind: Literal["user", "group"] = "user") -> bool:
+    def remove_member(
+        self, group_id: str, member_id: str, *, kind: Literal["user", "group"] = "user"
+    ) -> bool:
         """Remove a direct member; False when it was not there."""
         with self.lock:
             group = self.group(group_id)
@@ -566,7 +568,9 @@ class Directory:
             self.api_tokens[token.token] = token
             return token
 
-    def issue_token(self, client_id: str, dialect: Dialect, scopes: Iterable[str], lifetime: int = 3600) -> IssuedToken:
+    def issue_token(
+        self, client_id: str, dialect: Dialect, scopes: Iterable[str], lifetime: int = 3600
+    ) -> IssuedToken:
         """Hand out a random access token for ``lifetime`` seconds."""
         with self.lock:
             token = IssuedToken(

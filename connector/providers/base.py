@@ -13,13 +13,13 @@ registered under the ``connector.providers`` entry-point group (see
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 from typing import ClassVar
-from typing import Iterator
 from typing import Literal
-from typing import Mapping
 from typing import Protocol
 from typing import runtime_checkable
 
@@ -135,7 +135,7 @@ class Provider(Protocol):
     supports_changes: ClassVar[bool]
 
     @classmethod
-    def from_settings(cls, settings: ProviderSettings) -> "Provider":
+    def from_settings(cls, settings: ProviderSettings) -> Provider:
         """Build the adapter from its settings (no network traffic yet)."""
         ...
 
