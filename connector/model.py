@@ -215,3 +215,23 @@ class StoreSnapshot:
     groups: Mapping[str, Group] = field(default_factory=dict)
     memberships: frozenset[GroupMembership] = frozenset()
     directory: DirectoryState | None = None
+
+
+@dataclass(frozen=True)
+class DirectoryView:
+    """A whole directory as the planner reads it.
+
+    After a full read it is exactly what the IdP returned.  For an
+    incremental run it is the store's mirror of the last read with the
+    provider's :class:`ChangeSet` laid over it (``full_read`` False); then
+    absence means nothing, and ``removed_user_ids`` are identities the IdP
+    itself reported deleted.  ``members`` holds *direct* members by group id;
+    flattening nested groups is the planner's job.
+    """
+
+    directory_id: str
+    users: Mapping[str, IdpUser]
+    groups: Mapping[str, IdpGroup]
+    members: Mapping[str, tuple[IdpMember, ...]]
+    full_read: bool = True
+    removed_user_ids: frozenset[str] = frozenset()
