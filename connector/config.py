@@ -1,0 +1,417 @@
+"""One TOML file (plus a little environment) into typed settings.
+
+The file names the organization's verified domains, the store, each
+directory with its provider, base URL and credentials, product grants and
+guard numbers; ``docs/configuration.md`` has a complete example.  Every
+mistake is a :class:`~connector.errors.ConfigError` that names the key, the
+problem and the fix, and a key the loader does not know is a mistake (the
+closest known key is suggested).
+
+Secrets are never inline: only references to an environment variable
+(``client_secret_env``, ``token_env``, ``private_key_env``) or a file
+(``client_secret_file``, ``token_file``, ``private_key_file``).  They are read
+once, here, into :class:`~connector.providers.base.Secret`, which never
+prints itself.
+
+Environment: ``CONNECTOR_STORE_URL`` overrides ``[store] url``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from connector.config_check import Checker
+from connector.config_check import parse_duration
+from connector.errors import ConfigError
+from connector.providers.base import AuthSettings
+from connector.providers.base import HttpSettings
+from connector.providers.base import ProviderSettings
+from connector.providers.base import Secret
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+STORE_URL_ENV = "CONNECTOR_STORE_URL"
+DEFAULT_STORE_FILE = "connector.sqlite"
+BUILTIN_PROVIDERS = ("okta", "azure_ad", "scim")
+AUTH_METHODS = ("private_key_jwt", "client_secret", "bearer", "ssws")
+
+_TOP_KEYS = ("organization", "store", "directories", "products", "guard", "sync", "tls", "http")
+_DIRECTORY_KEYS = (
+    "id",
+    "provider",
+    "base_url",
+    "auth",
+    "tenant",
+    "authority",
+    "page_size",
+    "rate_share",
+    "tls",
+    "http",
+    "options",
+)
+_AUTH_KEYS = (
+    "method",
+    "client_id",
+    "client_secret_env",
+    "client_secret_file",
+    "private_key_env",
+    "private_key_file",
+    "token_env",
+    "token_file",
+    "key_id",
+    "token_url",
+    "scopes",
+)
+_INLINE_SECRETS = {
+    "client_secret": "client_secret_env or client_secret_file",
+    "private_key": "private_key_env or private_key_file",
+    "token": "token_env or token_file",
+    "password": "token_env or token_file",
+}
+# What each method needs: (secret name, its two reference keys), and whether a client_id is needed.
+_METHOD_SECRET = {
+    "private_key_jwt": "private_key",
+    "client_secret": "client_secret",
+    "bearer": "token",
+    "ssws": "token",
+}
+_HTTP_KEYS = ("connect_timeout", "read_timeout", "max_retries", "max_total_wait", "rate_share")
+_TLS_KEYS = ("verify", "ca_bundle")
+_GUARD_DEFAULTS: dict[str, int | float] = {
+    "min_deactivations": 5,
+    "max_deactivation_ratio": 0.10,
+    "max_deactivations": 500,
+    "group_min_size": 20,
+    "group_max_removal_ratio": 0.5,
+    "max_shrink_ratio": 0.10,
+}
+_RATIOS = {"max_deactivation_ratio", "group_max_removal_ratio", "max_shrink_ratio"}
+
+
+@dataclass(frozen=True)
+class DirectoryConfig:
+    """One ``[[directories]]`` entry: the provider's name and its settings."""
+
+    id: str
+    provider: str
+    settings: ProviderSettings
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration, validated.
+
+    ``guard`` holds the ``[guard]`` numbers as given (unset ones take the
+    defaults of :class:`connector.settings.GuardSettings`);
+    :meth:`sync_settings` builds the engine's settings from it.
+    """
+
+    verified_domains: tuple[str, ...]
+    store_url: str
+    directories: tuple[DirectoryConfig, ...]
+    product_grants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    guard: Mapping[str, int | float] = field(default_factory=dict)
+    missing_threshold: int = 2
+    full_read_interval: timedelta = timedelta(days=1)
+    source: str = "<dict>"
+
+    def directory(self, directory_id: str) -> DirectoryConfig:
+        """The directory with this id; a ConfigError listing the known ids otherwise."""
+        for directory in self.directories:
+            if directory.id == directory_id:
+                return directory
+        known = ", ".join(d.id for d in self.directories) or "none"
+        raise ConfigError(
+            f"{self.source}: no directory with id {directory_id!r}; the configured ids are: {known}"
+        )
+
+    def select(self, directory_id: str | None) -> tuple[DirectoryConfig, ...]:
+        """One directory by id, or every directory when ``directory_id`` is None."""
+        return self.directories if directory_id is None else (self.directory(directory_id),)
+
+    def sync_settings(self) -> Any:
+        """The engine's :class:`connector.settings.SyncSettings` for this organization."""
+        from connector.settings import GuardSettings
+        from connector.settings import SyncSettings
+
+        return SyncSettings(
+            verified_domains=self.verified_domains,
+            product_grants=dict(self.product_grants),
+            guard=GuardSettings(**self.guard),
+            missing_threshold=self.missing_threshold,
+            full_read_interval=self.full_read_interval,
+        )
+
+
+def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Config:
+    """Read and validate the TOML file at ``path``.
+
+    Relative paths inside it (secret files, CA bundles, a relative SQLite
+    store) are taken relative to the file's folder.
+    """
+    source = Path(path)
+    try:
+        raw = source.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{source}: configuration file not found; pass --config PATH or set CONNECTOR_CONFIG"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the configuration file ({exc.strerror})") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc}); fix the syntax at that place") from exc
+    return config_from_dict(data, base_dir=source.resolve().parent, env=env, source=str(source))
+
+
+def config_from_dict(
+    data: Mapping[str, Any],
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    source: str = "<dict>",
+) -> Config:
+    """Validate a configuration given as a dict (the TOML file's shape), for embedding.
+
+    ``base_dir`` anchors relative paths (default: the working directory);
+    ``env`` replaces ``os.environ`` for secret references.
+    """
+    check = Checker(source)
+    environ = os.environ if env is None else env
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    root = check.table(data, "", _TOP_KEYS)
+
+    org = check.table(
+        check.required(root, "organization", "", "a table"), "organization", ("verified_domains",)
+    )
+    domains = check.domains(check.required(org, "verified_domains", "organization", "a list of domains"))
+
+    store = check.table(root.get("store", {}), "store", ("url",))
+    store_url = environ.get(STORE_URL_ENV) or store.get("url") or f"sqlite:///{base / DEFAULT_STORE_FILE}"
+    store_url = _anchor_sqlite(check.string(store_url, "store.url"), base)
+
+    tls = check.table(root.get("tls", {}), "tls", _TLS_KEYS)
+    http = check.table(root.get("http", {}), "http", _HTTP_KEYS)
+    default_http = _http_settings(check, HttpSettings(), http, tls, "", base)
+
+    entries = root.get("directories")
+    if not isinstance(entries, list) or not entries:
+        raise check.error(
+            "directories", "no directory is configured", "add at least one [[directories]] table"
+        )
+    directories = tuple(
+        _directory(check, entry, f"directories[{i}]", default_http, base, environ)
+        for i, entry in enumerate(entries)
+    )
+    seen: set[str] = set()
+    for i, directory in enumerate(directories):
+        if directory.id in seen:
+            raise check.error(
+                f"directories[{i}].id", f"{directory.id!r} is used twice", "give each directory its own id"
+            )
+        seen.add(directory.id)
+
+    grants = {
+        check.string(product, "products", "a product name"): check.names(groups, f"products.{product}")
+        for product, groups in check.table(root.get("products", {}), "products", None).items()
+    }
+    guard = check.table(root.get("guard", {}), "guard", tuple(_GUARD_DEFAULTS))
+    guard_values = {key: _guard_number(check, key, value) for key, value in guard.items()}
+
+    sync = check.table(root.get("sync", {}), "sync", ("missing_threshold", "full_read_interval"))
+    missing = check.integer(sync.get("missing_threshold", 2), "sync.missing_threshold", minimum=1)
+    interval = parse_duration(check, sync.get("full_read_interval", "1d"), "sync.full_read_interval")
+    return Config(
+        verified_domains=domains,
+        store_url=store_url,
+        directories=directories,
+        product_grants=grants,
+        guard=guard_values,
+        missing_threshold=missing,
+        full_read_interval=interval,
+        source=source,
+    )
+
+
+def _anchor_sqlite(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url[len(prefix) :] not in ("", ":memory:"):
+        path = Path(url[len(prefix) :])
+        if not path.is_absolute():
+            return prefix + str(base / path)
+    return url
+
+
+def _guard_number(check: Checker, key: str, value: Any) -> int | float:
+    where = f"guard.{key}"
+    if key in _RATIOS:
+        return check.ratio(value, where)
+    return check.integer(value, where, minimum=0)
+
+
+def _known_providers() -> tuple[str, ...]:
+    from importlib.metadata import entry_points
+
+    names = set(BUILTIN_PROVIDERS)
+    names.update(ep.name for ep in entry_points(group="connector.providers"))
+    return tuple(sorted(names))
+
+
+def _directory(
+    check: Checker,
+    entry: Any,
+    where: str,
+    default_http: HttpSettings,
+    base: Path,
+    environ: Mapping[str, str],
+) -> DirectoryConfig:
+    table = check.table(entry, where, _DIRECTORY_KEYS)
+    directory_id = check.identifier(check.required(table, "id", where, "a short id"), f"{where}.id")
+    provider = check.choice(
+        check.required(table, "provider", where, "a provider name"), f"{where}.provider", _known_providers()
+    )
+    base_url = check.url(check.required(table, "base_url", where, "the directory's URL"), f"{where}.base_url")
+    options: dict[str, Any] = dict(check.table(table.get("options", {}), f"{where}.options", None))
+    for key in ("tenant", "authority"):
+        if key in table:
+            options[key] = check.string(table[key], f"{where}.{key}")
+    if provider == "azure_ad" and "tenant" not in options:
+        raise check.error(
+            f"{where}.tenant", "is required for provider azure_ad", "set the Entra tenant id or domain"
+        )
+    page_size = table.get("page_size")
+    if page_size is not None:
+        page_size = check.integer(page_size, f"{where}.page_size", minimum=1)
+    tls = check.table(table.get("tls", {}), f"{where}.tls", _TLS_KEYS)
+    http = check.table(table.get("http", {}), f"{where}.http", _HTTP_KEYS)
+    settings = ProviderSettings(
+        directory_id=directory_id,
+        base_url=base_url.rstrip("/"),
+        auth=_auth(check, table.get("auth"), f"{where}.auth", base, environ),
+        page_size=page_size,
+        http=_http_settings(check, default_http, http, tls, where, base, table.get("rate_share")),
+        options=options,
+    )
+    return DirectoryConfig(id=directory_id, provider=provider, settings=settings)
+
+
+def _http_settings(
+    check: Checker,
+    start: HttpSettings,
+    http: Mapping[str, Any],
+    tls: Mapping[str, Any],
+    where: str,
+    base: Path,
+    rate_share: Any = None,
+) -> HttpSettings:
+    prefix = f"{where}." if where else ""
+    changes: dict[str, Any] = {}
+    for key, value in http.items():
+        name = f"{prefix}http.{key}"
+        if key == "rate_share":
+            changes[key] = check.ratio(value, name, allow_zero=False)
+        elif key == "max_retries":
+            changes[key] = check.integer(value, name, minimum=0)
+        else:
+            changes[key] = check.positive(value, name)
+    if rate_share is not None:
+        changes["rate_share"] = check.ratio(rate_share, f"{prefix}rate_share", allow_zero=False)
+    if "verify" in tls:
+        changes["verify_tls"] = check.boolean(tls["verify"], f"{prefix}tls.verify")
+    if "ca_bundle" in tls:
+        changes["ca_bundle"] = str(check.existing_file(tls["ca_bundle"], f"{prefix}tls.ca_bundle", base))
+    return dataclasses.replace(start, **changes)
+
+
+def _auth(check: Checker, raw: Any, where: str, base: Path, environ: Mapping[str, str]) -> AuthSettings:
+    if raw is None:
+        raise check.error(where, "is missing", f"add a [{where}] table with method and credentials")
+    for inline, refs in _INLINE_SECRETS.items():
+        if isinstance(raw, Mapping) and inline in raw:
+            raise check.error(
+                f"{where}.{inline}", "secrets are never written in the configuration", f"use {refs} instead"
+            )
+    table = check.table(raw, where, _AUTH_KEYS)
+    method = check.choice(
+        check.required(table, "method", where, "an auth method"), f"{where}.method", AUTH_METHODS
+    )
+    secret_name = _METHOD_SECRET[method]
+    allowed = {f"{secret_name}_env", f"{secret_name}_file"}
+    for kind in set(_METHOD_SECRET.values()) - {secret_name}:
+        for suffix in ("_env", "_file"):
+            if f"{kind}{suffix}" in table:
+                raise check.error(
+                    f"{where}.{kind}{suffix}",
+                    f"is not used by method {method}",
+                    f"remove it, or set {sorted(allowed)[0]} or {sorted(allowed)[1]}",
+                )
+    secret = _secret(check, table, secret_name, where, base, environ)
+    client_id = table.get("client_id")
+    if method in ("private_key_jwt", "client_secret"):
+        if client_id is None:
+            raise check.error(
+                f"{where}.client_id", f"is required for method {method}", "set the OAuth client id"
+            )
+        client_id = check.string(client_id, f"{where}.client_id")
+    elif client_id is not None:
+        raise check.error(f"{where}.client_id", f"is not used by method {method}", "remove it")
+    if "key_id" in table and method != "private_key_jwt":
+        raise check.error(
+            f"{where}.key_id", f"is only used by method private_key_jwt, not {method}", "remove it"
+        )
+    scopes = check.names(table.get("scopes", []), f"{where}.scopes")
+    token_url = table.get("token_url")
+    return AuthSettings(
+        method=method,  # type: ignore[arg-type]
+        client_id=client_id,
+        client_secret=secret if secret_name == "client_secret" else None,
+        private_key=secret if secret_name == "private_key" else None,
+        key_id=check.string(table["key_id"], f"{where}.key_id") if "key_id" in table else None,
+        token=secret if secret_name == "token" else None,
+        token_url=check.url(token_url, f"{where}.token_url") if token_url is not None else None,
+        scopes=scopes,
+    )
+
+
+def _secret(
+    check: Checker, table: Mapping[str, Any], name: str, where: str, base: Path, environ: Mapping[str, str]
+) -> Secret:
+    env_key, file_key = f"{name}_env", f"{name}_file"
+    if env_key in table and file_key in table:
+        raise check.error(f"{where}.{env_key}", f"and {file_key} are both set", "keep only one of them")
+    if env_key in table:
+        var = check.string(table[env_key], f"{where}.{env_key}")
+        value = environ.get(var)
+        if not value:
+            raise check.error(
+                f"{where}.{env_key}",
+                f"the environment variable {var} is not set or empty",
+                f"export {var}, or use {file_key}",
+            )
+        return Secret(value.strip())
+    if file_key in table:
+        path = check.existing_file(table[file_key], f"{where}.{file_key}", base)
+        try:
+            value = path.read_text(encoding="utf-8").strip()
+        except (OSError, UnicodeDecodeError) as exc:
+            raise check.error(
+                f"{where}.{file_key}", f"cannot read {path} ({exc.__class__.__name__})", "fix the file"
+            ) from None
+        if not value:
+            raise check.error(f"{where}.{file_key}", f"{path} is empty", "put the secret in the file")
+        return Secret(value)
+    raise check.error(
+        where, f"has no {name} reference", f"set {env_key} (a variable name) or {file_key} (a path)"
+    )
