@@ -1,0 +1,128 @@
+"""Engines and migrations: SQLite (a file, the default) or PostgreSQL (psycopg 3).
+
+SQLite is driven the way SQLAlchemy documents for pysqlite with real
+transactions: the driver's own transaction handling is switched off and the
+engine emits ``BEGIN`` itself, ``BEGIN IMMEDIATE`` for writes (so two writers
+queue on the busy timeout instead of failing on a lock upgrade) and plain
+``BEGIN`` for reads.  Savepoints then work, which :mod:`connector.apply`
+needs to record one failed object and go on.  File databases use WAL
+journaling (readers never block the writer) with ``synchronous=NORMAL``,
+which survives a killed process; foreign keys are enforced.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import create_engine
+from sqlalchemy import event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+from sqlalchemy.pool import StaticPool
+
+from connector.errors import StoreError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+WRITE = "connector_write"  # execution option: this transaction writes
+SQLITE_BUSY_TIMEOUT = 60.0  # seconds a writer waits for another writer
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for ``url``; only SQLite and PostgreSQL (psycopg 3) are supported."""
+    try:
+        parsed = make_url(url)
+    except ArgumentError as exc:
+        raise StoreError(f"store URL is not a database URL: {exc}") from exc
+    backend = parsed.get_backend_name()
+    if backend == "sqlite":
+        return _sqlite_engine(url, parsed.database)
+    if backend == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        return create_engine(parsed, pool_pre_ping=True)
+    raise StoreError(f"unsupported store database {backend!r}: use sqlite:///path or postgresql+psycopg://")
+
+
+def _sqlite_engine(url: str, database: str | None) -> Engine:
+    in_memory = not database or database == ":memory:"
+    kwargs: dict[str, Any] = {"connect_args": {"timeout": SQLITE_BUSY_TIMEOUT}}
+    if in_memory:
+        kwargs["poolclass"] = StaticPool
+        kwargs["connect_args"]["check_same_thread"] = False
+    engine = create_engine(url, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: Any) -> None:
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        if not in_memory:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        write = conn.get_execution_options().get(WRITE, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+def sqlite_path(engine: Engine) -> str | None:
+    """The database file of a SQLite engine (None for in-memory or another backend)."""
+    if engine.dialect.name != "sqlite":
+        return None
+    database = engine.url.database
+    if not database or database == ":memory:":
+        return None
+    return str(Path(database).resolve())
+
+
+def alembic_config(engine: Engine) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=True))
+    return config
+
+
+def head_revision() -> str:
+    """The newest migration."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(engine: Engine) -> str | None:
+    """The migration the database is at (None for an empty database)."""
+    with engine.connect() as conn:
+        return MigrationContext.configure(conn).get_current_revision()
+
+
+def upgrade(engine: Engine, revision: str = "head") -> None:
+    """Run the Alembic migrations up to ``revision`` in one transaction."""
+    config = alembic_config(engine)
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE: True})
+        with conn.begin():
+            config.attributes["connection"] = conn
+            command.upgrade(config, revision)
+
+
+def downgrade(engine: Engine, revision: str) -> None:
+    """Run the migrations down to ``revision`` (``"base"`` empties the database)."""
+    config = alembic_config(engine)
+    with engine.connect() as conn:
+        conn.execution_options(**{WRITE: True})
+        with conn.begin():
+            config.attributes["connection"] = conn
+            command.downgrade(config, revision)

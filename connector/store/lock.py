@@ -1,0 +1,104 @@
+"""One run per directory at a time.
+
+PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock`` or, to
+wait, ``pg_advisory_lock``) taken on a connection held open for the whole
+run.  The server drops it when that session ends, so a killed process never
+leaves it behind.
+
+SQLite: an exclusive ``flock`` on a small file beside the database file, one
+file per directory.  Chosen over a lock row with owner and heartbeat because
+the kernel releases the lock the moment the holding process dies (even on
+``SIGKILL``), so there is no stale-owner guesswork, no clock, and no write to
+the database that a crash could leave half done.  The lock files stay behind
+(empty and harmless).  An in-memory SQLite database lives in one process, so
+a process-local lock is its equivalent.  ``flock`` is POSIX; on Windows the
+SQLite lock is process-local only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine
+from sqlalchemy import text
+
+from connector.errors import RunInProgressError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+_LOCAL_LOCKS: dict[str, threading.Lock] = {}
+_LOCAL_GUARD = threading.Lock()
+
+
+def advisory_key(directory_id: str) -> int:
+    """A signed 64-bit key for ``pg_advisory_lock``, stable across processes."""
+    digest = hashlib.sha256(f"idp-connector run {directory_id}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+def _busy(directory_id: str) -> RunInProgressError:
+    return RunInProgressError(
+        f"another run is in progress for directory {directory_id!r}; "
+        "wait for it to finish, or run again with --wait to queue behind it"
+    )
+
+
+@contextlib.contextmanager
+def postgres_lock(engine: Engine, directory_id: str, *, wait: bool) -> Iterator[None]:
+    """Hold ``pg_advisory_lock`` for ``directory_id`` on a dedicated session."""
+    key = advisory_key(directory_id)
+    with engine.connect() as conn:
+        if wait:
+            conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+        elif not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+            raise _busy(directory_id)
+        conn.commit()
+        try:
+            yield
+        finally:
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+            conn.commit()
+
+
+@contextlib.contextmanager
+def file_lock(db_path: str, directory_id: str, *, wait: bool) -> Iterator[None]:
+    """Hold an exclusive ``flock`` on ``<db>.run-<hash>.lock`` for ``directory_id``."""
+    if fcntl is None:  # pragma: no cover - Windows
+        with local_lock(f"{db_path}\0{directory_id}", wait=wait):
+            yield
+        return
+    digest = hashlib.sha256(directory_id.encode()).hexdigest()[:16]
+    path = Path(f"{db_path}.run-{digest}.lock")
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
+        except BlockingIOError:
+            raise _busy(directory_id) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def local_lock(name: str, *, wait: bool) -> Iterator[None]:
+    """A process-local lock, for an in-memory database that no other process can see."""
+    with _LOCAL_GUARD:
+        lock = _LOCAL_LOCKS.setdefault(name, threading.Lock())
+    if not lock.acquire(blocking=wait):
+        raise _busy(name.rsplit("\0", 1)[-1])
+    try:
+        yield
+    finally:
+        lock.release()

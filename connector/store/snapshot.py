@@ -1,0 +1,138 @@
+"""Loading the planner's :class:`StoreSnapshot` with plain column selects, and
+fingerprinting it.
+
+The snapshot holds every account and every group of the organization
+(linking looks across the whole organization), every link (an account may
+be linked from several directories), and the memberships the directory's
+plan can touch or must respect: those it gave, the local ones, and any in a
+group it manages.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+from sqlalchemy import Connection
+from sqlalchemy import or_
+from sqlalchemy import select
+
+from connector.model import LOCAL_SOURCE
+from connector.model import Account
+from connector.model import AccountOrigin
+from connector.model import AccountStatus
+from connector.model import DirectoryState
+from connector.model import Group
+from connector.model import GroupMembership
+from connector.model import Link
+from connector.model import StoreSnapshot
+from connector.store import tables as t
+
+
+def load_directory(conn: Connection, directory_id: str) -> DirectoryState | None:
+    row = conn.execute(select(t.directories).where(t.directories.c.directory_id == directory_id)).first()
+    if row is None:
+        return None
+    return DirectoryState(
+        directory_id=row.directory_id,
+        cursor=row.cursor,
+        last_full_read_at=row.last_full_read_at,
+        last_good_user_count=row.last_good_user_count,
+        synced_before=bool(row.synced_before),
+    )
+
+
+def load_accounts(conn: Connection) -> dict[str, Account]:
+    a = t.accounts.c
+    statuses = {s.value: s for s in AccountStatus}
+    origins = {o.value: o for o in AccountOrigin}
+    rows = conn.execute(
+        select(a.account_id, a.email, a.display_name, a.status, a.origin, a.given_name, a.family_name)
+    )
+    return {r[0]: Account(r[0], r[1], r[2], statuses[r[3]], origins[r[4]], r[5], r[6]) for r in rows}
+
+
+def load_links(conn: Connection, directory_id: str | None = None) -> dict[tuple[str, str], Link]:
+    c = t.links.c
+    query = select(c.directory_id, c.idp_user_id, c.account_id, c.missing_count, c.idp_active)
+    if directory_id is not None:
+        query = query.where(c.directory_id == directory_id)
+    return {(r[0], r[1]): Link(r[0], r[1], r[2], r[3], bool(r[4])) for r in conn.execute(query)}
+
+
+def load_groups(conn: Connection) -> dict[str, Group]:
+    g = t.groups.c
+    rows = conn.execute(select(g.group_id, g.name, g.directory_id, g.idp_group_id, g.description, g.adopted))
+    return {r[0]: Group(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows}
+
+
+def load_memberships(conn: Connection, directory_id: str | None = None) -> frozenset[GroupMembership]:
+    m = t.memberships.c
+    query = select(m.group_id, m.account_id, m.source)
+    if directory_id is not None:
+        managed = select(t.groups.c.group_id).where(t.groups.c.directory_id == directory_id)
+        query = query.where(or_(m.source == directory_id, m.source == LOCAL_SOURCE, m.group_id.in_(managed)))
+    return frozenset(GroupMembership(r[0], r[1], r[2]) for r in conn.execute(query))
+
+
+def load_snapshot(conn: Connection, directory_id: str) -> StoreSnapshot:
+    """The store as the planner of ``directory_id`` sees it (read in one transaction)."""
+    return StoreSnapshot(
+        accounts=load_accounts(conn),
+        links=load_links(conn),
+        groups=load_groups(conn),
+        memberships=load_memberships(conn, directory_id),
+        directory=load_directory(conn, directory_id),
+    )
+
+
+def fingerprint_of(snapshot: StoreSnapshot, verified_domains: Iterable[str] = ()) -> str:
+    """A digest of everything the planner reads from the store.
+
+    Equal snapshots give equal digests whatever the row order; any change to
+    an account, link, group, membership, the directory's cursor and counts,
+    or the verified domains gives another.  The cursor stands for the mirror
+    (:mod:`connector.mirror`), which only ever changes with it.
+    """
+    digest = hashlib.sha256()
+
+    def feed(label: str, rows: Iterable[tuple[object, ...]]) -> None:
+        digest.update(label.encode())
+        digest.update("\n".join(sorted(map(repr, rows))).encode())
+
+    feed(
+        "accounts",
+        (
+            (
+                a.account_id,
+                a.email,
+                a.display_name,
+                a.status.value,
+                a.origin.value,
+                a.given_name,
+                a.family_name,
+            )
+            for a in snapshot.accounts.values()
+        ),
+    )
+    feed(
+        "links",
+        (
+            (k.directory_id, k.idp_user_id, k.account_id, k.missing_count, k.idp_active)
+            for k in snapshot.links.values()
+        ),
+    )
+    feed(
+        "groups",
+        (
+            (g.group_id, g.name, g.directory_id, g.idp_group_id, g.description, g.adopted)
+            for g in snapshot.groups.values()
+        ),
+    )
+    feed("memberships", ((m.group_id, m.account_id, m.source) for m in snapshot.memberships))
+    d = snapshot.directory
+    if d is not None:
+        when = d.last_full_read_at.isoformat() if d.last_full_read_at else None
+        feed("directory", [(d.directory_id, d.cursor, when, d.last_good_user_count, d.synced_before)])
+    feed("domains", ((domain,) for domain in verified_domains))
+    return digest.hexdigest()

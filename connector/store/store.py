@@ -1,0 +1,455 @@
+"""The :class:`Store`: the product's accounts, groups, links and run history.
+
+Copy semantics (as scim2-server's backend states its own): every reader
+returns fresh frozen records; nothing a caller holds changes when the store
+does, and changing the store goes through these methods or
+:func:`connector.apply.apply_plan`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import uuid
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from datetime import datetime
+from datetime import timezone
+from typing import TYPE_CHECKING
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy import Engine
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import update
+from sqlalchemy.exc import SQLAlchemyError
+
+from connector.emails import InvalidEmailError
+from connector.emails import normalize_domain
+from connector.emails import parse_email
+from connector.errors import StoreError
+from connector.model import LOCAL_SOURCE
+from connector.model import Account
+from connector.model import AccountOrigin
+from connector.model import AccountStatus
+from connector.model import DirectoryState
+from connector.model import Group
+from connector.model import GroupMembership
+from connector.model import Link
+from connector.model import StoreSnapshot
+from connector.store import engine as engines
+from connector.store import lock
+from connector.store import snapshot as snap
+from connector.store import tables as t
+from connector.store.records import AuditRecord
+from connector.store.records import RunRecord
+
+if TYPE_CHECKING:
+    from connector.billing import BillingReport
+
+DEFAULT_URL = "sqlite:///connector.sqlite"
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+class Store:
+    """The product store on SQLite (a file) or PostgreSQL.  Open with :meth:`open`."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+
+    # ------------------------------------------------------------------ lifecycle
+
+    @classmethod
+    def open(cls, url: str = DEFAULT_URL, *, upgrade: bool = True) -> Store:
+        """Connect to ``url``; with ``upgrade`` an empty or older database is migrated to head.
+
+        Without ``upgrade`` a database that is not at head is refused with a
+        :class:`StoreError` that says to run ``db upgrade``.
+        """
+        store = cls(engines.make_engine(url))
+        try:
+            if upgrade:
+                store.upgrade()
+            else:
+                store.check_schema()
+        except BaseException:
+            store.close()
+            raise
+        return store
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def upgrade(self) -> None:
+        """Bring the schema to the newest migration (``alembic upgrade head``)."""
+        try:
+            engines.upgrade(self.engine)
+        except SQLAlchemyError as exc:
+            raise StoreError(
+                f"could not migrate the store: {exc.__class__.__name__}: {exc.orig or exc}"
+            ) from exc
+
+    def schema_revision(self) -> str | None:
+        """The migration the database is at; None when it is empty."""
+        return engines.current_revision(self.engine)
+
+    def check_schema(self) -> None:
+        current, head = self.schema_revision(), engines.head_revision()
+        if current != head:
+            raise StoreError(
+                f"the store's schema is at {current or 'nothing (empty database)'}, the code needs {head}: "
+                "run `idp-connector db upgrade`"
+            )
+
+    @contextlib.contextmanager
+    def transaction(self, *, write: bool = True) -> Iterator[Connection]:
+        """A connection in one transaction; committed on success, rolled back on error."""
+        with self.engine.connect() as conn:
+            if write:
+                conn.execution_options(**{engines.WRITE: True})
+            with conn.begin():
+                yield conn
+
+    @contextlib.contextmanager
+    def run_lock(self, directory_id: str, *, wait: bool = False) -> Iterator[None]:
+        """Hold this directory's run lock; :class:`RunInProgressError` if taken and not ``wait``."""
+        path = engines.sqlite_path(self.engine)
+        if self.engine.dialect.name == "postgresql":
+            guard = lock.postgres_lock(self.engine, directory_id, wait=wait)
+        elif path is not None:
+            guard = lock.file_lock(path, directory_id, wait=wait)
+        else:
+            guard = lock.local_lock(f"{id(self.engine)}\0{directory_id}", wait=wait)
+        with guard:
+            yield
+
+    # ------------------------------------------------------------------ organization settings
+
+    def verified_domains(self) -> tuple[str, ...]:
+        with self.transaction(write=False) as conn:
+            rows = conn.execute(select(t.verified_domains.c.domain).order_by(t.verified_domains.c.domain))
+            return tuple(r[0] for r in rows)
+
+    def set_verified_domains(self, domains: Iterable[str]) -> None:
+        """Replace the verified domains; each is IDNA-encoded and lower-cased."""
+        if isinstance(domains, str):
+            raise StoreError("verified domains must be a list of domains, not one string")
+        normal = []
+        for domain in domains:
+            try:
+                normal.append(normalize_domain(domain))
+            except InvalidEmailError as exc:
+                raise StoreError(f"{domain!r} is not a domain name: {exc}") from exc
+        with self.transaction() as conn:
+            conn.execute(delete(t.verified_domains))
+            if normal:
+                conn.execute(insert(t.verified_domains), [{"domain": d} for d in dict.fromkeys(normal)])
+
+    def product_grants(self) -> dict[str, tuple[str, ...]]:
+        """Product -> names of the groups that grant it."""
+        grants: dict[str, list[str]] = {}
+        with self.transaction(write=False) as conn:
+            c = t.product_grants.c
+            for product, group_name in conn.execute(select(c.product, c.group_name).order_by(c.product)):
+                grants.setdefault(product, []).append(group_name)
+        return {p: tuple(sorted(g)) for p, g in grants.items()}
+
+    def set_product_grants(self, grants: Mapping[str, Iterable[str]]) -> None:
+        """Replace the product grants: product -> group names."""
+        rows = []
+        for product, names in grants.items():
+            if not isinstance(product, str) or not product.strip():
+                raise StoreError(f"a product name must be a non-empty string, got {product!r}")
+            if isinstance(names, str):
+                raise StoreError(f"the groups granting {product!r} must be a list, not one string")
+            rows += [{"product": product, "group_name": n} for n in dict.fromkeys(names)]
+        with self.transaction() as conn:
+            conn.execute(delete(t.product_grants))
+            if rows:
+                conn.execute(insert(t.product_grants), rows)
+
+    # ------------------------------------------------------------------ directories
+
+    def ensure_directory(self, directory_id: str, provider: str) -> None:
+        """Register a directory (once); a directory never changes its provider."""
+        if not directory_id or not provider:
+            raise StoreError("a directory needs a non-empty id and provider name")
+        with self.transaction() as conn:
+            known = conn.execute(
+                select(t.directories.c.provider).where(t.directories.c.directory_id == directory_id)
+            ).scalar()
+            if known is None:
+                conn.execute(
+                    insert(t.directories).values(
+                        directory_id=directory_id, provider=provider, synced_before=False, created_at=utcnow()
+                    )
+                )
+            elif known != provider:
+                raise StoreError(
+                    f"directory {directory_id!r} is registered with provider {known!r}, not {provider!r}: "
+                    "IdP ids of one provider mean nothing to another; give the new connection a new id"
+                )
+
+    def directory_state(self, directory_id: str) -> DirectoryState | None:
+        with self.transaction(write=False) as conn:
+            return snap.load_directory(conn, directory_id)
+
+    # ------------------------------------------------------------------ the planner's view
+
+    def snapshot(self, directory_id: str) -> StoreSnapshot:
+        """The store as the planner of ``directory_id`` sees it, read in one transaction."""
+        with self.transaction(write=False) as conn:
+            return snap.load_snapshot(conn, directory_id)
+
+    def fingerprint(self, directory_id: str) -> str:
+        """Changes whenever the planner's input from the store changes (see ``fingerprint_of``)."""
+        with self.transaction(write=False) as conn:
+            snapshot = snap.load_snapshot(conn, directory_id)
+            domains = [r[0] for r in conn.execute(select(t.verified_domains.c.domain))]
+        return snap.fingerprint_of(snapshot, domains)
+
+    # ------------------------------------------------------------------ runs and audit
+
+    def start_run(self, directory_id: str, *, kind: str, dry_run: bool) -> int:
+        with self.transaction() as conn:
+            return int(
+                conn.execute(
+                    insert(t.sync_runs)
+                    .values(
+                        directory_id=directory_id,
+                        kind=kind,
+                        dry_run=dry_run,
+                        started_at=utcnow(),
+                        outcome="running",
+                        counts={},
+                        detail="",
+                    )
+                    .returning(t.sync_runs.c.run_id)
+                ).scalar_one()
+            )
+
+    def close_interrupted_runs(self, directory_id: str) -> int:
+        """Mark runs of the directory still ``running`` as ``interrupted``.
+
+        Call only while holding the directory's run lock: then no such run
+        can be alive.  Returns how many were found.
+        """
+        with self.transaction() as conn:
+            result = conn.execute(
+                update(t.sync_runs)
+                .where(t.sync_runs.c.directory_id == directory_id, t.sync_runs.c.outcome == "running")
+                .values(outcome="interrupted", detail="the process ended before the run did")
+            )
+            return result.rowcount
+
+    def finish_run(self, run_id: int, *, outcome: str, counts: Mapping[str, int], detail: str = "") -> None:
+        with self.transaction() as conn:
+            result = conn.execute(
+                update(t.sync_runs)
+                .where(t.sync_runs.c.run_id == run_id)
+                .values(outcome=outcome, counts=dict(counts), detail=detail, finished_at=utcnow())
+            )
+            if result.rowcount != 1:
+                raise StoreError(f"no sync run with id {run_id}")
+
+    def runs(self, directory_id: str | None = None, limit: int = 50) -> list[RunRecord]:
+        """Runs, newest first."""
+        r = t.sync_runs.c
+        query = select(t.sync_runs).order_by(r.run_id.desc()).limit(limit)
+        if directory_id is not None:
+            query = query.where(r.directory_id == directory_id)
+        with self.transaction(write=False) as conn:
+            return [
+                RunRecord(
+                    run_id=row.run_id,
+                    directory_id=row.directory_id,
+                    kind=row.kind,
+                    dry_run=bool(row.dry_run),
+                    started_at=row.started_at,
+                    finished_at=row.finished_at,
+                    outcome=row.outcome,
+                    counts=dict(row.counts or {}),
+                    detail=row.detail,
+                )
+                for row in conn.execute(query)
+            ]
+
+    def audit(self, run_id: int | None = None, *, limit: int | None = None) -> list[AuditRecord]:
+        """Audit entries in the order they were written (one run's, or all)."""
+        a = t.audit_log.c
+        query = select(t.audit_log).order_by(a.audit_id)
+        if run_id is not None:
+            query = query.where(a.run_id == run_id)
+        if limit is not None:
+            query = query.limit(limit)
+        with self.transaction(write=False) as conn:
+            return [
+                AuditRecord(
+                    audit_id=row.audit_id,
+                    run_id=row.run_id,
+                    at=row.at,
+                    action=row.action,
+                    directory_id=row.directory_id,
+                    target=row.target,
+                    reason=row.reason,
+                    outcome=row.outcome,
+                    error=row.error,
+                    change=row.change,
+                )
+                for row in conn.execute(query)
+            ]
+
+    # ------------------------------------------------------------------ accounts and groups
+
+    def add_account(
+        self,
+        email: str,
+        display_name: str | None = None,
+        *,
+        origin: AccountOrigin = AccountOrigin.INVITED,
+        groups: Iterable[str] = (),
+        account_id: str | None = None,
+        status: AccountStatus = AccountStatus.ACTIVE,
+    ) -> Account:
+        """Add an account made outside sync (invited, self sign-up, imported).
+
+        ``groups`` are group names: the account joins each as a ``local``
+        member; a name no group has yet becomes a new local group.
+        """
+        try:
+            address = parse_email(email).address
+        except InvalidEmailError as exc:
+            raise StoreError(f"{email!r} is not a valid email: {exc}") from exc
+        account = Account(
+            account_id=account_id or uuid.uuid4().hex,
+            email=address,
+            display_name=display_name,
+            status=AccountStatus(status),
+            origin=AccountOrigin(origin),
+        )
+        now = utcnow()
+        with self.transaction() as conn:
+            if conn.execute(
+                select(t.accounts.c.account_id).where(t.accounts.c.account_id == account.account_id)
+            ).first():
+                raise StoreError(f"an account with id {account.account_id!r} already exists")
+            conn.execute(
+                insert(t.accounts).values(
+                    account_id=account.account_id,
+                    email=account.email,
+                    display_name=display_name,
+                    status=account.status.value,
+                    origin=account.origin.value,
+                    created_at=now,
+                    updated_at=now,
+                )
+            )
+            for name in dict.fromkeys(groups):
+                group_id = self._local_group_id(conn, name, now)
+                conn.execute(
+                    insert(t.memberships).values(
+                        group_id=group_id, account_id=account.account_id, source=LOCAL_SOURCE, added_at=now
+                    )
+                )
+        return account
+
+    def add_group(self, name: str, *, description: str | None = None, group_id: str | None = None) -> Group:
+        """Add a local group (made in the product, managed by no directory)."""
+        if not name or not name.strip():
+            raise StoreError("a group needs a non-empty name")
+        group = Group(group_id=group_id or uuid.uuid4().hex, name=name, description=description)
+        with self.transaction() as conn:
+            conn.execute(
+                insert(t.groups).values(
+                    group_id=group.group_id,
+                    name=name,
+                    description=description,
+                    adopted=False,
+                    created_at=utcnow(),
+                )
+            )
+        return group
+
+    def add_membership(self, group_id: str, account_id: str, source: str = LOCAL_SOURCE) -> None:
+        """Put an account in a group through ``source`` (``local`` unless said otherwise)."""
+        with self.transaction() as conn:
+            if not conn.execute(select(t.groups.c.group_id).where(t.groups.c.group_id == group_id)).first():
+                raise StoreError(f"no group with id {group_id!r}")
+            if not conn.execute(
+                select(t.accounts.c.account_id).where(t.accounts.c.account_id == account_id)
+            ).first():
+                raise StoreError(f"no account with id {account_id!r}")
+            key = (t.memberships.c.group_id == group_id, t.memberships.c.account_id == account_id)
+            if not conn.execute(
+                select(t.memberships.c.source).where(*key, t.memberships.c.source == source)
+            ).first():
+                conn.execute(
+                    insert(t.memberships).values(
+                        group_id=group_id, account_id=account_id, source=source, added_at=utcnow()
+                    )
+                )
+
+    def _local_group_id(self, conn: Connection, name: str, now: datetime) -> str:
+        g = t.groups.c
+        rows = conn.execute(
+            select(g.group_id, g.directory_id).where(g.name == name).order_by(g.group_id)
+        ).all()
+        local = [r.group_id for r in rows if r.directory_id is None]
+        if local or rows:
+            return (local or [rows[0].group_id])[0]
+        group_id = uuid.uuid4().hex
+        conn.execute(insert(t.groups).values(group_id=group_id, name=name, adopted=False, created_at=now))
+        return group_id
+
+    def accounts(self) -> list[Account]:
+        with self.transaction(write=False) as conn:
+            return sorted(snap.load_accounts(conn).values(), key=lambda a: a.account_id)
+
+    def account(self, account_id: str) -> Account | None:
+        with self.transaction(write=False) as conn:
+            return snap.load_accounts(conn).get(account_id) if account_id else None
+
+    def links(self, directory_id: str | None = None) -> list[Link]:
+        with self.transaction(write=False) as conn:
+            return sorted(
+                snap.load_links(conn, directory_id).values(), key=lambda k: (k.directory_id, k.idp_user_id)
+            )
+
+    def groups(self) -> list[Group]:
+        with self.transaction(write=False) as conn:
+            return sorted(snap.load_groups(conn).values(), key=lambda g: g.group_id)
+
+    def memberships(self) -> list[GroupMembership]:
+        with self.transaction(write=False) as conn:
+            return sorted(snap.load_memberships(conn), key=lambda m: (m.group_id, m.account_id, m.source))
+
+    def billing(self) -> BillingReport:
+        """Billable accounts, overall and per product, from the stored grants and domains."""
+        from connector.billing import billing
+
+        with self.transaction(write=False) as conn:
+            accounts = list(snap.load_accounts(conn).values())
+            groups = list(snap.load_groups(conn).values())
+            memberships = list(snap.load_memberships(conn))
+        return billing(accounts, groups, memberships, self.product_grants(), self.verified_domains())
+
+    def counts(self) -> dict[str, Any]:
+        """Rows per table: a cheap health figure for reports and tests."""
+        names = ("accounts", "links", "groups", "memberships", "sync_runs", "audit_log", "idp_users")
+        with self.transaction(write=False) as conn:
+            return {
+                n: conn.execute(select(func.count()).select_from(t.metadata.tables[n])).scalar_one()
+                for n in names
+            }
