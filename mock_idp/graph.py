@@ -1,0 +1,537 @@
+"""Microsoft Graph v1.0 over the directory: users, groups, members, delta.
+
+Wire shapes follow the protocols file §2 (GRAPH-DOCS ``user-list.md``,
+``group-list-members.md``, ``concepts/paging``, ``concepts/errors``) and the
+v1.0 CSDL entity types ``user`` and ``group``.  Collections page with an
+absolute ``@odata.nextLink`` whose ``$skiptoken`` carries the position and the
+original query options; ``$top`` is 1..999 (default 100).  Filtered and
+sorted lists are memoised with ``Directory.cached``, so a page costs O(page).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timezone
+from typing import Any
+
+from flask import Blueprint
+from flask import Response
+from flask import g
+from flask import request
+
+from mock_idp import graph_delta
+from mock_idp.context import AuthFailure
+from mock_idp.context import current
+from mock_idp.graph_objects import GROUP_DEFAULT
+from mock_idp.graph_objects import GROUP_FILTERS
+from mock_idp.graph_objects import GROUP_PROPERTIES
+from mock_idp.graph_objects import USER_DEFAULT
+from mock_idp.graph_objects import USER_FILTERS
+from mock_idp.graph_objects import USER_PROPERTIES
+from mock_idp.graph_objects import render
+from mock_idp.oauth import auth_failure_response
+from mock_idp.oauth import require_auth
+from mock_idp.odata_filter import ODataFilterError
+from mock_idp.odata_filter import compile_filter
+from mock_idp.state import Directory
+from mock_idp.state import Group
+from mock_idp.state import StateError
+from mock_idp.state import User
+
+blueprint = Blueprint("graph", __name__, url_prefix="/v1.0")
+
+CONTENT_TYPE = (
+    "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
+)
+DEFAULT_TOP = 100
+MAX_TOP = 999
+USER_SCOPES = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
+GROUP_SCOPES = ("Group.Read.All", "GroupMember.Read.All", "Directory.Read.All", "Group.ReadWrite.All")
+_DEFAULT_CODES = {
+    400: "Request_BadRequest",
+    401: "InvalidAuthenticationToken",
+    403: "Authorization_RequestDenied",
+    404: "Request_ResourceNotFound",
+    405: "Request_BadRequest",
+    410: "resyncRequired",
+    429: "TooManyRequests",
+    500: "generalException",
+    501: "NotImplemented",
+    503: "serviceNotAvailable",
+}
+
+
+class GraphError(Exception):
+    """Raised by views; rendered in Graph's error shape."""
+
+    def __init__(
+        self, status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
+    ):
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+        self.headers = headers or {}
+
+
+def _request_ids() -> tuple[str, str]:
+    if "graph_request_id" not in g:
+        g.graph_request_id = str(uuid.uuid4())
+    client_id = request.headers.get("client-request-id") or g.graph_request_id
+    return g.graph_request_id, client_id
+
+
+def _json(body: dict[str, Any], status: int = 200) -> Response:
+    response = Response(json.dumps(body, separators=(",", ":")), status=status)
+    _headers(response)
+    return response
+
+
+def _headers(response: Response) -> None:
+    request_id, client_request_id = _request_ids()
+    response.headers["Content-Type"] = CONTENT_TYPE
+    response.headers["request-id"] = request_id
+    response.headers["client-request-id"] = client_request_id
+    response.headers["OData-Version"] = "4.0"
+
+
+class GraphRenderer:
+    """Graph's error and throttling shapes (protocols file §2.8, §2.9)."""
+
+    dialect = "graph"
+
+    def error(self, status: int, message: str, *, code: str | None = None) -> Response:
+        request_id, client_request_id = _request_ids()
+        inner = {
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+            "request-id": request_id,
+            "client-request-id": client_request_id,
+        }
+        code = code or _DEFAULT_CODES.get(status, "generalException")
+        return _json({"error": {"code": code, "message": message, "innerError": inner}}, status)
+
+    def rate_limited(self, *, limit: int, reset_epoch: int, retry_after: int) -> Response:
+        request_id, client_request_id = _request_ids()
+        inner = {
+            "code": "429",
+            "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+            "message": "Please retry after",
+            "request-id": request_id,
+            "client-request-id": client_request_id,
+            "status": "429",
+        }
+        body = {
+            "error": {"code": "TooManyRequests", "innerError": inner, "message": "Please retry again later."}
+        }
+        response = _json(body, 429)
+        response.headers["Retry-After"] = str(int(retry_after))
+        return response
+
+    def decorate(self, response: Response, *, limit: int, remaining: int, reset_epoch: int) -> None:
+        """Graph sends no rate-limit headers on ordinary answers."""
+
+
+renderer = GraphRenderer()
+
+
+@blueprint.errorhandler(GraphError)
+def _graph_error(exc: GraphError) -> Response:
+    response = renderer.error(exc.status, exc.message, code=exc.code)
+    response.headers.update(exc.headers)
+    return response
+
+
+@blueprint.errorhandler(AuthFailure)
+def _auth_failure(exc: AuthFailure) -> Response:
+    return auth_failure_response(exc, renderer)
+
+
+@blueprint.after_request
+def _after(response: Response) -> Response:
+    if response.mimetype == "application/json":
+        _headers(response)
+    return response
+
+
+def _auth(scopes: tuple[str, ...]) -> Directory:
+    require_auth("graph", scopes)
+    return current().directory
+
+
+# ---------------------------------------------------------------- query options
+
+
+@dataclass(frozen=True)
+class Query:
+    """The query options of a collection request (restored from ``$skiptoken`` on later pages)."""
+
+    top: int = DEFAULT_TOP
+    select: tuple[str, ...] | None = None
+    filter: str | None = None
+    orderby: str | None = None
+    count: bool = False
+    advanced: bool = False
+    offset: int = 0
+
+    def encode(self, offset: int) -> str:
+        data = {**self.__dict__, "offset": offset, "select": list(self.select) if self.select else None}
+        return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
+
+    @classmethod
+    def decode(cls, token: str) -> Query:
+        try:
+            data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+            data["select"] = tuple(data["select"]) if data["select"] else None
+            return cls(**data)
+        except (ValueError, TypeError, KeyError, binascii.Error):
+            raise GraphError(400, "The $skiptoken is not valid.", "Request_BadRequest") from None
+
+
+def _parse_query(properties: dict[str, Any], entity: str) -> Query:
+    args = request.args
+    if "$skiptoken" in args:
+        return Query.decode(args["$skiptoken"])
+    if "$skip" in args:
+        raise GraphError(400, "'$skip' is not supported by the service.")
+    for option in ("$search", "$expand"):
+        if option in args:
+            raise GraphError(
+                400, f"Query option '{option}' is not supported here.", "Request_UnsupportedQuery"
+            )
+    top = _parse_top()
+    count = args.get("$count", "").lower() == "true"
+    advanced = count and request.headers.get("ConsistencyLevel", "").lower() == "eventual"
+    if count and not advanced:
+        raise GraphError(
+            400, "$count is not currently supported without the ConsistencyLevel: eventual header."
+        )
+    orderby = args.get("$orderby")
+    if orderby is not None:
+        parts = orderby.split()
+        if (
+            not parts
+            or parts[0] not in ("displayName", "userPrincipalName")
+            or parts[1:] not in ([], ["asc"], ["desc"])
+        ):
+            raise GraphError(400, f"Sorting by '{orderby}' is not supported.", "Request_UnsupportedQuery")
+    return Query(
+        top=top,
+        select=_parse_select(properties, entity=entity),
+        filter=args.get("$filter"),
+        orderby=orderby,
+        count=count,
+        advanced=advanced,
+    )
+
+
+def _parse_top() -> int:
+    raw = request.args.get("$top")
+    if raw is None:
+        return DEFAULT_TOP
+    try:
+        top = int(raw)
+    except ValueError:
+        raise GraphError(
+            400, f"Invalid page size specified: '{raw}'. Must be between 1 and 999 inclusive."
+        ) from None
+    if not 1 <= top <= MAX_TOP:
+        raise GraphError(400, f"Invalid page size specified: '{raw}'. Must be between 1 and 999 inclusive.")
+    return top
+
+
+def _parse_select(
+    properties: dict[str, Any], extra: tuple[str, ...] = (), entity: str = "directoryObject"
+) -> tuple[str, ...] | None:
+    raw = request.args.get("$select")
+    if raw is None:
+        return None
+    known = {name.lower(): name for name in (*properties, *extra)}
+    selected = []
+    for part in raw.split(","):
+        name = known.get(part.strip().lower())
+        if name is None:
+            raise GraphError(
+                400, f"Could not find a property named '{part.strip()}' on type 'microsoft.graph.{entity}'."
+            )
+        if name not in selected:
+            selected.append(name)
+    return tuple(selected)
+
+
+# ---------------------------------------------------------------- collections
+
+
+def _context(entity_set: str, select: tuple[str, ...] | None) -> str:
+    base = f"{request.host_url}v1.0/$metadata#{entity_set}"
+    return f"{base}({','.join(select)})" if select else base
+
+
+def _page(
+    items: tuple[Any, ...],
+    query: Query,
+    entity_set: str,
+    render_one: Callable[[Any, tuple[str, ...] | None], dict[str, Any]],
+) -> Response:
+    window = items[query.offset : query.offset + query.top]
+    body: dict[str, Any] = {"@odata.context": _context(entity_set, query.select)}
+    if query.count:
+        body["@odata.count"] = len(items)
+    nxt = query.offset + query.top
+    if nxt < len(items) and not g.get("truncate_page"):
+        body["@odata.nextLink"] = (
+            f"{request.host_url}{request.path.lstrip('/')}?$skiptoken={query.encode(nxt)}"
+        )
+    body["value"] = [render_one(obj, query.select) for obj in window]
+    return _json(body)
+
+
+def _filtered(directory: Directory, kind: str, query: Query) -> tuple[Any, ...]:
+    filters = USER_FILTERS if kind == "users" else GROUP_FILTERS
+    snapshot = directory.users_snapshot if kind == "users" else directory.groups_snapshot
+    if query.filter is None and query.orderby is None:
+        return snapshot()
+    predicate = None
+    if query.filter is not None:
+        try:
+            predicate = compile_filter(query.filter, filters, advanced=query.advanced)
+        except ODataFilterError as exc:
+            code = "Request_UnsupportedQuery" if exc.unsupported else "Request_BadRequest"
+            raise GraphError(400, exc.message, code) from None
+
+    def build() -> tuple[Any, ...]:
+        items = [o for o in snapshot() if predicate is None or predicate(o)]
+        if query.orderby:
+            prop, *direction = query.orderby.split()
+            get = filters[prop]
+            items.sort(key=lambda o: (get(o) or "").lower(), reverse=direction == ["desc"])
+        return tuple(items)
+
+    return directory.cached(("graph", kind, query.filter, query.orderby, query.advanced), build)
+
+
+def _not_found(key: str) -> GraphError:
+    return GraphError(
+        404,
+        f"Resource '{key}' does not exist or one of its queried reference-property objects are not present.",
+    )
+
+
+def _user(directory: Directory, key: str) -> User:
+    if "@" in key:
+        by_upn = directory.cached(
+            ("graph", "upn"), lambda: {u.upn.lower(): u for u in directory.users_snapshot()}
+        )
+        found = by_upn.get(key.lower())
+        if found is not None:
+            return found
+    try:
+        return directory.user(key)
+    except StateError:
+        raise _not_found(key) from None
+
+
+def _group(directory: Directory, key: str) -> Group:
+    try:
+        return directory.group(key)
+    except StateError:
+        raise _not_found(key) from None
+
+
+def _user_json(obj: User, select: tuple[str, ...] | None) -> dict[str, Any]:
+    return render(current().directory, obj, USER_PROPERTIES, select or USER_DEFAULT)
+
+
+def _group_json(obj: Group, select: tuple[str, ...] | None) -> dict[str, Any]:
+    return render(current().directory, obj, GROUP_PROPERTIES, select or GROUP_DEFAULT)
+
+
+def _member_json(obj: Any, select: tuple[str, ...] | None) -> dict[str, Any]:
+    if isinstance(obj, User):
+        return {"@odata.type": "#microsoft.graph.user", **_user_json(obj, select)}
+    return {"@odata.type": "#microsoft.graph.group", **_group_json(obj, select)}
+
+
+@blueprint.get("/users")
+def list_users() -> Response:
+    directory = _auth(USER_SCOPES)
+    query = _parse_query(USER_PROPERTIES, "user")
+    return _page(_filtered(directory, "users", query), query, "users", _user_json)
+
+
+@blueprint.get("/groups")
+def list_groups() -> Response:
+    directory = _auth(GROUP_SCOPES)
+    query = _parse_query(GROUP_PROPERTIES, "group")
+    return _page(_filtered(directory, "groups", query), query, "groups", _group_json)
+
+
+@blueprint.get("/users/<key>")
+def get_user(key: str) -> Response:
+    directory = _auth(USER_SCOPES)
+    select = _parse_select(USER_PROPERTIES, entity="user")
+    body = {
+        "@odata.context": _context("users", select) + "/$entity",
+        **_user_json(_user(directory, key), select),
+    }
+    return _json(body)
+
+
+@blueprint.get("/groups/<key>")
+def get_group(key: str) -> Response:
+    directory = _auth(GROUP_SCOPES)
+    select = _parse_select(GROUP_PROPERTIES, entity="group")
+    body = {
+        "@odata.context": _context("groups", select) + "/$entity",
+        **_group_json(_group(directory, key), select),
+    }
+    return _json(body)
+
+
+def _members(directory: Directory, group: Group, transitive: bool) -> tuple[Any, ...]:
+    """Direct members (users, then nested groups) or the transitive closure, cycles cut."""
+
+    def build() -> tuple[Any, ...]:
+        if not transitive:
+            return tuple(directory.users[u] for u in group.user_ids) + tuple(
+                directory.groups[x] for x in group.group_ids
+            )
+        out: list[Any] = []
+        seen = {group.object_id}
+        seen_users: set[str] = set()
+        queue = [group]
+        while queue:
+            current_group = queue.pop(0)
+            for uid in current_group.user_ids:
+                if uid not in seen_users:
+                    seen_users.add(uid)
+                    out.append(directory.users[uid])
+            for gid in current_group.group_ids:
+                if gid not in seen:
+                    seen.add(gid)
+                    out.append(directory.groups[gid])
+                    queue.append(directory.groups[gid])
+        return tuple(out)
+
+    return directory.cached(("graph", "members", group.object_id, transitive), build)
+
+
+def _member_list(key: str, cast: str | None, transitive: bool) -> Response:
+    directory = _auth(GROUP_SCOPES)
+    group = _group(directory, key)
+    if "$filter" in request.args or "$orderby" in request.args:
+        raise GraphError(
+            400, "Filtering or sorting members is not supported here.", "Request_UnsupportedQuery"
+        )
+    if cast not in (None, "microsoft.graph.user", "microsoft.graph.group"):
+        raise GraphError(404, f"The type cast '{cast}' is not supported on members.")
+    query = _parse_query({**USER_PROPERTIES, **GROUP_PROPERTIES}, "directoryObject")
+    items = _members(directory, group, transitive)
+    if cast is not None:
+        wanted = User if cast == "microsoft.graph.user" else Group
+        items = tuple(m for m in items if isinstance(m, wanted))
+        entity_set = "users" if wanted is User else "groups"
+        return _page(items, query, entity_set, _user_json if wanted is User else _group_json)
+    return _page(items, query, "directoryObjects", _member_json)
+
+
+@blueprint.get("/groups/<key>/members")
+@blueprint.get("/groups/<key>/members/<cast>")
+def list_members(key: str, cast: str | None = None) -> Response:
+    return _member_list(key, cast, transitive=False)
+
+
+@blueprint.get("/groups/<key>/transitiveMembers")
+@blueprint.get("/groups/<key>/transitiveMembers/<cast>")
+def list_transitive_members(key: str, cast: str | None = None) -> Response:
+    return _member_list(key, cast, transitive=True)
+
+
+# ---------------------------------------------------------------- delta
+
+
+def _delta(kind: graph_delta.Kind) -> Response:
+    directory = _auth(USER_SCOPES if kind == "users" else GROUP_SCOPES)
+    properties = USER_PROPERTIES if kind == "users" else GROUP_PROPERTIES
+    base = f"{request.host_url}v1.0/{kind}/delta"
+    args = request.args
+    try:
+        token = args.get("$skiptoken") or args.get("$deltatoken")
+        if token and token != "latest":
+            state = graph_delta.decode_token(directory, token, kind, gone_location=f"{base}?$deltatoken=")
+        else:
+            for option in ("$top", "$orderby", "$expand"):
+                if option in args:
+                    raise GraphError(
+                        400,
+                        f"Query option '{option}' is not supported with delta.",
+                        "Request_UnsupportedQuery",
+                    )
+            select = _parse_select(
+                properties, extra=("members",) if kind == "groups" else (), entity=kind[:-1]
+            )
+            ids = graph_delta.scope_ids(args["$filter"]) if "$filter" in args else None
+            state = graph_delta.start_state(directory, kind, select, ids, latest=token == "latest")
+        if not state.initial and state.start == state.end and token == "latest":
+            page = graph_delta.DeltaPage(delta_state=state)
+        else:
+            page = graph_delta.run(
+                directory,
+                state,
+                _page_size(),
+                _delta_render(_user_json if kind == "users" else _group_json),
+                _member_refs,
+            )
+    except graph_delta.DeltaError as exc:
+        headers = {"Location": exc.location} if exc.location else {}
+        raise GraphError(exc.status, exc.message, exc.code, headers) from None
+    body: dict[str, Any] = {"@odata.context": _context(kind, state.select)}
+    if page.next_state is not None:
+        if not g.get("truncate_page"):
+            body["@odata.nextLink"] = (
+                f"{base}?$skiptoken={graph_delta.encode_token(directory, page.next_state)}"
+            )
+    elif page.delta_state is not None:
+        body["@odata.deltaLink"] = (
+            f"{base}?$deltatoken={graph_delta.encode_token(directory, page.delta_state)}"
+        )
+    body["value"] = page.value
+    return _json(body)
+
+
+def _delta_render(render_one: Callable[[Any, tuple[str, ...] | None], dict[str, Any]]):  # type: ignore[no-untyped-def]
+    def render_with_id(obj: Any, select: tuple[str, ...] | None) -> dict[str, Any]:
+        item = render_one(obj, select)
+        return item if "id" in item else {"id": obj.object_id, **item}
+
+    return render_with_id
+
+
+def _member_refs(group: Group) -> list[dict[str, Any]]:
+    return [{"@odata.type": "#microsoft.graph.user", "id": u} for u in group.user_ids] + [
+        {"@odata.type": "#microsoft.graph.group", "id": x} for x in group.group_ids
+    ]
+
+
+def _page_size() -> int:
+    """``Prefer: odata.maxpagesize=N`` (1..999) sets the delta page size; 100 without it."""
+    for part in request.headers.get("Prefer", "").split(","):
+        name, _, value = part.strip().partition("=")
+        if name.lower() == "odata.maxpagesize" and value.isdigit():
+            return max(1, min(MAX_TOP, int(value)))
+    return DEFAULT_TOP
+
+
+for _kind in ("users", "groups"):
+    for _name in ("delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()"):
+        blueprint.add_url_rule(
+            f"/{_kind}/{_name}",
+            endpoint=f"{_kind}_{_name.replace('.', '_').replace('()', '_call')}",
+            view_func=(lambda kind=_kind: _delta(kind)),  # type: ignore[misc]
+            methods=["GET"],
+        )
