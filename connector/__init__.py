@@ -1,3 +1,39 @@
-"""Keeps a SaaS product's users and groups in step with an identity provider."""
+"""Keeps a SaaS product's users and groups in step with an identity provider.
+
+The embedding API (see README.md and :mod:`connector.api`)::
+
+    from connector import Connector
+
+    with Connector.from_file("connector.toml") as conn:
+        report = conn.sync("okta-main")
+
+Names are loaded on first use, so importing a submodule stays cheap.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
+
+_EXPORTS = {
+    "Connector": "connector.api",
+    "CheckReport": "connector.api",
+    "PlanReport": "connector.api",
+    "ReviewReport": "connector.api",
+    "Config": "connector.config",
+    "load_config": "connector.config",
+    "config_from_dict": "connector.config",
+    "ConnectorError": "connector.errors",
+}
+
+__all__ = ["__version__", *_EXPORTS]
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'connector' has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(module), name)

@@ -1,0 +1,5 @@
+"""``python -m connector``: the same as the ``idp-connector`` command."""
+
+from connector.cli import main
+
+main()
