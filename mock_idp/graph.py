@@ -464,6 +464,8 @@ def _delta(kind: graph_delta.Kind) -> Response:
         token = args.get("$skiptoken") or args.get("$deltatoken")
         if token and token != "latest":
             state = graph_delta.decode_token(directory, token, kind, gone_location=f"{base}?$deltatoken=")
+            if "$skiptoken" not in args:
+                state = graph_delta.open_round(directory, state)
         else:
             for option in ("$top", "$orderby", "$expand"):
                 if option in args:

@@ -151,6 +151,11 @@ def decode_token(directory: Directory, token: str, kind: Kind, gone_location: st
     return state
 
 
+def open_round(directory: Directory, state: DeltaState) -> DeltaState:
+    """The change round a ``$deltatoken`` starts: from its position to the log's end now."""
+    return _replace(state, end=directory.last_seq, offset=0)
+
+
 def scope_ids(filter_text: str) -> tuple[str, ...]:
     """The ids of a delta ``$filter=id eq '…' or id eq '…'``, the only filter delta takes."""
     ids = []
