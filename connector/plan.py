@@ -235,6 +235,7 @@ class Plan:
     base_fingerprint: str = ""
     full_read: bool = True
     users_read: int = 0
+    notes: tuple[str, ...] = ()  # what a reviewer should know: cycles, adoptions, held-back changes
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "changes", tuple(sorted(self.changes, key=_order_key)))
@@ -272,6 +273,7 @@ class Plan:
                 "changes": [c.to_dict() for c in self.changes],
                 "conflicts": [dataclasses.asdict(c) for c in self.conflicts],
                 "skipped": [list(s) for s in self.skipped],
+                "notes": list(self.notes),
             },
             indent=2,
             sort_keys=True,
@@ -294,6 +296,7 @@ class Plan:
                 for c in data.get("conflicts", [])
             ),
             skipped=tuple(tuple(s) for s in data.get("skipped", [])),  # type: ignore[misc]
+            notes=tuple(data.get("notes", [])),
         )
 
 
