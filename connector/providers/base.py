@@ -89,6 +89,7 @@ class HttpSettings:
     backoff_base: float = 0.5
     backoff_max: float = 30.0
     max_total_wait: float = 600.0  # give up after waiting this long on 429s/5xx, in all
+    max_rate_limit_retries: int = 100  # and after this many 429s for one request
     rate_share: float = 0.5  # never use more than this share of the IdP's rate budget
     verify_tls: bool = True
     ca_bundle: str | None = None

@@ -1,0 +1,283 @@
+"""Authentication for one directory: an authlib OAuth session or a static token.
+
+Four methods (``AuthSettings.method``):
+
+* ``private_key_jwt``: OAuth 2.0 client credentials, the client proves itself
+  with a JWT signed by its private key (RFC 7523 §2.2; Okta service apps).
+  authlib's :class:`~authlib.oauth2.rfc7523.PrivateKeyJWT` signs it; the
+  assertion carries ``iss = sub = client_id``, ``aud`` = the token URL, a
+  fresh ``jti`` and a short ``exp`` (Okta refuses more than an hour ahead).
+* ``client_secret``: client credentials with ``client_secret_post`` (Entra).
+* ``bearer``: a static ``Authorization: Bearer`` token (SCIM services).
+* ``ssws``: an Okta API token, ``Authorization: SSWS <token>``.
+
+OAuth tokens live in one :class:`authlib.integrations.requests_client.OAuth2Session`
+per provider; authlib renews them ``leeway`` seconds before they expire, and
+:meth:`Authenticator.renew` drops a token the IdP refused early.  Secrets are
+:class:`~connector.providers.base.Secret` objects until the moment they go on
+the wire; :meth:`Authenticator.secret_values` lets error messages scrub them.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.integrations.requests_client import OAuthError
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from joserfc import jwk
+from requests.auth import AuthBase
+
+from connector.errors import AuthError
+from connector.errors import ConfigError
+from connector.errors import RetryableError
+from connector.providers.base import AuthSettings
+from connector.providers.base import Secret
+
+ASSERTION_LIFETIME = 300
+"""Seconds a client assertion stays valid; it is used once, right away."""
+
+TOKEN_LEEWAY = 60
+"""Renew an access token this many seconds before it expires."""
+
+
+class StaticTokenAuth(AuthBase):
+    """``Authorization: <scheme> <token>`` on every request (SSWS or Bearer)."""
+
+    def __init__(self, scheme: str, token: Secret) -> None:
+        self.scheme = scheme
+        self._token = token
+
+    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+        request.headers["Authorization"] = f"{self.scheme} {self._token.reveal()}"
+        return request
+
+    def __repr__(self) -> str:
+        return f"StaticTokenAuth({self.scheme!r}, {self._token!r})"
+
+
+class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
+    """authlib's ``private_key_jwt`` with a short ``exp`` and a fresh ``jti`` per assertion."""
+
+    def sign(self, auth: Any, token_endpoint: str) -> Any:
+        self.claims = {"exp": int(time.time()) + ASSERTION_LIFETIME}
+        return super().sign(auth, token_endpoint)
+
+
+def load_private_key(text: str, key_id: str | None = None) -> tuple[Any, str, str | None]:
+    """Parse a PEM or JWK private key; return ``(key, alg, kid)``.
+
+    The key's own ``kid`` (JWK) is used unless ``key_id`` is given.  The key
+    text never appears in the error.
+    """
+    kid = key_id
+    try:
+        if text.lstrip().startswith("{"):
+            data = json.loads(text)
+            key = jwk.import_key(data)
+            kid = kid or data.get("kid")
+        else:
+            key = _import_pem(text)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError("auth.private_key is neither a PEM nor a JWK private key") from exc
+    if not getattr(key, "is_private", False):
+        raise ConfigError("auth.private_key holds a public key; the client needs its private key")
+    return key, _alg_for(key), kid
+
+
+def _import_pem(text: str) -> Any:
+    for key_type in ("RSA", "EC", "OKP"):
+        try:
+            return jwk.import_key(text, key_type)  # type: ignore[arg-type]
+        except (ValueError, TypeError):
+            continue
+    raise ValueError("not a PEM key")
+
+
+def _alg_for(key: Any) -> str:
+    if isinstance(key, jwk.RSAKey):
+        return "RS256"
+    if isinstance(key, jwk.ECKey):
+        curve = key.curve_name
+        return {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}.get(curve, "ES256")
+    if isinstance(key, jwk.OKPKey):
+        return "EdDSA"
+    raise ConfigError("auth.private_key must be an RSA, EC or OKP key")
+
+
+class Authenticator:
+    """One requests session with its credentials attached.
+
+    ``ensure()`` makes sure a usable credential is on the session (fetching
+    an OAuth token when none is cached or it is about to expire); ``renew()``
+    drops a token the IdP refused, once, so the next ``ensure()`` fetches a
+    new one.  Static tokens have nothing to fetch or renew.
+    """
+
+    def __init__(self, session: requests.Session, secrets: tuple[Secret, ...]) -> None:
+        self.session = session
+        self._secrets = secrets
+
+    @property
+    def is_oauth(self) -> bool:
+        return False
+
+    @property
+    def granted_scopes(self) -> tuple[str, ...] | None:
+        """Scopes the token response granted; None when the method has no scopes."""
+        return None
+
+    def ensure(self) -> None:
+        """Nothing to do for a static token."""
+
+    def renew(self) -> bool:
+        """Forget the current token; False when there is nothing to renew."""
+        return False
+
+    def secret_values(self) -> tuple[str, ...]:
+        """The raw secrets in play, for scrubbing messages; never log this."""
+        return tuple(s.reveal() for s in self._secrets if s.reveal())
+
+    def close(self) -> None:
+        self.session.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}()"
+
+
+class OAuthClientCredentials(Authenticator):
+    """Client credentials through authlib's :class:`OAuth2Session`."""
+
+    def __init__(
+        self,
+        session: OAuth2Session,
+        token_url: str,
+        secrets: tuple[Secret, ...],
+        translate: Callable[[requests.Response], Exception],
+    ) -> None:
+        super().__init__(session, secrets)
+        self.token_url = token_url
+        self._translate = translate
+        self.token_calls = 0
+        session.register_compliance_hook("access_token_response", self._check_response)
+
+    @property
+    def is_oauth(self) -> bool:
+        return True
+
+    @property
+    def granted_scopes(self) -> tuple[str, ...] | None:
+        token = self.session.token  # type: ignore[attr-defined]
+        if not token or not token.get("scope"):
+            return None
+        return tuple(str(token["scope"]).split())
+
+    def secret_values(self) -> tuple[str, ...]:
+        values = super().secret_values()
+        token = self.session.token  # type: ignore[attr-defined]
+        if token and token.get("access_token"):
+            values += (str(token["access_token"]),)
+        return values
+
+    def ensure(self) -> None:
+        """Fetch a token when none is cached or it expires within the leeway."""
+        session: OAuth2Session = self.session  # type: ignore[assignment]
+        token = session.token
+        if token and not token.is_expired(leeway=session.leeway):
+            return
+        self.token_calls += 1
+        try:
+            session.fetch_token(self.token_url, grant_type="client_credentials")
+        except OAuthError as exc:
+            raise AuthError(
+                f"the token endpoint refused the client: {exc.error}"
+                + (f" ({exc.description})" if exc.description else ""),
+                code=exc.error,
+            ) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            raise RetryableError(f"token endpoint unreachable: {type(exc).__name__}") from None
+
+    def renew(self) -> bool:
+        session: OAuth2Session = self.session  # type: ignore[assignment]
+        session.token = None
+        return True
+
+    def _check_response(self, response: requests.Response) -> requests.Response:
+        if response.status_code == 429 or response.status_code >= 500:
+            raise self._translate(response)
+        try:
+            response.json()
+        except ValueError:
+            raise AuthError(
+                f"the token endpoint answered {response.status_code} without a JSON body",
+                status=response.status_code,
+            ) from None
+        return response
+
+
+def build_authenticator(
+    settings: AuthSettings,
+    *,
+    default_token_url: str | None,
+    default_scopes: tuple[str, ...],
+    allowed: tuple[str, ...],
+    translate: Callable[[requests.Response], Exception],
+    timeout: tuple[float, float],
+) -> Authenticator:
+    """The session for ``settings``; ConfigError names what is missing or not allowed.
+
+    ``translate`` turns a 429/5xx token response into the error tree (the
+    HTTP client retries those); ``timeout`` is ``(connect, read)`` seconds.
+    """
+    method = settings.method
+    if method not in allowed:
+        raise ConfigError(f"auth.method {method!r} is not supported here; use one of: {', '.join(allowed)}")
+    if method in ("ssws", "bearer"):
+        if settings.token is None or not settings.token.reveal():
+            raise ConfigError(f"auth.token is required for auth.method {method!r}")
+        session = requests.Session()
+        session.auth = StaticTokenAuth("SSWS" if method == "ssws" else "Bearer", settings.token)
+        return Authenticator(session, (settings.token,))
+    if not settings.client_id:
+        raise ConfigError(f"auth.client_id is required for auth.method {method!r}")
+    token_url = settings.token_url or default_token_url
+    if not token_url:
+        raise ConfigError("auth.token_url is required: this provider has no default token endpoint")
+    scope = " ".join(settings.scopes or default_scopes) or None
+    if method == "private_key_jwt":
+        if settings.private_key is None or not settings.private_key.reveal():
+            raise ConfigError("auth.private_key is required for auth.method 'private_key_jwt'")
+        key, alg, kid = load_private_key(settings.private_key.reveal(), settings.key_id)
+        session = OAuth2Session(
+            client_id=settings.client_id,
+            client_secret=key,
+            token_endpoint_auth_method="private_key_jwt",
+            scope=scope,
+            token_endpoint=token_url,
+            grant_type="client_credentials",
+            leeway=TOKEN_LEEWAY,
+            default_timeout=timeout,
+        )
+        session.register_client_auth_method(
+            ShortLivedPrivateKeyJWT(token_url, headers={"kid": kid} if kid else None, alg=alg)
+        )
+        secrets: tuple[Secret, ...] = (settings.private_key,)
+    else:
+        if settings.client_secret is None or not settings.client_secret.reveal():
+            raise ConfigError("auth.client_secret is required for auth.method 'client_secret'")
+        session = OAuth2Session(
+            client_id=settings.client_id,
+            client_secret=settings.client_secret.reveal(),
+            token_endpoint_auth_method="client_secret_post",
+            scope=scope,
+            token_endpoint=token_url,
+            grant_type="client_credentials",
+            leeway=TOKEN_LEEWAY,
+            default_timeout=timeout,
+        )
+        secrets = (settings.client_secret,)
+    return OAuthClientCredentials(session, token_url, secrets, translate)

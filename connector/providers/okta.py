@@ -1,0 +1,191 @@
+"""Okta Management API adapter (``/api/v1``), read side.
+
+* Users: ``GET /api/v1/users`` with ``filter=lastUpdated gt "1970-01-01T00:00:00.000Z"``.
+  A plain list omits ``DEPROVISIONED`` users; a filter returns every status
+  (idp-wire-protocols §1.4), and a date filter cannot miss a status Okta adds
+  later.  ``limit`` is capped at 200.
+* Groups: ``GET /api/v1/groups``; members: ``GET /api/v1/groups/{id}/users``
+  (Okta groups hold users only, never groups).
+* Paging follows ``Link: rel="next"`` (§1.7); rate limits come in
+  ``X-Rate-Limit-*`` headers (§1.8) and are handled by :mod:`connector.http`.
+* ``active`` per PRODUCT.md: ``ACTIVE``, ``PASSWORD_EXPIRED``, ``LOCKED_OUT``,
+  ``RECOVERY``; every other status is inactive.
+* ``changes(cursor)``: the cursor is a UTC timestamp.  Users with
+  ``lastUpdated gt (cursor - 60 s)`` (deprovisioned ones included), groups
+  with ``lastUpdated`` or ``lastMembershipUpdated`` past it; a group whose
+  membership moved is re-listed whole (``groups_with_full_members``).  Okta's
+  lists cannot show deleted objects, so ``removed_*`` stay empty: the next
+  full read notices them.
+
+Auth: an SSWS API token, or OAuth ``private_key_jwt`` against the org
+authorization server ``{base_url}/oauth2/v1/token`` with scopes
+``okta.users.read okta.groups.read``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+import requests
+
+from connector.errors import AuthError
+from connector.errors import ProviderError
+from connector.model import ChangeSet
+from connector.model import IdpGroup
+from connector.model import IdpMember
+from connector.model import IdpUser
+from connector.model import MemberKind
+from connector.paging import okta_pages
+from connector.providers.base import CheckResult
+from connector.providers.base import ProviderSettings
+from connector.providers.common import CURSOR_OVERLAP
+from connector.providers.common import HttpProvider
+from connector.providers.common import format_cursor
+from connector.providers.common import now_utc
+from connector.providers.common import parse_cursor
+from connector.providers.common import parse_time
+from connector.providers.common import require
+
+ACTIVE_STATUSES = frozenset({"ACTIVE", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY"})
+SCOPES = ("okta.users.read", "okta.groups.read")
+USERS_PAGE_MAX = 200
+GROUPS_PAGE_MAX = 200
+ALL_USERS_FILTER = 'lastUpdated gt "1970-01-01T00:00:00.000Z"'
+
+
+def read_okta_error(response: requests.Response) -> tuple[str | None, str | None]:
+    """``(errorCode, errorSummary)`` of an Okta error, or OAuth ``(error, error_description)``."""
+    body = response.json()
+    if "errorCode" in body:
+        return body.get("errorCode"), body.get("errorSummary")
+    return body.get("error"), body.get("error_description")
+
+
+class OktaProvider(HttpProvider):
+    """Reads an Okta org.  ``base_url`` is the org URL, e.g. ``https://acme.okta.com``."""
+
+    name = "okta"
+    supports_changes = True
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        self._connect(
+            allowed=("ssws", "private_key_jwt"),
+            default_token_url=f"{self.base_url}/oauth2/v1/token",
+            default_scopes=SCOPES,
+            read_error=read_okta_error,
+        )
+
+    @classmethod
+    def from_settings(cls, settings: ProviderSettings) -> OktaProvider:
+        return cls(settings)
+
+    # ------------------------------------------------------------------ reads
+
+    def check(self) -> CheckResult:
+        """Get a token (OAuth), then read one user and one group to prove each scope."""
+        probes = {
+            "okta.users.read": f"{self.base_url}/api/v1/users",
+            "okta.groups.read": f"{self.base_url}/api/v1/groups",
+        }
+        granted, missing = [], []
+        for scope, url in probes.items():
+            try:
+                self.http.get_json(url, {"limit": 1})
+                granted.append(scope)
+            except AuthError as exc:
+                if exc.status != 403:
+                    return CheckResult(False, self.name, self.directory_id, detail=str(exc))
+                missing.append(scope)
+            except ProviderError as exc:
+                return CheckResult(False, self.name, self.directory_id, detail=str(exc))
+        detail = "reachable, authenticated" + (f"; missing {', '.join(missing)}" if missing else "")
+        return CheckResult(not missing, self.name, self.directory_id, tuple(granted), tuple(missing), detail)
+
+    def iter_users(self) -> Iterator[IdpUser]:
+        yield from self._users(ALL_USERS_FILTER)
+
+    def _users(self, filter_: str) -> Iterator[IdpUser]:
+        params = {"limit": self.page(USERS_PAGE_MAX), "filter": filter_}
+        for page in okta_pages(self.http, f"{self.base_url}/api/v1/users", params, self.base_url):
+            for raw in page:
+                yield self.to_user(raw)
+
+    def iter_groups(self) -> Iterator[IdpGroup]:
+        yield from (group for group, _ in self._groups(None))
+
+    def _groups(self, filter_: str | None) -> Iterator[tuple[IdpGroup, Any]]:
+        params: dict[str, Any] = {"limit": self.page(GROUPS_PAGE_MAX)}
+        if filter_:
+            params["filter"] = filter_
+        for page in okta_pages(self.http, f"{self.base_url}/api/v1/groups", params, self.base_url):
+            for raw in page:
+                yield self.to_group(raw), raw
+
+    def iter_members(self, group_id: str) -> Iterator[IdpMember]:
+        url = f"{self.base_url}/api/v1/groups/{quote(group_id, safe='')}/users"
+        params = {"limit": self.page(USERS_PAGE_MAX)}
+        for page in okta_pages(self.http, url, params, self.base_url):
+            for raw in page:
+                user_id = require(raw, "id", f"a member of group {group_id}", self.directory_id)
+                yield IdpMember(group_id, user_id, MemberKind.USER)
+
+    def changes(self, cursor: str | None) -> ChangeSet:
+        """Users and groups changed after ``cursor`` (minus a 60 s overlap); see the module doc."""
+        started = now_utc()
+        if cursor is None:
+            return ChangeSet(cursor=format_cursor(started))
+        since = format_cursor(parse_cursor(cursor, self.directory_id) - CURSOR_OVERLAP)
+        users = tuple(self._users(f'lastUpdated gt "{since}"'))
+        groups: list[IdpGroup] = []
+        members: list[IdpMember] = []
+        full: list[str] = []
+        group_filter = f'lastUpdated gt "{since}" or lastMembershipUpdated gt "{since}"'
+        for group, raw in self._groups(group_filter):
+            groups.append(group)
+            moved = parse_time(raw.get("lastMembershipUpdated"), "lastMembershipUpdated", self.directory_id)
+            if moved is not None and format_cursor(moved) > since:
+                members.extend(self.iter_members(group.idp_group_id))
+                full.append(group.idp_group_id)
+        return ChangeSet(
+            cursor=format_cursor(started),
+            users=users,
+            groups=tuple(groups),
+            members_added=tuple(members),
+            groups_with_full_members=tuple(full),
+        )
+
+    # ------------------------------------------------------------------ mapping
+
+    def to_user(self, raw: Any) -> IdpUser:
+        """An Okta User object as an :class:`IdpUser`."""
+        user_id = require(raw, "id", "an Okta user", self.directory_id)
+        status = require(raw, "status", f"Okta user {user_id}", self.directory_id)
+        profile = raw.get("profile") or {}
+        login = require(profile, "login", f"the profile of Okta user {user_id}", self.directory_id)
+        second = profile.get("secondEmail")
+        return IdpUser(
+            idp_user_id=user_id,
+            user_name=login,
+            email=profile.get("email"),
+            active=status in ACTIVE_STATUSES,
+            raw_status=status,
+            display_name=profile.get("displayName"),
+            given_name=profile.get("firstName"),
+            family_name=profile.get("lastName"),
+            other_emails=(second,) if second and second != profile.get("email") else (),
+            updated_at=parse_time(raw.get("lastUpdated"), "lastUpdated", self.directory_id),
+        )
+
+    def to_group(self, raw: Any) -> IdpGroup:
+        """An Okta Group object as an :class:`IdpGroup`."""
+        group_id = require(raw, "id", "an Okta group", self.directory_id)
+        profile = raw.get("profile") or {}
+        return IdpGroup(
+            idp_group_id=group_id,
+            name=require(profile, "name", f"the profile of Okta group {group_id}", self.directory_id),
+            description=profile.get("description"),
+            updated_at=parse_time(raw.get("lastUpdated"), "lastUpdated", self.directory_id),
+        )
