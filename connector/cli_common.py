@@ -48,6 +48,7 @@ class AppContext:
     def connector(self) -> Connector:
         """The connector for ``--config``, loaded on first use."""
         if self._connector is None:
+            log.debug("loading configuration from %s", self.config_path)
             self._connector = Connector.from_file(self.config_path)
             self.redactor.add(self._connector.secrets())
         return self._connector

@@ -80,14 +80,17 @@ class RedactingFilter(logging.Filter):
 
 
 def setup_logging(verbose: int, stream: TextIO | None = None) -> RedactingFilter:
-    """Log to stderr: INFO by default, DEBUG (libraries too) with ``-v``; returns the filter."""
+    """Log to stderr: INFO by default, DEBUG (libraries too) with ``-v``; returns the filter.
+
+    :func:`teardown_logging` takes the handler away and restores the levels.
+    """
+    teardown_logging()
     handler = logging.StreamHandler(stream or sys.stderr)
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     redactor = RedactingFilter()
     handler.addFilter(redactor)
-    teardown_logging()
     root = logging.getLogger()
-    handler._connector_cli = True  # type: ignore[attr-defined]
+    handler._connector_restore = (root.level, log.level)  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
     log.setLevel(logging.DEBUG if verbose else logging.INFO)
@@ -97,8 +100,11 @@ def setup_logging(verbose: int, stream: TextIO | None = None) -> RedactingFilter
 def teardown_logging() -> None:
     """Remove the handler :func:`setup_logging` added (its stream may be gone next time)."""
     root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "_connector_cli", False)]:
+    for old in [h for h in root.handlers if hasattr(h, "_connector_restore")]:
         root.removeHandler(old)
+        root_level, connector_level = old._connector_restore  # type: ignore[attr-defined]
+        root.setLevel(root_level)
+        log.setLevel(connector_level)
 
 
 def emit_json(data: Any, stream: TextIO | None = None) -> None:

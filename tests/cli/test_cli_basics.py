@@ -1,0 +1,177 @@
+"""The CLI's frame: help, exit codes from the error tree, --json errors, redacted logs."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from pathlib import Path
+
+import click
+import pytest
+from click.testing import CliRunner
+
+from connector import errors
+from connector.cli import cli
+from connector.cli_common import CliError
+from connector.output import REDACTED
+from connector.output import RedactingFilter
+from connector.output import redact
+from connector.providers.base import Secret
+
+COMMANDS = ("accounts", "apply", "billing", "check", "db", "demo", "groups", "plan", "review", "runs", "sync")
+
+
+@pytest.fixture
+def runner() -> CliRunner:
+    return CliRunner()
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "connector.toml"
+    path.write_text(
+        """
+[organization]
+verified_domains = ["example.com"]
+
+[[directories]]
+id = "scim"
+provider = "scim"
+base_url = "http://127.0.0.1:9/scim/v2"
+auth = { method = "bearer", token_env = "CLI_TEST_SCIM_TOKEN" }
+"""
+    )
+    return path
+
+
+def test_help_lists_every_command(runner):
+    result = runner.invoke(cli, ["--help"])
+    assert result.exit_code == 0
+    for name in COMMANDS:
+        assert f"  {name} " in result.output
+
+
+def test_missing_config_exits_2(runner, tmp_path):
+    result = runner.invoke(cli, ["--config", str(tmp_path / "none.toml"), "billing"])
+    assert result.exit_code == 2
+    assert "configuration file not found" in result.stderr
+
+
+def test_missing_secret_exits_2_with_json(runner, config_file):
+    result = runner.invoke(
+        cli, ["--config", str(config_file), "sync", "--json"], env={"CLI_TEST_SCIM_TOKEN": ""}
+    )
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["error"]["type"] == "ConfigError"
+    assert data["error"]["exit_code"] == 2
+    assert (
+        "directories[0].auth.token_env: the environment variable CLI_TEST_SCIM_TOKEN is not set"
+        in (data["error"]["message"])
+    )
+
+
+def test_config_from_environment_variable(runner, config_file, tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(config_file.read_text().replace("verified_domains", "verified_domain"))
+    result = runner.invoke(cli, ["check"], env={"CONNECTOR_CONFIG": str(bad), "CLI_TEST_SCIM_TOKEN": "x"})
+    assert result.exit_code == 2
+    assert "organization.verified_domain: unknown key; did you mean 'verified_domains'?" in result.stderr
+
+
+def test_unknown_directory_exits_2(runner, config_file):
+    result = runner.invoke(
+        cli, ["--config", str(config_file), "sync", "-d", "nope"], env={"CLI_TEST_SCIM_TOKEN": "x"}
+    )
+    assert result.exit_code == 2
+    assert "no directory with id 'nope'; the configured ids are: scim" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("error", "code"),
+    [
+        (errors.ConfigError("c"), 2),
+        (errors.AuthError("a"), 3),
+        (errors.IncompleteReadError("p"), 4),
+        (errors.RateLimitedError("r"), 4),
+        (errors.GuardTrippedError("g"), 5),
+        (errors.StoreError("s"), 6),
+        (errors.RunInProgressError("r"), 7),
+        (errors.ConflictsFoundError("c"), 8),
+        (errors.StalePlanError("s"), 9),
+        (errors.ConnectorError("x"), 1),
+    ],
+)
+def test_every_error_class_has_its_exit_code(runner, error, code):
+    @cli.command("raise-for-test")
+    def raise_for_test() -> None:
+        raise error
+
+    try:
+        result = runner.invoke(cli, ["raise-for-test"])
+    finally:
+        cli.commands.pop("raise-for-test")
+    assert result.exit_code == code
+    assert result.stderr.startswith("error: ")
+
+
+def test_cli_error_redacts_known_secrets():
+    exc = CliError(errors.AuthError("refused token abc123 for client"), as_json=False, secrets=["abc123"])
+    assert "abc123" not in exc.message
+    assert exc.exit_code == 3
+    assert isinstance(exc, click.ClickException)
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "send: b'POST /token HTTP/1.1\\r\\nAuthorization: Bearer eyJhbGciOi.payload.sig\\r\\n'",
+        "headers={'Authorization': 'SSWS 00abcDEF'}",
+        "body=grant_type=client_credentials&client_secret=hunter2&scope=x",
+        'response {"access_token": "tok.en.value", "expires_in": 3600}',
+        "client_assertion=eyJ.eyJ.sig&client_assertion_type=urn",
+    ],
+)
+def test_redact_masks_credentials(line):
+    cleaned = redact(line)
+    assert REDACTED in cleaned
+    for secret in ("eyJhbGciOi.payload.sig", "00abcDEF", "hunter2", "tok.en.value", "eyJ.eyJ.sig"):
+        assert secret not in cleaned
+
+
+def test_redact_masks_private_keys_and_known_values():
+    text = "key -----BEGIN PRIVATE KEY-----\nMIIE\n-----END PRIVATE KEY----- and plain-secret-value"
+    cleaned = redact(text, ["plain-secret-value"])
+    assert "MIIE" not in cleaned
+    assert "plain-secret-value" not in cleaned
+
+
+def test_logging_filter_redacts_messages_and_tracebacks():
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.addFilter(RedactingFilter([Secret("the-client-secret")]))
+    logger = logging.getLogger("connector.test.redaction")
+    logger.addHandler(handler)
+    logger.propagate = False
+    try:
+        logger.warning("posting %s", "client_id=a&secret=the-client-secret")
+        try:
+            raise ValueError("failed with the-client-secret inside")
+        except ValueError:
+            logger.exception("boom")
+    finally:
+        logger.removeHandler(handler)
+    output = stream.getvalue()
+    assert "the-client-secret" not in output
+    assert output.count(REDACTED) >= 2
+    assert "ValueError" in output
+
+
+def test_verbose_flag_turns_on_debug(runner, tmp_path):
+    args = ["--config", str(tmp_path / "none.toml"), "billing"]
+    quiet = runner.invoke(cli, args)
+    loud = runner.invoke(cli, ["-v", *args])
+    assert quiet.exit_code == loud.exit_code == 2
+    assert "loading configuration" not in quiet.stderr
+    assert "DEBUG connector.cli: loading configuration from" in loud.stderr
