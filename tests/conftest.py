@@ -1,0 +1,80 @@
+"""Shared fixtures: a product store on SQLite and on the real PostgreSQL.
+
+``store`` is parametrised ``sqlite`` / ``postgresql``.  PostgreSQL runs at
+``CONNECTOR_TEST_PG_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``);
+every test gets a schema of its own, dropped afterwards.  Without a server
+the PostgreSQL cases skip and say why; with ``CI`` set they fail instead.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from urllib.parse import quote
+
+import pytest
+from sqlalchemy import create_engine
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from connector.store import Store
+
+PG_URL = os.environ.get("CONNECTOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[str]:
+    """The PostgreSQL URL, once the server has answered."""
+    engine = create_engine(make_url(PG_URL), connect_args={"connect_timeout": 3})
+    try:
+        with engine.connect() as conn:
+            conn.execute(text("SELECT 1"))
+    except OperationalError as exc:
+        reason = f"PostgreSQL at {make_url(PG_URL).render_as_string()} does not answer: {exc.orig}"
+        if os.environ.get("CI"):
+            pytest.fail(f"{reason} (CI is set, so this is a failure, not a skip)")
+        pytest.skip(reason)
+    finally:
+        engine.dispose()
+    yield PG_URL
+
+
+@pytest.fixture
+def pg_url(pg_server: str) -> Iterator[str]:
+    """A URL whose connections land in a fresh schema of their own."""
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    admin = create_engine(make_url(pg_server))
+    with admin.begin() as conn:
+        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+    sep = "&" if "?" in pg_server else "?"
+    try:
+        yield f"{pg_server}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: os.PathLike[str]) -> str:
+    return f"sqlite:///{tmp_path}/store.sqlite"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest) -> str:
+    """A database URL for an empty store, on each backend."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("pg_url")
+
+
+@pytest.fixture
+def store(store_url: str) -> Iterator[Store]:
+    """An open store at the newest schema, on each backend."""
+    opened = Store.open(store_url)
+    try:
+        yield opened
+    finally:
+        opened.close()

@@ -1,0 +1,57 @@
+"""The schema: migrations bring an empty database to head, and match the tables."""
+
+from __future__ import annotations
+
+import pytest
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+from sqlalchemy import inspect
+
+from connector.errors import StoreError
+from connector.store import Store
+from connector.store import engine as engines
+from connector.store import tables
+
+
+def test_open_brings_an_empty_database_to_head(store: Store) -> None:
+    assert store.schema_revision() == engines.head_revision()
+    names = set(inspect(store.engine).get_table_names())
+    assert set(tables.metadata.tables) <= names
+
+
+def test_migrations_describe_the_same_schema_as_the_tables(store: Store) -> None:
+    with store.engine.connect() as conn:
+        diffs = compare_metadata(MigrationContext.configure(conn), tables.metadata)
+    assert diffs == []
+
+
+def test_open_without_upgrade_refuses_an_empty_database(store_url: str) -> None:
+    with pytest.raises(StoreError, match="db upgrade"):
+        Store.open(store_url, upgrade=False)
+
+
+def test_upgrade_is_idempotent_and_open_without_upgrade_accepts_head(store_url: str) -> None:
+    Store.open(store_url).close()
+    with Store.open(store_url, upgrade=False) as again:
+        again.upgrade()
+        assert again.schema_revision() == engines.head_revision()
+
+
+def test_downgrade_to_base_and_back(store: Store) -> None:
+    engines.downgrade(store.engine, "base")
+    assert store.schema_revision() is None
+    assert "accounts" not in inspect(store.engine).get_table_names()
+    store.upgrade()
+    assert store.schema_revision() == engines.head_revision()
+
+
+@pytest.mark.parametrize("url", ["mysql://nobody@localhost/x", "not a url"])
+def test_unsupported_urls_are_refused_by_name(url: str) -> None:
+    with pytest.raises(StoreError):
+        Store.open(url)
+
+
+def test_in_memory_sqlite_works() -> None:
+    with Store.open("sqlite://") as store:
+        store.ensure_directory("d", "scim")
+        assert store.directory_state("d") is not None
