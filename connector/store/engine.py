@@ -89,7 +89,7 @@ def sqlite_path(engine: Engine) -> str | None:
 def alembic_config(engine: Engine) -> Config:
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
-    config.set_main_option("sqlalchemy.url", engine.url.render_as_string(hide_password=True))
+    config.set_main_option("sqlalchemy.url", engine.url.render_as_string().replace("%", "%%"))
     return config
 
 
