@@ -38,10 +38,18 @@ class Action(str, enum.Enum):
     REMOVE_MEMBERSHIP = "remove_membership"
     DEACTIVATE = "deactivate"
     MARK_MISSING = "mark_missing"
+    MIRROR_USER = "mirror_user"
+    MIRROR_GROUP = "mirror_group"
+    MIRROR_MEMBERS = "mirror_members"
     SET_CURSOR = "set_cursor"
 
 
 APPLY_ORDER: tuple[Action, ...] = tuple(Action)
+
+BOOKKEEPING: frozenset[Action] = frozenset(
+    {Action.MARK_MISSING, Action.MIRROR_USER, Action.MIRROR_GROUP, Action.MIRROR_MEMBERS, Action.SET_CURSOR}
+)
+"""Actions that record what was read rather than change the product; a plan of only these is empty."""
 
 _CHANGE_TYPES: dict[Action, type[Change]] = {}
 
@@ -195,6 +203,55 @@ class MarkMissing(Change):
 
 
 @dataclass(frozen=True)
+class MirrorUser(Change):
+    """Record a user of the last read in the directory's mirror (``removed``: drop it).
+
+    The mirror (:mod:`connector.mirror`) is what an incremental run lays the
+    IdP's changes over; it is written with the cursor, never ahead of it.
+    ``updated_at`` is ISO 8601 text.
+    """
+
+    action = Action.MIRROR_USER
+    directory_id: str = ""
+    idp_user_id: str = ""
+    removed: bool = False
+    user_name: str = ""
+    email: str | None = None
+    active: bool = True
+    raw_status: str = ""
+    display_name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    other_emails: tuple[str, ...] = ()
+    is_guest: bool = False
+    updated_at: str | None = None
+
+
+@dataclass(frozen=True)
+class MirrorGroup(Change):
+    """Record a group of the last read in the mirror (``removed``: drop it and its member list)."""
+
+    action = Action.MIRROR_GROUP
+    directory_id: str = ""
+    idp_group_id: str = ""
+    removed: bool = False
+    name: str = ""
+    description: str | None = None
+    updated_at: str | None = None
+
+
+@dataclass(frozen=True)
+class MirrorMembers(Change):
+    """Record a group's complete list of direct members in the mirror."""
+
+    action = Action.MIRROR_MEMBERS
+    directory_id: str = ""
+    group_id: str = ""
+    user_ids: tuple[str, ...] = ()
+    group_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
 class SetCursor(Change):
     """Store the directory's change cursor and read bookkeeping, with the changes it covers."""
 
@@ -260,7 +317,7 @@ class Plan:
     @property
     def is_empty(self) -> bool:
         """True when the plan changes nothing that matters (bookkeeping aside)."""
-        return all(c.action in (Action.SET_CURSOR, Action.MARK_MISSING) for c in self.changes)
+        return all(c.action in BOOKKEEPING for c in self.changes)
 
     def to_json(self) -> str:
         return json.dumps(
