@@ -81,18 +81,21 @@ def account_is_internal(account: Account, verified_domains: frozenset[str]) -> b
     return domain is not None and domain in verified_domains
 
 
-def profile_changes(account: Account, mapped: MappedUser) -> tuple[dict[str, object], dict[str, object]]:
+def profile_changes(
+    account: Account, user: IdpUser, email_address: str | None
+) -> tuple[dict[str, object], dict[str, object]]:
     """The profile fields of ``account`` that differ from the IdP's, as (new, old).
 
-    A field the IdP leaves empty is never blanked.  The email is compared in
-    its stored form; whether it may change (internal only, no clash) is the
-    planner's call.
+    ``email_address`` is the IdP's address in stored form (``Email.address``),
+    or None to leave the email alone.  A field the IdP leaves empty is never
+    blanked.  Whether the profile may change at all (internal accounts only)
+    and whether the new address clashes is the planner's call.
     """
     wanted: dict[str, object] = {
-        "email": mapped.email.address if mapped.email is not None else None,
-        "display_name": mapped.display_name,
-        "given_name": _clean(mapped.user.given_name),
-        "family_name": _clean(mapped.user.family_name),
+        "email": email_address,
+        "display_name": display_name_of(user),
+        "given_name": _clean(user.given_name),
+        "family_name": _clean(user.family_name),
     }
     new: dict[str, object] = {}
     old: dict[str, object] = {}
