@@ -1,0 +1,364 @@
+"""Okta ``filter`` and ``search`` expressions: parse, check against the allowed properties, compile.
+
+The grammar is the SCIM-like one Okta documents ("Filter", "Operators";
+OKTA-SPEC ``listUsers``): ``attr op value`` joined by ``and`` / ``or`` with
+parentheses; ``pr`` takes no value; values are double-quoted strings,
+numbers, ``true``, ``false`` or ``null``.  Property names are case-sensitive,
+operators and the logical words are not.  ``and`` binds tighter than ``or``.
+
+What a property allows is data (:class:`Field`): its getter, whether it is a
+date (compared as instants; the literal must be ISO-8601) and its operators.
+``filter`` compares strings case-sensitively, ``search`` case-insensitively
+(OKTA-SPEC).  :func:`compile_expression` returns a plain predicate, so a list
+of 100k records is filtered in one pass with no re-parsing.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timezone
+from typing import Any
+from typing import Generic
+from typing import TypeVar
+
+T = TypeVar("T")
+
+COMPARISONS = frozenset({"eq", "sw", "co", "gt", "ge", "lt", "le"})
+LOGICAL = frozenset({"and", "or"})
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<paren>[()])
+      | (?P<string>"(?:[^"\\]|\\.)*")
+      | (?P<number>-?\d+(?:\.\d+)?)(?![\w.])
+      | (?P<word>[A-Za-z_$][\w.:$-]*)
+    )""",
+    re.VERBOSE,
+)
+
+
+class FilterError(ValueError):
+    """The expression is malformed or uses a property or operator it may not."""
+
+
+@dataclass(frozen=True)
+class Field(Generic[T]):
+    """One property an expression may name."""
+
+    get: Callable[[T], Any]
+    operators: frozenset[str]
+    date: bool = False
+
+
+@dataclass(frozen=True)
+class Comparison:
+    attr: str
+    op: str
+    value: Any = None
+
+
+@dataclass(frozen=True)
+class Logical:
+    op: str
+    left: Node
+    right: Node
+
+
+Node = Comparison | Logical
+
+
+# ---------------------------------------------------------------------------- parsing
+
+
+def _tokens(text: str) -> Iterator[tuple[str, str]]:
+    position = 0
+    text = text.rstrip()
+    while position < len(text):
+        match = _TOKEN.match(text, position)
+        if match is None or match.end() == position:
+            raise FilterError(f"unexpected character at position {position + 1}: {text[position:][:20]!r}")
+        position = match.end()
+        kind = match.lastgroup
+        assert kind is not None
+        yield kind, match.group(kind)
+
+
+class _Parser:
+    def __init__(self, text: str) -> None:
+        self.tokens = list(_tokens(text))
+        self.index = 0
+
+    def peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.index] if self.index < len(self.tokens) else None
+
+    def take(self) -> tuple[str, str]:
+        token = self.peek()
+        if token is None:
+            raise FilterError("the expression ends too early")
+        self.index += 1
+        return token
+
+    def keyword(self) -> str | None:
+        token = self.peek()
+        return token[1].lower() if token and token[0] == "word" else None
+
+    def parse(self) -> Node:
+        if not self.tokens:
+            raise FilterError("the expression is empty")
+        node = self.disjunction()
+        if self.peek() is not None:
+            raise FilterError(f"unexpected {self.peek()[1]!r} after a complete expression")  # type: ignore[index]
+        return node
+
+    def disjunction(self) -> Node:
+        node = self.conjunction()
+        while self.keyword() == "or":
+            self.take()
+            node = Logical("or", node, self.conjunction())
+        return node
+
+    def conjunction(self) -> Node:
+        node = self.atom()
+        while self.keyword() == "and":
+            self.take()
+            node = Logical("and", node, self.atom())
+        return node
+
+    def atom(self) -> Node:
+        kind, text = self.take()
+        if kind == "paren" and text == "(":
+            node = self.disjunction()
+            if self.take() != ("paren", ")"):
+                raise FilterError("missing closing parenthesis")
+            return node
+        if kind != "word" or text.lower() in LOGICAL:
+            raise FilterError(f"expected a property name, found {text!r}")
+        op_kind, op = self.take()
+        op = op.lower()
+        if op_kind != "word" or (op not in COMPARISONS and op != "pr"):
+            raise FilterError(f"unknown operator {op!r} after {text!r}")
+        if op == "pr":
+            return Comparison(text, op)
+        return Comparison(text, op, _literal(*self.take()))
+
+
+def _literal(kind: str, text: str) -> Any:
+    if kind == "string":
+        return re.sub(r"\\(.)", r"\1", text[1:-1])
+    if kind == "number":
+        return float(text) if "." in text else int(text)
+    words = {"true": True, "false": False, "null": None}
+    if kind == "word" and text.lower() in words:
+        return words[text.lower()]
+    raise FilterError(f"expected a value, found {text!r} (strings are double-quoted)")
+
+
+def parse(text: str) -> Node:
+    """The syntax tree of ``text``; raises :class:`FilterError` naming the problem."""
+    return _Parser(text).parse()
+
+
+# ---------------------------------------------------------------------------- compiling
+
+
+def parse_instant(text: str) -> datetime:
+    """An ISO-8601 timestamp (``2013-06-01T00:00:00.000Z``); naive means UTC."""
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise FilterError(f"{text!r} is not an ISO-8601 timestamp") from None
+    return value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+
+
+def compile_expression(
+    text: str,
+    fields: Callable[[str], Field[T] | None],
+    *,
+    ignore_case: bool,
+) -> Callable[[T], bool]:
+    """A predicate for ``text``.  ``fields(name)`` gives a property's :class:`Field`,
+    or None when the property may not be used (a :class:`FilterError`)."""
+    return _compile(parse(text), fields, ignore_case)
+
+
+def _compile(node: Node, fields: Callable[[str], Field[T] | None], ignore_case: bool) -> Callable[[T], bool]:
+    if isinstance(node, Logical):
+        left = _compile(node.left, fields, ignore_case)
+        right = _compile(node.right, fields, ignore_case)
+        if node.op == "and":
+            return lambda record: left(record) and right(record)
+        return lambda record: left(record) or right(record)
+    field = fields(node.attr)
+    if field is None:
+        raise FilterError(f"the property {node.attr!r} cannot be used here")
+    if node.op not in field.operators:
+        allowed = ", ".join(sorted(field.operators))
+        raise FilterError(f"the operator {node.op!r} is not supported for {node.attr!r} (allowed: {allowed})")
+    return _comparison(field, node.op, node.value, ignore_case)
+
+
+def _comparison(field: Field[T], op: str, value: Any, ignore_case: bool) -> Callable[[T], bool]:
+    get = field.get
+    if op == "pr":
+        return lambda record: get(record) not in (None, "", [])
+    if value is None:
+        if op != "eq":
+            raise FilterError(f"null can only be compared with 'eq', not {op!r}")
+        return lambda record: get(record) is None
+    if field.date:
+        if not isinstance(value, str):
+            raise FilterError("a date must be a quoted ISO-8601 timestamp")
+        return _ordered(get, op, parse_instant(value))
+    if isinstance(value, str):
+        fold: Callable[[Any], Any] = str.lower if ignore_case else str
+        target = fold(value)
+        text_get = get
+
+        def get(record: T) -> Any:
+            found = text_get(record)
+            return fold(str(found)) if found is not None and not isinstance(found, bool) else found
+
+        if op == "sw":
+            return lambda record: isinstance(found := get(record), str) and found.startswith(target)
+        if op == "co":
+            return lambda record: isinstance(found := get(record), str) and target in found
+        return _ordered(get, op, target)
+    if op in ("sw", "co"):
+        raise FilterError(f"the operator {op!r} needs a string value")
+    return _ordered(get, op, value)
+
+
+_ORDER: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, b: a == b,
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+}
+
+
+def _ordered(get: Callable[[T], Any], op: str, target: Any) -> Callable[[T], bool]:
+    compare = _ORDER[op]
+
+    def test(record: T) -> bool:
+        found = get(record)
+        if found is None or type(found) is not type(target) and not _numbers(found, target):
+            return False
+        return compare(found, target)
+
+    return test
+
+
+def _numbers(a: Any, b: Any) -> bool:
+    return all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (a, b))
+
+
+# ---------------------------------------------------------------------------- Okta's property tables
+
+_DATE_OPS = frozenset({"eq", "gt", "ge", "lt", "le", "pr"})
+_EQ = frozenset({"eq"})
+
+#: Okta ``profile`` keys and the :class:`~mock_idp.state.User` attribute behind each.
+USER_PROFILE: dict[str, str] = {
+    "firstName": "given_name",
+    "lastName": "family_name",
+    "mobilePhone": "mobile_phone",
+    "secondEmail": "second_email",
+    "login": "user_name",
+    "email": "email",
+    "displayName": "display_name",
+    "title": "title",
+    "department": "department",
+    "employeeNumber": "employee_number",
+    "userType": "user_type",
+}
+_USER_DATES = {
+    "created": "created",
+    "activated": "activated",
+    "statusChanged": "status_changed",
+    "lastUpdated": "last_updated",
+}
+
+
+def _attr(name: str) -> Callable[[Any], Any]:
+    return lambda record: getattr(record, name)
+
+
+def _user_filter_fields() -> dict[str, Field[Any]]:
+    """``filter`` on users: status, id, four profile keys (``eq``), lastUpdated (ordered)."""
+    fields: dict[str, Field[Any]] = {
+        "status": Field(_attr("status"), _EQ),
+        "id": Field(_attr("okta_id"), _EQ),
+        "lastUpdated": Field(_attr("last_updated"), _DATE_OPS - {"pr"}, date=True),
+    }
+    for key in ("login", "email", "firstName", "lastName"):
+        fields[f"profile.{key}"] = Field(_attr(USER_PROFILE[key]), _EQ)
+    return fields
+
+
+def _user_search_fields(type_id: str) -> dict[str, Field[Any]]:
+    """``search`` on users: any profile key (``co`` only on four), id, status, type.id, dates."""
+    text_ops = frozenset({"eq", "sw", "gt", "ge", "lt", "le", "pr"})
+    fields: dict[str, Field[Any]] = {
+        "id": Field(_attr("okta_id"), text_ops),
+        "status": Field(_attr("status"), text_ops),
+        "type.id": Field(lambda _user: type_id, _EQ),
+    }
+    for key, attr in _USER_DATES.items():
+        fields[key] = Field(_attr(attr), _DATE_OPS, date=True)
+    for key, attr in USER_PROFILE.items():
+        contains = key in ("login", "email", "firstName", "lastName")
+        fields[f"profile.{key}"] = Field(_attr(attr), text_ops | {"co"} if contains else text_ops)
+    return fields
+
+
+def user_filter_field(name: str) -> Field[Any] | None:
+    return _USER_FILTER.get(name)
+
+
+def user_search_field(type_id: str) -> Callable[[str], Field[Any] | None]:
+    """Field lookup for a user ``search``; an unknown ``profile.*`` key is a custom
+    attribute no user has (valid, matches nothing but ``eq null``)."""
+    fields = _user_search_fields(type_id)
+
+    def lookup(name: str) -> Field[Any] | None:
+        if name in fields:
+            return fields[name]
+        if name.startswith("profile.") and len(name) > len("profile."):
+            return Field(lambda _user: None, frozenset({"eq", "sw", "gt", "ge", "lt", "le", "pr"}))
+        return None
+
+    return lookup
+
+
+_USER_FILTER = _user_filter_fields()
+
+_GROUP_FILTER: dict[str, Field[Any]] = {
+    "id": Field(_attr("okta_id"), _EQ),
+    "type": Field(lambda _group: "OKTA_GROUP", _EQ),
+    "lastUpdated": Field(_attr("last_updated"), _DATE_OPS - {"pr"}, date=True),
+    "lastMembershipUpdated": Field(_attr("last_membership_updated"), _DATE_OPS - {"pr"}, date=True),
+}
+_GROUP_SEARCH: dict[str, Field[Any]] = {
+    "id": Field(_attr("okta_id"), frozenset({"eq", "sw"})),
+    "type": Field(lambda _group: "OKTA_GROUP", _EQ),
+    "profile.name": Field(_attr("name"), frozenset({"eq", "sw", "co"})),
+    "profile.description": Field(_attr("description"), frozenset({"eq", "sw", "co"})),
+    "source.id": Field(lambda _group: None, _EQ),
+    "created": Field(_attr("created"), _DATE_OPS, date=True),
+    "lastUpdated": Field(_attr("last_updated"), _DATE_OPS, date=True),
+    "lastMembershipUpdated": Field(_attr("last_membership_updated"), _DATE_OPS, date=True),
+}
+
+
+def group_filter_field(name: str) -> Field[Any] | None:
+    """``filter`` on groups: ``id``, ``type`` (``eq``), ``lastUpdated``, ``lastMembershipUpdated``."""
+    return _GROUP_FILTER.get(name)
+
+
+def group_search_field(name: str) -> Field[Any] | None:
+    return _GROUP_SEARCH.get(name)
