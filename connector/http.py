@@ -93,7 +93,7 @@ class HttpClient:
         classify: Classifier | None = None,
         directory_id: str | None = None,
         accept: str = "application/json",
-        sleep: Callable[[float], None] = time.sleep,
+        sleep: Callable[[float], None] | None = None,
         monotonic: Callable[[], float] = time.monotonic,
         wallclock: Callable[[], float] = time.time,
         rng: random.Random | None = None,
@@ -104,7 +104,7 @@ class HttpClient:
         self.read_error = read_error
         self.classify = classify
         self.directory_id = directory_id
-        self._sleep = sleep
+        self._sleep = sleep or _sleep
         self._monotonic = monotonic
         self._wallclock = wallclock
         self._rng = rng or random.Random()
@@ -316,6 +316,10 @@ class _Unreadable(Exception):
     """A 2xx answer whose body could not be parsed; retried, then IncompleteReadError."""
 
     retry_after = None
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)  # looked up at call time, so a test can patch time.sleep
 
 
 def _where(url: str | None) -> str:
