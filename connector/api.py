@@ -176,9 +176,9 @@ class Connector:
 
     def open_provider(self, directory: DirectoryConfig) -> Provider:
         """A provider for one directory, from the registry (entry-point group ``connector.providers``)."""
-        from connector.providers.registry import provider_class
+        from connector.providers import registry
 
-        return provider_class(directory.provider).from_settings(directory.settings)
+        return registry.create(directory.provider, directory.settings)
 
     def _with_provider(self, directory_id: str, work: Any) -> Any:
         provider = self.open_provider(self.config.directory(directory_id))

@@ -43,7 +43,6 @@ else:  # pragma: no cover - Python 3.10
 
 STORE_URL_ENV = "CONNECTOR_STORE_URL"
 DEFAULT_STORE_FILE = "connector.sqlite"
-BUILTIN_PROVIDERS = ("okta", "azure_ad", "scim")
 AUTH_METHODS = ("private_key_jwt", "client_secret", "bearer", "ssws")
 
 _TOP_KEYS = ("organization", "store", "directories", "products", "guard", "sync", "tls", "http")
@@ -262,11 +261,9 @@ def _guard_number(check: Checker, key: str, value: Any) -> int | float:
 
 
 def _known_providers() -> tuple[str, ...]:
-    from importlib.metadata import entry_points
+    from connector.providers import registry
 
-    names = set(BUILTIN_PROVIDERS)
-    names.update(ep.name for ep in entry_points(group="connector.providers"))
-    return tuple(sorted(names))
+    return tuple(registry.available())
 
 
 def _directory(
