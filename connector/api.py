@@ -31,9 +31,13 @@ from connector.config import Config
 from connector.config import DirectoryConfig
 from connector.config import config_from_dict
 from connector.config import load_config
+from connector.emails import InvalidEmailError
+from connector.emails import parse_email
+from connector.emails import try_parse_email
 from connector.errors import ConfigError
 from connector.errors import ConnectorError
 from connector.errors import StalePlanError
+from connector.model import AccountOrigin
 from connector.output import ProgressCallback
 from connector.plan import Plan
 from connector.providers.base import Provider
@@ -337,18 +341,18 @@ class Connector:
         ``groups`` are local group names joined by ``;``.  Rows are checked
         first; a bad row stops the import before anything is written.
         """
-        from connector.model import AccountOrigin
-
         parsed = [_import_row(row, i + 2, source) for i, row in enumerate(rows)]
-        existing = {a.email.lower() for a in self.store.accounts()}
+        existing = {e.key for e in map(try_parse_email, (a.email for a in self.store.accounts())) if e}
         added = []
         for email, display_name, groups in parsed:
-            if email.lower() in existing:
+            if email.key in existing:
                 continue
             added.append(
-                self.store.add_account(email, display_name, origin=AccountOrigin.IMPORTED, groups=groups)
+                self.store.add_account(
+                    email.address, display_name, origin=AccountOrigin.IMPORTED, groups=groups
+                )
             )
-            existing.add(email.lower())
+            existing.add(email.key)
         return added
 
 
@@ -371,16 +375,13 @@ def read_accounts_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
     return list(reader)
 
 
-def _import_row(row: Mapping[str, str], line: int, source: str) -> tuple[str, str | None, tuple[str, ...]]:
-    from email_validator import EmailNotValidError
-    from email_validator import validate_email
-
-    email = (row.get("email") or "").strip()
+def _import_row(row: Mapping[str, str], line: int, source: str) -> tuple[Any, str | None, tuple[str, ...]]:
+    raw = (row.get("email") or "").strip()
     try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError as exc:
+        email = parse_email(raw)
+    except InvalidEmailError as exc:
         raise ConfigError(
-            f"{source}: line {line}: email {email!r} is not valid ({exc}); fix or remove the row"
+            f"{source}: line {line}: email {raw!r} is not valid ({exc}); fix or remove the row"
         ) from None
     display_name = (row.get("display_name") or "").strip() or None
     groups = tuple(g.strip() for g in (row.get("groups") or "").split(";") if g.strip())

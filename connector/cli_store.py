@@ -157,9 +157,6 @@ def db_upgrade(app: AppContext) -> None:
     """Migrate the store to the newest schema (Alembic ``upgrade head``)."""
     from connector.store import Store
 
-    store = Store.open(app.connector().config.store_url, upgrade=False)
-    try:
-        store.upgrade()
-    finally:
-        store.close()
-    click.echo("store schema is up to date")
+    with Store.open(app.connector().config.store_url, upgrade=True) as store:
+        revision = store.schema_revision()
+    click.echo(f"store schema is up to date (revision {revision})")

@@ -37,6 +37,7 @@ JSON_SCHEMA_VERSION = 1
 """Bumped only when a ``--json`` field changes meaning or goes away (docs/cli.md)."""
 
 REDACTED = "**********"
+MIN_SECRET_LENGTH = 4  # shorter known values are not searched for: they would mask ordinary words
 # Credentials that can show up in a debug line of an HTTP library: headers, form fields, JSON.
 _CREDENTIAL_PATTERNS = (
     re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:bearer|ssws|basic|dpop)?\s*)[^\s'\",]+"),
@@ -51,7 +52,7 @@ _CREDENTIAL_PATTERNS = (
 def redact(text: str, secrets: Iterable[str] = ()) -> str:
     """``text`` with every known secret value and every credential-looking field masked."""
     for value in secrets:
-        if value:
+        if len(value) >= MIN_SECRET_LENGTH:
             text = text.replace(value, REDACTED)
     for pattern in _CREDENTIAL_PATTERNS:
         text = pattern.sub(lambda m: (m.group(1) if m.groups() else "") + REDACTED, text)

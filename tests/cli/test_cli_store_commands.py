@@ -1,0 +1,132 @@
+"""The store-only commands over a real SQLite store: accounts, groups, runs, db upgrade."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connector.cli import cli
+
+
+@pytest.fixture
+def config_file(tmp_path: Path) -> Path:
+    path = tmp_path / "connector.toml"
+    path.write_text(
+        """
+[organization]
+verified_domains = ["example.com"]
+
+[products]
+confluence = ["Everyone"]
+
+[[directories]]
+id = "scim"
+provider = "scim"
+base_url = "http://127.0.0.1:9/scim/v2"
+auth = { method = "bearer", token_env = "CLI_TEST_SCIM_TOKEN" }
+"""
+    )
+    return path
+
+
+@pytest.fixture
+def invoke(config_file: Path):
+    runner = CliRunner()
+
+    def run(*args: str):
+        return runner.invoke(
+            cli, ["--config", str(config_file), *args], env={"CLI_TEST_SCIM_TOKEN": "scim-test-token"}
+        )
+
+    return run
+
+
+@pytest.fixture
+def accounts_csv(tmp_path: Path) -> Path:
+    path = tmp_path / "accounts.csv"
+    path.write_text(
+        "email,display_name,groups\n"
+        "Alice.Smith@Example.com,Alice Smith,Everyone;Design\n"
+        "vendor@partner.io,Val Vendor,Everyone\n"
+        "bob@example.com,,\n"
+    )
+    return path
+
+
+def test_db_upgrade_creates_the_store(invoke, tmp_path):
+    result = invoke("db", "upgrade")
+    assert result.exit_code == 0, result.output
+    assert "up to date" in result.stdout
+    assert (tmp_path / "connector.sqlite").is_file()
+
+
+def test_import_then_export(invoke, accounts_csv):
+    result = invoke("accounts", "import", str(accounts_csv), "--json")
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.stdout)
+    assert data["read"] == 3
+    assert sorted(a["email"] for a in data["added"]) == [
+        "Alice.Smith@example.com",
+        "bob@example.com",
+        "vendor@partner.io",
+    ]
+    assert all(a["origin"] == "imported" for a in data["added"])
+
+    again = invoke("accounts", "import", str(accounts_csv))
+    assert again.exit_code == 0
+    assert "0 of 3 accounts added" in again.stdout
+
+    exported = json.loads(invoke("accounts", "export", "--json").stdout)["accounts"]
+    by_email = {a["email"]: a for a in exported}
+    assert by_email["Alice.Smith@example.com"]["groups"] == ["Design", "Everyone"]
+    assert by_email["bob@example.com"]["display_name"] is None
+    assert by_email["vendor@partner.io"]["status"] == "active"
+
+    as_csv = list(csv.DictReader(io.StringIO(invoke("accounts", "export").stdout)))
+    assert [r["email"] for r in as_csv] == [a["email"] for a in exported]
+    assert as_csv[0]["groups"] == "Design;Everyone"
+
+
+def test_import_refuses_a_bad_row_before_writing(invoke, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email,display_name,groups\ngood@example.com,Good,\nnot-an-email,Bad,\n")
+    result = invoke("accounts", "import", str(bad))
+    assert result.exit_code == 2
+    assert "line 3: email 'not-an-email' is not valid" in result.stderr
+    assert json.loads(invoke("accounts", "export", "--json").stdout)["accounts"] == []
+
+
+def test_import_refuses_unknown_columns(invoke, tmp_path):
+    bad = tmp_path / "bad.csv"
+    bad.write_text("email,name\nx@example.com,X\n")
+    result = invoke("accounts", "import", str(bad))
+    assert result.exit_code == 2
+    assert "unknown columns name; use email, display_name and groups only" in result.stderr
+
+
+def test_groups_lists_local_groups_with_members(invoke, accounts_csv):
+    invoke("accounts", "import", str(accounts_csv))
+    groups = json.loads(invoke("groups", "--json").stdout)["groups"]
+    assert [(g["name"], g["members"], g["managed"]) for g in groups] == [
+        ("Design", 1, False),
+        ("Everyone", 2, False),
+    ]
+    table = invoke("groups").stdout
+    assert "Everyone" in table and "local" in table
+
+
+def test_runs_is_empty_before_any_sync(invoke):
+    result = invoke("runs", "--json")
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout) == {"runs": [], "version": 1}
+
+
+def test_runs_rejects_an_unknown_directory(invoke):
+    result = invoke("runs", "--directory", "okta")
+    assert result.exit_code == 2
+    assert "no directory with id 'okta'" in result.stderr
