@@ -276,8 +276,8 @@ class Connector:
 
         def work(provider: Provider) -> ReviewReport:
             snapshot = self.store.snapshot(directory_id)
-            _plan, _guard, view = plan_directory(provider, self.store, settings, progress=self.progress)
-            rows = review_rows(view, snapshot, settings, include_internal=include_internal)
+            plan, _guard, view = plan_directory(provider, self.store, settings, progress=self.progress)
+            rows = review_rows(view, snapshot, settings, include_internal=include_internal, plan=plan)
             path = Path(out)
             path.parent.mkdir(parents=True, exist_ok=True)
             with path.open("w", newline="", encoding="utf-8") as handle:
@@ -285,7 +285,7 @@ class Connector:
             actions: dict[str, int] = {}
             for row in rows:
                 actions[row.action] = actions.get(row.action, 0) + 1
-            mixed = tuple(_group_name(g) for g in mixed_groups(view, settings))
+            mixed = tuple(g.name for g in mixed_groups(view, settings))
             return ReviewReport(directory_id, str(path), len(rows), actions, mixed)
 
         return self._with_provider(directory_id, work)
@@ -386,10 +386,6 @@ def _import_row(row: Mapping[str, str], line: int, source: str) -> tuple[Any, st
     display_name = (row.get("display_name") or "").strip() or None
     groups = tuple(g.strip() for g in (row.get("groups") or "").split(";") if g.strip())
     return email, display_name, groups
-
-
-def _group_name(group: Any) -> str:
-    return group if isinstance(group, str) else getattr(group, "name", str(group))
 
 
 def _error_dict(error: ConnectorError | None) -> dict[str, Any] | None:
