@@ -140,7 +140,13 @@ class Authenticator:
 
     def secret_values(self) -> tuple[str, ...]:
         """The raw secrets in play, for scrubbing messages; never log this."""
-        return tuple(s.reveal() for s in self._secrets if s.reveal())
+        values: list[str] = []
+        for secret in self._secrets:
+            text = secret.reveal()
+            values.append(text)
+            # a PEM or JWK key can leak line by line or field by field
+            values.extend(part for part in text.replace('"', "\n").splitlines() if len(part.strip()) >= 16)
+        return tuple(v for v in values if v)
 
     def close(self) -> None:
         self.session.close()

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import TYPE_CHECKING
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 import responses
@@ -44,14 +45,18 @@ class Fault:
 
 
 class FakeIdp:
-    """Serves ``directory`` through ``harness`` on the ``responses`` mock ``rsps``."""
+    """Serves ``directory`` through ``harness`` on the ``responses`` mock ``rsps``.
+
+    Every request to the host of ``harness.base_url`` (token endpoint included) comes here.
+    """
 
     def __init__(self, harness: Harness, directory: KitDirectory, rsps: responses.RequestsMock) -> None:
         self.harness = harness
         self.directory = directory
         self.requests: list[requests.PreparedRequest] = []
         self.faults: list[Fault] = []
-        pattern = re.compile(re.escape(harness.base_url.rstrip("/")) + r"(/.*)?$")
+        origin = urlsplit(harness.base_url)
+        pattern = re.compile(re.escape(f"{origin.scheme}://{origin.netloc}") + r"(/.*)?$")
         for method in (responses.GET, responses.POST):
             rsps.add_callback(method, pattern, callback=self._handle)
 

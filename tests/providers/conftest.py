@@ -1,0 +1,31 @@
+"""Fixtures for the adapter tests: fakes of each IdP, a signing key, fast HTTP settings."""
+
+from __future__ import annotations
+
+import pytest
+from joserfc.jwk import RSAKey
+
+from connector.providers.base import HttpSettings
+from tests.providers.harnesses import GraphHarness
+from tests.providers.harnesses import OktaHarness
+from tests.providers.harnesses import ScimHarness
+
+
+@pytest.fixture(scope="session")
+def rsa_key() -> RSAKey:
+    return RSAKey.generate_key(2048, private=True)
+
+
+@pytest.fixture
+def fast_http() -> HttpSettings:
+    return HttpSettings(max_retries=2, backoff_base=0.01, backoff_max=0.05, max_total_wait=30.0)
+
+
+@pytest.fixture(params=["okta", "okta_jwt", "graph", "scim"])
+def harness(request: pytest.FixtureRequest, rsa_key: RSAKey) -> object:
+    return {
+        "okta": lambda: OktaHarness(),
+        "okta_jwt": lambda: OktaHarness(jwt_key=rsa_key),
+        "graph": GraphHarness,
+        "scim": ScimHarness,
+    }[request.param]()
