@@ -1,0 +1,273 @@
+"""Apply a :class:`~connector.plan.Plan` to the store: the plan's interpreter.
+
+Each :class:`~connector.plan.Action` has one handler, registered with
+``@handles(Action.X)`` (as Alembic registers an implementation per operation
+class); the handlers live in :mod:`connector.store.handlers`,
+:mod:`connector.store.account_handlers` and :mod:`connector.mirror`.  Apply reads only the plan and the store.
+
+Transactions.  The changes, already in apply order, are cut into batches of
+``batch_size``; each batch is one transaction, committed with the audit rows
+of what it did.  The bookkeeping tail of the plan (missing counts, the mirror,
+the cursor) is one last transaction of its own, so the cursor is stored only
+with the changes it covers, and a crash before it leaves the old cursor, the
+old mirror and the old missing counts: the next run reads again and plans
+what is left.
+
+Failures.  A handler gets a whole batch of one action and answers per change:
+applied, already so (a rerun after a crash), or failed with a reason.  It
+checks what it can up front (a missing account, an identity linked
+elsewhere); when the database still refuses the batch (a constraint hit by a
+concurrent change) the batch is retried one change at a time, each in a
+savepoint, and only the offending changes fail.  Failures are recorded in
+the audit log and the run goes on; the next run plans them again.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from datetime import timezone
+from typing import Any
+from typing import TypeVar
+
+from sqlalchemy import Connection
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+
+from connector.plan import BOOKKEEPING
+from connector.plan import Action
+from connector.plan import Change
+from connector.plan import Plan
+from connector.store import Store
+from connector.store import tables as t
+
+APPLIED = "applied"
+NOOP = "noop"  # already so: applying it again changes nothing
+FAILED = "failed"
+
+Result = tuple[str, str | None]  # (APPLIED | NOOP | FAILED, error)
+Handler = Callable[["ApplyContext", Sequence[Any]], list[Result]]
+Progress = Callable[[str, int, int | None], None]
+H = TypeVar("H", bound=Handler)
+
+NOT_AUDITED = frozenset({Action.MIRROR_USER, Action.MIRROR_GROUP, Action.MIRROR_MEMBERS})
+"""Mirror writes record the read, not a change to the product: too many and too dull to audit."""
+
+_HANDLERS: dict[Action, Handler] = {}
+
+
+def handles(action: Action) -> Callable[[H], H]:
+    """Register the decorated function as the handler of ``action``."""
+
+    def register(func: H) -> H:
+        if action in _HANDLERS and _HANDLERS[action] is not func:
+            raise ValueError(f"{action.value!r} already has a handler: {_HANDLERS[action].__qualname__}")
+        _HANDLERS[action] = func
+        return func
+
+    return register
+
+
+def handlers() -> dict[Action, Handler]:
+    """The registry: action -> handler, with the built-in handlers loaded."""
+    from connector import mirror  # noqa: F401  (registers the mirror handlers)
+    from connector.store import account_handlers  # noqa: F401
+    from connector.store import handlers as _handlers  # noqa: F401
+
+    return dict(_HANDLERS)
+
+
+def applied(*_: object) -> Result:
+    return (APPLIED, None)
+
+
+def noop(*_: object) -> Result:
+    return (NOOP, None)
+
+
+def failed(error: str) -> Result:
+    return (FAILED, error)
+
+
+@dataclass
+class ApplyContext:
+    """What a handler may use: the open transaction, the plan's directory, the time."""
+
+    conn: Connection
+    directory_id: str
+    now: datetime
+    _domains: frozenset[str] | None = None
+
+    def verified_domains(self) -> frozenset[str]:
+        if self._domains is None:
+            self._domains = frozenset(r[0] for r in self.conn.execute(select(t.verified_domains.c.domain)))
+        return self._domains
+
+    def foreign(self, change: Change) -> str | None:
+        """An error when a change names another directory than the plan's."""
+        directory = getattr(change, "directory_id", None)
+        if directory is not None and directory != self.directory_id:
+            return f"the change is for directory {directory!r}, the plan for {self.directory_id!r}"
+        return None
+
+
+@dataclass(frozen=True)
+class FailedChange:
+    change: Change
+    error: str
+
+
+@dataclass
+class ApplyResult:
+    """What apply did: per action, how many changes were applied and how many were already so."""
+
+    directory_id: str
+    applied: dict[str, int] = field(default_factory=dict)
+    unchanged: dict[str, int] = field(default_factory=dict)
+    failed: list[FailedChange] = field(default_factory=list)
+    batches: int = 0
+    seconds: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "directory_id": self.directory_id,
+            "applied": dict(self.applied),
+            "unchanged": dict(self.unchanged),
+            "failed": [{"change": f.change.to_dict(), "error": f.error} for f in self.failed],
+            "batches": self.batches,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def target_of(change: Change) -> str:
+    """Whom a change is done to, for the audit log."""
+    d = change.__dict__
+    if "group_id" in d and "account_id" in d:
+        return f"group {d['group_id']} / account {d['account_id']}"
+    for key, label in (("account_id", "account"), ("group_id", "group"), ("idp_user_id", "identity")):
+        if d.get(key):
+            return f"{label} {d[key]}"
+    return f"directory {d.get('directory_id', '')}"
+
+
+def batches(plan: Plan, batch_size: int) -> list[list[Change]]:
+    """The plan cut into transactions: ``batch_size`` changes each, the bookkeeping tail last and whole."""
+    if batch_size < 1:
+        raise ValueError(f"batch_size must be at least 1, got {batch_size}")
+    work = [c for c in plan.changes if c.action not in BOOKKEEPING]
+    tail = [c for c in plan.changes if c.action in BOOKKEEPING]
+    cut = [work[i : i + batch_size] for i in range(0, len(work), batch_size)]
+    return cut + ([tail] if tail else [])
+
+
+def apply_plan(
+    store: Store,
+    plan: Plan,
+    *,
+    run_id: int | None = None,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+) -> ApplyResult:
+    """Apply ``plan`` to ``store``, batch by batch; see the module docstring.
+
+    Does not compare the plan's ``base_fingerprint`` with the store: the
+    caller does, under the directory's run lock (``connector.sync``).
+    ``progress("apply", done, total)`` is called after each committed batch.
+    """
+    registry = handlers()
+    missing = {c.action for c in plan.changes} - set(registry)
+    if missing:
+        raise ValueError(f"no handler for {', '.join(sorted(a.value for a in missing))}")
+    started = time.perf_counter()
+    result = ApplyResult(plan.directory_id)
+    done, total = 0, len(plan.changes)
+    for batch in batches(plan, batch_size):
+        with store.transaction() as conn:
+            ctx = ApplyContext(conn, plan.directory_id, datetime.now(timezone.utc))
+            audit: list[dict[str, Any]] = []
+            for action, group in itertools.groupby(batch, key=lambda c: c.action):
+                changes = list(group)
+                outcomes = _run(ctx, registry[action], changes)
+                _tally(result, run_id, ctx, action, changes, outcomes, audit)
+            if audit:
+                conn.execute(insert(t.audit_log), audit)
+        result.batches += 1
+        done += len(batch)
+        if progress is not None:
+            progress("apply", done, total)
+    result.seconds = time.perf_counter() - started
+    return result
+
+
+def _run(ctx: ApplyContext, handler: Handler, changes: list[Change]) -> list[Result]:
+    """The handler on the whole batch; on a database refusal, one change at a time."""
+    try:
+        with ctx.conn.begin_nested():
+            outcomes = handler(ctx, changes)
+    except DBAPIError as exc:
+        if len(changes) == 1:
+            return [failed(describe(exc))]
+        outcomes = []
+        for change in changes:
+            try:
+                with ctx.conn.begin_nested():
+                    outcomes += handler(ctx, [change])
+            except DBAPIError as one:
+                outcomes.append(failed(describe(one)))
+    if len(outcomes) != len(changes):
+        raise RuntimeError(
+            f"handler {handler.__qualname__} answered {len(outcomes)} of {len(changes)} changes"
+        )
+    return outcomes
+
+
+def describe(exc: DBAPIError) -> str:
+    """The database's own complaint, first line only (no statement, no parameters)."""
+    text = str(exc.orig or exc).strip().splitlines()
+    return f"the database refused it: {text[0] if text else exc.__class__.__name__}"
+
+
+def _tally(
+    result: ApplyResult,
+    run_id: int | None,
+    ctx: ApplyContext,
+    action: Action,
+    changes: Iterable[Change],
+    outcomes: Iterable[Result],
+    audit: list[dict[str, Any]],
+) -> None:
+    for change, (status, error) in zip(changes, outcomes, strict=True):
+        if status == NOOP:
+            result.unchanged[action.value] = result.unchanged.get(action.value, 0) + 1
+            continue
+        if status == APPLIED:
+            result.applied[action.value] = result.applied.get(action.value, 0) + 1
+        else:
+            result.failed.append(FailedChange(change, error or "failed"))
+        if action in NOT_AUDITED and status == APPLIED:
+            continue
+        audit.append(
+            {
+                "run_id": run_id,
+                "at": ctx.now,
+                "action": action.value,
+                "directory_id": getattr(change, "directory_id", None) or ctx.directory_id,
+                "target": target_of(change)[:512],
+                "reason": change.reason,
+                "outcome": status,
+                "error": error,
+                "change": json.loads(json.dumps(change.to_dict(), default=str)),
+            }
+        )

@@ -1,0 +1,299 @@
+"""The handlers that write a plan's changes to groups, memberships and the
+directory's bookkeeping; accounts and links are in :mod:`account_handlers`.
+
+Every handler takes a batch of one action, reads what it needs in a few
+``IN (...)`` selects, answers per change (applied, already so, failed and
+why), and writes the rest with executemany statements.  Applying a change a
+second time is a no-op, so a rerun after a crash is safe.  Besides the
+plan's own checks, the rules that hold always (PRODUCT.md) are held here
+too: a sync never removes a ``local`` or another directory's membership,
+and never changes the profile of an account outside the verified domains.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import Table
+from sqlalchemy import and_
+from sqlalchemy import bindparam
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy import tuple_
+from sqlalchemy import update
+
+from connector.apply import ApplyContext
+from connector.apply import Result
+from connector.apply import applied
+from connector.apply import failed
+from connector.apply import handles
+from connector.apply import noop
+from connector.plan import Action
+from connector.plan import AddMembership
+from connector.plan import AdoptGroup
+from connector.plan import CreateGroup
+from connector.plan import MarkMissing
+from connector.plan import RemoveMembership
+from connector.plan import SetCursor
+from connector.plan import UpdateGroup
+from connector.store import tables as t
+
+
+def rows_by(ctx: ApplyContext, table: Table, key: str, ids: Iterable[str]) -> dict[str, Any]:
+    """Rows of ``table`` whose ``key`` is one of ``ids``, by key."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return {}
+    column = table.c[key]
+    return {r._mapping[key]: r for r in ctx.conn.execute(select(table).where(column.in_(wanted)))}
+
+
+def links_by_identity(ctx: ApplyContext, idp_user_ids: Iterable[str]) -> dict[str, str]:
+    c = t.links.c
+    ids = list(dict.fromkeys(idp_user_ids))
+    query = select(c.idp_user_id, c.account_id).where(
+        c.directory_id == ctx.directory_id, c.idp_user_id.in_(ids)
+    )
+    return dict(ctx.conn.execute(query).tuples().all()) if ids else {}
+
+
+def links_by_account(ctx: ApplyContext, account_ids: Iterable[str]) -> dict[str, str]:
+    c = t.links.c
+    ids = list(dict.fromkeys(account_ids))
+    query = select(c.account_id, c.idp_user_id).where(
+        c.directory_id == ctx.directory_id, c.account_id.in_(ids)
+    )
+    return dict(ctx.conn.execute(query).tuples().all()) if ids else {}
+
+
+# ---------------------------------------------------------------------- groups
+
+
+@handles(Action.CREATE_GROUP)
+def create_groups(ctx: ApplyContext, changes: Sequence[CreateGroup]) -> list[Result]:
+    existing = rows_by(ctx, t.groups, "group_id", (c.group_id for c in changes))
+    g = t.groups.c
+    wanted = [c.idp_group_id for c in changes]
+    managed = dict(
+        ctx.conn.execute(
+            select(g.idp_group_id, g.group_id).where(
+                g.directory_id == ctx.directory_id, g.idp_group_id.in_(wanted)
+            )
+        ).all()
+    )
+    rows, results = [], []
+    for c in changes:
+        have = existing.get(c.group_id)
+        if error := ctx.foreign(c):
+            results.append(failed(error))
+        elif have is not None or c.group_id in {r["group_id"] for r in rows}:
+            same = have is not None and (have.directory_id, have.idp_group_id) == (
+                c.directory_id,
+                c.idp_group_id,
+            )
+            results.append(noop() if same else failed(f"group id {c.group_id} is taken by another group"))
+        elif c.idp_group_id in managed:
+            results.append(
+                failed(f"IdP group {c.idp_group_id} is already managed by group {managed[c.idp_group_id]}")
+            )
+        elif not c.name:
+            results.append(failed("a group needs a name"))
+        else:
+            managed[c.idp_group_id] = c.group_id
+            rows.append(
+                {
+                    "group_id": c.group_id,
+                    "name": c.name,
+                    "directory_id": c.directory_id,
+                    "idp_group_id": c.idp_group_id,
+                    "description": c.description,
+                    "adopted": False,
+                    "created_at": ctx.now,
+                }
+            )
+            results.append(applied())
+    if rows:
+        ctx.conn.execute(insert(t.groups), rows)
+    return results
+
+
+@handles(Action.ADOPT_GROUP)
+def adopt_groups(ctx: ApplyContext, changes: Sequence[AdoptGroup]) -> list[Result]:
+    existing = rows_by(ctx, t.groups, "group_id", (c.group_id for c in changes))
+    rows, results = [], []
+    for c in changes:
+        have = existing.get(c.group_id)
+        if error := ctx.foreign(c):
+            results.append(failed(error))
+        elif have is None:
+            results.append(failed(f"no group {c.group_id} to adopt"))
+        elif (have.directory_id, have.idp_group_id) == (c.directory_id, c.idp_group_id):
+            results.append(noop())
+        elif have.directory_id is not None:
+            results.append(
+                failed(f"group {c.group_id} is already managed by directory {have.directory_id!r}")
+            )
+        else:
+            rows.append({"gid": c.group_id, "directory_id": c.directory_id, "idp_group_id": c.idp_group_id})
+            results.append(applied())
+    if rows:
+        ctx.conn.execute(
+            update(t.groups).where(t.groups.c.group_id == bindparam("gid")).values(adopted=True), rows
+        )
+    return results
+
+
+@handles(Action.UPDATE_GROUP)
+def update_groups(ctx: ApplyContext, changes: Sequence[UpdateGroup]) -> list[Result]:
+    existing = rows_by(ctx, t.groups, "group_id", (c.group_id for c in changes))
+    rows, results = [], []
+    for c in changes:
+        have = existing.get(c.group_id)
+        if have is None:
+            results.append(failed(f"no group {c.group_id}"))
+        elif have.directory_id != ctx.directory_id:
+            results.append(failed(f"group {c.group_id} is not managed by directory {ctx.directory_id!r}"))
+        elif (have.name, have.description) == (c.name, c.description):
+            results.append(noop())
+        elif not c.name:
+            results.append(failed("a group needs a name"))
+        else:
+            rows.append({"gid": c.group_id, "name": c.name, "description": c.description})
+            results.append(applied())
+    if rows:
+        ctx.conn.execute(update(t.groups).where(t.groups.c.group_id == bindparam("gid")), rows)
+    return results
+
+
+# ---------------------------------------------------------------------- memberships
+
+
+def _present(ctx: ApplyContext, changes: Sequence[AddMembership | RemoveMembership]) -> set[tuple[str, str]]:
+    m = t.memberships.c
+    pairs = list({(c.group_id, c.account_id) for c in changes})
+    if not pairs:
+        return set()
+    query = select(m.group_id, m.account_id).where(
+        m.source == ctx.directory_id, tuple_(m.group_id, m.account_id).in_(pairs)
+    )
+    return set(ctx.conn.execute(query).tuples())
+
+
+def _source_error(ctx: ApplyContext, source: str) -> str | None:
+    if source != ctx.directory_id:
+        return f"a sync of {ctx.directory_id!r} only touches memberships it gave, not source {source!r}"
+    return None
+
+
+@handles(Action.ADD_MEMBERSHIP)
+def add_memberships(ctx: ApplyContext, changes: Sequence[AddMembership]) -> list[Result]:
+    present = _present(ctx, changes)
+    groups = rows_by(ctx, t.groups, "group_id", (c.group_id for c in changes))
+    accounts = rows_by(ctx, t.accounts, "account_id", (c.account_id for c in changes))
+    rows, results = [], []
+    for c in changes:
+        if error := _source_error(ctx, c.source):
+            results.append(failed(error))
+        elif (c.group_id, c.account_id) in present:
+            results.append(noop())
+        elif c.group_id not in groups:
+            results.append(failed(f"no group {c.group_id}"))
+        elif c.account_id not in accounts:
+            results.append(failed(f"no account {c.account_id}"))
+        else:
+            present.add((c.group_id, c.account_id))
+            rows.append(
+                {"group_id": c.group_id, "account_id": c.account_id, "source": c.source, "added_at": ctx.now}
+            )
+            results.append(applied())
+    if rows:
+        ctx.conn.execute(insert(t.memberships), rows)
+    return results
+
+
+@handles(Action.REMOVE_MEMBERSHIP)
+def remove_memberships(ctx: ApplyContext, changes: Sequence[RemoveMembership]) -> list[Result]:
+    """Remove memberships this directory gave; ``local`` and other sources are never touched."""
+    present = _present(ctx, changes)
+    rows, results = [], []
+    for c in changes:
+        if error := _source_error(ctx, c.source):
+            results.append(failed(error))
+        elif (c.group_id, c.account_id) not in present:
+            results.append(noop())
+        else:
+            present.discard((c.group_id, c.account_id))
+            rows.append({"gid": c.group_id, "aid": c.account_id})
+            results.append(applied())
+    if rows:
+        m = t.memberships.c
+        ctx.conn.execute(
+            delete(t.memberships).where(
+                and_(
+                    m.group_id == bindparam("gid"),
+                    m.account_id == bindparam("aid"),
+                    m.source == ctx.directory_id,
+                )
+            ),
+            rows,
+        )
+    return results
+
+
+# ---------------------------------------------------------------------- bookkeeping
+
+
+@handles(Action.MARK_MISSING)
+def mark_missing(ctx: ApplyContext, changes: Sequence[MarkMissing]) -> list[Result]:
+    lk = t.links.c
+    ids = [c.idp_user_id for c in changes]
+    have = {
+        r[0]: (r[1], bool(r[2]))
+        for r in ctx.conn.execute(
+            select(lk.idp_user_id, lk.missing_count, lk.idp_active).where(
+                lk.directory_id == ctx.directory_id, lk.idp_user_id.in_(ids)
+            )
+        )
+    }
+    rows, results = [], []
+    for c in changes:
+        if error := ctx.foreign(c):
+            results.append(failed(error))
+        elif c.idp_user_id not in have:
+            results.append(failed(f"identity {c.idp_user_id} is not linked"))
+        elif have[c.idp_user_id] == (c.missing_count, c.idp_active):
+            results.append(noop())
+        else:
+            have[c.idp_user_id] = (c.missing_count, c.idp_active)
+            rows.append({"uid": c.idp_user_id, "missing_count": c.missing_count, "idp_active": c.idp_active})
+            results.append(applied())
+    if rows:
+        ctx.conn.execute(
+            update(t.links).where(lk.directory_id == ctx.directory_id, lk.idp_user_id == bindparam("uid")),
+            rows,
+        )
+    return results
+
+
+@handles(Action.SET_CURSOR)
+def set_cursor(ctx: ApplyContext, changes: Sequence[SetCursor]) -> list[Result]:
+    """Store the cursor (and, after a full read, its time and user count) with the changes it covers."""
+    results = []
+    d = t.directories.c
+    for c in changes:
+        if error := ctx.foreign(c):
+            results.append(failed(error))
+            continue
+        values: dict[str, Any] = {"cursor": c.cursor, "synced_before": True}
+        if c.full_read:
+            values["last_full_read_at"] = ctx.now
+            if c.user_count is not None:
+                values["last_good_user_count"] = c.user_count
+        done = ctx.conn.execute(
+            update(t.directories).where(d.directory_id == ctx.directory_id).values(**values)
+        )
+        results.append(applied() if done.rowcount == 1 else failed(f"no directory {ctx.directory_id!r}"))
+    return results
