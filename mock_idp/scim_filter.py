@@ -1,0 +1,364 @@
+"""SCIM filters and attribute paths (RFC 7644 §3.4.2.2, §3.5.2 ABNF).
+
+Grammar::
+
+    filter   := or
+    or       := and ('or' and)*
+    and      := unary ('and' unary)*
+    unary    := 'not' '(' filter ')' | '(' filter ')' | attrPath '[' filter ']' | attrPath 'pr'
+              | attrPath compareOp compValue
+    attrPath := [URN ':'] attrName ['.' subAttr]
+
+Attribute names are case-insensitive and resolve against the published
+schemas (:mod:`mock_idp.scim_schemas`); an unknown attribute, operator or a
+syntax error raises :class:`ScimFilterError` (400 ``invalidFilter``).
+Comparisons follow RFC 7643 §2.3: strings ignore case unless the attribute
+is ``caseExact`` (``id``, ``externalId``, ``meta.version``…), ``dateTime``
+compares as instants, booleans allow only ``eq``/``ne``/``pr``.  A
+multi-valued attribute matches when any of its values does; a complex one
+compared without a sub-attribute compares its ``value``.  Filters compile once
+into a predicate over a rendered resource (a dict keyed by canonical names).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from mock_idp.scim_schemas import Attr
+from mock_idp.scim_schemas import Resolver
+
+Predicate = Callable[[dict[str, Any]], bool]
+
+_TOKEN = re.compile(
+    r"""\s*(?:
+        (?P<str>"(?:[^"\\]|\\.)*")
+      | (?P<punct>[()\[\]])
+      | (?P<num>-?\d+(?:\.\d+)?(?![\w:.]))
+      | (?P<word>[A-Za-z$][\w$:.\-]*)
+      | (?P<bad>\S)
+    )""",
+    re.VERBOSE,
+)
+_COMPARE = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
+_ORDERING = frozenset({"gt", "ge", "lt", "le"})
+_ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+class ScimFilterError(Exception):
+    """A filter or path the server cannot take; ``scim_type`` is the RFC 7644 §3.12 keyword."""
+
+    def __init__(self, message: str, scim_type: str = "invalidFilter") -> None:
+        super().__init__(message)
+        self.message = message
+        self.scim_type = scim_type
+
+
+@dataclass(frozen=True)
+class _Tok:
+    kind: str
+    text: str
+    pos: int
+
+
+def _tokens(text: str) -> list[_Tok]:
+    out = []
+    for match in _TOKEN.finditer(text):
+        kind = match.lastgroup
+        if kind is None:
+            continue
+        if kind == "bad":
+            raise ScimFilterError(
+                f"unexpected character {match.group(kind)!r} at position {match.start(kind)}"
+            )
+        out.append(_Tok(kind, match.group(kind), match.start(kind)))
+    return out
+
+
+def _unquote(text: str) -> str:
+    body = text[1:-1]
+    out = []
+    i = 0
+    while i < len(body):
+        char = body[i]
+        if char == "\\" and i + 1 < len(body):
+            nxt = body[i + 1]
+            if nxt == "u" and i + 5 < len(body) + 1:
+                out.append(chr(int(body[i + 2 : i + 6], 16)))
+                i += 6
+                continue
+            out.append(_ESCAPES.get(nxt, nxt))
+            i += 2
+            continue
+        out.append(char)
+        i += 1
+    return "".join(out)
+
+
+@dataclass(frozen=True)
+class Path:
+    """A resolved attribute path: ``attr`` (and ``sub``, if any), plus the
+    value filter of a PATCH path such as ``members[value eq "x"]``."""
+
+    attr: Attr
+    sub: Attr | None = None
+    value_filter: Predicate | None = None
+
+
+class _Parser:
+    def __init__(self, text: str, resolver: Resolver, scope: Attr | None = None) -> None:
+        self.text = text
+        self.toks = _tokens(text)
+        self.i = 0
+        self.resolver = resolver
+        self.scope = scope  # inside emails[...]: names resolve to emails' sub-attributes
+
+    def _peek(self) -> _Tok | None:
+        return self.toks[self.i] if self.i < len(self.toks) else None
+
+    def _take(self, what: str) -> _Tok:
+        tok = self._peek()
+        if tok is None:
+            raise ScimFilterError(f"expected {what} at the end of the filter {self.text!r}")
+        self.i += 1
+        return tok
+
+    def _expect(self, char: str) -> None:
+        tok = self._take(repr(char))
+        if tok.text != char:
+            raise ScimFilterError(f"expected {char!r} at position {tok.pos}, found {tok.text!r}")
+
+    def _keyword(self, word: str) -> bool:
+        tok = self._peek()
+        if tok is not None and tok.kind == "word" and tok.text.lower() == word:
+            self.i += 1
+            return True
+        return False
+
+    def parse(self) -> Predicate:
+        if not self.toks:
+            raise ScimFilterError("the filter is empty")
+        pred = self._or()
+        tok = self._peek()
+        if tok is not None:
+            raise ScimFilterError(f"unexpected {tok.text!r} at position {tok.pos}")
+        return pred
+
+    def _or(self) -> Predicate:
+        parts = [self._and()]
+        while self._keyword("or"):
+            parts.append(self._and())
+        return parts[0] if len(parts) == 1 else (lambda r: any(p(r) for p in parts))
+
+    def _and(self) -> Predicate:
+        parts = [self._unary()]
+        while self._keyword("and"):
+            parts.append(self._unary())
+        return parts[0] if len(parts) == 1 else (lambda r: all(p(r) for p in parts))
+
+    def _unary(self) -> Predicate:
+        if self._keyword("not"):
+            self._expect("(")
+            inner = self._or()
+            self._expect(")")
+            return lambda r: not inner(r)
+        tok = self._take("an attribute path")
+        if tok.text == "(":
+            inner = self._or()
+            self._expect(")")
+            return inner
+        if tok.kind != "word":
+            raise ScimFilterError(f"expected an attribute path at position {tok.pos}, found {tok.text!r}")
+        nxt = self._peek()
+        if nxt is not None and nxt.text == "[":
+            if self.scope is not None:
+                raise ScimFilterError("a value filter cannot nest inside another")
+            attr = self._resolve(tok.text, allow_sub=False).attr
+            if not attr.multi_valued or not attr.sub_attributes:
+                raise ScimFilterError(f"{attr.name!r} is not a multi-valued complex attribute")
+            self.i += 1
+            inner = _Parser(self.text, self.resolver, scope=attr)
+            inner.toks, inner.i = self.toks, self.i
+            pred = inner._or()
+            self.i = inner.i
+            self._expect("]")
+            return _any_element(attr, pred)
+        path = self._resolve(tok.text, allow_sub=True)
+        op_tok = self._take("an operator")
+        op = op_tok.text.lower()
+        if op == "pr":
+            return _present(path)
+        if op not in _COMPARE:
+            raise ScimFilterError(f"unknown operator {op_tok.text!r} at position {op_tok.pos}")
+        return _compare(path, op, self._value())
+
+    def _resolve(self, text: str, *, allow_sub: bool) -> Path:
+        if self.scope is not None:
+            sub = self.scope.sub(text)
+            if sub is None:
+                raise ScimFilterError(f"{self.scope.name!r} has no sub-attribute {text!r}")
+            return Path(self.scope, sub)
+        found = self.resolver.resolve(text)
+        if found is None:
+            raise ScimFilterError(f"unknown attribute {text!r}")
+        attr, sub = found
+        if sub is not None and not allow_sub:
+            raise ScimFilterError(f"unexpected sub-attribute in {text!r}")
+        return Path(attr, sub)
+
+    def _value(self) -> Any:
+        tok = self._take("a value")
+        if tok.kind == "str":
+            return _unquote(tok.text)
+        if tok.kind == "num":
+            return float(tok.text) if "." in tok.text else int(tok.text)
+        if tok.kind == "word" and tok.text.lower() in ("true", "false", "null"):
+            return {"true": True, "false": False, "null": None}[tok.text.lower()]
+        raise ScimFilterError(f"expected a value at position {tok.pos}, found {tok.text!r}")
+
+
+def values_at(resource: dict[str, Any], path: Path) -> list[Any]:
+    """Every value at ``path`` in ``resource`` (flattening multi-valued attributes)."""
+    attr, sub = path.attr, path.sub
+    container = resource.get(attr.urn, {}) if attr.urn else resource
+    if not isinstance(container, dict):
+        return []
+    raw = container.get(attr.name)
+    if raw is None:
+        return []
+    items = raw if isinstance(raw, list) else [raw]
+    if sub is None and attr.sub_attributes:
+        sub = attr.sub("value")
+        if sub is None:
+            return []
+    if sub is None:
+        return items
+    return [i.get(sub.name) for i in items if isinstance(i, dict) and i.get(sub.name) is not None]
+
+
+def _present(path: Path) -> Predicate:
+    def present(resource: dict[str, Any]) -> bool:
+        return any(v not in ("", [], {}) for v in values_at(resource, path))
+
+    return present
+
+
+def _any_element(attr: Attr, pred: Predicate) -> Predicate:
+    def match(resource: dict[str, Any]) -> bool:
+        container = resource.get(attr.urn, {}) if attr.urn else resource
+        items = container.get(attr.name) if isinstance(container, dict) else None
+        return any(pred(wrap_element(attr, item)) for item in items or [] if isinstance(item, dict))
+
+    return match
+
+
+def wrap_element(attr: Attr, item: dict[str, Any]) -> dict[str, Any]:
+    """A resource holding just ``item`` as the one value of ``attr`` (what value filters test)."""
+    return {attr.urn: {attr.name: [item]}} if attr.urn else {attr.name: [item]}
+
+
+def parse_datetime(text: str) -> datetime:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
+    except ValueError:
+        raise ScimFilterError(f"{text!r} is not a dateTime (RFC 7643 §2.3.5)") from None
+
+
+def _compare(path: Path, op: str, value: Any) -> Predicate:
+    target = path.sub or path.attr
+    if target.sub_attributes and path.sub is None:
+        target = path.attr.sub("value") or target
+    kind = target.type
+    if kind == "boolean" and (op not in ("eq", "ne") or not isinstance(value, bool)):
+        raise ScimFilterError(f"{target.name!r} is boolean: use eq/ne with true or false")
+    if kind == "complex":
+        raise ScimFilterError(f"{path.attr.name!r} is complex: filter on a sub-attribute")
+    if op in ("co", "sw", "ew") and not isinstance(value, str):
+        raise ScimFilterError(f"{op!r} needs a string value")
+    if op in _ORDERING and (value is None or isinstance(value, bool)):
+        raise ScimFilterError(f"{op!r} needs a string, number or dateTime value")
+    convert: Callable[[Any], Any]
+    if kind == "dateTime" and isinstance(value, str):
+        wanted: Any = parse_datetime(value)
+        convert = lambda v: parse_datetime(v) if isinstance(v, str) else v  # noqa: E731
+    elif isinstance(value, str) and not target.case_exact:
+        wanted = value.lower()
+        convert = lambda v: v.lower() if isinstance(v, str) else v  # noqa: E731
+    else:
+        wanted = value
+        convert = lambda v: v  # noqa: E731
+    test = _OPERATORS[op]
+
+    def match_any(resource: dict[str, Any]) -> bool:
+        values = values_at(resource, path)
+        if wanted is None:
+            return (not values) if op == "eq" else bool(values)
+        for raw in values:
+            try:
+                if test(convert(raw), wanted):
+                    return True
+            except (TypeError, ScimFilterError):
+                continue
+        return False
+
+    if op == "ne":
+        eq_test = _compare(path, "eq", value)
+        return lambda r: not eq_test(r)
+    return match_any
+
+
+_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
+    "eq": lambda a, b: a == b,
+    "ne": lambda a, b: a != b,
+    "co": lambda a, b: isinstance(a, str) and b in a,
+    "sw": lambda a, b: isinstance(a, str) and a.startswith(b),
+    "ew": lambda a, b: isinstance(a, str) and a.endswith(b),
+    "gt": lambda a, b: a > b,
+    "ge": lambda a, b: a >= b,
+    "lt": lambda a, b: a < b,
+    "le": lambda a, b: a <= b,
+}
+
+
+def compile_filter(text: str, resolver: Resolver) -> Predicate:
+    """Compile a ``filter`` query parameter into a predicate over rendered resources."""
+    return _Parser(text, resolver).parse()
+
+
+def compile_value_filter(text: str, attr: Attr, resolver: Resolver) -> Predicate:
+    """Compile the ``[...]`` part of a PATCH path; the predicate takes
+    :func:`wrap_element` of one element of ``attr``."""
+    return _any_element(attr, _Parser(text, resolver, scope=attr).parse())
+
+
+_PATH = re.compile(r"^(?P<attr>[^\[\]]+?)(?:\[(?P<filter>.*)\](?:\.(?P<sub>[\w$]+))?)?$", re.DOTALL)
+
+
+def parse_patch_path(text: str, resolver: Resolver) -> Path:
+    """A PATCH ``path`` (RFC 7644 §3.5.2): ``attr``, ``attr.sub``, ``attr[filter]``,
+    ``attr[filter].sub``, each optionally URN-qualified.  Errors are ``invalidPath``."""
+    match = _PATH.match(text.strip())
+    if match is None:
+        raise ScimFilterError(f"invalid path {text!r}", "invalidPath")
+    try:
+        found = resolver.resolve(match["attr"])
+        if found is None:
+            raise ScimFilterError(f"unknown attribute {match['attr']!r}", "invalidPath")
+        attr, sub = found
+        if match["filter"] is None:
+            return Path(attr, sub)
+        if sub is not None or not attr.multi_valued or not attr.sub_attributes:
+            raise ScimFilterError(f"{match['attr']!r} cannot take a value filter", "invalidPath")
+        sub_attr = None
+        if match["sub"]:
+            sub_attr = attr.sub(match["sub"])
+            if sub_attr is None:
+                raise ScimFilterError(f"{attr.name!r} has no sub-attribute {match['sub']!r}", "invalidPath")
+        return Path(attr, sub_attr, compile_value_filter(match["filter"], attr, resolver))
+    except ScimFilterError as exc:
+        if exc.scim_type == "invalidFilter" and match["filter"] is not None:
+            raise
+        raise ScimFilterError(exc.message, "invalidPath") from None
