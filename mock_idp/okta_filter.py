@@ -132,8 +132,9 @@ class _Parser:
         kind, text = self.take()
         if kind == "paren" and text == "(":
             node = self.disjunction()
-            if self.take() != ("paren", ")"):
+            if self.peek() != ("paren", ")"):
                 raise FilterError("missing closing parenthesis")
+            self.take()
             return node
         if kind != "word" or text.lower() in LOGICAL:
             raise FilterError(f"expected a property name, found {text!r}")
