@@ -8,11 +8,11 @@ from builders import snapshot
 from builders import user
 from builders import view
 
+from connector.model import LOCAL_SOURCE
 from connector.model import AccountStatus
 from connector.model import Group
 from connector.model import GroupMembership
 from connector.model import Link
-from connector.model import LOCAL_SOURCE
 from connector.plan import Action
 from connector.plan import Plan
 
