@@ -311,7 +311,9 @@ def _list(kind: _Kind, params: Any) -> Response:
     order = (params.get("sortOrder") or "ascending").lower()
     if order not in ("ascending", "descending"):
         raise ScimError(400, f"sortOrder must be ascending or descending, got {order!r}", "invalidValue")
-    items = _matching(directory, kind, params.get("filter"), params.get("sortBy"), order == "descending")
+    items = _matching(
+        directory, kind, params.get("filter") or None, params.get("sortBy") or None, order == "descending"
+    )
     window = items[start - 1 : start - 1 + count]
     shown = window[: len(window) // 2] if g.get("truncate_page") and len(window) > 1 else window
     attributes = params.get("attributes")
