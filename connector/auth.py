@@ -45,6 +45,14 @@ TOKEN_LEEWAY = 60
 """Renew an access token this many seconds before it expires."""
 
 
+def scrub(text: str, secrets: tuple[str, ...]) -> str:
+    """``text`` with every secret value in it replaced by stars."""
+    for value in secrets:
+        if len(value) >= 4:
+            text = text.replace(value, "**********")
+    return text
+
+
 class StaticTokenAuth(AuthBase):
     """``Authorization: <scheme> <token>`` on every request (SSWS or Bearer)."""
 
@@ -199,11 +207,10 @@ class OAuthClientCredentials(Authenticator):
         try:
             session.fetch_token(self.token_url, grant_type="client_credentials")
         except OAuthError as exc:
-            raise AuthError(
-                f"the token endpoint refused the client: {exc.error}"
-                + (f" ({exc.description})" if exc.description else ""),
-                code=exc.error,
-            ) from None
+            text = f"the token endpoint refused the client: {exc.error}"
+            if exc.description:
+                text += f" ({exc.description})"
+            raise AuthError(scrub(text, self.secret_values()), code=exc.error) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             raise RetryableError(f"token endpoint unreachable: {type(exc).__name__}") from None
 

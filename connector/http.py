@@ -37,6 +37,7 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import InsecureRequestWarning
 
 from connector.auth import Authenticator
+from connector.auth import scrub
 from connector.errors import AuthError
 from connector.errors import IncompleteReadError
 from connector.errors import NotFoundError
@@ -306,10 +307,7 @@ class HttpClient:
 
     def scrub(self, text: str) -> str:
         """``text`` with every secret in play replaced by stars."""
-        for value in self.auth.secret_values():
-            if len(value) >= 4:
-                text = text.replace(value, "**********")
-        return text
+        return scrub(text, self.auth.secret_values())
 
 
 class _Unreadable(Exception):

@@ -1,0 +1,243 @@
+"""Auth: the client assertion's claims, token caching and renewal, static tokens, secrets kept out."""
+
+from __future__ import annotations
+
+import json
+import time
+from unittest import mock
+from urllib.parse import parse_qs
+
+import pytest
+import requests
+import responses
+from joserfc.jwk import ECKey
+from responses.registries import OrderedRegistry
+
+from connector.auth import load_private_key
+from connector.errors import AuthError
+from connector.errors import ConfigError
+from connector.providers.azure_ad import AzureADProvider
+from connector.providers.base import AuthSettings
+from connector.providers.base import HttpSettings
+from connector.providers.base import ProviderSettings
+from connector.providers.base import Secret
+from connector.providers.okta import OktaProvider
+from connector.providers.scim import ScimProvider
+from connector.testing import running
+from tests.providers.harnesses import OktaHarness
+
+GRAPH = "https://graph.test/v1.0"
+TOKEN_URL = "https://login.test/tenant-1/oauth2/v2.0/token"
+SECRET = "client-secret-value-42"
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock(registry=OrderedRegistry) as mock_:
+        yield mock_
+
+
+@pytest.fixture
+def graph(fast_http) -> AzureADProvider:
+    auth = AuthSettings("client_secret", client_id="app-1", client_secret=Secret(SECRET))
+    options = {"tenant": "tenant-1", "authority": "https://login.test"}
+    provider = AzureADProvider(ProviderSettings("d1", GRAPH, auth, http=fast_http, options=options))
+    yield provider
+    provider.close()
+
+
+def _token(rsps, access_token: str, expires_in: int = 3600, status: int = 200) -> None:
+    rsps.post(
+        TOKEN_URL,
+        status=status,
+        json={"token_type": "Bearer", "expires_in": expires_in, "access_token": access_token},
+    )
+
+
+def _users(rsps, token: str, status: int = 200) -> None:
+    rsps.get(
+        f"{GRAPH}/users",
+        status=status,
+        json={"value": []}
+        if status == 200
+        else {"error": {"code": "InvalidAuthenticationToken", "message": "expired"}},
+        match=[responses.matchers.header_matcher({"Authorization": f"Bearer {token}"})],
+    )
+
+
+def test_private_key_jwt_assertion_has_the_claims_okta_requires(rsa_key, fast_http):
+    harness = OktaHarness(jwt_key=rsa_key)
+    with running(harness, http=fast_http) as run:
+        list(run.provider.iter_users())
+        list(run.provider.iter_groups())
+    assert len(harness.assertions) == 1  # one token, cached for both reads
+    seen = harness.assertions[0]
+    claims, header, form = seen["claims"], seen["header"], seen["form"]
+    assert header == {"alg": "RS256", "typ": "JWT", "kid": "kid-1"}
+    assert claims["iss"] == claims["sub"] == "0oa-client"
+    assert claims["aud"] == "https://okta.test/oauth2/v1/token"
+    assert len(claims["jti"]) >= 16
+    assert 0 < claims["exp"] - time.time() <= 300
+    assert form["grant_type"] == "client_credentials"
+    assert form["scope"] == "okta.users.read okta.groups.read"
+    assert form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
+
+
+def test_every_assertion_has_a_fresh_jti(rsa_key, fast_http):
+    harness = OktaHarness(jwt_key=rsa_key)
+    with running(harness, http=fast_http) as run:
+        list(run.provider.iter_groups())
+        run.provider.http.auth.renew()
+        list(run.provider.iter_groups())
+    jtis = [a["claims"]["jti"] for a in harness.assertions]
+    assert len(jtis) == 2 and jtis[0] != jtis[1]
+
+
+def test_client_secret_goes_in_the_form_with_the_graph_scope(graph, rsps):
+    _token(rsps, "t1")
+    _users(rsps, "t1")
+    list(graph.iter_users())
+    form = {k: v[0] for k, v in parse_qs(rsps.calls[0].request.body).items()}
+    assert form == {
+        "grant_type": "client_credentials",
+        "scope": "https://graph.microsoft.com/.default",
+        "client_id": "app-1",
+        "client_secret": SECRET,
+    }
+
+
+def test_token_is_renewed_before_it_expires(graph, rsps):
+    _token(rsps, "t1", expires_in=3600)
+    _users(rsps, "t1")
+    _token(rsps, "t2", expires_in=3600)
+    _users(rsps, "t2")
+    list(graph.iter_users())
+    with mock.patch("time.time", return_value=time.time() + 3600 - 30):  # inside the 60 s leeway
+        list(graph.iter_users())
+    assert graph.request_count == 4
+    assert graph.http.auth.token_calls == 2
+
+
+def test_a_refused_token_is_renewed_once(graph, rsps):
+    _token(rsps, "t1")
+    _users(rsps, "t1", status=401)
+    _token(rsps, "t2")
+    _users(rsps, "t2")
+    assert list(graph.iter_users()) == []
+    assert graph.request_count == 4
+
+
+def test_a_token_refused_twice_is_an_auth_error(graph, rsps):
+    _token(rsps, "t1")
+    _users(rsps, "t1", status=401)
+    _token(rsps, "t2")
+    _users(rsps, "t2", status=401)
+    with pytest.raises(AuthError, match="InvalidAuthenticationToken"):
+        list(graph.iter_users())
+
+
+def test_token_endpoint_refusal_names_the_oauth_error_not_the_secret(graph, rsps):
+    rsps.post(
+        TOKEN_URL,
+        status=401,
+        json={
+            "error": "invalid_client",
+            "error_description": f"AADSTS7000215: Invalid client secret {SECRET}",
+        },
+    )
+    with pytest.raises(AuthError) as info:
+        list(graph.iter_users())
+    assert info.value.code == "invalid_client"
+    assert SECRET not in str(info.value)
+
+
+def test_token_endpoint_503_is_retried(graph, rsps):
+    rsps.post(TOKEN_URL, status=503, json={"error": "temporarily_unavailable"})
+    _token(rsps, "t1")
+    _users(rsps, "t1")
+    assert list(graph.iter_users()) == []
+    assert graph.request_count == 3
+
+
+def test_ssws_and_bearer_headers(rsps, fast_http):
+    rsps.get(
+        "https://okta.test/api/v1/groups",
+        json=[],
+        match=[responses.matchers.header_matcher({"Authorization": "SSWS abc123"})],
+    )
+    okta = OktaProvider(
+        ProviderSettings(
+            "o", "https://okta.test", AuthSettings("ssws", token=Secret("abc123")), http=fast_http
+        )
+    )
+    assert list(okta.iter_groups()) == []
+    rsps.get(
+        "https://scim.test/v2/Groups",
+        json={"totalResults": 0, "Resources": []},
+        match=[responses.matchers.header_matcher({"Authorization": "Bearer xyz789"})],
+    )
+    scim = ScimProvider(
+        ProviderSettings(
+            "s", "https://scim.test/v2", AuthSettings("bearer", token=Secret("xyz789")), http=fast_http
+        )
+    )
+    assert list(scim.iter_groups()) == []
+
+
+def test_secrets_stay_out_of_reprs(graph):
+    settings = AuthSettings("client_secret", client_id="app-1", client_secret=Secret(SECRET))
+    for text in (repr(settings), str(settings), repr(graph), repr(graph.http.auth), repr(graph.settings)):
+        assert SECRET not in text
+
+
+def test_a_jwk_private_key_brings_its_own_kid():
+    key = ECKey.generate_key("P-256", private=True)
+    data = key.as_dict(private=True)
+    data["kid"] = "ec-1"
+    loaded, alg, kid = load_private_key(json.dumps(data))
+    assert (alg, kid) == ("ES256", "ec-1") and loaded.is_private
+
+
+def test_a_bad_private_key_is_a_config_error_without_the_key(rsa_key):
+    garbage = "-----BEGIN PRIVATE KEY-----\nnot-really-a-key-material-here\n-----END PRIVATE KEY-----"
+    with pytest.raises(ConfigError) as info:
+        load_private_key(garbage)
+    assert "not-really" not in str(info.value)
+    public_pem = rsa_key.as_pem(private=False).decode()
+    with pytest.raises(ConfigError, match="public key"):
+        load_private_key(public_pem)
+
+
+@pytest.mark.parametrize(
+    ("provider", "auth", "message"),
+    [
+        (
+            OktaProvider,
+            AuthSettings("client_secret", client_id="x", client_secret=Secret("s")),
+            "ssws, private_key_jwt",
+        ),
+        (OktaProvider, AuthSettings("ssws"), "auth.token is required"),
+        (
+            ScimProvider,
+            AuthSettings("client_secret", client_id="x", client_secret=Secret("s")),
+            "auth.token_url",
+        ),
+        (
+            ScimProvider,
+            AuthSettings("private_key_jwt", client_id="x", token_url="https://t"),
+            "auth.private_key",
+        ),
+    ],
+)
+def test_bad_auth_settings_are_named(provider, auth, message):
+    with pytest.raises(ConfigError, match=message):
+        provider(ProviderSettings("d", "https://idp.test", auth, http=HttpSettings()))
+
+
+def test_unreachable_token_endpoint_is_retryable(graph, rsps):
+    rsps.post(TOKEN_URL, body=requests.ConnectionError("refused"))
+    rsps.post(TOKEN_URL, body=requests.ConnectionError("refused"))
+    rsps.post(TOKEN_URL, body=requests.ConnectionError("refused"))
+    with pytest.raises(Exception) as info:
+        list(graph.iter_users())
+    assert info.value.retryable and "token endpoint unreachable" in str(info.value)
