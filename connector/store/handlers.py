@@ -57,7 +57,7 @@ def links_by_identity(ctx: ApplyContext, idp_user_ids: Iterable[str]) -> dict[st
     query = select(c.idp_user_id, c.account_id).where(
         c.directory_id == ctx.directory_id, c.idp_user_id.in_(ids)
     )
-    return dict(ctx.conn.execute(query).tuples().all()) if ids else {}
+    return dict(ctx.conn.execute(query).all()) if ids else {}
 
 
 def links_by_account(ctx: ApplyContext, account_ids: Iterable[str]) -> dict[str, str]:
@@ -66,7 +66,7 @@ def links_by_account(ctx: ApplyContext, account_ids: Iterable[str]) -> dict[str,
     query = select(c.account_id, c.idp_user_id).where(
         c.directory_id == ctx.directory_id, c.account_id.in_(ids)
     )
-    return dict(ctx.conn.execute(query).tuples().all()) if ids else {}
+    return dict(ctx.conn.execute(query).all()) if ids else {}
 
 
 # ---------------------------------------------------------------------- groups
@@ -179,7 +179,7 @@ def _present(ctx: ApplyContext, changes: Sequence[AddMembership | RemoveMembersh
     query = select(m.group_id, m.account_id).where(
         m.source == ctx.directory_id, tuple_(m.group_id, m.account_id).in_(pairs)
     )
-    return set(ctx.conn.execute(query).tuples())
+    return {tuple(r) for r in ctx.conn.execute(query)}
 
 
 def _source_error(ctx: ApplyContext, source: str) -> str | None:
