@@ -48,7 +48,7 @@ def flatten(view: DirectoryView) -> Flattened:
         users: set[str] = set()
         kids: list[str] = []
         for member in view.members.get(group_id, ()):
-            if member.kind is MemberKind.GROUP:
+            if member.kind == MemberKind.GROUP:
                 if member.member_id in view.groups:
                     kids.append(member.member_id)
                 else:
