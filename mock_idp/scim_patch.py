@@ -117,8 +117,11 @@ def apply_patch(resource: dict[str, Any], body: Any, resolver: Resolver) -> dict
             target = parse_patch_path(str(path), resolver)
         except ScimFilterError as exc:
             raise ScimWriteError(exc.message, exc.scim_type) from None
-        if target.attr.name in _READ_ONLY_TOP or target.attr.mutability == "readOnly":
-            raise ScimWriteError(f"{target.attr.name!r} is read-only", "mutability")
+        read_only = target.attr.mutability == "readOnly" or (
+            target.sub and target.sub.mutability == "readOnly"
+        )
+        if target.attr.name in _READ_ONLY_TOP or read_only:
+            raise ScimWriteError(f"{path!r} is read-only", "mutability")
         _apply(doc, op, target, value)
     return doc
 
