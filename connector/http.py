@@ -133,7 +133,9 @@ class HttpClient:
 
     # ------------------------------------------------------------------ the request loop
 
-    def get_json(self, url: str, params: dict[str, Any] | None = None) -> tuple[Any, requests.Response]:
+    def get_json(
+        self, url: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[Any, requests.Response]:
         """GET ``url`` and parse its JSON body, with every habit of this module.
 
         Raises :class:`RetryableError` when retries run out,
@@ -152,7 +154,7 @@ class HttpClient:
                     if not s.verify_tls:
                         warnings.simplefilter("ignore", InsecureRequestWarning)
                     self.auth.ensure()
-                    response = self._send(url, params)
+                    response = self._send(url, params, headers)
                 self._observe(response)
                 if response.status_code < 300:
                     return self._parse(response), response
@@ -209,9 +211,11 @@ class HttpClient:
             waited += wait
             self.waited += wait
 
-    def _send(self, url: str, params: dict[str, Any] | None) -> requests.Response:
+    def _send(
+        self, url: str, params: dict[str, Any] | None, headers: dict[str, str] | None
+    ) -> requests.Response:
         try:
-            return self.session.get(url, params=params, timeout=self.timeout)
+            return self.session.get(url, params=params, headers=headers, timeout=self.timeout)
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
             raise _Unreadable(f"the answer was cut off or garbled ({type(exc).__name__})") from None
 

@@ -64,21 +64,40 @@ class GraphPage:
 
 
 def graph_pages(
-    http: HttpClient, url: str, params: dict[str, Any] | None, base_url: str, *, delta: bool = False
+    http: HttpClient,
+    url: str,
+    params: dict[str, Any] | None,
+    base_url: str,
+    *,
+    delta: bool = False,
+    counted: bool = False,
 ) -> Iterator[GraphPage]:
     """Pages of a Graph collection, following ``@odata.nextLink`` verbatim.
 
     With ``delta`` the last page must carry ``@odata.deltaLink``
-    (delta-query-overview); a sequence without one raises.
+    (delta-query-overview); a sequence without one raises.  With ``counted``
+    the first request asks for ``$count=true`` (an advanced query, so with
+    ``ConsistencyLevel: eventual``, user-list.md), and a sequence that ends
+    with fewer objects than ``@odata.count`` raises: a missing next link
+    cannot otherwise be told from the end.
     """
     current: str | None = url
-    query = params
+    query = dict(params or {}) or None
+    headers = None
+    if counted:
+        query = {**(query or {}), "$count": "true"}
+        headers = {"ConsistencyLevel": "eventual"}
+    expected: int | None = None
+    seen = 0
     while current:
-        data, response = http.get_json(current, query)
+        data, response = http.get_json(current, query, headers)
         if not isinstance(data, dict) or not isinstance(data.get("value", None), list):
             raise IncompleteReadError(
                 "Graph answered without a 'value' array", directory_id=http.directory_id
             )
+        if counted and expected is None and isinstance(data.get("@odata.count"), int):
+            expected = data["@odata.count"]
+        seen += len(data["value"])
         next_url = data.get("@odata.nextLink")
         delta_link = data.get("@odata.deltaLink")
         if next_url:
@@ -86,6 +105,11 @@ def graph_pages(
         elif delta and not delta_link:
             raise IncompleteReadError(
                 "a Graph delta sequence ended without @odata.deltaLink", directory_id=http.directory_id
+            )
+        elif expected is not None and seen < expected:
+            raise IncompleteReadError(
+                f"a Graph list ended after {seen} of {expected} objects (@odata.count)",
+                directory_id=http.directory_id,
             )
         yield GraphPage(data["value"], None if next_url else delta_link)
         current, query = next_url, None

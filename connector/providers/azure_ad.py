@@ -1,7 +1,8 @@
 """Microsoft Graph v1.0 adapter (Entra ID / Azure AD), read side.
 
 * ``GET /users`` and ``GET /groups`` with ``$select`` of only the fields the
-  connector maps and ``$top=999`` (the maximum, idp-wire-protocols §2.2);
+  connector maps and ``$top=999`` (the maximum, idp-wire-protocols §2.2),
+  and ``$count=true`` so that a sequence cut short raises;
   ``GET /groups/{id}/members`` for direct members, whose kind comes from
   ``@odata.type`` (§2.5; devices, contacts and service principals are not
   members the product knows and are left out).
@@ -130,20 +131,20 @@ class AzureADProvider(HttpProvider):
 
     def iter_users(self) -> Iterator[IdpUser]:
         params = {"$select": USER_FIELDS, "$top": self.page(PAGE_MAX)}
-        for page in graph_pages(self.http, f"{self.base_url}/users", params, self.base_url):
+        for page in graph_pages(self.http, f"{self.base_url}/users", params, self.base_url, counted=True):
             for raw in page.values:
                 yield self.to_user(raw)
 
     def iter_groups(self) -> Iterator[IdpGroup]:
         params = {"$select": GROUP_FIELDS, "$top": self.page(PAGE_MAX)}
-        for page in graph_pages(self.http, f"{self.base_url}/groups", params, self.base_url):
+        for page in graph_pages(self.http, f"{self.base_url}/groups", params, self.base_url, counted=True):
             for raw in page.values:
                 yield self.to_group(raw)
 
     def iter_members(self, group_id: str) -> Iterator[IdpMember]:
         url = f"{self.base_url}/groups/{quote(group_id, safe='')}/members"
         params = {"$select": "id", "$top": self.page(PAGE_MAX)}
-        for page in graph_pages(self.http, url, params, self.base_url):
+        for page in graph_pages(self.http, url, params, self.base_url, counted=True):
             for raw in page.values:
                 member = self.to_member(group_id, raw)
                 if member is not None:

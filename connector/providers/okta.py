@@ -4,8 +4,12 @@
   A plain list omits ``DEPROVISIONED`` users; a filter returns every status
   (idp-wire-protocols §1.4), and a date filter cannot miss a status Okta adds
   later.  ``limit`` is capped at 200.
-* Groups: ``GET /api/v1/groups``; members: ``GET /api/v1/groups/{id}/users``
-  (Okta groups hold users only, never groups).
+* Groups: ``GET /api/v1/groups?expand=stats``; members:
+  ``GET /api/v1/groups/{id}/users`` (Okta groups hold users only, never
+  groups).  A member list shorter than the group's ``stats.usersCount``
+  raises.  Okta gives no count of users, so a user sequence whose next link
+  went missing cannot be told from the end: the guard's shrink rule and the
+  two-misses rule (PRODUCT.md) are the safety net there.
 * Paging follows ``Link: rel="next"`` (§1.7); rate limits come in
   ``X-Rate-Limit-*`` headers (§1.8) and are handled by :mod:`connector.http`.
 * ``active`` per PRODUCT.md: ``ACTIVE``, ``PASSWORD_EXPIRED``, ``LOCKED_OUT``,
@@ -31,6 +35,7 @@ from urllib.parse import quote
 import requests
 
 from connector.errors import AuthError
+from connector.errors import IncompleteReadError
 from connector.errors import ProviderError
 from connector.model import ChangeSet
 from connector.model import IdpGroup
@@ -77,6 +82,7 @@ class OktaProvider(HttpProvider):
             default_scopes=SCOPES,
             read_error=read_okta_error,
         )
+        self._member_counts: dict[str, int] = {}  # usersCount per group, from the last group listing
 
     @classmethod
     def from_settings(cls, settings: ProviderSettings) -> OktaProvider:
@@ -117,20 +123,32 @@ class OktaProvider(HttpProvider):
         yield from (group for group, _ in self._groups(None))
 
     def _groups(self, filter_: str | None) -> Iterator[tuple[IdpGroup, Any]]:
-        params: dict[str, Any] = {"limit": self.page(GROUPS_PAGE_MAX)}
+        params: dict[str, Any] = {"limit": self.page(GROUPS_PAGE_MAX), "expand": "stats"}
         if filter_:
             params["filter"] = filter_
         for page in okta_pages(self.http, f"{self.base_url}/api/v1/groups", params, self.base_url):
             for raw in page:
-                yield self.to_group(raw), raw
+                group = self.to_group(raw)
+                count = ((raw.get("_embedded") or {}).get("stats") or {}).get("usersCount")
+                if isinstance(count, int):
+                    self._member_counts[group.idp_group_id] = count
+                yield group, raw
 
     def iter_members(self, group_id: str) -> Iterator[IdpMember]:
         url = f"{self.base_url}/api/v1/groups/{quote(group_id, safe='')}/users"
         params = {"limit": self.page(USERS_PAGE_MAX)}
+        expected = self._member_counts.pop(group_id, None)
+        seen = 0
         for page in okta_pages(self.http, url, params, self.base_url):
             for raw in page:
                 user_id = require(raw, "id", f"a member of group {group_id}", self.directory_id)
+                seen += 1
                 yield IdpMember(group_id, user_id, MemberKind.USER)
+        if expected is not None and seen < expected:
+            raise IncompleteReadError(
+                f"group {group_id} listed {seen} of its {expected} members (stats.usersCount)",
+                directory_id=self.directory_id,
+            )
 
     def changes(self, cursor: str | None) -> ChangeSet:
         """Users and groups changed after ``cursor`` (minus a 60 s overlap); see the module doc."""

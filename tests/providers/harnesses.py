@@ -129,6 +129,13 @@ class OktaHarness:
         return 200, {"Content-Type": "application/json", "Link": link}, json.dumps(page)
 
     @staticmethod
+    def group(g: Any, stats: bool) -> dict[str, Any]:
+        body: dict[str, Any] = {"id": g.id, "profile": {"name": g.name, "description": g.description}}
+        if stats:
+            body["_embedded"] = {"stats": {"usersCount": len(g.user_ids)}}
+        return body
+
+    @staticmethod
     def user(u: KitUser) -> dict[str, Any]:
         return {
             "id": u.id,
@@ -203,6 +210,8 @@ class GraphHarness:
     def _page(self, request: requests.PreparedRequest, items: list[Any], query: dict[str, str]) -> Answer:
         page, nxt = _slice(items, int(query.get("$skiptoken", 0)), int(query.get("$top", 100)))
         body: dict[str, Any] = {"@odata.context": "ctx", "value": page}
+        if query.get("$count") == "true":
+            body["@odata.count"] = len(items)
         if nxt is not None:
             rest = {k: v for k, v in query.items() if k != "$skiptoken"}
             body["@odata.nextLink"] = f"{request.url.split('?')[0]}?{urlencode({**rest, '$skiptoken': nxt})}"
