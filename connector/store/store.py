@@ -215,10 +215,14 @@ class Store:
 
     def fingerprint(self, directory_id: str) -> str:
         """Changes whenever the planner's input from the store changes (see ``fingerprint_of``)."""
+        return self.planning_input(directory_id)[1]
+
+    def planning_input(self, directory_id: str) -> tuple[StoreSnapshot, str]:
+        """The snapshot and its fingerprint, read in one transaction."""
         with self.transaction(write=False) as conn:
             snapshot = snap.load_snapshot(conn, directory_id)
             domains = [r[0] for r in conn.execute(select(t.verified_domains.c.domain))]
-        return snap.fingerprint_of(snapshot, domains)
+        return snapshot, snap.fingerprint_of(snapshot, domains)
 
     # ------------------------------------------------------------------ runs and audit
 

@@ -1,0 +1,368 @@
+"""The sync facade: read -> map -> link -> plan -> guard -> apply, and a report.
+
+:func:`sync_directory` runs one directory under its run lock (one run per
+directory at a time).  It reads the whole directory, or only what changed
+since the stored cursor when the provider can say (:meth:`Provider.changes`).
+A full read happens on a directory's first sync, when the IdP refuses the
+cursor, when asked (``full=True``) and when the last full read is older than
+``settings.full_read_interval`` (default a day, well inside Graph's 7-day
+delta-token life), to catch whatever deltas miss.  Before a full read the
+facade asks the provider for a cursor that marks *now*, so the next
+incremental run misses nothing that happened during the read.
+
+The planner's plan gets the mirror's changes and the ``SetCursor`` appended
+here; :mod:`connector.apply` writes them in its last transaction, so the
+cursor is stored only with the changes it covers.  A plan the guard stops is
+not applied at all, cursor included: the next run reads again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import datetime
+from datetime import timezone
+from typing import Any
+
+from connector.apply import ApplyResult
+from connector.apply import FailedChange
+from connector.apply import apply_plan
+from connector.billing import BillingReport
+from connector.errors import CursorExpiredError
+from connector.errors import StalePlanError
+from connector.guard import GuardOutcome
+from connector.guard import check_guard
+from connector.mirror import load_mirror
+from connector.mirror import mirror_changes
+from connector.mirror import overlay
+from connector.model import DirectoryState
+from connector.model import DirectoryView
+from connector.model import StoreSnapshot
+from connector.plan import BOOKKEEPING
+from connector.plan import Action
+from connector.plan import Conflict
+from connector.plan import Plan
+from connector.plan import SetCursor
+from connector.planner import make_plan
+from connector.providers.base import Provider
+from connector.settings import SyncSettings
+from connector.store import Store
+
+Progress = Callable[[str, int, int | None], None]
+READ_PROGRESS_EVERY = 1000
+
+
+@dataclass
+class SyncReport:
+    """What one run of one directory did; plain data, ``to_dict()`` for JSON.
+
+    ``counts`` are planned product changes per action (every action listed);
+    ``bookkeeping`` the planned bookkeeping (missing counts, mirror, cursor).
+    ``applied`` is True when the plan was applied (``failed`` lists the
+    changes the store refused; the next run retries them).
+    """
+
+    directory_id: str
+    run_id: int | None
+    full_read: bool
+    read_reason: str
+    dry_run: bool
+    outcome: str
+    counts: dict[str, int]
+    bookkeeping: dict[str, int]
+    conflicts: tuple[Conflict, ...]
+    skipped: tuple[tuple[str, str], ...]
+    notes: tuple[str, ...]
+    guard: GuardOutcome
+    users_read: int
+    billing_before: BillingReport | None = None
+    billing_after: BillingReport | None = None
+    requests: int = 0
+    seconds: float = 0.0
+    applied: bool = False
+    failed: list[FailedChange] = field(default_factory=list)
+    plan: Plan | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "directory_id": self.directory_id,
+            "run_id": self.run_id,
+            "full_read": self.full_read,
+            "read_reason": self.read_reason,
+            "dry_run": self.dry_run,
+            "outcome": self.outcome,
+            "counts": dict(self.counts),
+            "bookkeeping": dict(self.bookkeeping),
+            "conflicts": [dataclasses.asdict(c) for c in self.conflicts],
+            "skipped": [list(s) for s in self.skipped],
+            "notes": list(self.notes),
+            "guard": self.guard.to_dict(),
+            "users_read": self.users_read,
+            "billing_before": self.billing_before.to_dict() if self.billing_before else None,
+            "billing_after": self.billing_after.to_dict() if self.billing_after else None,
+            "requests": self.requests,
+            "seconds": round(self.seconds, 3),
+            "applied": self.applied,
+            "failed": [{"change": f.change.to_dict(), "error": f.error} for f in self.failed],
+        }
+
+
+@dataclass(frozen=True)
+class _Planned:
+    plan: Plan
+    guard: GuardOutcome
+    view: DirectoryView
+    read_reason: str
+
+
+def directory_id_of(provider: Provider) -> str:
+    """The directory a provider reads (its settings' ``directory_id``)."""
+    directory_id = getattr(provider, "directory_id", None)
+    if not directory_id:
+        settings = getattr(provider, "settings", None)
+        directory_id = getattr(settings, "directory_id", None)
+    if not directory_id:
+        raise ValueError(f"provider {type(provider).__name__} does not say which directory it reads")
+    return str(directory_id)
+
+
+def full_read_reason(
+    provider: Provider, state: DirectoryState | None, settings: SyncSettings, full: bool | None, now: datetime
+) -> str | None:
+    """Why this run must read everything, or None when changes since the cursor will do."""
+    if full:
+        return "a full read was asked for"
+    if not provider.supports_changes:
+        return f"the {provider.name} provider cannot say what changed"
+    if state is None or not state.synced_before or not state.cursor:
+        return "first sync of this directory"
+    last = state.last_full_read_at
+    if last is None:
+        return "no full read on record"
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=timezone.utc)
+    if now - last >= settings.full_read_interval:
+        return f"the last full read is older than {settings.full_read_interval}"
+    return None
+
+
+def read_directory(provider: Provider, directory_id: str, progress: Progress | None = None) -> DirectoryView:
+    """Every user, group and direct membership of the directory."""
+    users = {}
+    for n, user in enumerate(provider.iter_users(), 1):
+        users[user.idp_user_id] = user
+        if progress is not None and n % READ_PROGRESS_EVERY == 0:
+            progress("read users", n, None)
+    if progress is not None:
+        progress("read users", len(users), len(users))
+    groups = {g.idp_group_id: g for g in provider.iter_groups()}
+    members = {}
+    for n, group_id in enumerate(groups, 1):
+        members[group_id] = tuple(provider.iter_members(group_id))
+        if progress is not None:
+            progress("read members", n, len(groups))
+    return DirectoryView(directory_id, users, groups, members, full_read=True)
+
+
+def _plan(
+    provider: Provider,
+    store: Store,
+    settings: SyncSettings,
+    snapshot: StoreSnapshot,
+    fingerprint: str,
+    *,
+    force: bool,
+    full: bool | None,
+    progress: Progress | None,
+) -> _Planned:
+    directory_id = directory_id_of(provider)
+    state = snapshot.directory
+    reason = full_read_reason(provider, state, settings, full, datetime.now(timezone.utc))
+    view: DirectoryView | None = None
+    cursor: str | None = None
+    mirror: DirectoryView | None = None
+    if reason is None:
+        assert state is not None
+        try:
+            changes = provider.changes(state.cursor)
+        except CursorExpiredError:
+            reason = "the IdP refused the stored cursor"
+        else:
+            with store.transaction(write=False) as conn:
+                mirror = load_mirror(conn, directory_id)
+            view, cursor = overlay(mirror, changes), changes.cursor
+    if view is None:
+        if provider.supports_changes:
+            cursor = provider.changes(None).cursor  # marks now: nothing during the read is missed
+        view = read_directory(provider, directory_id, progress)
+    if progress is not None:
+        progress("plan", 0, None)
+    if provider.supports_changes and mirror is None:
+        with store.transaction(write=False) as conn:
+            mirror = load_mirror(conn, directory_id)
+    plan = make_plan(view, snapshot, settings, base_fingerprint=fingerprint)
+    extra = list(mirror_changes(mirror, view)) if mirror is not None else []
+    extra.append(
+        SetCursor(
+            reason="full read done" if view.full_read else "changes read",
+            directory_id=directory_id,
+            cursor=cursor,
+            full_read=view.full_read,
+            user_count=len(view.users) if view.full_read else None,
+        )
+    )
+    plan = dataclasses.replace(plan, changes=plan.changes + tuple(extra))
+    guard = check_guard(plan, snapshot, view, settings.guard, force=force)
+    return _Planned(plan, guard, view, reason or "changes since the stored cursor")
+
+
+def plan_directory(
+    provider: Provider,
+    store: Store,
+    settings: SyncSettings,
+    *,
+    force: bool = False,
+    full: bool | None = None,
+    progress: Progress | None = None,
+) -> tuple[Plan, GuardOutcome, DirectoryView]:
+    """Read the directory and plan against the store; nothing is written."""
+    directory_id = directory_id_of(provider)
+    store.ensure_directory(directory_id, provider.name)
+    snapshot, fingerprint = store.planning_input(directory_id)
+    planned = _plan(
+        provider, store, settings, snapshot, fingerprint, force=force, full=full, progress=progress
+    )
+    return planned.plan, planned.guard, planned.view
+
+
+def _split_counts(plan: Plan) -> tuple[dict[str, int], dict[str, int]]:
+    counts = plan.counts()
+    product = {a.value: counts[a.value] for a in Action if a not in BOOKKEEPING}
+    bookkeeping = {a.value: counts[a.value] for a in Action if a in BOOKKEEPING}
+    return product, bookkeeping
+
+
+def sync_directory(
+    provider: Provider,
+    store: Store,
+    settings: SyncSettings,
+    *,
+    dry_run: bool = False,
+    force: bool = False,
+    full: bool | None = None,
+    wait: bool = False,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+) -> SyncReport:
+    """One sync run of the provider's directory; see the module docstring.
+
+    A dry run plans and reports without writing anything but its run record.
+    Another run of the same directory makes this one raise
+    :class:`~connector.errors.RunInProgressError`, or wait with ``wait``.
+    """
+    started = time.perf_counter()
+    requests_before = provider.request_count
+    directory_id = directory_id_of(provider)
+    store.ensure_directory(directory_id, provider.name)
+    with store.run_lock(directory_id, wait=wait) if not dry_run else contextlib.nullcontext():
+        if not dry_run:
+            store.close_interrupted_runs(directory_id)
+        run_id = store.start_run(directory_id, kind="sync", dry_run=dry_run)
+        try:
+            report = _sync(provider, store, settings, run_id, dry_run, force, full, batch_size, progress)
+        except BaseException as exc:
+            store.finish_run(
+                run_id, outcome="failed", counts={}, detail=f"{type(exc).__name__}: {exc}"[:2000]
+            )
+            raise
+        report.requests = provider.request_count - requests_before
+        report.seconds = time.perf_counter() - started
+        detail = report.guard.message if report.guard.rule else f"{len(report.failed)} change(s) failed"
+        store.finish_run(run_id, outcome=report.outcome, counts=report.counts, detail=detail)
+        return report
+
+
+def _sync(
+    provider: Provider,
+    store: Store,
+    settings: SyncSettings,
+    run_id: int,
+    dry_run: bool,
+    force: bool,
+    full: bool | None,
+    batch_size: int,
+    progress: Progress | None,
+) -> SyncReport:
+    directory_id = directory_id_of(provider)
+    before = store.billing()
+    snapshot, fingerprint = store.planning_input(directory_id)
+    planned = _plan(
+        provider, store, settings, snapshot, fingerprint, force=force, full=full, progress=progress
+    )
+    plan = planned.plan
+    counts, bookkeeping = _split_counts(plan)
+    report = SyncReport(
+        directory_id=directory_id,
+        run_id=run_id,
+        full_read=plan.full_read,
+        read_reason=planned.read_reason,
+        dry_run=dry_run,
+        outcome="dry_run" if dry_run else "guard_tripped" if planned.guard.tripped else "applied",
+        counts=counts,
+        bookkeeping=bookkeeping,
+        conflicts=plan.conflicts,
+        skipped=plan.skipped,
+        notes=plan.notes,
+        guard=planned.guard,
+        users_read=len(planned.view.users),
+        billing_before=before,
+        plan=plan,
+    )
+    if dry_run or planned.guard.tripped:
+        return report
+    result = apply_plan(store, plan, run_id=run_id, batch_size=batch_size, progress=progress)
+    report.applied = True
+    report.failed = result.failed
+    report.outcome = "applied" if result.ok else "applied_with_failures"
+    report.billing_after = store.billing()
+    return report
+
+
+def apply_saved_plan(
+    store: Store,
+    plan: Plan,
+    *,
+    wait: bool = False,
+    batch_size: int = 1000,
+    progress: Progress | None = None,
+) -> ApplyResult:
+    """Apply exactly ``plan`` (``apply plan.json``) under the directory's run lock.
+
+    Refused with :class:`StalePlanError` when the store changed since the
+    plan was made (its ``base_fingerprint``), checked under the lock.
+    """
+    with store.run_lock(plan.directory_id, wait=wait):
+        if plan.base_fingerprint and store.fingerprint(plan.directory_id) != plan.base_fingerprint:
+            raise StalePlanError(
+                f"the store changed since this plan for {plan.directory_id!r} was made; make a new plan"
+            )
+        store.close_interrupted_runs(plan.directory_id)
+        run_id = store.start_run(plan.directory_id, kind="apply", dry_run=False)
+        try:
+            result = apply_plan(store, plan, run_id=run_id, batch_size=batch_size, progress=progress)
+        except BaseException as exc:
+            store.finish_run(
+                run_id, outcome="failed", counts={}, detail=f"{type(exc).__name__}: {exc}"[:2000]
+            )
+            raise
+        store.finish_run(
+            run_id,
+            outcome="applied" if result.ok else "applied_with_failures",
+            counts=result.applied,
+            detail=f"{len(result.failed)} change(s) failed",
+        )
+        return result
