@@ -85,6 +85,7 @@ class PlanReport:
             "changes": [c.to_dict() for c in self.plan.changes],
             "conflicts": [to_plain(c) for c in self.plan.conflicts],
             "skipped": [{"idp_user_id": i, "reason": r} for i, r in self.plan.skipped],
+            "notes": list(getattr(self.plan, "notes", ())),
             "guard": to_plain(self.guard),
         }
 
@@ -235,11 +236,9 @@ class Connector:
         from connector.sync import apply_saved_plan
 
         self.config.directory(plan.directory_id)
-        current = self.store.fingerprint(plan.directory_id)
-        if plan.base_fingerprint != current:
+        if not plan.base_fingerprint:
             raise StalePlanError(
-                f"the store changed since this plan for {plan.directory_id!r} was made; "
-                "make a new plan with `idp-connector plan`"
+                "the plan names no store state (no base_fingerprint); make it with `plan --out`"
             )
         return apply_saved_plan(self.store, plan, progress=self.progress)
 

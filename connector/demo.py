@@ -172,32 +172,54 @@ def run_demo(folder: Path, *, users: int = 60, quiet: bool = False) -> DemoRepor
     return report
 
 
+_WORDS = (
+    ("create_account", "accounts created"),
+    ("link", "existing accounts linked"),
+    ("update_account", "profiles updated"),
+    ("activate", "reactivated"),
+    ("deactivate", "deactivated"),
+    ("create_group", "groups created"),
+    ("adopt_group", "local groups adopted"),
+    ("update_group", "groups renamed"),
+    ("add_membership", "memberships added"),
+    ("remove_membership", "memberships removed"),
+)
+
+
+def _done(counts: dict[str, int]) -> str:
+    return ", ".join(f"{counts[a]} {words}" for a, words in _WORDS if counts.get(a)) or "no changes"
+
+
 def print_demo(report: DemoReport, users: int) -> None:
     out = console()
-    out.print(
-        f"[bold]Mock IdP[/bold] with {users} generated users served Okta, Graph and SCIM at {report.mock_url}"
+    say = out.print
+    say(
+        f"[bold]Mock IdP[/bold]: {users} generated users, served as Okta, Graph and SCIM at {report.mock_url}"
     )
-    out.print(f"Folder: {report.folder} (connector.toml, connector.sqlite, secrets/, review CSVs)")
+    say(f"Folder: {report.folder} (connector.toml, connector.sqlite, secrets/, review CSVs)")
     if report.first_run:
-        out.print(f"Invited by hand before provisioning: {', '.join(report.invited)}")
+        say(f"Invited by hand before provisioning: {', '.join(report.invited)}")
     else:
-        out.print("Second run over the same store: nothing should change.")
+        say("Second run over the same store: nothing should change.")
     for review, sync in zip(report.reviews, report.syncs, strict=True):
-        counts = sync.get("counts") or {}
-        done = ", ".join(f"{a} {n}" for a, n in counts.items() if n and a not in _BOOKKEEPING) or "no changes"
-        out.print(f"\n[bold]{sync.get('directory_id')}[/bold]: {done}")
-        out.print(f"  review CSV: {review['path']} ({review['rows']} external users)")
+        reason = sync.get("read_reason", "read")
+        say(f"\n[bold]{sync['directory_id']}[/bold] ({reason}): {_done(sync['counts'])}")
+        say(f"  review CSV: {review['path']} ({review['rows']} external users the sync touches)")
         for name in review["mixed_groups"][:3]:
-            out.print(f"  group {name!r} mixes internal and external users")
-        skipped = sync.get("skipped") or []
-        out.print(f"  skipped (inactive, never linked): {len(skipped)}")
-        for conflict in (sync.get("conflicts") or [])[:5]:
-            out.print(f"  conflict: {conflict.get('email')}: {conflict.get('reason')}")
+            say(f"  group {name!r} mixes internal and external users")
+        say(f"  skipped (inactive, never linked): {len(sync.get('skipped') or [])}")
+        reasons = {c.get("email"): c.get("reason") for c in sync.get("conflicts") or []}
+        for email, reason in list(reasons.items())[:5]:
+            say(f"  conflict, nothing linked or created: {email}: {reason}")
         guard = sync.get("guard") or {}
-        out.print(f"  guard: {'TRIPPED: ' + str(guard.get('message')) if guard.get('tripped') else 'passed'}")
+        say(f"  guard: {'TRIPPED: ' + str(guard.get('message')) if guard.get('tripped') else 'passed'}")
     before, after = report.billing_before, report.billing_after
-    out.print(f"\nBilling: {before.get('billable')} billable accounts before, {after.get('billable')} after")
+    say(f"\nBilling: {before.get('billable')} billable accounts before, {after.get('billable')} after")
     for product, count in sorted((after.get("per_product") or {}).items()):
-        out.print(f"  {product}: {count}")
-    verdict = "nothing changed" if report.changes == 0 else f"{report.changes} changes applied"
-    click.echo(f"\nDone: {verdict}. Run the same command again: the second sync changes nothing.")
+        say(f"  {product}: {count}")
+    if report.changes:
+        click.echo(
+            f"\nDone: {report.changes} changes applied. Run it again: the second sync changes nothing."
+        )
+    else:
+        click.echo("\nDone: nothing changed.")

@@ -127,7 +127,7 @@ def _json_default(value: Any) -> Any:
 
 def console(stream: TextIO | None = None) -> Console:
     """A console on stdout that only colours a real terminal."""
-    return Console(file=stream or sys.stdout, highlight=False, soft_wrap=False)
+    return Console(file=stream or sys.stdout, highlight=False, soft_wrap=True)
 
 
 def print_table(
