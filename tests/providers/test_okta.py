@@ -1,0 +1,185 @@
+"""Okta adapter: the filter that keeps DEPROVISIONED users, status mapping, Link paging, changes()."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from datetime import timezone
+from unittest import mock
+
+import pytest
+import responses
+from responses.registries import OrderedRegistry
+
+from connector.errors import CursorExpiredError
+from connector.errors import IncompleteReadError
+from connector.model import MemberKind
+from connector.providers.base import AuthSettings
+from connector.providers.base import ProviderSettings
+from connector.providers.base import Secret
+from connector.providers.okta import OktaProvider
+
+BASE = "https://okta.test"
+USERS = f"{BASE}/api/v1/users"
+GROUPS = f"{BASE}/api/v1/groups"
+
+
+@pytest.fixture
+def rsps():
+    with responses.RequestsMock(registry=OrderedRegistry) as mock_:
+        yield mock_
+
+
+@pytest.fixture
+def okta(fast_http) -> OktaProvider:
+    settings = ProviderSettings(
+        "okta-1", BASE, AuthSettings("ssws", token=Secret("tok-1234")), http=fast_http
+    )
+    provider = OktaProvider.from_settings(settings)
+    yield provider
+    provider.close()
+
+
+def _user(uid: str, status: str = "ACTIVE", **profile) -> dict:
+    return {
+        "id": uid,
+        "status": status,
+        "lastUpdated": "2024-05-05T18:15:44.000Z",
+        "profile": {"login": f"{uid}@example.com", "email": f"{uid}@example.com", **profile},
+    }
+
+
+def _group(gid: str, name: str, membership: str = "2024-01-01T00:00:00.000Z") -> dict:
+    return {
+        "id": gid,
+        "lastUpdated": "2024-01-01T00:00:00.000Z",
+        "lastMembershipUpdated": membership,
+        "profile": {"name": name, "description": None},
+    }
+
+
+@pytest.mark.parametrize(
+    ("status", "active"),
+    [
+        ("ACTIVE", True),
+        ("PASSWORD_EXPIRED", True),
+        ("LOCKED_OUT", True),
+        ("RECOVERY", True),
+        ("STAGED", False),
+        ("PROVISIONED", False),
+        ("SUSPENDED", False),
+        ("DEPROVISIONED", False),
+        ("SOMETHING_NEW", False),
+    ],
+)
+def test_status_maps_to_active_per_product_rules(okta, status, active):
+    user = okta.to_user(_user("00u1", status))
+    assert user.active is active and user.raw_status == status
+
+
+def test_profile_fields_are_mapped(okta):
+    raw = _user(
+        "00u1", firstName="Ada", lastName="Lovelace", displayName="Ada L.", secondEmail="ada@home.example"
+    )
+    user = okta.to_user(raw)
+    assert (user.user_name, user.email, user.given_name, user.family_name) == (
+        "00u1@example.com",
+        "00u1@example.com",
+        "Ada",
+        "Lovelace",
+    )
+    assert user.display_name == "Ada L." and user.other_emails == ("ada@home.example",)
+    assert user.updated_at == datetime(2024, 5, 5, 18, 15, 44, tzinfo=timezone.utc)
+
+
+def test_users_are_read_with_a_filter_so_deprovisioned_ones_come_too(okta, rsps):
+    first = rsps.get(
+        USERS,
+        json=[_user("00u1"), _user("00u2", "DEPROVISIONED")],
+        headers=[
+            ("Link", f'<{USERS}?limit=200>; rel="self"'),
+            ("Link", f'<{USERS}?after=00u2&limit=200>; rel="next"'),
+        ],
+        match=[
+            responses.matchers.query_param_matcher(
+                {"limit": "200", "filter": 'lastUpdated gt "1970-01-01T00:00:00.000Z"'}
+            )
+        ],
+    )
+    rsps.get(f"{USERS}?after=00u2&limit=200", json=[_user("00u3", "SUSPENDED")])
+    users = list(okta.iter_users())
+    assert [u.idp_user_id for u in users] == ["00u1", "00u2", "00u3"]
+    assert first.call_count == 1 and okta.request_count == 2
+
+
+def test_a_next_link_to_another_host_is_refused(okta, rsps):
+    rsps.get(
+        USERS, json=[_user("00u1")], headers={"Link": '<https://evil.test/api/v1/users?after=x>; rel="next"'}
+    )
+    with pytest.raises(IncompleteReadError, match="another host"):
+        list(okta.iter_users())
+
+
+def test_a_body_that_is_not_an_array_raises(okta, rsps):
+    rsps.get(USERS, json={"users": []})
+    with pytest.raises(IncompleteReadError, match="not a JSON array"):
+        list(okta.iter_users())
+
+
+def test_members_shorter_than_the_group_stats_raise(okta, rsps):
+    group = {**_group("00g1", "Eng"), "_embedded": {"stats": {"usersCount": 3}}}
+    rsps.get(GROUPS, json=[group])
+    rsps.get(f"{GROUPS}/00g1/users", json=[_user("00u1"), _user("00u2")])
+    [read] = list(okta.iter_groups())
+    with pytest.raises(IncompleteReadError, match="2 of its 3 members"):
+        list(okta.iter_members(read.idp_group_id))
+
+
+def test_members_are_users(okta, rsps):
+    rsps.get(f"{GROUPS}/00g1/users", json=[_user("00u1")])
+    [member] = okta.iter_members("00g1")
+    assert (member.group_id, member.member_id, member.kind) == ("00g1", "00u1", MemberKind.USER)
+
+
+def test_changes_none_marks_now_without_traffic(okta):
+    with mock.patch(
+        "connector.providers.okta.now_utc", return_value=datetime(2026, 1, 2, 3, 4, 5, 678000, timezone.utc)
+    ):
+        change = okta.changes(None)
+    assert change.is_empty and change.cursor == "2026-01-02T03:04:05.678Z"
+    assert okta.request_count == 0
+
+
+def test_changes_filters_on_last_updated_with_overlap_and_relists_moved_groups(okta, rsps):
+    since = "2026-01-02T03:03:05.678Z"  # the cursor minus 60 s
+    rsps.get(
+        USERS,
+        json=[_user("00u1", "DEPROVISIONED")],
+        match=[
+            responses.matchers.query_param_matcher({"limit": "200", "filter": f'lastUpdated gt "{since}"'})
+        ],
+    )
+    rsps.get(
+        GROUPS,
+        json=[_group("00g1", "Renamed"), _group("00g2", "Moved", membership="2026-01-02T03:10:00.000Z")],
+        match=[
+            responses.matchers.query_param_matcher(
+                {
+                    "limit": "200",
+                    "expand": "stats",
+                    "filter": f'lastUpdated gt "{since}" or lastMembershipUpdated gt "{since}"',
+                }
+            )
+        ],
+    )
+    rsps.get(f"{GROUPS}/00g2/users", json=[_user("00u7"), _user("00u8")])
+    change = okta.changes("2026-01-02T03:04:05.678Z")
+    assert [u.idp_user_id for u in change.users] == ["00u1"] and not change.users[0].active
+    assert [g.name for g in change.groups] == ["Renamed", "Moved"]
+    assert [(m.group_id, m.member_id) for m in change.members_added] == [("00g2", "00u7"), ("00g2", "00u8")]
+    assert change.groups_with_full_members == ("00g2",)
+    assert change.removed_user_ids == () and change.cursor > "2026-01-02T03:04:05.678Z"
+
+
+def test_a_cursor_that_is_not_a_timestamp_asks_for_a_full_read(okta):
+    with pytest.raises(CursorExpiredError, match="full read"):
+        okta.changes("not-a-time")

@@ -1,0 +1,68 @@
+"""The registry: built-ins, third-party entry points, unknown names."""
+
+from __future__ import annotations
+
+from importlib.metadata import EntryPoint
+
+import pytest
+
+from connector.errors import ConfigError
+from connector.providers import registry
+from connector.providers.base import AuthSettings
+from connector.providers.base import ProviderSettings
+from connector.providers.base import Secret
+from connector.providers.okta import OktaProvider
+
+
+class AcmeProvider(OktaProvider):
+    """A third-party adapter, as a package would register it."""
+
+    name = "acme"
+
+
+def _with_entry_points(monkeypatch, *points: EntryPoint) -> None:
+    monkeypatch.setattr(registry, "entry_points", lambda group: [p for p in points if p.group == group])
+
+
+def test_builtins_are_known_and_load():
+    assert {"okta", "azure_ad", "scim"} <= set(registry.available())
+    assert registry.load("okta") is OktaProvider
+
+
+def test_an_unknown_name_lists_the_known_ones():
+    with pytest.raises(ConfigError, match="unknown provider 'oktta'; known providers: azure_ad, okta, scim"):
+        registry.load("oktta")
+
+
+def test_a_third_party_adapter_comes_through_its_entry_point(monkeypatch):
+    _with_entry_points(
+        monkeypatch,
+        EntryPoint("acme", "tests.providers.test_registry:AcmeProvider", registry.ENTRY_POINT_GROUP),
+    )
+    assert "acme" in registry.available()
+    settings = ProviderSettings("d1", "https://acme.test", AuthSettings("ssws", token=Secret("t0k3n")))
+    provider = registry.create("acme", settings)
+    assert isinstance(provider, AcmeProvider) and provider.directory_id == "d1"
+
+
+def test_a_broken_entry_point_is_a_config_error(monkeypatch):
+    _with_entry_points(monkeypatch, EntryPoint("ghost", "no_such_module:Ghost", registry.ENTRY_POINT_GROUP))
+    with pytest.raises(
+        ConfigError, match="'ghost' is registered as 'no_such_module:Ghost' but cannot be loaded"
+    ):
+        registry.load("ghost")
+
+
+def test_an_entry_point_that_is_not_an_adapter_is_refused(monkeypatch):
+    _with_entry_points(
+        monkeypatch, EntryPoint("bad", "connector.errors:ConfigError", registry.ENTRY_POINT_GROUP)
+    )
+    with pytest.raises(ConfigError, match="lacks"):
+        registry.load("bad")
+
+
+def test_the_installed_package_declares_the_builtins():
+    from importlib.metadata import entry_points
+
+    names = {ep.name for ep in entry_points(group=registry.ENTRY_POINT_GROUP)}
+    assert {"okta", "azure_ad", "scim"} <= names
