@@ -101,7 +101,7 @@ class FakeProvider:
         self.log.append(("member", group_id, member_id, kind.value, "removed"))
 
     def expire_cursors(self) -> None:
-        self.expired_before = len(self.log) + 1
+        self.expired_before = len(self.log)
 
     # ------------------------------------------------------------------ the Provider protocol
 
