@@ -22,8 +22,10 @@ from typing import Any
 
 from flask import Blueprint
 from flask import Response
+from flask import current_app
 from flask import g
 from flask import request
+from werkzeug.exceptions import HTTPException
 
 from mock_idp.context import AuthFailure
 from mock_idp.context import current
@@ -192,6 +194,33 @@ def get_schema(urn: str) -> Response:
     if found is None:
         raise ScimError(404, f"no schema {urn!r}; known: {', '.join(SCHEMAS)}")
     return _scim_json(found)
+
+
+@blueprint.post("/.search")
+def search_everything() -> Response:
+    _auth(READ_SCOPES)
+    raise ScimError(
+        501, "searching every resource type at once is not supported; POST /Users/.search or /Groups/.search"
+    )
+
+
+@blueprint.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown_endpoint(unknown: str) -> Response:
+    """Any other path or method under ``/scim/v2`` answers a SCIM 404 or 405, not an HTML page."""
+    adapter = current_app.url_map.bind_to_environ(request.environ)
+    allowed = []
+    for method in ("GET", "POST", "PUT", "PATCH", "DELETE"):
+        try:
+            endpoint, _ = adapter.match(method=method)
+        except HTTPException:
+            continue
+        if endpoint != request.endpoint:
+            allowed.append(method)
+    if allowed:
+        response = renderer.error(405, f"{request.method} is not allowed here; use {', '.join(allowed)}")
+        response.headers["Allow"] = ", ".join(allowed)
+        return response
+    raise ScimError(404, f"no SCIM endpoint /{unknown}; see /ResourceTypes")
 
 
 @blueprint.post("/Bulk")

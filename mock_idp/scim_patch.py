@@ -113,6 +113,10 @@ def apply_patch(resource: dict[str, Any], body: Any, resolver: Resolver) -> dict
                 raise ScimWriteError("'remove' needs a path", "noTarget")
             _merge_document(doc, normalize(value, resolver), op)
             continue
+        urn = resolver.schema_urn(str(path))
+        if urn is not None:  # the whole extension: its attributes are the value's
+            _patch_extension(doc, urn, op, value, resolver)
+            continue
         try:
             target = parse_patch_path(str(path), resolver)
         except ScimFilterError as exc:
@@ -124,6 +128,16 @@ def apply_patch(resource: dict[str, Any], body: Any, resolver: Resolver) -> dict
             raise ScimWriteError(f"{path!r} is read-only", "mutability")
         _apply(doc, op, target, value)
     return doc
+
+
+def _patch_extension(doc: dict[str, Any], urn: str, op: str, value: Any, resolver: Resolver) -> None:
+    if op == "remove":
+        doc.pop(urn, None)
+        return
+    if not isinstance(value, dict):
+        raise ScimWriteError(f"the value for {urn} must be an object")
+    new = normalize({urn: value}, resolver).get(urn, {})
+    doc[urn] = {**doc.get(urn, {}), **new}
 
 
 def _merge_document(doc: dict[str, Any], value: dict[str, Any], op: str) -> None:
@@ -234,7 +248,9 @@ def user_fields(doc: dict[str, Any], current: Any) -> dict[str, Any]:
         (e for e in emails if boolean(e.get("primary", False), "primary")), emails[0] if emails else None
     )
     phones = [p for p in doc.get("phoneNumbers") or [] if isinstance(p, dict) and p.get("value")]
-    mobile = next((p for p in phones if p.get("type") == "mobile"), phones[0] if phones else None)
+    mobile = next(
+        (p for p in phones if p.get("type") == "mobile"), phones[0] if phones else None
+    )  # Graph mobilePhone
     enterprise = doc.get(ENTERPRISE) or {}
     fields: dict[str, Any] = {
         "user_name": user_name,
@@ -244,7 +260,7 @@ def user_fields(doc: dict[str, Any], current: Any) -> dict[str, Any]:
         "family_name": _text(name, "familyName"),
         "display_name": _text(doc, "displayName"),
         "title": _text(doc, "title"),
-        "user_type": _text(doc, "userType") or "Member",
+        "user_type": _text(doc, "userType"),
         "external_id": _text(doc, "externalId"),
         "mobile_phone": mobile["value"] if mobile else None,
         "employee_number": _text(enterprise, "employeeNumber"),

@@ -42,7 +42,7 @@ _KEEP: dict[str, dict[str, tuple[str, ...] | None]] = {
         "active": None,
         "password": None,
         "emails": ("value", "type", "primary"),
-        "phoneNumbers": ("value", "type"),
+        "phoneNumbers": ("value",),
         "groups": ("value", "$ref", "display", "type"),
     },
     ENTERPRISE: {"employeeNumber": None, "department": None},
@@ -273,7 +273,7 @@ def user_resource(user: User, base: str, groups: list[Group]) -> dict[str, Any]:
     if emails:
         resource["emails"] = emails
     if user.mobile_phone:
-        resource["phoneNumbers"] = [{"value": user.mobile_phone, "type": "mobile"}]
+        resource["phoneNumbers"] = [{"value": user.mobile_phone}]
     if groups:
         resource["groups"] = [
             {
