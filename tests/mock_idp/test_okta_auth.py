@@ -12,9 +12,8 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mock_idp import oauth
 from mock_idp import okta
-from mock_idp.context import MockIdp
+from mock_idp.app import create_app
 from mock_idp.state import ApiToken
 from mock_idp.state import Directory
 
@@ -47,13 +46,16 @@ def directory(clock: Clock) -> Directory:
     return d
 
 
+@pytest.fixture(scope="module")
+def mock_app() -> Flask:
+    """One app per module (building one costs ~50 ms); each test gives it its own directory."""
+    return create_app(Directory(), config={"DEFAULT_CREDENTIALS": False})
+
+
 @pytest.fixture
-def app(directory: Directory) -> Flask:
-    app = Flask("okta-auth-test")
-    app.register_blueprint(oauth.blueprint)
-    app.register_blueprint(okta.blueprint)
-    app.extensions["mock_idp"] = MockIdp(directory, admin_token="admin")
-    return app
+def app(mock_app: Flask, directory: Directory) -> Flask:
+    mock_app.extensions["mock_idp"].directory = directory
+    return mock_app
 
 
 @pytest.fixture
@@ -153,6 +155,20 @@ def test_every_answer_carries_rate_limit_headers_and_a_request_id(client):
         ):
             assert response.headers.get(name), (response.status_code, name)
         assert int(response.headers["X-Rate-Limit-Remaining"]) < int(response.headers["X-Rate-Limit-Limit"])
+
+
+def test_rate_limit_through_the_app_gives_okta_429s(directory):
+    client = create_app(directory, config={"RATE_LIMITS": {"okta": 2}}).test_client()
+    answers = [get(client, "/api/v1/users", f"SSWS {SSWS}") for _ in range(3)]
+    assert [r.status_code for r in answers] == [200, 200, 429]
+    assert [r.headers["X-Rate-Limit-Remaining"] for r in answers] == ["1", "0", "0"]
+    limited = answers[2]
+    assert limited.json["errorCode"] == "E0000047"
+    assert set(limited.json) == ERROR_KEYS
+    assert (
+        int(limited.headers["X-Rate-Limit-Reset"])
+        >= parsedate_to_datetime(limited.headers["Date"]).timestamp()
+    )
 
 
 def test_unknown_api_path_is_an_okta_404(client):

@@ -10,9 +10,7 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mock_idp import oauth
-from mock_idp import okta
-from mock_idp.context import MockIdp
+from mock_idp.app import create_app
 from mock_idp.state import ApiToken
 from mock_idp.state import Directory
 
@@ -45,12 +43,20 @@ def directory() -> Directory:
     return d
 
 
+@pytest.fixture(scope="module")
+def mock_app() -> Flask:
+    """One app per module (building one costs ~50 ms); each test gives it its own directory."""
+    return create_app(Directory(), config={"DEFAULT_CREDENTIALS": False})
+
+
 @pytest.fixture
-def client(directory: Directory) -> FlaskClient:
-    app = Flask("okta-groups-test")
-    app.register_blueprint(oauth.blueprint)
-    app.register_blueprint(okta.blueprint)
-    app.extensions["mock_idp"] = MockIdp(directory, admin_token="admin")
+def app(mock_app: Flask, directory: Directory) -> Flask:
+    mock_app.extensions["mock_idp"].directory = directory
+    return mock_app
+
+
+@pytest.fixture
+def client(app: Flask) -> FlaskClient:
     client = app.test_client()
     client.environ_base["HTTP_AUTHORIZATION"] = f"SSWS {TOKEN}"
     return client

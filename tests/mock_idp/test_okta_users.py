@@ -11,12 +11,9 @@ from urllib.parse import urlsplit
 
 import pytest
 from flask import Flask
-from flask import g
 from flask.testing import FlaskClient
 
-from mock_idp import oauth
-from mock_idp import okta
-from mock_idp.context import MockIdp
+from mock_idp.app import create_app
 from mock_idp.state import ApiToken
 from mock_idp.state import Directory
 
@@ -41,13 +38,16 @@ def directory() -> Directory:
     return d
 
 
+@pytest.fixture(scope="module")
+def mock_app() -> Flask:
+    """One app per module (building one costs ~50 ms); each test gives it its own directory."""
+    return create_app(Directory(), config={"DEFAULT_CREDENTIALS": False})
+
+
 @pytest.fixture
-def app(directory: Directory) -> Flask:
-    app = Flask("okta-users-test")
-    app.register_blueprint(oauth.blueprint)
-    app.register_blueprint(okta.blueprint)
-    app.extensions["mock_idp"] = MockIdp(directory, admin_token="admin")
-    return app
+def app(mock_app: Flask, directory: Directory) -> Flask:
+    mock_app.extensions["mock_idp"].directory = directory
+    return mock_app
 
 
 @pytest.fixture
@@ -143,14 +143,14 @@ def test_after_cursor_survives_changes_between_pages(client, directory):
     assert live - set(ids) == set()
 
 
-def test_truncate_fault_ends_the_listing_early(app, client):
-    @app.before_request
-    def truncate() -> None:
-        g.truncate_page = True
-
+def test_truncate_fault_ends_the_listing_early(directory):
+    faults = [{"kind": "truncate", "dialect": "okta", "path": "^/api/v1/users$", "count": 1}]
+    client = create_app(directory, config={"FAULTS": faults}).test_client()
+    client.environ_base["HTTP_AUTHORIZATION"] = f"SSWS {TOKEN}"
     response = client.get("/api/v1/users?limit=5")
     assert len(response.json) == 5
     assert [rel for _, rel in links(response)] == ["self"]
+    assert [rel for _, rel in links(client.get("/api/v1/users?limit=5"))] == ["self", "next"]
 
 
 def test_user_object_shape(client, directory):
