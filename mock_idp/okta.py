@@ -81,8 +81,12 @@ _ID_ALPHABET = string.ascii_letters + string.digits
 # ---------------------------------------------------------------------------- renderer
 
 
+def _dumps(body: Any) -> str:
+    return json.dumps(body, separators=(",", ":"))
+
+
 def _json(body: Any, status: int = 200) -> Response:
-    return Response(json.dumps(body, separators=(",", ":")), status=status, mimetype="application/json")
+    return Response(_dumps(body), status=status, mimetype="application/json")
 
 
 def _request_id() -> str:
@@ -214,12 +218,13 @@ def _expression() -> tuple[str, str] | None:
     return (given[0], request.args[given[0]]) if given else None
 
 
-def _page(listing: _Listing, limit: int, render: Callable[[Any], Any], *, pageable: bool = True) -> Response:
-    """One page from ``after`` on, with ``Link`` headers: ``self`` then (if more) ``next``."""
+def _page(listing: _Listing, limit: int, render: Callable[[Any], str], *, pageable: bool = True) -> Response:
+    """One page from ``after`` on, with ``Link`` headers: ``self`` then (if more) ``next``.
+    ``render`` gives each item's JSON text."""
     after = request.args.get("after") if pageable else None
     start = bisect_right(listing.ids, after) if after else 0
     chunk = listing.items[start : start + limit]
-    response = _json([render(item) for item in chunk])
+    response = Response("[" + ",".join(render(item) for item in chunk) + "]", mimetype="application/json")
     base = request.host_url.rstrip("/") + request.path
     query = request.query_string.decode("latin-1")
     response.headers.add("Link", f'<{base}{"?" + query if query else ""}>; rel="self"')
@@ -228,6 +233,21 @@ def _page(listing: _Listing, limit: int, render: Callable[[Any], Any], *, pageab
         params.update(after=chunk[-1].okta_id, limit=str(limit))
         response.headers.add("Link", f'<{base}?{urlencode(params)}>; rel="next"')
     return response
+
+
+def _user_renderer(directory: Directory) -> Callable[[User], str]:
+    """A user's list JSON, memoised per user until the directory next changes, so
+    paging 100k users re-encodes nothing it has sent before."""
+    host = request.host_url
+    memo: dict[str, str] = directory.cached(("okta.user_json", host), dict)
+
+    def render(user: User) -> str:
+        text = memo.get(user.object_id)
+        if text is None:
+            text = memo[user.object_id] = _dumps(user_json(user, directory, host))
+        return text
+
+    return render
 
 
 def _prefix_match(query: str, *values: str | None) -> bool:
@@ -242,8 +262,7 @@ def _prefix_match(query: str, *values: str | None) -> bool:
 def list_users() -> Response:
     """``GET /api/v1/users`` with ``limit``/``after``, ``filter``, ``search`` or ``q``."""
     directory = current().directory
-    host = request.host_url
-    render = lambda user: user_json(user, directory, host)  # noqa: E731
+    render = _user_renderer(directory)
     q = request.args.get("q")
     if q is not None and not _expression():
         limit = _limit(USERS_Q_LIMIT)
@@ -330,7 +349,7 @@ def list_groups() -> Response:
     """``GET /api/v1/groups`` with ``limit``/``after``, ``filter``, ``search`` or ``q`` (name prefix)."""
     directory = current().directory
     host = request.host_url
-    render = lambda group: _with_stats(group_json(group, host), directory, group)  # noqa: E731
+    render = lambda group: _dumps(_with_stats(group_json(group, host), directory, group))  # noqa: E731
     q = request.args.get("q")
     if q is not None and not _expression():
         found = directory.cached(
@@ -389,8 +408,7 @@ def group_users(okta_id: str) -> Response:
         ("okta.members", group.object_id),
         lambda: _Listing.of(directory.user(uid) for uid in directory.transitive_user_ids(group.object_id)),
     )
-    host = request.host_url
-    return _page(listing, limit, lambda user: user_json(user, directory, host))
+    return _page(listing, limit, _user_renderer(directory))
 
 
 @blueprint.route("/api/v1/<path:rest>")

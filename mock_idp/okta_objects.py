@@ -8,8 +8,10 @@ status allows (OKTA-SPEC ``APIDevicesListAllUsersResponse`` shows the set for
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from datetime import datetime
+from datetime import timezone
 from typing import Any
 
 from mock_idp.okta_filter import USER_PROFILE
@@ -19,14 +21,20 @@ from mock_idp.state import User
 
 
 def _ts(value: datetime | None) -> str | None:
+    """``2013-06-24T16:39:18.000Z``; the directory keeps every timestamp in UTC."""
     if value is None:
         return None
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def type_ids(directory: Directory) -> tuple[str, str]:
     """The org's default user type id (``oty…``) and its schema id (``osc…``), stable per tenant."""
-    digest = hashlib.sha256(directory.tenant_id.encode()).hexdigest()
+    return _type_ids(directory.tenant_id)
+
+
+@functools.lru_cache(maxsize=64)
+def _type_ids(tenant_id: str) -> tuple[str, str]:
+    digest = hashlib.sha256(tenant_id.encode()).hexdigest()
     return "oty" + digest[:17], "osc" + digest[17:34]
 
 
