@@ -108,7 +108,10 @@ def expected(directory: Directory) -> tuple[set[str], set[str], dict[str, set[st
 @pytest.mark.parametrize("mode", ["ssws", "private_key"])
 def test_sdk_lists_every_user_group_and_member(server, key, directory, mode):
     config = (ssws_config if mode == "ssws" else private_key_config)(server, key)
+    before = len(directory.issued_tokens)
     users, groups, members = asyncio.run(read_everything(config))
+    issued = len(directory.issued_tokens) - before
+    assert issued == (1 if mode == "private_key" else 0)  # one token from /oauth2/v1/token, reused
     want_users, want_groups, want_members = expected(directory)
     assert [u.id for u in users] == sorted(want_users)
     assert len(users) > 30
