@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
+from collections.abc import Sequence
 from typing import Any
 
 from flask import Blueprint
@@ -232,23 +233,34 @@ def bulk() -> Response:
 # ---------------------------------------------------------------- rendering and lookup
 
 
-def _user_groups(directory: Directory) -> dict[str, list[Group]]:
-    def build() -> dict[str, list[Group]]:
-        index: dict[str, list[Group]] = {}
+def _group_refs(directory: Directory, base: str) -> dict[str, list[dict[str, Any]]]:
+    """User id -> the ``groups`` entries of its direct groups, built once per directory version."""
+
+    def build() -> dict[str, list[dict[str, Any]]]:
+        index: dict[str, list[dict[str, Any]]] = {}
         for group in directory.groups_snapshot():
+            ref = {
+                "value": group.object_id,
+                "$ref": f"{base}/Groups/{group.object_id}",
+                "display": group.name,
+                "type": "direct",
+            }
             for uid in group.user_ids:
-                index.setdefault(uid, []).append(group)
+                index.setdefault(uid, []).append(ref)
         return index
 
-    return directory.cached(("scim", "user-groups"), build)
+    return directory.cached(("scim", "group-refs", base), build)
 
 
-def _render_user(directory: Directory, user: User) -> dict[str, Any]:
-    return user_resource(user, _base(), _user_groups(directory).get(user.object_id, []))
+def _render_users(directory: Directory, users: Sequence[User]) -> list[dict[str, Any]]:
+    base = _base()
+    index = _group_refs(directory, base)
+    return [user_resource(user, base, index.get(user.object_id, [])) for user in users]
 
 
-def _render_group(directory: Directory, group: Group) -> dict[str, Any]:
-    return group_resource(group, directory, _base())
+def _render_groups(directory: Directory, groups: Sequence[Group]) -> list[dict[str, Any]]:
+    base = _base()
+    return [group_resource(group, directory, base) for group in groups]
 
 
 class _Kind:
@@ -258,24 +270,27 @@ class _Kind:
         self,
         name: str,
         resolver: Resolver,
-        render: Callable[[Directory, Any], dict[str, Any]],
+        render_many: Callable[[Directory, Sequence[Any]], list[dict[str, Any]]],
         snapshot: Callable[[Directory], tuple[Any, ...]],
         lookup: Callable[[Directory, str], Any],
         version: Callable[[Any], str],
     ) -> None:
         self.name = name
         self.resolver = resolver
-        self.render = render
+        self.render_many = render_many
         self.snapshot = snapshot
         self.lookup = lookup
         self.version = version
 
+    def render(self, directory: Directory, obj: Any) -> dict[str, Any]:
+        return self.render_many(directory, [obj])[0]
+
 
 USER_KIND = _Kind(
-    "User", USERS, _render_user, lambda d: d.users_snapshot(), lambda d, i: d.user(i), user_version
+    "User", USERS, _render_users, lambda d: d.users_snapshot(), lambda d, i: d.user(i), user_version
 )
 GROUP_KIND = _Kind(
-    "Group", GROUPS, _render_group, lambda d: d.groups_snapshot(), lambda d, i: d.group(i), group_version
+    "Group", GROUPS, _render_groups, lambda d: d.groups_snapshot(), lambda d, i: d.group(i), group_version
 )
 
 
@@ -309,7 +324,8 @@ def _matching(
         raise ScimError(400, exc.message, exc.scim_type) from None
 
     def build() -> tuple[Any, ...]:
-        pairs = [(obj, kind.render(directory, obj)) for obj in kind.snapshot(directory)]
+        objects = kind.snapshot(directory)
+        pairs = list(zip(objects, kind.render_many(directory, objects), strict=True))
         if predicate is not None:
             pairs = [(o, r) for o, r in pairs if predicate(r)]
         if sort_path is not None:
@@ -349,7 +365,7 @@ def _list(kind: _Kind, params: Any) -> Response:
     excluded = params.get("excludedAttributes")
     attributes = attributes if isinstance(attributes, list) else _split(attributes)
     excluded = excluded if isinstance(excluded, list) else _split(excluded)
-    resources = [kind.render(directory, obj) for obj in shown]
+    resources = kind.render_many(directory, shown)
     body = {
         "schemas": [LIST_RESPONSE],
         "totalResults": len(items),

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
+from datetime import timezone
 from typing import Any
 
 from scim2_models import EnterpriseUser
@@ -167,7 +168,7 @@ GROUPS = Resolver(CORE_GROUP)
 
 def scim_time(value: datetime) -> str:
     """RFC 7643 §2.3.5 ``dateTime``: ``2026-01-05T09:00:00.000Z``."""
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
+    return value.astimezone(timezone.utc).replace(tzinfo=None).isoformat(timespec="milliseconds") + "Z"
 
 
 # ---------------------------------------------------------------- discovery (RFC 7643 §5-§7)
@@ -243,8 +244,9 @@ def group_version(group: Group) -> str:
     return f'W/"{group.version}-{int(group.last_membership_updated.timestamp() * 1000)}"'
 
 
-def user_resource(user: User, base: str, groups: list[Group]) -> dict[str, Any]:
-    """``user`` as a SCIM User (never its password); ``groups`` are its direct groups."""
+def user_resource(user: User, base: str, groups: list[dict[str, Any]]) -> dict[str, Any]:
+    """``user`` as a SCIM User (never its password); ``groups`` are the ``groups``
+    entries of its direct groups (shared between users: never mutate them)."""
     resource: dict[str, Any] = {"schemas": [CORE_USER], "id": user.object_id}
     if user.external_id:
         resource["externalId"] = user.external_id
@@ -275,15 +277,7 @@ def user_resource(user: User, base: str, groups: list[Group]) -> dict[str, Any]:
     if user.mobile_phone:
         resource["phoneNumbers"] = [{"value": user.mobile_phone}]
     if groups:
-        resource["groups"] = [
-            {
-                "value": g.object_id,
-                "$ref": f"{base}/Groups/{g.object_id}",
-                "display": g.name,
-                "type": "direct",
-            }
-            for g in groups
-        ]
+        resource["groups"] = list(groups)
     enterprise = {
         k: v for k, v in (("employeeNumber", user.employee_number), ("department", user.department)) if v
     }
