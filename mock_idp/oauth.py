@@ -6,13 +6,15 @@ Endpoints (each answers errors in its own provider's shape):
   with a ``private_key_jwt`` client assertion (RFC 7523 §2.2, Okta "Build a
   self-signed JWT"); ``GET /oauth2/v1/keys``.
 * Entra ID, ``POST /<tenant>/oauth2/v2.0/token`` (client secret or assertion)
-  and ``GET /<tenant>/v2.0/.well-known/openid-configuration``.
+  and ``GET /<tenant>/v2.0/.well-known/openid-configuration``; the views live
+  in :mod:`mock_idp.oauth_entra` and are routed on this module's blueprint.
 * SCIM, ``POST /scim/oauth2/token``: client credentials with a client secret,
   in the form or in HTTP Basic (RFC 6749 §2.3.1).
 
 Access tokens are opaque strings from :meth:`Directory.issue_token`; they are
-looked up, not decoded.  Client assertions are verified with ``joserfc``
-against the client's registered JWKS.
+looked up, not decoded.  Client authentication (assertions verified with
+``joserfc`` against the client's registered JWKS, secrets, HTTP Basic) is in
+:mod:`mock_idp.oauth_clients`.
 
 :func:`require_auth` is the one place where a dialect checks the
 ``Authorization`` header.  It raises :class:`Refused` (an

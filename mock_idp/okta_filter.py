@@ -215,22 +215,27 @@ def _comparison(field: Field[T], op: str, value: Any, ignore_case: bool) -> Call
             raise FilterError("a date must be a quoted ISO-8601 timestamp")
         return _ordered(get, op, parse_instant(value))
     if isinstance(value, str):
-        fold: Callable[[Any], Any] = str.lower if ignore_case else str
+        fold: Callable[[str], str] = str.lower if ignore_case else str
         target = fold(value)
-        text_get = get
-
-        def get(record: T) -> Any:
-            found = text_get(record)
-            return fold(str(found)) if found is not None and not isinstance(found, bool) else found
-
+        text = _as_text(get, fold)
         if op == "sw":
-            return lambda record: isinstance(found := get(record), str) and found.startswith(target)
+            return lambda record: isinstance(found := text(record), str) and found.startswith(target)
         if op == "co":
-            return lambda record: isinstance(found := get(record), str) and target in found
-        return _ordered(get, op, target)
+            return lambda record: isinstance(found := text(record), str) and target in found
+        return _ordered(text, op, target)
     if op in ("sw", "co"):
         raise FilterError(f"the operator {op!r} needs a string value")
     return _ordered(get, op, value)
+
+
+def _as_text(get: Callable[[T], Any], fold: Callable[[str], str]) -> Callable[[T], Any]:
+    """The property as (case-folded) text for a string comparison; None and booleans stay as they are."""
+
+    def text(record: T) -> Any:
+        found = get(record)
+        return found if found is None or isinstance(found, bool) else fold(str(found))
+
+    return text
 
 
 _ORDER: dict[str, Callable[[Any, Any], bool]] = {
