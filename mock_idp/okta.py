@@ -28,6 +28,7 @@ from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import quote
 from urllib.parse import urlencode
 
 from flask import Blueprint
@@ -231,7 +232,8 @@ def _page(listing: _Listing, limit: int, render: Callable[[Any], str], *, pageab
     if pageable and chunk and start + limit < len(listing.items) and not g.get("truncate_page"):
         params = {k: request.args[k] for k in ("filter", "search", "expand") if request.args.get(k)}
         params.update(after=chunk[-1].okta_id, limit=str(limit))
-        response.headers.add("Link", f'<{base}?{urlencode(params)}>; rel="next"')
+        query = urlencode(params, quote_via=quote)  # %20, as Okta encodes spaces in its links
+        response.headers.add("Link", f'<{base}?{query}>; rel="next"')
     return response
 
 

@@ -112,6 +112,7 @@ def test_next_link_repeats_filter_and_search(client):
     assert parse_qs(urlsplit(next_url).query)["search"] == ['profile.firstName eq "Bob"']
     response = client.get('/api/v1/users?limit=2&filter=status eq "ACTIVE"')
     next_url = dict((rel, url) for url, rel in links(response))["next"]
+    assert "filter=status%20eq%20%22ACTIVE%22" in next_url
     assert parse_qs(urlsplit(next_url).query)["filter"] == ['status eq "ACTIVE"']
 
 
