@@ -1,0 +1,210 @@
+"""``mock-idp``: serve the mock identity provider, or write a generated fixture.
+
+It is a test tool: ``serve`` prints the test credentials of every dialect on
+purpose, so that clients can be pointed at it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import click
+
+from mock_idp.credentials import known_private_key
+from mock_idp.faults import FaultError
+from mock_idp.faults import FaultRule
+from mock_idp.faults import parse_rate_limit
+from mock_idp.fixtures import FixtureError
+from mock_idp.fixtures import dump_fixture
+from mock_idp.fixtures import load_fixture
+from mock_idp.generator import generate
+from mock_idp.state import Directory
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="idp-connector", prog_name="mock-idp")
+def main() -> None:
+    """A mock identity provider speaking Okta, Microsoft Graph and SCIM 2.0."""
+
+
+def _directory(fixture: str | None, users: int | None, groups: int | None, seed: int) -> Directory:
+    if fixture and (users is not None or groups is not None):
+        raise click.UsageError("give either --fixture or --users/--groups, not both")
+    if fixture:
+        try:
+            return load_fixture(fixture)
+        except FixtureError as exc:
+            raise click.ClickException(f"fixture {fixture}: {exc}") from None
+    return generate(users if users is not None else 50, groups if groups is not None else 8, seed=seed)
+
+
+def _faults(texts: tuple[str, ...]) -> list[dict[str, Any]]:
+    rules = []
+    for text in texts:
+        try:
+            data = json.loads(text)
+            FaultRule.from_dict(data)
+        except json.JSONDecodeError as exc:
+            raise click.BadParameter(f"not JSON: {exc}", param_hint="--fault") from None
+        except FaultError as exc:
+            raise click.BadParameter(str(exc), param_hint="--fault") from None
+        rules.append(data)
+    return rules
+
+
+def _rate_limits(texts: tuple[str, ...]) -> dict[str, int]:
+    limits = {}
+    for text in texts:
+        try:
+            key, value = parse_rate_limit(text)
+        except FaultError as exc:
+            raise click.BadParameter(str(exc), param_hint="--rate-limit") from None
+        limits[key] = value
+    return limits
+
+
+@main.command()
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port."
+)
+@click.option("--fixture", type=click.Path(exists=True, dir_okay=False), help="JSON fixture to load.")
+@click.option("--users", type=click.IntRange(0), help="Generate this many users (default 50).")
+@click.option("--groups", type=click.IntRange(0), help="Generate this many groups (default 8).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the generator and credentials.")
+@click.option("--tls", is_flag=True, help="Serve https with a throwaway CA; prints the CA file.")
+@click.option(
+    "--admin-token", envvar="MOCK_IDP_ADMIN_TOKEN", help="Token for /_admin (default: from the seed)."
+)
+@click.option("--rate-limit", "rate_limits", multiple=True, metavar="DIALECT[:BUCKET]=PER_MIN")
+@click.option(
+    "--fault", "faults", multiple=True, metavar="JSON", help='A fault rule, e.g. \'{"kind":"drop"}\'.'
+)
+@click.option(
+    "--state-dir",
+    type=click.Path(file_okay=False),
+    help="Where to write the key and TLS files (default: a temporary directory, removed on exit).",
+)
+@click.option("--log-requests", is_flag=True, help="Log every request on stderr.")
+def serve(
+    host: str,
+    port: int,
+    fixture: str | None,
+    users: int | None,
+    groups: int | None,
+    seed: int,
+    tls: bool,
+    admin_token: str | None,
+    rate_limits: tuple[str, ...],
+    faults: tuple[str, ...],
+    state_dir: str | None,
+    log_requests: bool,
+) -> None:
+    """Serve the mock until Ctrl-C."""
+    from mock_idp.server import MockIdpServer
+
+    directory = _directory(fixture, users, groups, seed)
+    config = {"ADMIN_TOKEN": admin_token, "RATE_LIMITS": _rate_limits(rate_limits), "FAULTS": _faults(faults)}
+    work = Path(state_dir) if state_dir else Path(tempfile.mkdtemp(prefix="mock-idp-"))
+    work.mkdir(parents=True, exist_ok=True)
+    try:
+        server = MockIdpServer(
+            directory, host, port, tls, config=config, cert_dir=work, log_requests=log_requests
+        )
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    try:
+        _print_banner(server, work)
+        server.serve_forever()  # returns on Ctrl-C (werkzeug catches KeyboardInterrupt)
+        click.echo("mock-idp: stopped", err=True)
+    except KeyboardInterrupt:
+        click.echo("mock-idp: stopped", err=True)
+    finally:
+        server.stop()
+        if not state_dir:
+            shutil.rmtree(work, ignore_errors=True)
+
+
+def _print_banner(server: Any, work: Path) -> None:
+    directory: Directory = server.directory
+    base = server.url
+    say = click.echo
+    say(f"mock-idp listening on {base}")
+    say(f"  directory: {len(directory.users)} users, {len(directory.groups)} groups (seed {directory.seed})")
+    say(f"  admin:     {base}/_admin  (Authorization: Bearer {server.admin_token})")
+    if server.ca_file:
+        say(f"  CA file:   {server.ca_file}")
+    say("Okta")
+    say(f"  org URL:   {base}")
+    for token in directory.api_tokens.values():
+        if token.dialect == "okta":
+            say(f"  SSWS token: {token.token}")
+    for client in directory.clients.values():
+        if client.dialect == "okta":
+            say(f"  client id: {client.client_id} ({client.auth_method}, scopes {' '.join(client.scopes)})")
+            pem = known_private_key(directory, client)
+            if pem:
+                key_file = work / f"okta-{client.client_id}.pem"
+                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                with os.fdopen(fd, "w") as handle:
+                    handle.write(pem)
+                kid = next((k.get("kid") for k in (client.jwks or {}).get("keys", []) if k.get("kid")), None)
+                say(f"  key file:  {key_file}" + (f" (kid {kid})" if kid else ""))
+    say(f"  token URL: {base}/oauth2/v1/token")
+    say("Microsoft Graph")
+    say(f"  base URL:  {base}/v1.0")
+    say(f"  tenant id: {directory.tenant_id} ({directory.tenant_domain})")
+    say(f"  token URL: {base}/{directory.tenant_id}/oauth2/v2.0/token")
+    for client in directory.clients.values():
+        if client.dialect == "graph":
+            say(f"  client id: {client.client_id}")
+            if client.client_secret:
+                say(f"  secret:    {client.client_secret}")
+    say("SCIM 2.0")
+    say(f"  base URL:  {base}/scim/v2")
+    for token in directory.api_tokens.values():
+        if token.dialect == "scim":
+            say(f"  bearer token: {token.token}")
+    say(f"  token URL: {base}/scim/oauth2/token")
+    for client in directory.clients.values():
+        if client.dialect == "scim":
+            say(
+                f"  client id: {client.client_id}"
+                + (f"  secret: {client.client_secret}" if client.client_secret else "")
+            )
+    say("Press Ctrl-C to stop.", err=True)
+
+
+@main.command("generate")
+@click.option("--users", default=100, show_default=True, type=click.IntRange(0))
+@click.option("--groups", default=10, show_default=True, type=click.IntRange(0))
+@click.option("--seed", default=0, show_default=True, type=int)
+@click.option("--domain", default="example.com", show_default=True, help="The organization's own domain.")
+@click.option("--cycle", is_flag=True, help="Add one membership cycle between two groups.")
+@click.option(
+    "--credentials/--no-credentials", default=True, show_default=True, help="Include default credentials."
+)
+@click.option("--out", type=click.Path(dir_okay=False, writable=True), help="Output file (default: stdout).")
+def generate_command(
+    users: int, groups: int, seed: int, domain: str, cycle: bool, credentials: bool, out: str | None
+) -> None:
+    """Write a generated directory as a JSON fixture."""
+    from mock_idp.credentials import add_default_credentials
+
+    try:
+        directory = generate(users, groups, seed=seed, domain=domain, cycle=cycle)
+    except ValueError as exc:
+        raise click.ClickException(str(exc)) from None
+    if credentials:
+        add_default_credentials(directory)
+    text = json.dumps(dump_fixture(directory), indent=1, ensure_ascii=False) + "\n"
+    if out:
+        Path(out).write_text(text, encoding="utf-8")
+        click.echo(f"wrote {out}: {users} users, {groups} groups", err=True)
+    else:
+        click.echo(text, nl=False)
