@@ -10,12 +10,9 @@ sorted lists are memoised with ``Directory.cached``, so a page costs O(page).
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime
 from datetime import timezone
 from typing import Any
@@ -37,8 +34,14 @@ from mock_idp.graph_objects import USER_PROPERTIES
 from mock_idp.graph_objects import render
 from mock_idp.oauth import auth_failure_response
 from mock_idp.oauth import require_auth
+from mock_idp.odata_filter import DEFAULT_TOP
+from mock_idp.odata_filter import MAX_TOP
 from mock_idp.odata_filter import ODataFilterError
+from mock_idp.odata_filter import Query
+from mock_idp.odata_filter import QueryOptionError
 from mock_idp.odata_filter import compile_filter
+from mock_idp.odata_filter import parse_query
+from mock_idp.odata_filter import parse_select
 from mock_idp.state import Directory
 from mock_idp.state import Group
 from mock_idp.state import StateError
@@ -49,8 +52,6 @@ blueprint = Blueprint("graph", __name__, url_prefix="/v1.0")
 CONTENT_TYPE = (
     "application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8"
 )
-DEFAULT_TOP = 100
-MAX_TOP = 999
 USER_SCOPES = ("User.Read.All", "User.ReadWrite.All", "Directory.Read.All", "Directory.ReadWrite.All")
 GROUP_SCOPES = ("Group.Read.All", "GroupMember.Read.All", "Directory.Read.All", "Group.ReadWrite.All")
 _DEFAULT_CODES = {
@@ -147,6 +148,11 @@ def _graph_error(exc: GraphError) -> Response:
     return response
 
 
+@blueprint.errorhandler(QueryOptionError)
+def _query_error(exc: QueryOptionError) -> Response:
+    return renderer.error(400, exc.message, code=exc.code)
+
+
 @blueprint.errorhandler(AuthFailure)
 def _auth_failure(exc: AuthFailure) -> Response:
     return auth_failure_response(exc, renderer)
@@ -162,106 +168,6 @@ def _after(response: Response) -> Response:
 def _auth(scopes: tuple[str, ...]) -> Directory:
     require_auth("graph", scopes)
     return current().directory
-
-
-# ---------------------------------------------------------------- query options
-
-
-@dataclass(frozen=True)
-class Query:
-    """The query options of a collection request (restored from ``$skiptoken`` on later pages)."""
-
-    top: int = DEFAULT_TOP
-    select: tuple[str, ...] | None = None
-    filter: str | None = None
-    orderby: str | None = None
-    count: bool = False
-    advanced: bool = False
-    offset: int = 0
-
-    def encode(self, offset: int) -> str:
-        data = {**self.__dict__, "offset": offset, "select": list(self.select) if self.select else None}
-        return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
-
-    @classmethod
-    def decode(cls, token: str) -> Query:
-        try:
-            data = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
-            data["select"] = tuple(data["select"]) if data["select"] else None
-            return cls(**data)
-        except (ValueError, TypeError, KeyError, binascii.Error):
-            raise GraphError(400, "The $skiptoken is not valid.", "Request_BadRequest") from None
-
-
-def _parse_query(properties: dict[str, Any], entity: str) -> Query:
-    args = request.args
-    if "$skiptoken" in args:
-        return Query.decode(args["$skiptoken"])
-    if "$skip" in args:
-        raise GraphError(400, "'$skip' is not supported by the service.")
-    for option in ("$search", "$expand"):
-        if option in args:
-            raise GraphError(
-                400, f"Query option '{option}' is not supported here.", "Request_UnsupportedQuery"
-            )
-    top = _parse_top()
-    count = args.get("$count", "").lower() == "true"
-    advanced = count and request.headers.get("ConsistencyLevel", "").lower() == "eventual"
-    if count and not advanced:
-        raise GraphError(
-            400, "$count is not currently supported without the ConsistencyLevel: eventual header."
-        )
-    orderby = args.get("$orderby")
-    if orderby is not None:
-        parts = orderby.split()
-        if (
-            not parts
-            or parts[0] not in ("displayName", "userPrincipalName")
-            or parts[1:] not in ([], ["asc"], ["desc"])
-        ):
-            raise GraphError(400, f"Sorting by '{orderby}' is not supported.", "Request_UnsupportedQuery")
-    return Query(
-        top=top,
-        select=_parse_select(properties, entity=entity),
-        filter=args.get("$filter"),
-        orderby=orderby,
-        count=count,
-        advanced=advanced,
-    )
-
-
-def _parse_top() -> int:
-    raw = request.args.get("$top")
-    if raw is None:
-        return DEFAULT_TOP
-    try:
-        top = int(raw)
-    except ValueError:
-        raise GraphError(
-            400, f"Invalid page size specified: '{raw}'. Must be between 1 and 999 inclusive."
-        ) from None
-    if not 1 <= top <= MAX_TOP:
-        raise GraphError(400, f"Invalid page size specified: '{raw}'. Must be between 1 and 999 inclusive.")
-    return top
-
-
-def _parse_select(
-    properties: dict[str, Any], extra: tuple[str, ...] = (), entity: str = "directoryObject"
-) -> tuple[str, ...] | None:
-    raw = request.args.get("$select")
-    if raw is None:
-        return None
-    known = {name.lower(): name for name in (*properties, *extra)}
-    selected = []
-    for part in raw.split(","):
-        name = known.get(part.strip().lower())
-        if name is None:
-            raise GraphError(
-                400, f"Could not find a property named '{part.strip()}' on type 'microsoft.graph.{entity}'."
-            )
-        if name not in selected:
-            selected.append(name)
-    return tuple(selected)
 
 
 # ---------------------------------------------------------------- collections
@@ -352,29 +258,33 @@ def _group_json(obj: Group, select: tuple[str, ...] | None) -> dict[str, Any]:
 
 
 def _member_json(obj: Any, select: tuple[str, ...] | None) -> dict[str, Any]:
-    if isinstance(obj, User):
-        return {"@odata.type": "#microsoft.graph.user", **_user_json(obj, select)}
-    return {"@odata.type": "#microsoft.graph.group", **_group_json(obj, select)}
+    """A directoryObject: its ``@odata.type``, then the selected properties its type has."""
+    is_user = isinstance(obj, User)
+    properties = USER_PROPERTIES if is_user else GROUP_PROPERTIES
+    if select is not None:
+        select = tuple(p for p in select if p in properties) or ("id",)
+    body = _user_json(obj, select) if is_user else _group_json(obj, select)
+    return {"@odata.type": f"#microsoft.graph.{'user' if is_user else 'group'}", **body}
 
 
 @blueprint.get("/users")
 def list_users() -> Response:
     directory = _auth(USER_SCOPES)
-    query = _parse_query(USER_PROPERTIES, "user")
+    query = parse_query(request.args, request.headers, USER_PROPERTIES, "user")
     return _page(_filtered(directory, "users", query), query, "users", _user_json)
 
 
 @blueprint.get("/groups")
 def list_groups() -> Response:
     directory = _auth(GROUP_SCOPES)
-    query = _parse_query(GROUP_PROPERTIES, "group")
+    query = parse_query(request.args, request.headers, GROUP_PROPERTIES, "group")
     return _page(_filtered(directory, "groups", query), query, "groups", _group_json)
 
 
 @blueprint.get("/users/<key>")
 def get_user(key: str) -> Response:
     directory = _auth(USER_SCOPES)
-    select = _parse_select(USER_PROPERTIES, entity="user")
+    select = parse_select(request.args, USER_PROPERTIES, entity="user")
     body = {
         "@odata.context": _context("users", select) + "/$entity",
         **_user_json(_user(directory, key), select),
@@ -385,7 +295,7 @@ def get_user(key: str) -> Response:
 @blueprint.get("/groups/<key>")
 def get_group(key: str) -> Response:
     directory = _auth(GROUP_SCOPES)
-    select = _parse_select(GROUP_PROPERTIES, entity="group")
+    select = parse_select(request.args, GROUP_PROPERTIES, entity="group")
     body = {
         "@odata.context": _context("groups", select) + "/$entity",
         **_group_json(_group(directory, key), select),
@@ -430,7 +340,9 @@ def _member_list(key: str, cast: str | None, transitive: bool) -> Response:
         )
     if cast not in (None, "microsoft.graph.user", "microsoft.graph.group"):
         raise GraphError(404, f"The type cast '{cast}' is not supported on members.")
-    query = _parse_query({**USER_PROPERTIES, **GROUP_PROPERTIES}, "directoryObject")
+    query = parse_query(
+        request.args, request.headers, {**USER_PROPERTIES, **GROUP_PROPERTIES}, "directoryObject"
+    )
     items = _members(directory, group, transitive)
     if cast is not None:
         wanted = User if cast == "microsoft.graph.user" else Group
@@ -474,8 +386,8 @@ def _delta(kind: graph_delta.Kind) -> Response:
                         f"Query option '{option}' is not supported with delta.",
                         "Request_UnsupportedQuery",
                     )
-            select = _parse_select(
-                properties, extra=("members",) if kind == "groups" else (), entity=kind[:-1]
+            select = parse_select(
+                request.args, properties, extra=("members",) if kind == "groups" else (), entity=kind[:-1]
             )
             ids = graph_delta.scope_ids(args["$filter"]) if "$filter" in args else None
             state = graph_delta.start_state(directory, kind, select, ids, latest=token == "latest")

@@ -342,3 +342,12 @@ def test_error_shape(app: Flask) -> None:
         assert error["code"] == "serviceNotAvailable" and error["message"] == "down"
         assert set(error["innerError"]) == {"date", "request-id", "client-request-id"}
         assert error["innerError"]["client-request-id"] == "c1"
+
+
+def test_member_select_applies_per_type(client, groups: dict[str, str]) -> None:
+    url = f"/v1.0/groups/{groups['eng']}/members?$select=userPrincipalName,securityEnabled"
+    body = client.get(url).get_json()
+    user = {"@odata.type": "#microsoft.graph.user", "userPrincipalName": "alice@contoso.com"}
+    assert body["value"][0] == user
+    assert body["value"][2] == {"@odata.type": "#microsoft.graph.group", "securityEnabled": True}
+    assert client.get(f"/v1.0/groups/{groups['eng']}/members?$select=shoeSize").status_code == 400
