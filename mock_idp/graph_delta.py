@@ -4,8 +4,9 @@ A round is either the *initial* one (no token: every object, paged) or a
 *change* round (the objects touched by change-log entries after the token's
 position).  Both end with a ``$deltatoken`` that records the log position the
 round saw, so the next round returns exactly what changed since.  Pages inside
-a round carry a ``$skiptoken`` that pins the round's window (start and end
-sequence numbers), so changes landing mid-round wait for the next round.
+a round carry a ``$skiptoken``: the initial round pages by object id (keyset,
+see :func:`_by_id`), a change round pins its window of sequence numbers, so
+changes landing mid-round come in the next round and nobody is skipped.
 
 Tokens are opaque: urlsafe base64 of compact JSON, then a dot and an HMAC
 keyed by the tenant, so a garbled or foreign token is detected.  They carry
@@ -25,6 +26,7 @@ Refusals, following the protocols file §2.6:
 from __future__ import annotations
 
 import base64
+import bisect
 import hashlib
 import hmac
 import json
@@ -62,7 +64,7 @@ class DeltaState:
     ``start``/``end`` are change-log sequence numbers: a change round covers
     ``start < seq <= end``; the initial round has ``initial`` set and ``end``
     is the position it will hand on.  ``offset`` is the page position inside
-    the round.
+    a change round; ``after`` is the last id the initial round has sent.
     """
 
     kind: Kind
@@ -73,6 +75,7 @@ class DeltaState:
     select: tuple[str, ...] | None = None
     ids: tuple[str, ...] | None = None
     issued: float = 0.0
+    after: str = ""
 
 
 @dataclass
@@ -107,6 +110,7 @@ def encode_token(directory: Directory, state: DeltaState) -> str:
         "sel": list(state.select) if state.select is not None else None,
         "ids": list(state.ids) if state.ids is not None else None,
         "t": state.issued,
+        "a": state.after,
     }
     body = json.dumps(payload, separators=(",", ":"), sort_keys=True).encode()
     sig = hmac.new(_key(directory), body, hashlib.sha256).digest()[:12]
@@ -134,6 +138,7 @@ def decode_token(directory: Directory, token: str, kind: Kind, gone_location: st
             select=tuple(data["sel"]) if data["sel"] is not None else None,
             ids=tuple(data["ids"]) if data["ids"] is not None else None,
             issued=float(data["t"]),
+            after=str(data["a"]),
         )
     except (ValueError, KeyError, TypeError):
         raise not_found from None
@@ -207,18 +212,24 @@ def run(
     select = None if state.select is None else tuple(p for p in state.select if p != "members")
     with directory.lock:
         if state.initial:
-            objects = directory.users_snapshot() if state.kind == "users" else directory.groups_snapshot()
-            if state.ids is not None:
-                wanted = set(state.ids)
-                objects = tuple(o for o in objects if o.object_id in wanted)
-            window = objects[state.offset : state.offset + page_size]
-            total = len(objects)
+            ordered, ids = _by_id(directory, state.kind)
+            first = bisect.bisect_right(ids, state.after) if state.after else 0
+            wanted = set(state.ids) if state.ids is not None else None
+            window = []
+            position = first
+            while position < len(ordered) and len(window) < page_size:
+                if wanted is None or ordered[position].object_id in wanted:
+                    window.append(ordered[position])
+                position += 1
             value = []
             for obj in window:
                 item = render(obj, select)
                 if wants_members:
                     item["members@delta"] = member_refs(obj)
                 value.append(item)
+            if position < len(ordered) and window:
+                return DeltaPage(value, next_state=_replace(state, after=window[-1].object_id))
+            total = 0
         else:
             changed = _changed(directory, state)
             total = len(changed)
@@ -239,6 +250,20 @@ def run(
         issued=directory.clock_now().timestamp(),
     )
     return DeltaPage(value, delta_state=done)
+
+
+def _by_id(directory: Directory, kind: Kind) -> tuple[tuple[Any, ...], list[str]]:
+    """The objects in id order, and their ids.  The initial round pages by id
+    (keyset), so deletions and creations during the round never shift a page:
+    nothing that existed throughout is skipped, and whatever changed comes
+    again in the next round (it starts where the initial one started)."""
+
+    def build() -> tuple[tuple[Any, ...], list[str]]:
+        snapshot = directory.users_snapshot() if kind == "users" else directory.groups_snapshot()
+        ordered = tuple(sorted(snapshot, key=lambda o: o.object_id))
+        return ordered, [o.object_id for o in ordered]
+
+    return directory.cached(("graph-delta", kind), build)
 
 
 def _replace(state: DeltaState, **changes: Any) -> DeltaState:
