@@ -184,17 +184,31 @@ def _page(
     entity_set: str,
     render_one: Callable[[Any, tuple[str, ...] | None], dict[str, Any]],
 ) -> Response:
-    window = items[query.offset : query.offset + query.top]
+    first = _resume_at(items, query)
+    window = items[first : first + query.top]
     body: dict[str, Any] = {"@odata.context": _context(entity_set, query.select)}
     if query.count:
         body["@odata.count"] = len(items)
-    nxt = query.offset + query.top
+    nxt = first + len(window)
     if nxt < len(items) and not g.get("truncate_page"):
-        body["@odata.nextLink"] = (
-            f"{request.host_url}{request.path.lstrip('/')}?$skiptoken={query.encode(nxt)}"
-        )
+        token = query.encode(nxt, window[-1].object_id)
+        body["@odata.nextLink"] = f"{request.host_url}{request.path.lstrip('/')}?$skiptoken={token}"
     body["value"] = [render_one(obj, query.select) for obj in window]
     return _json(body)
+
+
+def _resume_at(items: tuple[Any, ...], query: Query) -> int:
+    """Where the next page starts: after the previous page's last object, found
+    where it was (O(1)) or, when the list changed meanwhile, by a scan; at the
+    recorded offset when that object is gone."""
+    if not query.last:
+        return query.offset
+    if 0 < query.offset <= len(items) and items[query.offset - 1].object_id == query.last:
+        return query.offset
+    for index, obj in enumerate(items):
+        if obj.object_id == query.last:
+            return index + 1
+    return min(query.offset, len(items))
 
 
 def _filtered(directory: Directory, kind: str, query: Query) -> tuple[Any, ...]:

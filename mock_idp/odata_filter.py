@@ -262,9 +262,15 @@ class Query:
     count: bool = False
     advanced: bool = False
     offset: int = 0
+    last: str = ""  # id of the previous page's last object
 
-    def encode(self, offset: int) -> str:
-        data = {**self.__dict__, "offset": offset, "select": list(self.select) if self.select else None}
+    def encode(self, offset: int, last: str = "") -> str:
+        data = {
+            **self.__dict__,
+            "offset": offset,
+            "last": last,
+            "select": list(self.select) if self.select else None,
+        }
         return base64.urlsafe_b64encode(json.dumps(data, separators=(",", ":")).encode()).decode().rstrip("=")
 
     @classmethod

@@ -351,3 +351,11 @@ def test_member_select_applies_per_type(client, groups: dict[str, str]) -> None:
     assert body["value"][0] == user
     assert body["value"][2] == {"@odata.type": "#microsoft.graph.group", "securityEnabled": True}
     assert client.get(f"/v1.0/groups/{groups['eng']}/members?$select=shoeSize").status_code == 400
+
+
+def test_paging_survives_deletions_between_pages(client, directory: Directory) -> None:
+    first = client.get("/v1.0/users?$top=4").get_json()
+    for item in first["value"][:3]:
+        directory.delete_user(item["id"])
+    rest = walk(client, first["@odata.nextLink"])
+    assert [u["id"] for u in rest] == [u.object_id for u in directory.users_snapshot()][1:]
