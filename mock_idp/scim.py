@@ -32,10 +32,8 @@ from mock_idp.context import AuthFailure
 from mock_idp.context import current
 from mock_idp.oauth import auth_failure_response
 from mock_idp.oauth import require_auth
-from mock_idp.scim_filter import Path
 from mock_idp.scim_filter import ScimFilterError
-from mock_idp.scim_filter import compile_filter
-from mock_idp.scim_filter import values_at
+from mock_idp.scim_filter import compile_selection
 from mock_idp.scim_patch import ScimWriteError
 from mock_idp.scim_patch import apply_patch
 from mock_idp.scim_patch import group_members
@@ -47,18 +45,16 @@ from mock_idp.scim_schemas import LIST_RESPONSE
 from mock_idp.scim_schemas import SCHEMAS
 from mock_idp.scim_schemas import USERS
 from mock_idp.scim_schemas import Resolver
-from mock_idp.scim_schemas import group_resource
 from mock_idp.scim_schemas import group_version
 from mock_idp.scim_schemas import project
+from mock_idp.scim_schemas import render_groups
+from mock_idp.scim_schemas import render_users
 from mock_idp.scim_schemas import resource_types
 from mock_idp.scim_schemas import schema_documents
 from mock_idp.scim_schemas import service_provider_config
-from mock_idp.scim_schemas import user_resource
 from mock_idp.scim_schemas import user_version
 from mock_idp.state import Directory
-from mock_idp.state import Group
 from mock_idp.state import StateError
-from mock_idp.state import User
 
 blueprint = Blueprint("scim", __name__, url_prefix="/scim/v2")
 
@@ -233,36 +229,6 @@ def bulk() -> Response:
 # ---------------------------------------------------------------- rendering and lookup
 
 
-def _group_refs(directory: Directory, base: str) -> dict[str, list[dict[str, Any]]]:
-    """User id -> the ``groups`` entries of its direct groups, built once per directory version."""
-
-    def build() -> dict[str, list[dict[str, Any]]]:
-        index: dict[str, list[dict[str, Any]]] = {}
-        for group in directory.groups_snapshot():
-            ref = {
-                "value": group.object_id,
-                "$ref": f"{base}/Groups/{group.object_id}",
-                "display": group.name,
-                "type": "direct",
-            }
-            for uid in group.user_ids:
-                index.setdefault(uid, []).append(ref)
-        return index
-
-    return directory.cached(("scim", "group-refs", base), build)
-
-
-def _render_users(directory: Directory, users: Sequence[User]) -> list[dict[str, Any]]:
-    base = _base()
-    index = _group_refs(directory, base)
-    return [user_resource(user, base, index.get(user.object_id, [])) for user in users]
-
-
-def _render_groups(directory: Directory, groups: Sequence[Group]) -> list[dict[str, Any]]:
-    base = _base()
-    return [group_resource(group, directory, base) for group in groups]
-
-
 class _Kind:
     """What differs between /Users and /Groups."""
 
@@ -287,10 +253,20 @@ class _Kind:
 
 
 USER_KIND = _Kind(
-    "User", USERS, _render_users, lambda d: d.users_snapshot(), lambda d, i: d.user(i), user_version
+    "User",
+    USERS,
+    lambda d, objs: render_users(d, objs, _base()),
+    lambda d: d.users_snapshot(),
+    lambda d, i: d.user(i),
+    user_version,
 )
 GROUP_KIND = _Kind(
-    "Group", GROUPS, _render_groups, lambda d: d.groups_snapshot(), lambda d, i: d.group(i), group_version
+    "Group",
+    GROUPS,
+    lambda d, objs: render_groups(d, objs, _base()),
+    lambda d: d.groups_snapshot(),
+    lambda d, i: d.group(i),
+    group_version,
 )
 
 
@@ -318,35 +294,15 @@ def _matching(
             user = directory.user_by_name(json.loads(f'"{match.group(1)}"'))
             return (user,) if user is not None else ()
     try:
-        predicate = compile_filter(filter_text, kind.resolver) if filter_text else None
-        sort_path = _sort_path(kind.resolver, sort_by) if sort_by else None
+        choose = compile_selection(filter_text, sort_by, descending, kind.resolver)
     except ScimFilterError as exc:
         raise ScimError(400, exc.message, exc.scim_type) from None
 
     def build() -> tuple[Any, ...]:
         objects = kind.snapshot(directory)
-        pairs = list(zip(objects, kind.render_many(directory, objects), strict=True))
-        if predicate is not None:
-            pairs = [(o, r) for o, r in pairs if predicate(r)]
-        if sort_path is not None:
-            present = [(o, r) for o, r in pairs if values_at(r, sort_path)]
-            missing = [(o, r) for o, r in pairs if not values_at(r, sort_path)]
-            present.sort(key=lambda p: _sort_key(values_at(p[1], sort_path)[0]), reverse=descending)
-            pairs = present + missing if not descending else missing + present
-        return tuple(o for o, _ in pairs)
+        return choose(objects, kind.render_many(directory, objects))
 
     return directory.cached(("scim", kind.name, filter_text, sort_by, descending), build)
-
-
-def _sort_path(resolver: Resolver, sort_by: str) -> Path:
-    found = resolver.resolve(sort_by)
-    if found is None:
-        raise ScimFilterError(f"cannot sort by unknown attribute {sort_by!r}", "invalidValue")
-    return Path(*found)
-
-
-def _sort_key(value: Any) -> Any:
-    return (0, value.lower()) if isinstance(value, str) else (1, value)
 
 
 def _list(kind: _Kind, params: Any) -> Response:

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -362,3 +363,38 @@ def parse_patch_path(text: str, resolver: Resolver) -> Path:
         if exc.scim_type == "invalidFilter" and match["filter"] is not None:
             raise
         raise ScimFilterError(exc.message, "invalidPath") from None
+
+
+def compile_selection(
+    filter_text: str | None, sort_by: str | None, descending: bool, resolver: Resolver
+) -> Callable[[Sequence[Any], Sequence[dict[str, Any]]], tuple[Any, ...]]:
+    """Filter (RFC 7644 §3.4.2.2), then sort (§3.4.2.3): a function from objects and
+    their rendered resources to the chosen objects, in order.  Objects without a
+    ``sortBy`` value come last ascending, first descending; strings sort ignoring case.
+    """
+    predicate = compile_filter(filter_text, resolver) if filter_text else None
+    sort_path = None
+    if sort_by:
+        found = resolver.resolve(sort_by)
+        if found is None:
+            raise ScimFilterError(f"cannot sort by unknown attribute {sort_by!r}", "invalidValue")
+        sort_path = Path(*found)
+
+    def choose(objects: Sequence[Any], resources: Sequence[dict[str, Any]]) -> tuple[Any, ...]:
+        pairs = list(zip(objects, resources, strict=True))
+        if predicate is not None:
+            pairs = [(o, r) for o, r in pairs if predicate(r)]
+        if sort_path is not None:
+            keyed = [(o, values_at(r, sort_path)) for o, r in pairs]
+            present = [(o, v) for o, v in keyed if v]
+            missing = [(o, v) for o, v in keyed if not v]
+            present.sort(key=lambda p: _sort_key(p[1][0]), reverse=descending)
+            ordered = missing + present if descending else present + missing
+            return tuple(o for o, _ in ordered)
+        return tuple(o for o, _ in pairs)
+
+    return choose
+
+
+def _sort_key(value: Any) -> Any:
+    return (0, value.lower()) if isinstance(value, str) else (1, value)

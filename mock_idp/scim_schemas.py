@@ -11,6 +11,7 @@ rendered.  The same trimmed schemas drive attribute-name resolution
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
@@ -330,6 +331,36 @@ def group_resource(group: Group, directory: Directory, base: str) -> dict[str, A
         "version": group_version(group),
     }
     return resource
+
+
+def group_refs(directory: Directory, base: str) -> dict[str, list[dict[str, Any]]]:
+    """User id -> the ``groups`` entries of its direct groups, built once per directory version."""
+
+    def build() -> dict[str, list[dict[str, Any]]]:
+        index: dict[str, list[dict[str, Any]]] = {}
+        for group in directory.groups_snapshot():
+            ref = {
+                "value": group.object_id,
+                "$ref": f"{base}/Groups/{group.object_id}",
+                "display": group.name,
+                "type": "direct",
+            }
+            for uid in group.user_ids:
+                index.setdefault(uid, []).append(ref)
+        return index
+
+    return directory.cached(("scim", "group-refs", base), build)
+
+
+def render_users(directory: Directory, users: Sequence[User], base: str) -> list[dict[str, Any]]:
+    """SCIM Users for ``users``, rendered in one pass."""
+    index = group_refs(directory, base)
+    return [user_resource(user, base, index.get(user.object_id, [])) for user in users]
+
+
+def render_groups(directory: Directory, groups: Sequence[Group], base: str) -> list[dict[str, Any]]:
+    """SCIM Groups for ``groups``."""
+    return [group_resource(group, directory, base) for group in groups]
 
 
 def project(
