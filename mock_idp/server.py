@@ -97,7 +97,12 @@ class MockIdpServer:
     def start(self) -> MockIdpServer:
         """Serve in a daemon thread; returns at once."""
         if self._thread is None:
-            self._thread = threading.Thread(target=self._server.serve_forever, name="mock-idp", daemon=True)
+            self._thread = threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.05},
+                name="mock-idp",
+                daemon=True,
+            )
             self._thread.start()
         return self
 
