@@ -455,6 +455,17 @@ def _page_size() -> int:
     return DEFAULT_TOP
 
 
+@blueprint.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def unknown_segment(unknown: str) -> Response:
+    """Paths this mock does not serve answer in Graph's error shape, not an HTML page."""
+    segment = unknown.split("/")[0]
+    if request.method != "GET":
+        raise GraphError(
+            405, f"This mock serves reads only; {request.method} /v1.0/{unknown} is not supported."
+        )
+    raise GraphError(400, f"Resource not found for the segment '{segment}'.", "BadRequest")
+
+
 for _kind in ("users", "groups"):
     for _name in ("delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()"):
         blueprint.add_url_rule(

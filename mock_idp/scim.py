@@ -193,6 +193,13 @@ def get_schema(urn: str) -> Response:
     return _scim_json(found)
 
 
+@blueprint.route("/Me", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
+def me() -> Response:
+    """RFC 7644 §3.11: a provider that does not support ``/Me`` answers 501."""
+    _auth(READ_SCOPES)
+    raise ScimError(501, "/Me is not supported: the bearer token does not stand for a user")
+
+
 @blueprint.post("/.search")
 def search_everything() -> Response:
     _auth(READ_SCOPES)

@@ -359,3 +359,10 @@ def test_paging_survives_deletions_between_pages(client, directory: Directory) -
         directory.delete_user(item["id"])
     rest = walk(client, first["@odata.nextLink"])
     assert [u["id"] for u in rest] == [u.object_id for u in directory.users_snapshot()][1:]
+
+
+def test_unknown_paths_answer_in_graph_shape(client) -> None:
+    response = client.get("/v1.0/applications")
+    assert response.status_code == 400
+    assert response.get_json()["error"]["message"] == "Resource not found for the segment 'applications'."
+    assert client.post("/v1.0/users", json={}).status_code == 405

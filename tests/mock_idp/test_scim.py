@@ -382,6 +382,9 @@ def test_discovery(client) -> None:
     assert attrs["groups"]["mutability"] == "readOnly"
     assert user["meta"]["location"] == f"http://localhost/scim/v2/Schemas/{CORE_USER}"
     assert client.post("/scim/v2/Bulk", json={}).status_code == 501
+    assert client.get("/scim/v2/Me").get_json()["status"] == "501"
+    assert client.delete("/scim/v2/Schemas").headers["Allow"] == "GET"
+    assert client.get("/scim/v2/Nope").get_json()["status"] == "404"
 
 
 def test_truncated_page(app: Flask, client) -> None:
