@@ -39,6 +39,8 @@ from connector.errors import ConnectorError
 from connector.errors import StalePlanError
 from connector.model import AccountOrigin
 from connector.output import ProgressCallback
+from connector.plan import BOOKKEEPING
+from connector.plan import Action
 from connector.plan import Plan
 from connector.providers.base import Provider
 from connector.providers.base import Secret
@@ -76,16 +78,20 @@ class PlanReport:
     guard: Any  # connector.guard.GuardOutcome
 
     def to_dict(self) -> dict[str, Any]:
+        """The plan's product changes in full; bookkeeping (mirror, cursor, missing counts) only counted."""
+        counts = self.plan.counts()
         return {
             "directory_id": self.plan.directory_id,
             "base_fingerprint": self.plan.base_fingerprint,
             "full_read": self.plan.full_read,
             "users_read": self.plan.users_read,
-            "counts": self.plan.counts(),
-            "changes": [c.to_dict() for c in self.plan.changes],
+            "empty": self.plan.is_empty,
+            "counts": {a.value: counts[a.value] for a in Action if a not in BOOKKEEPING},
+            "bookkeeping": {a.value: counts[a.value] for a in Action if a in BOOKKEEPING},
+            "changes": [c.to_dict() for c in self.plan.changes if c.action not in BOOKKEEPING],
             "conflicts": [to_plain(c) for c in self.plan.conflicts],
             "skipped": [{"idp_user_id": i, "reason": r} for i, r in self.plan.skipped],
-            "notes": list(getattr(self.plan, "notes", ())),
+            "notes": list(self.plan.notes),
             "guard": to_plain(self.guard),
         }
 

@@ -10,7 +10,9 @@ import click
 
 from connector.output import console
 from connector.output import print_table
+from connector.plan import BOOKKEEPING
 
+_BOOKKEEPING = frozenset(a.value for a in BOOKKEEPING)
 MAX_LISTED = 20  # conflicts / skipped users shown per directory; --json has them all
 
 
@@ -90,7 +92,7 @@ def print_plan(results: Iterable[Any]) -> None:
         guard = _guard_line(data.get("guard"))
         if guard:
             click.echo(f"  {guard}")
-        changes = [c for c in data.get("changes", []) if c["action"] not in ("set_cursor", "mark_missing")]
+        changes = [c for c in data.get("changes", []) if c["action"] not in _BOOKKEEPING]
         if changes:
             rows = [(c["action"], _subject(c), c.get("reason", "")) for c in changes[:200]]
             print_table(None, ("action", "subject", "reason"), rows)

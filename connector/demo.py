@@ -33,7 +33,6 @@ PRODUCTS = {
     "jira-service-management": ["Support"],
 }
 DIRECTORIES = (("demo-okta", "okta"), ("demo-entra", "azure_ad"), ("demo-scim", "scim"))
-_BOOKKEEPING = ("set_cursor", "mark_missing")
 
 
 @dataclass
@@ -52,7 +51,7 @@ class DemoReport:
     @property
     def changes(self) -> int:
         """Changes that matter (bookkeeping aside) over every directory's sync."""
-        return sum(n for s in self.syncs for a, n in (s.get("counts") or {}).items() if a not in _BOOKKEEPING)
+        return sum(n for s in self.syncs for n in s["counts"].values())
 
     def to_dict(self) -> dict[str, Any]:
         return {
