@@ -35,6 +35,7 @@ from requests.auth import AuthBase
 from connector.errors import AuthError
 from connector.errors import ConfigError
 from connector.errors import RetryableError
+from connector.errors import TerminalError
 from connector.providers.base import AuthSettings
 from connector.providers.base import Secret
 
@@ -205,7 +206,12 @@ class OAuthClientCredentials(Authenticator):
             return
         self.token_calls += 1
         try:
-            session.fetch_token(self.token_url, grant_type="client_credentials")
+            # verify given explicitly: a REQUESTS_CA_BUNDLE in the environment must not override it
+            session.fetch_token(self.token_url, grant_type="client_credentials", verify=session.verify)
+        except requests.exceptions.SSLError:
+            raise TerminalError(
+                "TLS verification failed for the token endpoint; set http.ca_bundle to the CA that signed it"
+            ) from None
         except OAuthError as exc:
             text = f"the token endpoint refused the client: {exc.error}"
             if exc.description:

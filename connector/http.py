@@ -215,7 +215,10 @@ class HttpClient:
         self, url: str, params: dict[str, Any] | None, headers: dict[str, str] | None
     ) -> requests.Response:
         try:
-            return self.session.get(url, params=params, headers=headers, timeout=self.timeout)
+            # verify given explicitly: a REQUESTS_CA_BUNDLE in the environment must not override it
+            return self.session.get(
+                url, params=params, headers=headers, timeout=self.timeout, verify=self.session.verify
+            )
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
             raise _Unreadable(f"the answer was cut off or garbled ({type(exc).__name__})") from None
 
@@ -305,7 +308,11 @@ class HttpClient:
             return NotFoundError(text, **kwargs)
         if status >= 500 and status != 501:
             error = RetryableError(text, **kwargs)
-            error.retry_after = self.retry_after(response) if status == 503 else None  # type: ignore[attr-defined]
+            # only an explicit Retry-After: Okta's X-Rate-Limit-Reset on a 503 is the rate window, not a hint
+            hint = (
+                self.retry_after(response) if status == 503 and response.headers.get("Retry-After") else None
+            )
+            error.retry_after = hint  # type: ignore[attr-defined]
             return error
         return TerminalError(text, **kwargs)
 
