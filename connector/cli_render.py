@@ -70,12 +70,12 @@ def _guard_line(guard: Mapping[str, Any] | None) -> str | None:
 def _list_problems(data: Mapping[str, Any]) -> None:
     conflicts = data.get("conflicts") or []
     if conflicts:
-        rows = [(c.get("email"), c.get("idp_user_id"), c.get("reason")) for c in conflicts[:MAX_LISTED]]
-        print_table(
-            f"conflicts ({len(conflicts)}): nothing linked or created for these",
-            ("email", "idp id", "reason"),
-            rows,
-        )
+        click.echo(f"  conflicts ({len(conflicts)} identities): nothing linked or created for these")
+        reasons = dict.fromkeys((c.get("email"), c.get("reason")) for c in conflicts)
+        for email, reason in list(reasons)[:MAX_LISTED]:
+            click.echo(f"    {email}: {reason}")
+        if len(reasons) > MAX_LISTED:
+            click.echo(f"    ... and {len(reasons) - MAX_LISTED} more (see --json)")
     skipped = data.get("skipped") or []
     if skipped:
         click.echo(f"  skipped {len(skipped)} identities (inactive and not linked, or out of scope)")

@@ -19,7 +19,12 @@ else:  # pragma: no cover
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = sorted((ROOT / "examples").glob("*.toml"))
-ENV = {"ENTRA_CLIENT_SECRET": "secret-from-env", "MOCK_IDP_ENTRA_SECRET": "x"}
+ENV = {
+    "ENTRA_CLIENT_SECRET": "secret-from-env",
+    "MOCK_OKTA_TOKEN": "okta-token",
+    "MOCK_GRAPH_SECRET": "graph-secret",
+    "MOCK_SCIM_TOKEN": "scim-token",
+}
 
 
 def _fill_referenced_files(data: object, folder: Path) -> None:
@@ -69,3 +74,14 @@ def test_configuration_doc_example_loads(tmp_path: Path):
     assert config.directory("okta-main").settings.http.rate_share == 0.3
     assert config.directory("entra").settings.http.rate_share == 0.5
     assert config.guard["max_deactivations"] == 500
+
+
+def test_mock_example_matches_the_mock_defaults(tmp_path: Path):
+    """examples/mock.toml names the client and tenant that `mock-idp serve` (seed 0) really has."""
+    from mock_idp.credentials import default_credentials
+    from mock_idp.generator import generate
+
+    config = load_config(ROOT / "examples" / "mock.toml", env=ENV)
+    entra = config.directory("mock-entra").settings
+    assert entra.auth.client_id == default_credentials(0).graph_client_id
+    assert entra.options["tenant"] == generate(0, 0, seed=0).tenant_id
