@@ -32,6 +32,11 @@ TENANT = "2f0b7e3c-0a6d-4c55-9d1e-7b0c8f3a9e10"
 ADMIN = "e2e-admin-token-0123456789"
 PROVIDERS = ("okta", "azure_ad", "scim")
 INTERNAL = [f"eng{i:02d}" for i in range(1, 13)]
+SYNC_KEYS = {
+    "directory_id", "run_id", "full_read", "read_reason", "dry_run", "outcome", "counts", "bookkeeping",
+    "conflicts", "skipped", "notes", "guard", "users_read", "billing_before", "billing_after", "requests",
+    "seconds", "applied", "failed",
+}  # fmt: skip
 REVIEW_COLUMNS = ["email", "unique_identifier", "active", "groups", "action", "account_id", "note"]
 
 
@@ -214,6 +219,7 @@ def test_check_reaches_the_directory(run: Cli):
 
 def test_first_sync_creates_and_links_then_plans_nothing(run: Cli):
     first = run.sync()
+    assert set(first) == SYNC_KEYS  # docs/cli.md
     assert first["applied"] and first["full_read"]
     assert first["counts"]["create_account"] == 12  # 11 internal (eng05 existed) + the guest
     assert first["counts"]["link"] == 2  # eng05 and ravi, invited before provisioning
@@ -352,3 +358,15 @@ def test_python_m_connector_runs_the_same_cli(mock: str, tmp_path: Path, admin: 
     assert (
         json.loads(done.stdout)["directories"][0]["counts"]["create_account"] == 14
     )  # 12 internal, the contractor, the guest
+
+
+def test_readme_embedding_example_runs(mock: str, tmp_path: Path, admin: Admin, monkeypatch, capsys):
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    code = re.search(r"## Embedding it\n\n```python\n(.*?)```", readme, re.S)
+    assert code is not None
+    write_config(tmp_path, mock, "scim")
+    monkeypatch.chdir(tmp_path)
+    exec(compile(code.group(1), "README.md", "exec"), {})
+    printed = capsys.readouterr().out
+    assert "'create_account': 14" in printed
+    assert (tmp_path / "review-e2e.csv").is_file()
