@@ -234,3 +234,11 @@ def test_tenant_is_required(fast_http):
     auth = AuthSettings("client_secret", client_id="app", client_secret=Secret("s"))
     with pytest.raises(ConfigError, match="options.tenant"):
         AzureADProvider(ProviderSettings("g1", BASE, auth, http=fast_http))
+
+
+def test_check_gets_a_token_and_reads_users_and_groups(graph, rsps):
+    rsps.get(f"{BASE}/users", json={"value": []})
+    rsps.get(f"{BASE}/groups", json={"value": []})
+    result = graph.check()
+    assert result.ok and result.granted_scopes == ("User.Read.All", "GroupMember.Read.All")
+    assert graph.request_count == 3

@@ -183,3 +183,25 @@ def test_changes_filters_on_last_updated_with_overlap_and_relists_moved_groups(o
 def test_a_cursor_that_is_not_a_timestamp_asks_for_a_full_read(okta):
     with pytest.raises(CursorExpiredError, match="full read"):
         okta.changes("not-a-time")
+
+
+def test_readers_stream_a_page_at_a_time(okta, rsps):
+    rsps.get(USERS, json=[_user("00u1")], headers={"Link": f'<{USERS}?after=00u1>; rel="next"'})
+    rsps.get(f"{USERS}?after=00u1", json=[_user("00u2")])
+    users = okta.iter_users()
+    assert next(users).idp_user_id == "00u1" and okta.request_count == 1
+    assert next(users).idp_user_id == "00u2" and okta.request_count == 2
+
+
+def test_check_names_a_missing_scope(okta, rsps):
+    rsps.get(USERS, json=[])
+    rsps.get(GROUPS, status=403, json={"errorCode": "E0000006", "errorSummary": "You do not have permission"})
+    result = okta.check()
+    assert not result.ok and result.missing_scopes == ("okta.groups.read",)
+    assert result.granted_scopes == ("okta.users.read",) and "missing okta.groups.read" in result.detail
+
+
+def test_check_reports_refused_credentials_without_raising(okta, rsps):
+    rsps.get(USERS, status=401, json={"errorCode": "E0000011", "errorSummary": "Invalid token provided"})
+    result = okta.check()
+    assert not result.ok and "E0000011" in result.detail and "tok-1234" not in result.detail

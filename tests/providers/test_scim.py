@@ -157,3 +157,11 @@ def test_without_filter_support_a_stored_cursor_asks_for_a_full_read(scim, rsps)
     assert scim.changes(None).cursor
     with pytest.raises(CursorExpiredError, match="does not support filtering"):
         scim.changes("2026-01-02T03:04:05.678Z")
+
+
+def test_check_reads_the_service_provider_config(scim, rsps):
+    rsps.get(f"{BASE}/ServiceProviderConfig", json={"filter": {"supported": True}})
+    rsps.get(f"{BASE}/Users", json=_list(0, []))
+    rsps.get(f"{BASE}/Groups", json=_list(0, []))
+    result = scim.check()
+    assert result.ok and "filtering supported" in result.detail
