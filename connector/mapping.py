@@ -77,6 +77,9 @@ def account_is_internal(account: Account, verified_domains: frozenset[str]) -> b
     What decides whether sync may touch a profile is the *account's* address:
     an external account is the person's own (PRODUCT.md, "Rules that hold always").
     """
+    domain = account.email.rpartition("@")[2].strip().lower() if account.email else ""
+    if domain.isascii():  # an ASCII domain is its own IDNA form: no need to parse
+        return domain in verified_domains
     domain = domain_of(account.email)
     return domain is not None and domain in verified_domains
 

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import email_validator
 import pytest
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
 
 from connector.emails import InvalidEmailError
 from connector.emails import domain_of
@@ -108,3 +112,43 @@ def test_lookalikes_are_named(candidate: str, existing: str, words: str) -> None
 )
 def test_not_lookalikes(candidate: str, existing: str) -> None:
     assert lookalike_reason(parse_email(candidate), parse_email(existing)) is None
+
+
+ADDRESS_CHARS = st.sampled_from(list("aZ09.-_+!#'=@") + ["é", "\u0131", " ", '"', "("])
+
+
+@settings(max_examples=400, deadline=None, database=None)
+@given(
+    local=st.text(ADDRESS_CHARS, min_size=0, max_size=70)
+    | st.sampled_from(["a" * 64, "a" * 65, "x" * 60 + ".y"]),
+    domain=st.sampled_from(
+        [
+            "example.com",
+            "EXAMPLE.com",
+            "bücher.de",
+            "a-b.io",
+            "-bad.com",
+            "x..com",
+            "example.test",
+            "a",
+            "b." * 130,
+        ]
+    ),
+)
+def test_the_fast_path_agrees_with_email_validator(local: str, domain: str) -> None:
+    address = f"{local}@{domain}"
+    try:
+        expected = email_validator.validate_email(address.strip(), check_deliverability=False)  # we trim
+    except email_validator.EmailNotValidError:
+        expected = None
+    parse_email.cache_clear()
+    try:
+        got = parse_email(address)
+    except InvalidEmailError:
+        got = None
+    if expected is None:
+        assert got is None
+    else:
+        assert got is not None
+        assert got.address == f"{expected.local_part}@{expected.domain.lower()}"
+        assert got.domain == (expected.ascii_domain or expected.domain).lower()
