@@ -1,0 +1,81 @@
+"""The threaded server: free ports, the real dialects behind it, TLS with the CA file."""
+
+from __future__ import annotations
+
+import pytest
+import requests
+
+from mock_idp.credentials import default_credentials
+from mock_idp.server import MockIdpServer
+from mock_idp.state import Directory
+
+
+def test_live_server_on_a_free_port(live_server: MockIdpServer, admin_headers: dict[str, str]) -> None:
+    assert live_server.port > 0 and live_server.url == f"http://127.0.0.1:{live_server.port}"
+    state = requests.get(f"{live_server.url}/_admin/state", headers=admin_headers, timeout=5).json()
+    assert state["base_url"] == live_server.url
+    assert state["users"] == len(live_server.directory.users)
+
+
+def test_two_servers_side_by_side(directory: Directory) -> None:
+    other = Directory(seed=2)
+    with (
+        MockIdpServer(directory) as first,
+        MockIdpServer(other, config={"DEFAULT_CREDENTIALS": False}) as second,
+    ):
+        assert first.port != second.port
+        assert first.admin_token != second.admin_token
+
+
+def test_real_dialects_answer_with_the_default_credentials(directory: Directory) -> None:
+    creds = default_credentials(directory.seed)
+    with MockIdpServer(directory, config={"RATE_LIMITS": {"okta": 50}}) as server:
+        okta = requests.get(
+            f"{server.url}/api/v1/users?limit=5",
+            headers={"Authorization": f"SSWS {creds.okta_api_token}"},
+            timeout=5,
+        )
+        assert okta.status_code == 200 and len(okta.json()) == 5
+        assert okta.headers["X-Rate-Limit-Limit"] == "50" and okta.headers["X-Rate-Limit-Remaining"] == "49"
+        assert f"<{server.url}/api/v1/users?" in okta.headers["Link"]
+        scim = requests.get(
+            f"{server.url}/scim/v2/Users?count=1",
+            headers={"Authorization": f"Bearer {creds.scim_token}"},
+            timeout=5,
+        )
+        assert scim.status_code == 200 and scim.json()["totalResults"] == len(directory.users)
+        refused = requests.get(
+            f"{server.url}/api/v1/users", headers={"Authorization": "SSWS wrong"}, timeout=5
+        )
+        assert refused.status_code == 401 and refused.json()["errorCode"] == "E0000011"
+
+
+def test_tls_with_the_ca_file(directory: Directory) -> None:
+    creds = default_credentials(directory.seed)
+    with MockIdpServer(directory, tls=True) as server:
+        assert server.url.startswith("https://127.0.0.1:") and server.ca_file is not None
+        ca_file = server.ca_file
+        response = requests.get(
+            f"{server.url}/api/v1/groups",
+            headers={"Authorization": f"SSWS {creds.okta_api_token}"},
+            verify=str(ca_file),
+            timeout=5,
+        )
+        assert response.status_code == 200 and len(response.json()) == len(directory.groups)
+        with pytest.raises(requests.exceptions.SSLError):
+            requests.get(f"{server.url}/api/v1/groups", timeout=5)  # the system roots do not know the CA
+    assert not ca_file.exists()  # the temporary certificates go with the server
+
+
+def test_tls_files_in_a_given_directory(directory: Directory, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    with MockIdpServer(directory, tls=True, cert_dir=tmp_path) as server:
+        assert server.ca_file == tmp_path / "ca.pem"
+    assert (tmp_path / "ca.pem").exists() and (tmp_path / "server-key.pem").stat().st_mode & 0o077 == 0
+
+
+def test_stopped_server_refuses_connections(directory: Directory) -> None:
+    server = MockIdpServer(directory).start()
+    url = server.url
+    server.stop()
+    with pytest.raises(requests.ConnectionError):
+        requests.get(f"{url}/_admin/state", timeout=2)
