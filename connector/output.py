@@ -160,7 +160,7 @@ def progress_reporter(*, interactive: bool | None = None) -> Iterator[ProgressCa
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
-    with Progress(*columns, console=Console(file=sys.stderr), transient=True) as bars:
+    with Progress(*columns, console=Console(file=sys.stderr, force_terminal=True), transient=True) as bars:
         tasks: dict[str, TaskID] = {}
 
         def update(stage: str, done: int, total: int | None) -> None:

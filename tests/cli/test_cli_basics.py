@@ -175,3 +175,25 @@ def test_verbose_flag_turns_on_debug(runner, tmp_path):
     assert quiet.exit_code == loud.exit_code == 2
     assert "loading configuration" not in quiet.stderr
     assert "DEBUG connector.cli: loading configuration from" in loud.stderr
+
+
+def test_plan_out_needs_one_directory(runner, config_file):
+    text = config_file.read_text()
+    config_file.write_text(
+        text + text[text.index("[[directories]]") :].replace('id = "scim"', 'id = "scim-2"')
+    )
+    result = runner.invoke(
+        cli, ["--config", str(config_file), "plan", "--out", "p.json"], env={"CLI_TEST_SCIM_TOKEN": "token"}
+    )
+    assert result.exit_code == 2
+    assert "--out saves one directory's plan; add --directory ID" in result.stderr
+
+
+def test_apply_rejects_a_file_that_is_not_a_plan(runner, config_file, tmp_path):
+    bogus = tmp_path / "plan.json"
+    bogus.write_text('{"version": 7}')
+    result = runner.invoke(
+        cli, ["--config", str(config_file), "apply", str(bogus)], env={"CLI_TEST_SCIM_TOKEN": "token"}
+    )
+    assert result.exit_code == 2
+    assert "not a plan file (unsupported plan version 7)" in result.stderr
