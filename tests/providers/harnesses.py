@@ -52,15 +52,16 @@ class OktaHarness:
         self.secret = "ssws-token-0123456789" if jwt_key is None else "never-sent"
         self.access_token = "okta-access-token-abcdef"
         self.assertions: list[dict[str, Any]] = []
+        self.pem = jwt_key.as_pem(private=True).decode() if jwt_key is not None else ""
+        if jwt_key is not None:
+            self.secret = self.pem.splitlines()[2]
 
     def make_provider(self, http: HttpSettings, page_size: int) -> OktaProvider:
         if self.jwt_key is None:
             auth = AuthSettings("ssws", token=Secret(self.secret))
         else:
-            pem = self.jwt_key.as_pem(private=True).decode()
-            self.secret = pem.splitlines()[2]
             auth = AuthSettings(
-                "private_key_jwt", client_id="0oa-client", private_key=Secret(pem), key_id="kid-1"
+                "private_key_jwt", client_id="0oa-client", private_key=Secret(self.pem), key_id="kid-1"
             )
         return OktaProvider(ProviderSettings("okta-1", self.base_url, auth, page_size=page_size, http=http))
 
