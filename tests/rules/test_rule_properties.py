@@ -55,7 +55,7 @@ EMAILS = st.one_of(
 USER_IDS = [f"u{i}" for i in range(8)]
 GROUP_IDS = [f"g{i}" for i in range(4)]
 NAMES = st.sampled_from(("eng", "all", "g1", "ops", "sales"))
-quick = settings(max_examples=150, deadline=None, database=None)
+quick = settings(max_examples=100, deadline=None, database=None)
 
 
 @st.composite
