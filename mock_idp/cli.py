@@ -18,6 +18,7 @@ import click
 from mock_idp.credentials import known_private_key
 from mock_idp.faults import FaultError
 from mock_idp.faults import FaultRule
+from mock_idp.faults import RateLimiter
 from mock_idp.faults import parse_rate_limit
 from mock_idp.fixtures import FixtureError
 from mock_idp.fixtures import dump_fixture
@@ -65,6 +66,10 @@ def _rate_limits(texts: tuple[str, ...]) -> dict[str, int]:
         except FaultError as exc:
             raise click.BadParameter(str(exc), param_hint="--rate-limit") from None
         limits[key] = value
+    try:
+        RateLimiter(limits)
+    except FaultError as exc:
+        raise click.BadParameter(str(exc), param_hint="--rate-limit") from None
     return limits
 
 
