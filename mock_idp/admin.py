@@ -26,6 +26,7 @@ from mock_idp.fixtures import USER_SPEC
 from mock_idp.fixtures import FixtureError
 from mock_idp.fixtures import check_fields
 from mock_idp.fixtures import load_fixture
+from mock_idp.fixtures import read_fixture
 from mock_idp.fixtures import user_to_json
 from mock_idp.generator import generate
 from mock_idp.state import ACTIVE_STATUSES
@@ -151,10 +152,6 @@ def _fresh_directory(old: Directory, seed: int | None = None) -> Directory:
     return new
 
 
-def _swap(mock: MockIdp, directory: Directory) -> None:
-    mock.directory = directory
-
-
 @blueprint.post("/reset")
 def reset() -> Response:
     """Empty the directory (credentials stay); ``{"users": N, "groups": M, "seed": S}`` regenerates."""
@@ -165,7 +162,7 @@ def reset() -> Response:
     fresh = _fresh_directory(mock.directory, options.get("seed"))
     if options.get("users") or options.get("groups"):
         generate(options.get("users", 0), options.get("groups", 0), seed=fresh.seed, directory=fresh)
-    _swap(mock, fresh)
+    mock.directory = fresh
     return jsonify(_state_json(mock))
 
 
@@ -184,13 +181,19 @@ def fixture() -> Response:
     if mode == "merge":
         load_fixture(data, mock.directory)
     elif mode == "replace":
-        loaded = load_fixture(data)
+        old = mock.directory
+        data = read_fixture(data)
+        # without a tenant of its own, the fixture keeps the running tenant (clients know its id)
+        base = None
+        if "tenant" not in data:
+            base = Directory(seed=old.seed, tenant_id=old.tenant_id, tenant_domain=old.tenant_domain)
+        loaded = load_fixture(data, base)
         if not loaded.clients and not loaded.api_tokens:
-            for client in mock.directory.clients.values():
+            for client in old.clients.values():
                 loaded.add_client(client)
-            for token in mock.directory.api_tokens.values():
+            for token in old.api_tokens.values():
                 loaded.add_api_token(token)
-        _swap(mock, loaded)
+        mock.directory = loaded
     else:
         raise AdminError(400, "invalid", f"mode: unknown mode {mode!r}; one of replace, merge")
     return jsonify(_state_json(mock))

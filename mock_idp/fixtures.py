@@ -230,6 +230,8 @@ def read_fixture(data_or_path: Mapping[str, Any] | str | os.PathLike[str]) -> Ma
     """The fixture object from a mapping, a path, or JSON text."""
     if isinstance(data_or_path, Mapping):
         return data_or_path
+    if not isinstance(data_or_path, (str, os.PathLike)):
+        raise FixtureError("", "a fixture must be a JSON object")
     text = str(data_or_path)
     if not text.lstrip().startswith("{"):
         try:

@@ -207,6 +207,18 @@ def test_load_fixture_without_credentials_keeps_the_old_ones(
     assert set(current_directory(app).clients) == before
 
 
+def test_load_fixture_without_a_tenant_keeps_the_running_one(
+    app: Flask, client: FlaskClient, admin_headers: dict[str, str], sample: dict[str, Any]
+) -> None:
+    tenant_id = current_directory(app).tenant_id
+    sample.pop("tenant")
+    body = client.post("/_admin/fixture", json=sample, headers=admin_headers).get_json()
+    assert body["tenant"]["id"] == tenant_id and body["users"] == len(sample["users"])
+    not_an_object = client.post("/_admin/fixture", json=[sample], headers=admin_headers)
+    assert not_an_object.status_code == 400
+    assert not_an_object.get_json()["detail"] == "a fixture must be a JSON object"
+
+
 def test_load_fixture_is_all_or_nothing(
     app: Flask, client: FlaskClient, admin_headers: dict[str, str], sample: dict[str, Any]
 ) -> None:
