@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import time
+import uuid
+
 import pytest
 import requests
 
@@ -79,3 +82,55 @@ def test_stopped_server_refuses_connections(directory: Directory) -> None:
     server.stop()
     with pytest.raises(requests.ConnectionError):
         requests.get(f"{url}/_admin/state", timeout=2)
+
+
+def test_default_credentials_get_tokens_in_every_dialect(directory: Directory) -> None:
+    from joserfc import jwt
+    from joserfc.jwk import RSAKey
+
+    creds = default_credentials(directory.seed)
+    with MockIdpServer(directory) as server:
+        now = int(time.time())
+        claims = {"iss": creds.okta_client_id, "sub": creds.okta_client_id, "iat": now, "exp": now + 300}
+        claims.update(aud=f"{server.url}/oauth2/v1/token", jti=str(uuid.uuid4()))
+        assertion = jwt.encode(
+            {"alg": "RS256", "kid": creds.okta_key_id}, claims, RSAKey.import_key(creds.okta_private_key_pem)
+        )
+        okta = requests.post(
+            f"{server.url}/oauth2/v1/token",
+            data={
+                "grant_type": "client_credentials",
+                "scope": "okta.users.read okta.groups.read",
+                "client_assertion_type": "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
+                "client_assertion": assertion,
+            },
+            timeout=5,
+        )
+        assert okta.status_code == 200, okta.text
+        graph = requests.post(
+            f"{server.url}/{directory.tenant_id}/oauth2/v2.0/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": creds.graph_client_id,
+                "client_secret": creds.graph_client_secret,
+                "scope": "https://graph.microsoft.com/.default",
+            },
+            timeout=5,
+        )
+        assert graph.status_code == 200, graph.text
+        users = requests.get(
+            f"{server.url}/v1.0//users?$top=3",
+            headers={"Authorization": f"Bearer {graph.json()['access_token']}"},
+            timeout=5,
+        )
+        assert users.status_code == 200 and len(users.json()["value"]) == 3  # the doubled slash is tolerated
+        scim = requests.post(
+            f"{server.url}/scim/oauth2/token",
+            data={
+                "grant_type": "client_credentials",
+                "client_id": creds.scim_client_id,
+                "client_secret": creds.scim_client_secret,
+            },
+            timeout=5,
+        )
+        assert scim.status_code == 200 and scim.json()["scope"] == "scim.read scim.write"
