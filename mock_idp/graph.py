@@ -73,7 +73,7 @@ class GraphError(Exception):
 
     def __init__(
         self, status: int, message: str, code: str | None = None, headers: dict[str, str] | None = None
-    ):
+    ) -> None:
         super().__init__(message)
         self.status = status
         self.message = message
@@ -158,13 +158,6 @@ def _auth_failure(exc: AuthFailure) -> Response:
     return auth_failure_response(exc, renderer)
 
 
-@blueprint.after_request
-def _after(response: Response) -> Response:
-    if response.mimetype == "application/json":
-        _headers(response)
-    return response
-
-
 def _auth(scopes: tuple[str, ...]) -> Directory:
     require_auth("graph", scopes)
     return current().directory
@@ -216,6 +209,10 @@ def _filtered(directory: Directory, kind: str, query: Query) -> tuple[Any, ...]:
     snapshot = directory.users_snapshot if kind == "users" else directory.groups_snapshot
     if query.filter is None and query.orderby is None:
         return snapshot()
+    if query.orderby and query.orderby.split()[0] not in filters:
+        raise GraphError(
+            400, f"Sorting {kind} by '{query.orderby}' is not supported.", "Request_UnsupportedQuery"
+        )
     predicate = None
     if query.filter is not None:
         try:

@@ -248,6 +248,8 @@ def test_orderby_display_name(client) -> None:
     users = walk(client, "/v1.0/users?$orderby=displayName desc&$select=displayName")
     names = [u["displayName"] for u in users]
     assert names == sorted(names, key=str.lower, reverse=True)
+    assert client.get("/v1.0/users?$orderby=mail").get_json()["error"]["code"] == "Request_UnsupportedQuery"
+    assert client.get("/v1.0/groups?$orderby=userPrincipalName").status_code == 400
 
 
 @pytest.fixture
