@@ -38,7 +38,9 @@ def _serve(users: int, groups: int, seed: int, queue: Any, stop: Any) -> None:
         "scim": [0 for _ in directory.groups],
     }
     with MockIdpServer(directory) as server:
-        queue.put({"url": server.url, "tenant": directory.tenant_id, "sizes": sizes, "users": len(directory.users)})
+        queue.put(
+            {"url": server.url, "tenant": directory.tenant_id, "sizes": sizes, "users": len(directory.users)}
+        )
         stop.wait()
 
 
@@ -56,7 +58,9 @@ def _settings(name: str, info: dict[str, Any], seed: int) -> ProviderSettings:
         return ProviderSettings(
             "bench-graph", f"{url}/v1.0", auth, options={"tenant": info["tenant"], "authority": url}
         )
-    return ProviderSettings("bench-scim", f"{url}/scim/v2", AuthSettings("bearer", token=Secret(creds.scim_token)))
+    return ProviderSettings(
+        "bench-scim", f"{url}/scim/v2", AuthSettings("bearer", token=Secret(creds.scim_token))
+    )
 
 
 def _minimum(name: str, info: dict[str, Any], groups: int) -> int:
@@ -105,7 +109,9 @@ def main() -> None:
     args = parser.parse_args()
     context = multiprocessing.get_context("spawn")
     queue, stop = context.Queue(), context.Event()
-    child = context.Process(target=_serve, args=(args.users, args.groups, args.seed, queue, stop), daemon=True)
+    child = context.Process(
+        target=_serve, args=(args.users, args.groups, args.seed, queue, stop), daemon=True
+    )
     child.start()
     try:
         info = queue.get(timeout=600)
