@@ -230,8 +230,8 @@ def user_fields(doc: dict[str, Any], current: Any) -> dict[str, Any]:
 
     Attributes the document leaves out are cleared, as a PUT replaces
     (RFC 7644 §3.5.1); ``active`` left out keeps the status, ``password`` left
-    out keeps the password.  The primary email (else the first) is ``email``,
-    the others ``other_mails``.
+    out keeps the password.  The primary email (the last one marked primary,
+    else the first) is ``email``, the others ``other_mails``.
     """
     user_name = _text(doc, "userName")
     if not user_name:
@@ -244,9 +244,10 @@ def user_fields(doc: dict[str, Any], current: Any) -> dict[str, Any]:
         isinstance(e, dict) and isinstance(e.get("value"), str) for e in emails
     ):
         raise ScimWriteError("'emails' must be a list of objects with a string 'value'")
-    primary = next(
-        (e for e in emails if boolean(e.get("primary", False), "primary")), emails[0] if emails else None
-    )
+    # The last primary wins: a PATCH that adds a primary address appends it, and
+    # RFC 7644 §3.5.2 says a new primary value demotes the old one.
+    primaries = [e for e in emails if boolean(e.get("primary", False), "primary")]
+    primary = primaries[-1] if primaries else (emails[0] if emails else None)
     phones = [p for p in doc.get("phoneNumbers") or [] if isinstance(p, dict) and p.get("value")]
     mobile = next(
         (p for p in phones if p.get("type") == "mobile"), phones[0] if phones else None

@@ -176,6 +176,13 @@ def test_deprovisioned_user_stays_deprovisioned_unless_activated(
             lambda r: [e["value"] for e in r["emails"]][-1] == "third@x.example",
         ),
         ({"op": "remove", "path": 'emails[value eq "alice@home.example"]'}, lambda r: len(r["emails"]) == 1),
+        (
+            {"op": "add", "path": "emails", "value": [{"value": "new@contoso.com", "primary": True}]},
+            lambda r: (
+                r["emails"][0] == {"value": "new@contoso.com", "type": "work", "primary": True}
+                and {e["value"] for e in r["emails"][1:]} == {"alice@contoso.com", "alice@home.example"}
+            ),
+        ),
         ({"op": "remove", "path": "title"}, lambda r: "title" not in r),
         (
             {"op": "replace", "path": f"{ENTERPRISE}:department", "value": "Sales"},
