@@ -25,10 +25,10 @@ the audit log and the run goes on; the next run plans them again.
 from __future__ import annotations
 
 import itertools
-import json
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
@@ -239,6 +239,11 @@ def describe(exc: DBAPIError) -> str:
     return f"the database refused it: {text[0] if text else exc.__class__.__name__}"
 
 
+def _plain(data: dict[str, Any]) -> dict[str, Any]:
+    """A change's dict with mappings made plain dicts, ready for a JSON column."""
+    return {k: dict(v) if isinstance(v, Mapping) else v for k, v in data.items()}
+
+
 def _tally(
     result: ApplyResult,
     run_id: int | None,
@@ -268,6 +273,6 @@ def _tally(
                 "reason": change.reason,
                 "outcome": status,
                 "error": error,
-                "change": json.loads(json.dumps(change.to_dict(), default=str)),
+                "change": _plain(change.to_dict()),
             }
         )

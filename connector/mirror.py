@@ -99,15 +99,17 @@ def load_mirror(conn: Connection, directory_id: str) -> DirectoryView:
             is_guest=bool(r.is_guest),
             updated_at=_when(r.updated_at),
         )
-        for r in conn.execute(select(t.idp_users).where(u.directory_id == directory_id))
+        for r in conn.execute(select(t.idp_users).where(u.directory_id == directory_id)).all()
     }
     groups = {
         r.idp_group_id: IdpGroup(r.idp_group_id, r.name, r.description, _when(r.updated_at))
-        for r in conn.execute(select(t.idp_groups).where(g.directory_id == directory_id))
+        for r in conn.execute(select(t.idp_groups).where(g.directory_id == directory_id)).all()
     }
     members: dict[str, list[IdpMember]] = {}
     query = select(m.group_id, m.member_id, m.kind).where(m.directory_id == directory_id)
-    for group_id, member_id, kind in conn.execute(query.order_by(m.group_id, m.kind.desc(), m.member_id)):
+    for group_id, member_id, kind in conn.execute(
+        query.order_by(m.group_id, m.kind.desc(), m.member_id)
+    ).all():
         members.setdefault(group_id, []).append(IdpMember(group_id, member_id, MemberKind(kind)))
     return DirectoryView(
         directory_id=directory_id,

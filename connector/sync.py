@@ -328,7 +328,7 @@ def _sync(
     report.applied = True
     report.failed = result.failed
     report.outcome = "applied" if result.ok else "applied_with_failures"
-    report.billing_after = store.billing()
+    report.billing_after = before if plan.is_empty else store.billing()
     return report
 
 

@@ -22,7 +22,6 @@ from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import insert
 from sqlalchemy import select
-from sqlalchemy import tuple_
 from sqlalchemy import update
 
 from connector.apply import ApplyContext
@@ -172,14 +171,14 @@ def update_groups(ctx: ApplyContext, changes: Sequence[UpdateGroup]) -> list[Res
 
 
 def _present(ctx: ApplyContext, changes: Sequence[AddMembership | RemoveMembership]) -> set[tuple[str, str]]:
+    """Which of the changes' (group, account) pairs this directory has given already."""
     m = t.memberships.c
-    pairs = list({(c.group_id, c.account_id) for c in changes})
-    if not pairs:
+    pairs = {(c.group_id, c.account_id) for c in changes}
+    accounts = list({account for _, account in pairs})
+    if not accounts:
         return set()
-    query = select(m.group_id, m.account_id).where(
-        m.source == ctx.directory_id, tuple_(m.group_id, m.account_id).in_(pairs)
-    )
-    return {tuple(r) for r in ctx.conn.execute(query)}
+    query = select(m.group_id, m.account_id).where(m.source == ctx.directory_id, m.account_id.in_(accounts))
+    return {(g, a) for g, a in ctx.conn.execute(query).all() if (g, a) in pairs}
 
 
 def _source_error(ctx: ApplyContext, source: str) -> str | None:

@@ -48,7 +48,7 @@ def load_accounts(conn: Connection) -> dict[str, Account]:
     origins = {o.value: o for o in AccountOrigin}
     rows = conn.execute(
         select(a.account_id, a.email, a.display_name, a.status, a.origin, a.given_name, a.family_name)
-    )
+    ).all()
     return {r[0]: Account(r[0], r[1], r[2], statuses[r[3]], origins[r[4]], r[5], r[6]) for r in rows}
 
 
@@ -57,12 +57,14 @@ def load_links(conn: Connection, directory_id: str | None = None) -> dict[tuple[
     query = select(c.directory_id, c.idp_user_id, c.account_id, c.missing_count, c.idp_active)
     if directory_id is not None:
         query = query.where(c.directory_id == directory_id)
-    return {(r[0], r[1]): Link(r[0], r[1], r[2], r[3], bool(r[4])) for r in conn.execute(query)}
+    return {(r[0], r[1]): Link(r[0], r[1], r[2], r[3], bool(r[4])) for r in conn.execute(query).all()}
 
 
 def load_groups(conn: Connection) -> dict[str, Group]:
     g = t.groups.c
-    rows = conn.execute(select(g.group_id, g.name, g.directory_id, g.idp_group_id, g.description, g.adopted))
+    rows = conn.execute(
+        select(g.group_id, g.name, g.directory_id, g.idp_group_id, g.description, g.adopted)
+    ).all()
     return {r[0]: Group(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows}
 
 
@@ -72,7 +74,7 @@ def load_memberships(conn: Connection, directory_id: str | None = None) -> froze
     if directory_id is not None:
         managed = select(t.groups.c.group_id).where(t.groups.c.directory_id == directory_id)
         query = query.where(or_(m.source == directory_id, m.source == LOCAL_SOURCE, m.group_id.in_(managed)))
-    return frozenset(GroupMembership(r[0], r[1], r[2]) for r in conn.execute(query))
+    return frozenset(GroupMembership(r[0], r[1], r[2]) for r in conn.execute(query).all())
 
 
 def load_snapshot(conn: Connection, directory_id: str) -> StoreSnapshot:
