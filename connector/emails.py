@@ -124,8 +124,9 @@ def parse_email(raw: str) -> Email:
     text = raw.strip()
     if not text:
         raise InvalidEmailError("the email is empty")
-    _check_characters(text)
-    text = unicodedata.normalize("NFC", text)
+    if not text.isascii():
+        _check_characters(text)
+        text = unicodedata.normalize("NFC", text)
     local, at, domain = text.rpartition("@")
     if at and len(local) <= 64 and _DOT_ATOM.fullmatch(local):
         try:
@@ -151,13 +152,11 @@ def _domain(domain: str) -> tuple[str, str]:
 
 def _email(local: str, unicode_domain: str, ascii_domain: str) -> Email:
     address = f"{local}@{unicode_domain}"
-    return Email(
-        address=address,
-        key=f"{local.translate(_ASCII_LOWER)}@{ascii_domain}",
-        domain=ascii_domain,
-        loose=_fold(_skeleton(_fold(address))),
-        fold=_fold(address),
-    )
+    key = f"{local.translate(_ASCII_LOWER)}@{ascii_domain}"
+    if address.isascii():  # folding ASCII is lower-casing it, and ASCII has no prototypes to map
+        return Email(address=address, key=key, domain=ascii_domain, loose=key, fold=key)
+    fold = _fold(address)
+    return Email(address=address, key=key, domain=ascii_domain, loose=_fold(_skeleton(fold)), fold=fold)
 
 
 def try_parse_email(raw: str | None) -> Email | None:

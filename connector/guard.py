@@ -144,6 +144,8 @@ def _deactivation_rule(plan: Plan, linked: int, s: GuardSettings) -> _Found | No
 
 
 def _group_rule(plan: Plan, snapshot: StoreSnapshot, s: GuardSettings) -> _Found | None:
+    if not plan.of(Action.REMOVE_MEMBERSHIP) and not plan.of(Action.DEACTIVATE):
+        return None
     sources: dict[tuple[str, str], set[str]] = {}
     for m in snapshot.memberships:
         sources.setdefault((m.group_id, m.account_id), set()).add(m.source)
