@@ -30,6 +30,7 @@ import uuid
 from collections.abc import Callable
 
 from connector.emails import try_parse_email
+from connector.linking import LinkDecision
 from connector.linking import LinkKind
 from connector.linking import decide_links
 from connector.mapping import account_is_internal
@@ -112,42 +113,10 @@ class _Planner:
             assert decision.mapped is not None and decision.mapped.email is not None
             self.claimed.add(decision.mapped.email.key)
         for idp_user_id in sorted(self.view.users):
-            decision = links.decisions[idp_user_id]
-            user = self.view.users[idp_user_id]
-            if decision.kind is LinkKind.CREATE:
-                assert decision.mapped is not None and decision.mapped.email is not None
-                account_id = self.new_id()
-                self.changes.append(
-                    CreateAccount(
-                        reason="new identity: no account has this email",
-                        account_id=account_id,
-                        directory_id=self.directory_id,
-                        idp_user_id=idp_user_id,
-                        email=decision.mapped.email.address,
-                        display_name=decision.mapped.display_name,
-                        given_name=_clean(user.given_name),
-                        family_name=_clean(user.family_name),
-                    )
-                )
-            elif decision.kind in (LinkKind.LINK, LinkKind.LINKED):
-                assert decision.account_id is not None
-                account = self.snapshot.accounts.get(decision.account_id)
-                if account is None:
-                    self.notes.append(
-                        f"identity {idp_user_id} is linked to a missing account {decision.account_id}"
-                    )
-                    continue
-                account_id = account.account_id
-                if decision.kind is LinkKind.LINK:
-                    reason = "same email as an existing account: linked; its groups and permissions stay"
-                    self.changes.append(LinkAccount(reason, self.directory_id, idp_user_id, account_id))
-                self._present(user, account, self.links_here.get(idp_user_id))
-                if not user.active:
-                    continue
-            else:
-                continue
-            for idp_group_id in groups_by_user.get(idp_user_id, ()):
-                self.desired.add((groups.group_ids[idp_group_id], account_id))
+            account_id = self._identity(links.decisions[idp_user_id], self.view.users[idp_user_id])
+            if account_id is not None:
+                for idp_group_id in groups_by_user.get(idp_user_id, ()):
+                    self.desired.add((groups.group_ids[idp_group_id], account_id))
         for idp_user_id in sorted(self.links_here):
             if idp_user_id not in self.view.users:
                 self._absent(self.links_here[idp_user_id])
@@ -164,6 +133,38 @@ class _Planner:
         )
 
     # -- identities in the read ------------------------------------------------
+
+    def _identity(self, decision: LinkDecision, user: IdpUser) -> str | None:
+        """Plan one identity of the read; the account it gives memberships to, if any."""
+        idp_user_id = user.idp_user_id
+        if decision.kind is LinkKind.CREATE:
+            assert decision.mapped is not None and decision.mapped.email is not None
+            account_id = self.new_id()
+            self.changes.append(
+                CreateAccount(
+                    reason="new identity: no account has this email",
+                    account_id=account_id,
+                    directory_id=self.directory_id,
+                    idp_user_id=idp_user_id,
+                    email=decision.mapped.email.address,
+                    display_name=decision.mapped.display_name,
+                    given_name=_clean(user.given_name),
+                    family_name=_clean(user.family_name),
+                )
+            )
+            return account_id
+        if decision.kind not in (LinkKind.LINK, LinkKind.LINKED):
+            return None  # conflicts and skips plan nothing
+        assert decision.account_id is not None
+        account = self.snapshot.accounts.get(decision.account_id)
+        if account is None:
+            self.notes.append(f"identity {idp_user_id} is linked to a missing account {decision.account_id}")
+            return None
+        if decision.kind is LinkKind.LINK:
+            reason = "same email as an existing account: linked; its groups and permissions stay"
+            self.changes.append(LinkAccount(reason, self.directory_id, idp_user_id, account.account_id))
+        self._present(user, account, self.links_here.get(idp_user_id))
+        return account.account_id if user.active else None
 
     def _present(self, user: IdpUser, account: Account, link: Link | None) -> None:
         active = account.status is AccountStatus.ACTIVE
