@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from providers import e2e_suite as suite
+from providers.mock_support import Admin
 
 from connector.errors import CursorExpiredError
 from connector.model import MemberKind
-from tests.providers import e2e_suite as suite
-from tests.providers.mock_support import Admin
 
 pytestmark = pytest.mark.e2e
 

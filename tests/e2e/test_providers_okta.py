@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from providers import e2e_suite as suite
+from providers.mock_support import Admin
+from providers.mock_support import expected
 
 from connector.model import MemberKind
-from tests.providers import e2e_suite as suite
-from tests.providers.mock_support import Admin
-from tests.providers.mock_support import expected
 
 pytestmark = pytest.mark.e2e
 

@@ -6,9 +6,10 @@ import pytest
 from joserfc.jwk import RSAKey
 
 from connector.providers.base import HttpSettings
-from tests.providers.harnesses import GraphHarness
-from tests.providers.harnesses import OktaHarness
-from tests.providers.harnesses import ScimHarness
+
+from .harnesses import GraphHarness
+from .harnesses import OktaHarness
+from .harnesses import ScimHarness
 
 
 @pytest.fixture(scope="session")

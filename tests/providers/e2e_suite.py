@@ -19,12 +19,13 @@ from connector.providers.base import Provider
 from mock_idp.faults import RateLimiter
 from mock_idp.generator import generate
 from mock_idp.server import MockIdpServer
-from tests.providers.mock_support import Admin
-from tests.providers.mock_support import FakeClock
-from tests.providers.mock_support import expected
-from tests.providers.mock_support import make_provider
-from tests.providers.mock_support import minimal_requests
-from tests.providers.mock_support import read
+
+from .mock_support import Admin
+from .mock_support import FakeClock
+from .mock_support import expected
+from .mock_support import make_provider
+from .mock_support import minimal_requests
+from .mock_support import read
 
 USERS = 230
 GROUPS = 9

@@ -24,7 +24,8 @@ from connector.providers.base import Secret
 from connector.providers.okta import OktaProvider
 from connector.providers.scim import ScimProvider
 from connector.testing import running
-from tests.providers.harnesses import OktaHarness
+
+from .harnesses import OktaHarness
 
 GRAPH = "https://graph.test/v1.0"
 TOKEN_URL = "https://login.test/tenant-1/oauth2/v2.0/token"

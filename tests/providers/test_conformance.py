@@ -13,7 +13,8 @@ from connector.providers.base import Secret
 from connector.providers.okta import OktaProvider
 from connector.testing import CHECKS
 from connector.testing import run_conformance
-from tests.providers.harnesses import OktaHarness
+
+from .harnesses import OktaHarness
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)

@@ -37,7 +37,7 @@ def test_an_unknown_name_lists_the_known_ones():
 def test_a_third_party_adapter_comes_through_its_entry_point(monkeypatch):
     _with_entry_points(
         monkeypatch,
-        EntryPoint("acme", "tests.providers.test_registry:AcmeProvider", registry.ENTRY_POINT_GROUP),
+        EntryPoint("acme", f"{AcmeProvider.__module__}:AcmeProvider", registry.ENTRY_POINT_GROUP),
     )
     assert "acme" in registry.available()
     settings = ProviderSettings("d1", "https://acme.test", AuthSettings("ssws", token=Secret("t0k3n")))
