@@ -169,18 +169,16 @@ def decide_links(view: DirectoryView, snapshot: StoreSnapshot, verified_domains:
 
 def _lookalikes_among(creates: list[MappedUser]) -> list[tuple[MappedUser, str | None]]:
     """Pair each new identity with a reason when another new one looks like it."""
-    by_loose: dict[str, list[MappedUser]] = {}
-    for mapped in creates:
-        assert mapped.email is not None
-        by_loose.setdefault(mapped.email.loose, []).append(mapped)
+    parsed = [(mapped, mapped.email) for mapped in creates if mapped.email is not None]
+    by_loose: dict[str, list[tuple[MappedUser, Email]]] = {}
+    for mapped, email in parsed:
+        by_loose.setdefault(email.loose, []).append((mapped, email))
     out: list[tuple[MappedUser, str | None]] = []
-    for mapped in creates:
+    for mapped, email in parsed:
         reason = None
-        for other in by_loose[mapped.email.loose]:  # type: ignore[union-attr]
-            if other is not mapped:
-                reason = lookalike_reason(mapped.email, other.email)  # type: ignore[arg-type]
-                if reason is not None:
-                    reason = f"{reason} (identity {other.idp_user_id}, also new)"
-                    break
+        for other, other_email in by_loose[email.loose]:
+            if other is not mapped and (why := lookalike_reason(email, other_email)) is not None:
+                reason = f"{why} (identity {other.idp_user_id}, also new)"
+                break
         out.append((mapped, reason))
     return out

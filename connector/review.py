@@ -28,6 +28,7 @@ from connector.model import DirectoryView
 from connector.model import StoreSnapshot
 from connector.nesting import flatten
 from connector.plan import Action
+from connector.plan import AdoptGroup
 from connector.plan import Plan
 from connector.planner import make_plan
 from connector.settings import SyncSettings
@@ -92,7 +93,7 @@ def review_rows(
     groups_by_user = {
         uid: tuple(sorted(group_names[g] for g in gids)) for uid, gids in group_ids_by_user.items()
     }
-    adopted = {c.idp_group_id for c in plan.of(Action.ADOPT_GROUP)}  # type: ignore[attr-defined]
+    adopted = {c.idp_group_id for c in plan.changes if isinstance(c, AdoptGroup)}
     touched: dict[str, set[Action]] = {}
     reasons: dict[str, str] = {}
     for change in plan.changes:
