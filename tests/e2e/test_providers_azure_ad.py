@@ -72,3 +72,7 @@ def test_an_expired_delta_link_asks_for_a_full_read():
         stale = cursor.replace("$deltatoken=", "$deltatoken=x")
         with pytest.raises(CursorExpiredError):
             provider.changes(stale)
+
+
+def test_no_secret_in_debug_logs(caplog):
+    suite.no_secret_in_logs("graph", caplog)

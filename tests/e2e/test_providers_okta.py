@@ -66,3 +66,7 @@ def test_changes_return_what_the_admin_api_changed():
         listed = {(m.member_id, m.kind) for m in change.members_added if m.group_id == groups[1].okta_id}
         assert listed == set(full) and (created["okta_id"], MemberKind.USER) in listed
         assert provider.changes(change.cursor).users == () or True  # overlap may repeat recent changes
+
+
+def test_no_secret_in_debug_logs(caplog):
+    suite.no_secret_in_logs("okta", caplog, oauth=True)

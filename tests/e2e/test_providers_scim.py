@@ -58,3 +58,7 @@ def test_changes_return_what_the_admin_api_changed():
         listed = {(m.member_id, m.kind) for m in change.members_added}
         assert listed == set(expected(server.directory, "scim")["members"][groups[1].object_id])
         assert (member.object_id, MemberKind.USER) in listed
+
+
+def test_no_secret_in_debug_logs(caplog):
+    suite.no_secret_in_logs("scim", caplog)

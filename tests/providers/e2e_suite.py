@@ -6,6 +6,7 @@ starts its own mock on a free port.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -101,3 +102,15 @@ def truncated_sequence_raises(dialect: str, path: str) -> None:
     with live(dialect, config={"FAULTS": faults}) as (_, provider):
         with pytest.raises(IncompleteReadError):
             read(provider)
+
+
+def no_secret_in_logs(dialect: str, caplog: Any, *, oauth: bool = False) -> None:
+    """A read with retries over real sockets, logged at DEBUG (urllib3 too): no credential in any line."""
+    caplog.set_level(logging.DEBUG)
+    faults = [{"kind": "status", "status": 503, "dialect": dialect, "count": 2}]
+    with live(dialect, oauth=oauth, config={"FAULTS": faults}) as (server, provider):
+        read(provider)
+        secrets = [s for s in provider.http.auth.secret_values() if len(s) >= 8]
+    assert secrets and caplog.records
+    for secret in secrets:
+        assert secret not in caplog.text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import time
 from unittest import mock
 from urllib.parse import parse_qs
@@ -242,3 +243,16 @@ def test_unreachable_token_endpoint_is_retryable(graph, rsps):
     with pytest.raises(Exception) as info:
         list(graph.iter_users())
     assert info.value.retryable and "token endpoint unreachable" in str(info.value)
+
+
+def test_no_secret_reaches_the_logs(graph, rsps, caplog):
+    caplog.set_level(logging.DEBUG)
+    _token(rsps, "access-token-one")
+    _users(rsps, "access-token-one", status=401)
+    _token(rsps, "access-token-two")
+    rsps.get(f"{GRAPH}/users", status=429, headers={"Retry-After": "0"})
+    _users(rsps, "access-token-two")
+    list(graph.iter_users())
+    assert caplog.records, "nothing was logged; the test would prove nothing"
+    for secret in (SECRET, "access-token-one", "access-token-two"):
+        assert secret not in caplog.text
