@@ -14,7 +14,6 @@ from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from datetime import datetime
-from datetime import timezone
 from typing import TYPE_CHECKING
 from typing import Any
 
@@ -24,7 +23,6 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
-from sqlalchemy import update
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector.emails import InvalidEmailError
@@ -44,8 +42,8 @@ from connector.store import engine as engines
 from connector.store import lock
 from connector.store import snapshot as snap
 from connector.store import tables as t
-from connector.store.records import AuditRecord
-from connector.store.records import RunRecord
+from connector.store.runs import RunLog
+from connector.store.runs import utcnow
 
 if TYPE_CHECKING:
     from connector.billing import BillingReport
@@ -53,11 +51,7 @@ if TYPE_CHECKING:
 DEFAULT_URL = "sqlite:///connector.sqlite"
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-class Store:
+class Store(RunLog):
     """The product store on SQLite (a file) or PostgreSQL.  Open with :meth:`open`."""
 
     def __init__(self, engine: Engine) -> None:
@@ -223,97 +217,6 @@ class Store:
             snapshot = snap.load_snapshot(conn, directory_id)
             domains = [r[0] for r in conn.execute(select(t.verified_domains.c.domain))]
         return snapshot, snap.fingerprint_of(snapshot, domains)
-
-    # ------------------------------------------------------------------ runs and audit
-
-    def start_run(self, directory_id: str, *, kind: str, dry_run: bool) -> int:
-        with self.transaction() as conn:
-            return int(
-                conn.execute(
-                    insert(t.sync_runs)
-                    .values(
-                        directory_id=directory_id,
-                        kind=kind,
-                        dry_run=dry_run,
-                        started_at=utcnow(),
-                        outcome="running",
-                        counts={},
-                        detail="",
-                    )
-                    .returning(t.sync_runs.c.run_id)
-                ).scalar_one()
-            )
-
-    def close_interrupted_runs(self, directory_id: str) -> int:
-        """Mark runs of the directory still ``running`` as ``interrupted``.
-
-        Call only while holding the directory's run lock: then no such run
-        can be alive.  Returns how many were found.
-        """
-        with self.transaction() as conn:
-            result = conn.execute(
-                update(t.sync_runs)
-                .where(t.sync_runs.c.directory_id == directory_id, t.sync_runs.c.outcome == "running")
-                .values(outcome="interrupted", detail="the process ended before the run did")
-            )
-            return result.rowcount
-
-    def finish_run(self, run_id: int, *, outcome: str, counts: Mapping[str, int], detail: str = "") -> None:
-        with self.transaction() as conn:
-            result = conn.execute(
-                update(t.sync_runs)
-                .where(t.sync_runs.c.run_id == run_id)
-                .values(outcome=outcome, counts=dict(counts), detail=detail, finished_at=utcnow())
-            )
-            if result.rowcount != 1:
-                raise StoreError(f"no sync run with id {run_id}")
-
-    def runs(self, directory_id: str | None = None, limit: int = 50) -> list[RunRecord]:
-        """Runs, newest first."""
-        r = t.sync_runs.c
-        query = select(t.sync_runs).order_by(r.run_id.desc()).limit(limit)
-        if directory_id is not None:
-            query = query.where(r.directory_id == directory_id)
-        with self.transaction(write=False) as conn:
-            return [
-                RunRecord(
-                    run_id=row.run_id,
-                    directory_id=row.directory_id,
-                    kind=row.kind,
-                    dry_run=bool(row.dry_run),
-                    started_at=row.started_at,
-                    finished_at=row.finished_at,
-                    outcome=row.outcome,
-                    counts=dict(row.counts or {}),
-                    detail=row.detail,
-                )
-                for row in conn.execute(query)
-            ]
-
-    def audit(self, run_id: int | None = None, *, limit: int | None = None) -> list[AuditRecord]:
-        """Audit entries in the order they were written (one run's, or all)."""
-        a = t.audit_log.c
-        query = select(t.audit_log).order_by(a.audit_id)
-        if run_id is not None:
-            query = query.where(a.run_id == run_id)
-        if limit is not None:
-            query = query.limit(limit)
-        with self.transaction(write=False) as conn:
-            return [
-                AuditRecord(
-                    audit_id=row.audit_id,
-                    run_id=row.run_id,
-                    at=row.at,
-                    action=row.action,
-                    directory_id=row.directory_id,
-                    target=row.target,
-                    reason=row.reason,
-                    outcome=row.outcome,
-                    error=row.error,
-                    change=row.change,
-                )
-                for row in conn.execute(query)
-            ]
 
     # ------------------------------------------------------------------ accounts and groups
 
