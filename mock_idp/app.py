@@ -34,8 +34,10 @@ from flask import Response
 from flask import g
 from flask import request
 
+from mock_idp import admin
 from mock_idp.context import DialectRenderer
 from mock_idp.context import MockIdp
+from mock_idp.context import current
 from mock_idp.context import dialect_for_path
 from mock_idp.credentials import add_default_credentials
 from mock_idp.faults import FaultEngine
@@ -94,8 +96,6 @@ def create_app(directory: Directory | None = None, *, config: Mapping[str, Any] 
         renderer = getattr(module, "renderer", None)
         if renderer is not None:
             renderers[renderer.dialect] = renderer
-    from mock_idp import admin
-
     app.register_blueprint(admin.blueprint)
 
     app.extensions["mock_idp"] = MockIdp(
@@ -114,18 +114,12 @@ def create_app(directory: Directory | None = None, *, config: Mapping[str, Any] 
     return app
 
 
-def _state() -> MockIdp:
-    from flask import current_app
-
-    return current_app.extensions["mock_idp"]
-
-
 def _before_request() -> Response | None:
     """Rate limit, then fault rules, for requests to a dialect path."""
     dialect = dialect_for_path(request.path)
     if dialect is None:
         return None
-    mock = _state()
+    mock = current()
     renderer: DialectRenderer | None = mock.settings["renderers"].get(dialect)
     engine: FaultEngine = mock.faults
     decision = engine.limiter.hit(dialect, request.path)
@@ -172,7 +166,7 @@ def _after_request(response: Response) -> Response:
     rate = g.get("mock_idp_rate")
     if dialect is None or rate is None:
         return response
-    renderer: DialectRenderer | None = _state().settings["renderers"].get(dialect)
+    renderer: DialectRenderer | None = current().settings["renderers"].get(dialect)
     if renderer is not None:
         limit, remaining, reset = rate
         renderer.decorate(response, limit=limit, remaining=remaining, reset_epoch=reset)
