@@ -1,0 +1,160 @@
+"""One measured case, run in a fresh process: ``python benchmarks/case.py < spec.json``.
+
+The spec (JSON on stdin, so the mock's test credentials stay off the command
+line) names the ``case`` (``floor``, ``sdk`` or ``sync``), the ``dialect``
+(``okta``, ``azure_ad``, ``scim``), the mock's ``url`` and ``tenant``, and
+``creds`` (the mock's default credentials of its seed); a sync also names its
+``store`` URL and ``full`` (True for a full read, None to let the connector
+choose: incremental when it can).  The last stdout line is the result as
+JSON: wall seconds, objects read, HTTP requests, and the peak RSS of this
+process (``ru_maxrss``), so the figures are the connector's own.  A sync also
+reports the rows it wrote per table.
+"""
+
+from __future__ import annotations
+
+import cProfile
+import importlib
+import json
+import resource
+import sys
+import time
+from collections import Counter
+from typing import Any
+
+from sqlalchemy import event
+
+from connector.providers import registry
+from connector.providers.base import AuthSettings
+from connector.providers.base import ProviderSettings
+from connector.providers.base import Secret
+from connector.settings import SyncSettings
+from connector.store import Store
+from connector.sync import sync_directory
+
+VERIFIED_DOMAINS = ("example.com",)  # the generator's own domain
+
+
+def provider_settings(dialect: str, url: str, tenant: str, creds: dict[str, str]) -> ProviderSettings:
+    """The adapter's settings for the mock's default credentials (``DefaultCredentials`` fields)."""
+    if dialect == "okta":
+        return ProviderSettings(
+            "bench-okta", url, AuthSettings("ssws", token=Secret(creds["okta_api_token"]))
+        )
+    if dialect == "azure_ad":
+        auth = AuthSettings(
+            "client_secret",
+            client_id=creds["graph_client_id"],
+            client_secret=Secret(creds["graph_client_secret"]),
+        )
+        options = {"tenant": tenant, "authority": url}
+        return ProviderSettings("bench-graph", f"{url}/v1.0", auth, options=options)
+    if dialect == "scim":
+        return ProviderSettings(
+            "bench-scim", f"{url}/scim/v2", AuthSettings("bearer", token=Secret(creds["scim_token"]))
+        )
+    raise ValueError(f"unknown dialect {dialect!r}; one of okta, azure_ad, scim")
+
+
+def run_floor(spec: dict[str, Any]) -> dict[str, Any]:
+    from floor import READERS
+
+    creds, dialect, url = spec["creds"], spec["dialect"], spec["url"]
+    if dialect == "okta":
+        count = READERS[dialect](url, creds["okta_api_token"])
+    elif dialect == "azure_ad":
+        count = READERS[dialect](url, spec["tenant"], creds["graph_client_id"], creds["graph_client_secret"])
+    else:
+        count = READERS[dialect](url, creds["scim_token"])
+    return {
+        "users": count.users,
+        "groups": count.groups,
+        "memberships": count.memberships,
+        "requests": count.requests,
+        "minimum_requests": count.minimum_requests(dialect),
+    }
+
+
+def run_sdk(spec: dict[str, Any]) -> dict[str, Any]:
+    if spec["dialect"] != "okta":
+        raise ValueError("only the Okta dialect has an SDK case")
+    from sdk_okta import read_okta_sdk
+
+    count = read_okta_sdk(spec["url"], spec["creds"]["okta_api_token"])
+    return {
+        "users": count.users,
+        "groups": count.groups,
+        "memberships": count.memberships,
+        "requests": count.requests,
+    }
+
+
+def _count_writes(store: Store) -> Counter[str]:
+    """Rows written per table (INSERT/UPDATE/DELETE), counted at the DB-API cursor."""
+    written: Counter[str] = Counter()
+
+    @event.listens_for(store.engine, "after_cursor_execute")
+    def _after(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        words = statement.lstrip().split(None, 3)
+        verb = words[0].upper() if words else ""
+        if verb in ("INSERT", "DELETE") and len(words) > 2:
+            table = words[2]
+        elif verb == "UPDATE" and len(words) > 1:
+            table = words[1]
+        else:
+            return
+        written[table.strip('"')] += max(cursor.rowcount, 0)
+
+    return written
+
+
+def run_sync(spec: dict[str, Any]) -> dict[str, Any]:
+    settings = provider_settings(spec["dialect"], spec["url"], spec["tenant"], spec["creds"])
+    provider = registry.create(spec["dialect"], settings)
+    store = Store.open(spec["store"])
+    written = _count_writes(store)
+    try:
+        report = sync_directory(
+            provider, store, SyncSettings(verified_domains=VERIFIED_DOMAINS), full=spec.get("full")
+        )
+    finally:
+        provider.close()
+        store.engine.dispose()
+    plan = report.plan
+    return {
+        "users": report.users_read,
+        "requests": report.requests,
+        "full_read": report.full_read,
+        "outcome": report.outcome,
+        "changes": sum(report.counts.values()),
+        "counts": {k: v for k, v in report.counts.items() if v},
+        "bookkeeping": {k: v for k, v in report.bookkeeping.items() if v},
+        "failed": len(report.failed),
+        "plan_changes": len(plan.changes) if plan is not None else 0,
+        "written": dict(written),
+    }
+
+
+CASES = {"floor": run_floor, "sdk": run_sdk, "sync": run_sync}
+IMPORTS = {"floor": "floor", "sdk": "sdk_okta", "sync": "connector.apply"}
+
+
+def main() -> None:
+    spec = json.load(sys.stdin)
+    case = CASES[spec["case"]]
+    importlib.import_module(IMPORTS[spec["case"]])  # import time is not the case's time (okta: seconds)
+    profiler = cProfile.Profile() if spec.get("profile") else None
+    started = time.perf_counter()
+    if profiler is not None:
+        profiler.enable()
+    result = case(spec)
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(spec["profile"])
+    result["seconds"] = time.perf_counter() - started
+    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    print(json.dumps(result), flush=True)
+
+
+if __name__ == "__main__":
+    main()
