@@ -162,66 +162,73 @@ def _make_users(
     taken: dict[str, int] = {}
     made: list[User] = []
     for index, kind in enumerate(kinds):
-        given, given_ascii = rng.choice(GIVEN_NAMES)
-        family, family_ascii = rng.choice(FAMILY_NAMES)
-        mail_domain = domain
-        if kind == "contractor":
-            mail_domain = rng.choice(PARTNER_DOMAINS)
-        elif kind in ("personal", "guest_pending", "guest_accepted"):
-            mail_domain = rng.choice(PERSONAL_DOMAINS + PARTNER_DOMAINS)
-        user_name = _unique(f"{given_ascii}.{family_ascii}@{mail_domain}", taken)
-        email = user_name
-        if kind == "case_variant":
-            email = _case_variant(user_name)
-        elif kind == "shared_email" and made:
-            # a second account (an admin login, say) on the previous user's mailbox
-            owner = made[-1]
-            given, family, email = (
-                owner.given_name or given,
-                owner.family_name or family,
-                owner.email or email,
-            )
-            user_name = _unique(f"{owner.user_name.partition('@')[0]}.admin@{domain}", taken)
+        given, family, user_name, email = _identity(rng, kind, domain, taken, made[-1] if made else None)
         status = _SHOWCASE_STATUS.get(index) or status_draws[index]
-        created = _when(rng, anchor, 1500)
-        last_updated = min(anchor, created + timedelta(seconds=rng.randrange(1, 400 * 86400)))
+        user = _user(rng, index, kind, status, anchor)
+        user.user_name, user.email, user.given_name, user.family_name = user_name, email, given, family
+        user.display_name = f"{given} {family}"
         guest = kind.startswith("guest")
-        user = User(
-            object_id=_guid(rng),
-            okta_id=_okta_id(rng, "00u"),
-            user_name=user_name,
-            upn=f"{email.lower().replace('@', '_')}#EXT#@{tenant_domain}" if guest else user_name,
-            email=email,
-            given_name=given,
-            family_name=family,
-            display_name=f"{given} {family}",
-            status=status,
-            created=created,
-            last_updated=last_updated,
-            status_changed=last_updated if status != "ACTIVE" else created,
-            activated=created
-            if status in ACTIVE_STATUSES or status in ("SUSPENDED", "DEPROVISIONED")
-            else None,
-            last_login=last_updated if status in ACTIVE_STATUSES and rng.random() < 0.8 else None,
-            password_changed=created if status not in ("STAGED", "PROVISIONED") else None,
-            user_type="Guest" if guest else "Member",
-            creation_type="Invitation" if guest else None,
-            external_user_state=(
-                ("PendingAcceptance" if kind == "guest_pending" else "Accepted") if guest else None
-            ),
-            other_mails=[email] if guest else [],
-            external_id=f"E{index:07d}" if kind == "internal" and rng.random() < 0.5 else None,
-            title=rng.choice(("Engineer", "Manager", "Analyst", "Designer", "Consultant"))
-            if not guest
-            else None,
-            department=rng.choice(DEPARTMENTS)
-            if kind not in ("personal", "guest_pending", "guest_accepted")
-            else None,
-            employee_number=str(10000 + index) if kind == "internal" else None,
-            mobile_phone=f"+1 555 {rng.randrange(10000000):07d}" if rng.random() < 0.3 else None,
-        )
+        user.upn = f"{email.lower().replace('@', '_')}#EXT#@{tenant_domain}" if guest else user_name
+        user.other_mails = [email] if guest else []
         made.append(user)
     return made
+
+
+def _identity(
+    rng: random.Random, kind: str, domain: str, taken: dict[str, int], previous: User | None
+) -> tuple[str, str, str, str]:
+    """Given name, family name, user name and email of one user of ``kind``."""
+    given, given_ascii = rng.choice(GIVEN_NAMES)
+    family, family_ascii = rng.choice(FAMILY_NAMES)
+    mail_domain = domain
+    if kind == "contractor":
+        mail_domain = rng.choice(PARTNER_DOMAINS)
+    elif kind in ("personal", "guest_pending", "guest_accepted"):
+        mail_domain = rng.choice(PERSONAL_DOMAINS + PARTNER_DOMAINS)
+    user_name = _unique(f"{given_ascii}.{family_ascii}@{mail_domain}", taken)
+    if kind == "case_variant":
+        return given, family, user_name, _case_variant(user_name)
+    if kind == "shared_email" and previous is not None and previous.email:
+        # a second account (an admin login, say) on the previous user's mailbox
+        admin_name = _unique(f"{previous.user_name.partition('@')[0]}.admin@{domain}", taken)
+        return previous.given_name or given, previous.family_name or family, admin_name, previous.email
+    return given, family, user_name, user_name
+
+
+def _user(rng: random.Random, index: int, kind: str, status: str, anchor: datetime) -> User:
+    """A user record with ids, status, timestamps and HR fields; names and mail come after."""
+    guest = kind.startswith("guest")
+    staff = kind not in ("personal", "guest_pending", "guest_accepted")
+    created = _when(rng, anchor, 1500)
+    last_updated = min(anchor, created + timedelta(seconds=rng.randrange(1, 400 * 86400)))
+    was_active = status in ACTIVE_STATUSES or status in ("SUSPENDED", "DEPROVISIONED")
+    return User(
+        object_id=_guid(rng),
+        okta_id=_okta_id(rng, "00u"),
+        user_name="",
+        upn="",
+        email=None,
+        given_name=None,
+        family_name=None,
+        display_name=None,
+        status=status,
+        created=created,
+        last_updated=last_updated,
+        status_changed=last_updated if status != "ACTIVE" else created,
+        activated=created if was_active else None,
+        last_login=last_updated if status in ACTIVE_STATUSES and rng.random() < 0.8 else None,
+        password_changed=created if status not in ("STAGED", "PROVISIONED") else None,
+        user_type="Guest" if guest else "Member",
+        creation_type="Invitation" if guest else None,
+        external_user_state=("PendingAcceptance" if kind == "guest_pending" else "Accepted")
+        if guest
+        else None,
+        external_id=f"E{index:07d}" if kind == "internal" and rng.random() < 0.5 else None,
+        title=None if guest else rng.choice(("Engineer", "Manager", "Analyst", "Designer", "Consultant")),
+        department=rng.choice(DEPARTMENTS) if staff else None,
+        employee_number=str(10000 + index) if kind == "internal" else None,
+        mobile_phone=f"+1 555 {rng.randrange(10000000):07d}" if rng.random() < 0.3 else None,
+    )
 
 
 def _case_variant(address: str) -> str:
