@@ -38,7 +38,13 @@ def _check_next(http: HttpClient, next_url: str, current: str, base_url: str) ->
 
 
 def okta_pages(http: HttpClient, url: str, params: dict[str, Any], base_url: str) -> Iterator[list[Any]]:
-    """Pages of an Okta list, following ``Link: <…>; rel="next"`` until there is none."""
+    """Pages of an Okta list, following ``Link: <…>; rel="next"`` until there is none.
+
+    A *full* page without a next link is ambiguous: the end of an exact
+    multiple of the page size, or a next link that went missing.  One more
+    request from the last ``id`` (Okta's ``after`` cursor is the last id
+    returned) settles it; a non-empty answer raises.
+    """
     current: str | None = url
     query: dict[str, Any] | None = params
     while current:
@@ -52,7 +58,22 @@ def okta_pages(http: HttpClient, url: str, params: dict[str, Any], base_url: str
         next_url = response.links.get("next", {}).get("url")
         if next_url:
             _check_next(http, next_url, response.url, base_url)
+        elif _full(data, params.get("limit")):
+            more, _ = http.get_json(url, {**params, "after": data[-1]["id"]})
+            if more:
+                raise IncompleteReadError(
+                    "an Okta list ended on a full page without a next link, yet more objects follow",
+                    directory_id=http.directory_id,
+                )
         current, query = next_url, None
+
+
+def _full(page: list[Any], limit: Any) -> bool:
+    try:
+        size = int(limit)
+    except (TypeError, ValueError):
+        return False
+    return bool(page) and len(page) >= size and isinstance(page[-1], dict) and bool(page[-1].get("id"))
 
 
 @dataclass

@@ -7,9 +7,9 @@
 * Groups: ``GET /api/v1/groups?expand=stats``; members:
   ``GET /api/v1/groups/{id}/users`` (Okta groups hold users only, never
   groups).  A member list shorter than the group's ``stats.usersCount``
-  raises.  Okta gives no count of users, so a user sequence whose next link
-  went missing cannot be told from the end: the guard's shrink rule and the
-  two-misses rule (PRODUCT.md) are the safety net there.
+  raises.  Okta gives no count of users; a full page without a next link is
+  confirmed with one more request (see :func:`connector.paging.okta_pages`).
+  A missing next link after a *short* page cannot be told from the end.
 * Paging follows ``Link: rel="next"`` (§1.7); rate limits come in
   ``X-Rate-Limit-*`` headers (§1.8) and are handled by :mod:`connector.http`.
 * ``active`` per PRODUCT.md: ``ACTIVE``, ``PASSWORD_EXPIRED``, ``LOCKED_OUT``,

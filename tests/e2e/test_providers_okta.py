@@ -6,8 +6,11 @@ import pytest
 from providers import e2e_suite as suite
 from providers.mock_support import Admin
 from providers.mock_support import expected
+from providers.mock_support import make_provider
 
 from connector.model import MemberKind
+from mock_idp.generator import generate
+from mock_idp.server import MockIdpServer
 
 pytestmark = pytest.mark.e2e
 
@@ -70,3 +73,15 @@ def test_changes_return_what_the_admin_api_changed():
 
 def test_no_secret_in_debug_logs(caplog):
     suite.no_secret_in_logs("okta", caplog, oauth=True)
+
+
+def test_a_user_list_cut_short_raises():
+    suite.truncated_sequence_raises("okta", r"^/api/v1/users$")
+
+
+def test_an_exact_multiple_of_the_page_costs_one_confirming_request():
+    with MockIdpServer(generate(users=100, groups=0, seed=5)) as server:
+        provider = make_provider(server, "okta", page_size=50, http=suite.FAST)
+        assert len(list(provider.iter_users())) == 100
+        assert provider.request_count == 3  # two full pages, then an empty answer from the last id
+        provider.close()

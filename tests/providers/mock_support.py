@@ -115,10 +115,14 @@ def read(provider: Provider) -> Snapshot:
 
 
 def minimal_requests(directory: Directory, dialect: str, page: int, token_calls: int) -> int:
-    """⌈U/page⌉ + ⌈G/page⌉ + Σ⌈members/page⌉ + token calls (SCIM: one request a group)."""
+    """⌈U/page⌉ + ⌈G/page⌉ + Σ⌈members/page⌉ + token calls (SCIM: one request a group).
+
+    Okta adds one request to a sequence whose last page is full, to confirm the end.
+    """
 
     def pages(n: int) -> int:
-        return max(1, math.ceil(n / page))
+        confirm = 1 if dialect == "okta" and n and n % page == 0 else 0  # a full last page is confirmed
+        return max(1, math.ceil(n / page)) + confirm
 
     total = pages(len(directory.users)) + pages(len(directory.groups)) + token_calls
     for g in directory.groups.values():

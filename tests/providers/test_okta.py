@@ -205,3 +205,22 @@ def test_check_reports_refused_credentials_without_raising(okta, rsps):
     rsps.get(USERS, status=401, json={"errorCode": "E0000011", "errorSummary": "Invalid token provided"})
     result = okta.check()
     assert not result.ok and "E0000011" in result.detail and "tok-1234" not in result.detail
+
+
+def test_a_full_last_page_is_confirmed_with_one_more_request(okta, rsps):
+    full = [_user(f"00u{i}") for i in range(200)]
+    rsps.get(USERS, json=full)
+    probe = rsps.get(
+        USERS,
+        json=[],
+        match=[responses.matchers.query_param_matcher({"after": "00u199"}, strict_match=False)],
+    )
+    assert len(list(okta.iter_users())) == 200
+    assert probe.call_count == 1 and okta.request_count == 2
+
+
+def test_a_next_link_that_went_missing_after_a_full_page_raises(okta, rsps):
+    rsps.get(USERS, json=[_user(f"00u{i}") for i in range(200)])
+    rsps.get(USERS, json=[_user("00u999")])
+    with pytest.raises(IncompleteReadError, match="without a next link, yet more objects follow"):
+        list(okta.iter_users())
