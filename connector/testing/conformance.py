@@ -110,7 +110,11 @@ def _pages(n: int) -> int:
 
 
 def expected_requests(harness: Harness, directory: KitDirectory) -> int:
-    """⌈U/page⌉ + ⌈G/page⌉ + Σ⌈members/page⌉ (one request a group when members are not paged)."""
+    """⌈U/page⌉ + ⌈G/page⌉ + Σ⌈members/page⌉ (one request a group when members are not paged).
+
+    The sample directory avoids exact multiples of the page size, where an
+    adapter may spend one more request confirming the end (Okta does).
+    """
     count = _pages(len(directory.users)) + _pages(len(directory.groups))
     for group in directory.groups:
         size = len(group.user_ids) + (len(group.group_ids) if harness.nested_groups else 0)
