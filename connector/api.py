@@ -237,8 +237,11 @@ class Connector:
 
         return self._with_provider(directory_id, work)
 
-    def apply(self, plan: Plan) -> Any:
-        """Apply exactly ``plan``; StalePlanError when the store changed since it was made."""
+    def apply(self, plan: Plan, *, wait: bool = False) -> Any:
+        """Apply exactly ``plan``; StalePlanError when the store changed since it was made.
+
+        Another run of the directory raises RunInProgressError, or is waited for with ``wait``.
+        """
         from connector.sync import apply_saved_plan
 
         self.config.directory(plan.directory_id)
@@ -246,12 +249,21 @@ class Connector:
             raise StalePlanError(
                 "the plan names no store state (no base_fingerprint); make it with `plan --out`"
             )
-        return apply_saved_plan(self.store, plan, progress=self.progress)
+        return apply_saved_plan(self.store, plan, wait=wait, progress=self.progress)
 
     def sync(
-        self, directory_id: str, *, dry_run: bool = False, force: bool = False, full: bool | None = None
+        self,
+        directory_id: str,
+        *,
+        dry_run: bool = False,
+        force: bool = False,
+        full: bool | None = None,
+        wait: bool = False,
     ) -> Any:
-        """Read, plan, guard and apply one directory; returns its ``SyncReport``."""
+        """Read, plan, guard and apply one directory; returns its ``SyncReport``.
+
+        Another run of the directory raises RunInProgressError, or is waited for with ``wait``.
+        """
         from connector.sync import sync_directory
 
         settings = self.config.sync_settings()
@@ -264,6 +276,7 @@ class Connector:
                 dry_run=dry_run,
                 force=force,
                 full=full,
+                wait=wait,
                 progress=self.progress,
             ),
         )

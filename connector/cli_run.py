@@ -139,11 +139,15 @@ def plan(
             click.echo(f"plan saved to {out}; apply it with: idp-connector apply {out}")
 
 
+WAIT_HELP = "If another run holds the directory, wait for it instead of exiting 7."
+
+
 @click.command()
 @click.argument("plan_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--wait", is_flag=True, help=WAIT_HELP)
 @json_option
 @pass_app
-def apply(app: AppContext, plan_file: str, as_json: bool) -> None:
+def apply(app: AppContext, plan_file: str, wait: bool, as_json: bool) -> None:
     """Apply exactly the saved plan; refuse (exit 9) if the store changed since it was made."""
     try:
         saved = Plan.from_json(Path(plan_file).read_text(encoding="utf-8"))
@@ -154,7 +158,7 @@ def apply(app: AppContext, plan_file: str, as_json: bool) -> None:
     connector = app.connector()
     with progress_reporter() as progress:
         connector.progress = progress
-        result = connector.apply(saved)
+        result = connector.apply(saved, wait=wait)
     if as_json:
         emit_json({"version": 1, "directory_id": saved.directory_id, "result": _dump(result)})
     else:
@@ -167,6 +171,7 @@ def apply(app: AppContext, plan_file: str, as_json: bool) -> None:
 @click.option("--force", is_flag=True, help="Apply a plan the guard would stop.")
 @click.option("--full", is_flag=True, default=None, help="Read the whole directory, not only changes.")
 @click.option("--strict", is_flag=True, help="Exit 8 when any conflict was found.")
+@click.option("--wait", is_flag=True, help=WAIT_HELP)
 @json_option
 @pass_app
 def sync(
@@ -176,6 +181,7 @@ def sync(
     force: bool,
     full: bool | None,
     strict: bool,
+    wait: bool,
     as_json: bool,
 ) -> None:
     """Read, plan, guard and apply: bring the store in step with each directory."""
@@ -183,7 +189,7 @@ def sync(
     with progress_reporter() as progress:
         connector.progress = progress
         results, error = _run(
-            app, directory_id, lambda c, d: c.sync(d, dry_run=dry_run, force=force, full=full)
+            app, directory_id, lambda c, d: c.sync(d, dry_run=dry_run, force=force, full=full, wait=wait)
         )
     if as_json:
         emit_json({"version": 1, "dry_run": dry_run, "directories": [_dump(r) for r in results]})

@@ -370,3 +370,13 @@ def test_readme_embedding_example_runs(mock: str, tmp_path: Path, admin: Admin, 
     printed = capsys.readouterr().out
     assert "'create_account': 14" in printed
     assert (tmp_path / "review-e2e.csv").is_file()
+
+
+def test_a_second_run_of_a_directory_exits_7(run: Cli):
+    from connector.config import load_config
+    from connector.store import Store
+
+    with Store.open(load_config(run.config, env=run.env).store_url) as store, store.run_lock("e2e"):
+        result = run.run("sync", code=7)
+    assert "another run is in progress for directory 'e2e'" in result.stderr
+    assert run.sync()["applied"] is True
