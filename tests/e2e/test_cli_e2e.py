@@ -380,3 +380,14 @@ def test_a_second_run_of_a_directory_exits_7(run: Cli):
         result = run.run("sync", code=7)
     assert "another run is in progress for directory 'e2e'" in result.stderr
     assert run.sync()["applied"] is True
+
+
+def test_debug_logs_never_show_a_secret(run: Cli):
+    result = run.runner.invoke(cli, ["-v", "--config", str(run.config), "sync"], env=run.env)
+    assert result.exit_code == 0, result.stderr
+    assert "DEBUG" in result.stderr
+    creds = default_credentials(SEED)
+    key_body = creds.okta_private_key_pem.splitlines()[1]
+    for secret in (creds.graph_client_secret, creds.scim_token, key_body):
+        assert secret not in result.stderr
+        assert secret not in result.stdout
