@@ -87,10 +87,8 @@ def check_guard(
     if force:
         message = f"guard rule {rule} tripped and was overridden with --force: {what}"
         return GuardOutcome(False, rule, message, numbers, forced=True)
-    message = (
-        f"guard tripped ({rule}): {what}. Nothing was applied. If this is intended,"
-        f" run again with --force, or raise {fix}."
-    )
+    how = f"run again with --force, or raise {fix}" if fix else "run again with --force"
+    message = f"guard tripped ({rule}): {what}. Nothing was applied. If this is intended, {how}."
     return GuardOutcome(True, rule, message, numbers)
 
 
@@ -103,7 +101,7 @@ def _read_rule(view: DirectoryView, snapshot: StoreSnapshot, s: GuardSettings) -
     if read == 0:
         numbers = {"users_read": 0, "last_good_user_count": last}
         what = "the read came back with no users at all; that is a fault of the source, not everybody leaving"
-        return READ_EMPTY, numbers, what, "nothing (an empty directory needs --force)"
+        return READ_EMPTY, numbers, what, ""
     if last:
         shrink = (last - read) / last
         if shrink > s.max_shrink_ratio:

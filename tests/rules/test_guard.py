@@ -92,6 +92,7 @@ def test_a_tripped_outcome_raises_with_its_rule(plan_for) -> None:
 def test_an_empty_read_trips(plan_for) -> None:
     outcome = _judge(plan_for, view([]), _directory(3))
     assert outcome.tripped and outcome.rule == READ_EMPTY
+    assert outcome.message.endswith("If this is intended, run again with --force.")
 
 
 @pytest.mark.parametrize(("read", "tripped"), [(90, False), (89, True), (100, False), (120, False)])
