@@ -13,12 +13,14 @@ from fakes import seeded
 from fakes import user
 from sqlalchemy import update
 
+from connector import apply as applier
 from connector.errors import IncompleteReadError
 from connector.errors import RunInProgressError
 from connector.errors import StalePlanError
 from connector.mirror import load_mirror
 from connector.model import AccountStatus
 from connector.model import MemberKind
+from connector.plan import Action
 from connector.settings import GuardSettings
 from connector.settings import SyncSettings
 from connector.store import Store
@@ -232,3 +234,34 @@ def test_nested_groups_give_members_to_every_ancestor(org: Store, idp: FakeProvi
     sync_directory(idp, org, SETTINGS)
     members = {(m.group_id, m.account_id) for m in org.memberships()}
     assert (groups["g0"], links["u1"]) not in members and (groups["g1"], links["u1"]) in members
+
+
+def test_a_change_the_store_refuses_is_retried_by_the_next_run(
+    org: Store, idp: FakeProvider, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = applier.handlers()[Action.CREATE_ACCOUNT]
+
+    def refuse_u3(ctx, changes):  # type: ignore[no-untyped-def]
+        kept = [c for c in changes if c.idp_user_id != "u3"]
+        results = iter(real(ctx, kept))
+        return [
+            applier.failed("refused for the test") if c.idp_user_id == "u3" else next(results)
+            for c in changes
+        ]
+
+    monkeypatch.setitem(applier._HANDLERS, Action.CREATE_ACCOUNT, refuse_u3)
+    first = sync_directory(idp, org, SETTINGS)
+    assert first.outcome == "applied_with_failures"
+    # the refused account, and its two memberships (g1 and, nested, g0) that need it
+    assert sorted(f.change.action.value for f in first.failed) == [
+        "add_membership",
+        "add_membership",
+        "create_account",
+    ]
+    assert org.runs()[0].outcome == "applied_with_failures"
+    assert "u3" not in by_identity(org, idp.directory_id)
+    monkeypatch.undo()
+    second = sync_directory(idp, org, SETTINGS)
+    assert second.outcome == "applied" and changed(second) == {"create_account": 1, "add_membership": 2}
+    assert "u3" in by_identity(org, idp.directory_id)
+    assert changed(sync_directory(idp, org, SETTINGS)) == {}

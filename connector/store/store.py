@@ -23,6 +23,9 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import InterfaceError
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.exc import SQLAlchemyError
 
 from connector.emails import InvalidEmailError
@@ -49,6 +52,16 @@ if TYPE_CHECKING:
     from connector.billing import BillingReport
 
 DEFAULT_URL = "sqlite:///connector.sqlite"
+
+
+def unreachable(exc: DBAPIError) -> StoreError:
+    """A StoreError for a database that failed us, with its own first line (never the URL)."""
+    return StoreError(f"the store's database failed: {first_line(exc)}")
+
+
+def first_line(exc: SQLAlchemyError) -> str:
+    lines = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+    return lines[0] if lines else type(exc).__name__
 
 
 class Store(RunLog):
@@ -90,17 +103,21 @@ class Store(RunLog):
         """Bring the schema to the newest migration (``alembic upgrade head``)."""
         try:
             engines.upgrade(self.engine)
+        except (OperationalError, InterfaceError) as exc:
+            raise unreachable(exc) from exc
         except SQLAlchemyError as exc:
-            raise StoreError(
-                f"could not migrate the store: {exc.__class__.__name__}: {exc.orig or exc}"
-            ) from exc
+            raise StoreError(f"could not migrate the store: {type(exc).__name__}: {first_line(exc)}") from exc
 
     def schema_revision(self) -> str | None:
         """The migration the database is at; None when it is empty."""
         return engines.current_revision(self.engine)
 
     def check_schema(self) -> None:
-        current, head = self.schema_revision(), engines.head_revision()
+        """Refuse a database that is not at the newest migration."""
+        try:
+            current, head = self.schema_revision(), engines.head_revision()
+        except (OperationalError, InterfaceError) as exc:
+            raise unreachable(exc) from exc
         if current != head:
             raise StoreError(
                 f"the store's schema is at {current or 'nothing (empty database)'}, the code needs {head}: "
@@ -109,12 +126,20 @@ class Store(RunLog):
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
-        """A connection in one transaction; committed on success, rolled back on error."""
-        with self.engine.connect() as conn:
-            if write:
-                conn.execution_options(**{engines.WRITE: True})
-            with conn.begin():
-                yield conn
+        """A connection in one transaction; committed on success, rolled back on error.
+
+        A lost or refused connection (or SQLite's "database is locked" after
+        the busy timeout) becomes a :class:`StoreError`; other database
+        errors, constraint violations among them, pass through as they are.
+        """
+        try:
+            with self.engine.connect() as conn:
+                if write:
+                    conn.execution_options(**{engines.WRITE: True})
+                with conn.begin():
+                    yield conn
+        except (OperationalError, InterfaceError) as exc:
+            raise unreachable(exc) from exc
 
     @contextlib.contextmanager
     def run_lock(self, directory_id: str, *, wait: bool = False) -> Iterator[None]:
@@ -126,8 +151,11 @@ class Store(RunLog):
             guard = lock.file_lock(path, directory_id, wait=wait)
         else:
             guard = lock.local_lock(f"{id(self.engine)}\0{directory_id}", wait=wait)
-        with guard:
-            yield
+        try:
+            with guard:
+                yield
+        except (OperationalError, InterfaceError) as exc:
+            raise unreachable(exc) from exc
 
     # ------------------------------------------------------------------ organization settings
 

@@ -55,3 +55,13 @@ def test_in_memory_sqlite_works() -> None:
     with Store.open("sqlite://") as store:
         store.ensure_directory("d", "scim")
         assert store.directory_state("d") is not None
+
+
+def test_an_unreachable_database_is_a_store_error_without_the_password() -> None:
+    url = "postgresql+psycopg://someone:hunter2@127.0.0.1:1/nothing?connect_timeout=2"
+    with pytest.raises(StoreError, match="database") as caught:
+        Store.open(url)
+    assert "hunter2" not in str(caught.value)
+    with pytest.raises(StoreError) as again:
+        Store.open(url, upgrade=False)
+    assert "hunter2" not in str(again.value)
