@@ -7,6 +7,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -78,11 +79,14 @@ class Served:
             text=True,
         )
         assert self.proc.stdout is not None
+        watchdog = threading.Timer(60, self.proc.kill)  # a child that never prints must not hang the run
+        watchdog.start()
         lines = []
         for line in self.proc.stdout:
             lines.append(line.rstrip("\n"))
             if line.startswith("  token URL:") and "/scim/" in line:
                 break
+        watchdog.cancel()
         self.banner = "\n".join(lines)
         found = re.match(r"mock-idp listening on (\S+)", self.banner)
         assert found, self.banner + (self.proc.stderr.read() if self.proc.stderr else "")
