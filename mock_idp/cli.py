@@ -86,9 +86,19 @@ def _rate_limits(texts: tuple[str, ...]) -> dict[str, int]:
 @click.option(
     "--admin-token", envvar="MOCK_IDP_ADMIN_TOKEN", help="Token for /_admin (default: from the seed)."
 )
-@click.option("--rate-limit", "rate_limits", multiple=True, metavar="DIALECT[:BUCKET]=PER_MIN")
 @click.option(
-    "--fault", "faults", multiple=True, metavar="JSON", help='A fault rule, e.g. \'{"kind":"drop"}\'.'
+    "--rate-limit",
+    "rate_limits",
+    multiple=True,
+    metavar="DIALECT[:BUCKET]=PER_MIN",
+    help="Per-minute budget, e.g. okta=600 or okta:users=100 (repeatable).",
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="JSON",
+    help='A fault rule as JSON (repeatable), e.g. \'{"kind":"drop"}\'.',
 )
 @click.option(
     "--state-dir",

@@ -264,3 +264,15 @@ def test_faults_and_limits_from_config(directory: Any, app_config: dict[str, Any
 def test_double_slashes_are_collapsed(client: FlaskClient) -> None:
     assert client.get("/v1.0//ping").get_json() == {"dialect": "graph"}
     assert client.get("/v1.0/ping/").status_code == 200  # no strict slashes
+
+
+def test_drop_over_tls(app: Flask, admin_headers: dict[str, str]) -> None:
+    with MockIdpServer(app, tls=True) as server:
+        verify = str(server.ca_file)
+        rule = {"kind": "drop", "dialect": "scim", "count": 1}
+        requests.post(
+            f"{server.url}/_admin/faults", json=rule, headers=admin_headers, verify=verify, timeout=5
+        )
+        with pytest.raises(requests.ConnectionError):
+            requests.get(f"{server.url}/scim/v2/ping", verify=verify, timeout=5)
+        assert requests.get(f"{server.url}/scim/v2/ping", verify=verify, timeout=5).status_code == 200
