@@ -140,11 +140,19 @@ def _created(data: dict[str, Any]) -> Response:
 # ------------------------------------------------------------------ whole directory
 
 
+def _like(old: Directory, seed: int | None = None) -> Directory:
+    """An empty directory with the old one's tenant and clock."""
+    return Directory(
+        seed=old.seed if seed is None else seed,
+        tenant_id=old.tenant_id,
+        tenant_domain=old.tenant_domain,
+        clock=old._clock,  # a test clock must survive a reset
+    )
+
+
 def _fresh_directory(old: Directory, seed: int | None = None) -> Directory:
     """An empty directory with the old one's tenant and credentials (clients stay valid)."""
-    new = Directory(
-        seed=old.seed if seed is None else seed, tenant_id=old.tenant_id, tenant_domain=old.tenant_domain
-    )
+    new = _like(old, seed)
     for client in old.clients.values():
         new.add_client(client)
     for token in old.api_tokens.values():
@@ -186,7 +194,7 @@ def fixture() -> Response:
         # without a tenant of its own, the fixture keeps the running tenant (clients know its id)
         base = None
         if "tenant" not in data:
-            base = Directory(seed=old.seed, tenant_id=old.tenant_id, tenant_domain=old.tenant_domain)
+            base = _like(old)
         loaded = load_fixture(data, base)
         if not loaded.clients and not loaded.api_tokens:
             for client in old.clients.values():
