@@ -18,9 +18,9 @@ __version__ = "0.1.0"
 
 _EXPORTS = {
     "Connector": "connector.api",
-    "CheckReport": "connector.api",
-    "PlanReport": "connector.api",
-    "ReviewReport": "connector.api",
+    "CheckReport": "connector.api_reports",
+    "PlanReport": "connector.api_reports",
+    "ReviewReport": "connector.api_reports",
     "Config": "connector.config",
     "load_config": "connector.config",
     "config_from_dict": "connector.config",

@@ -18,102 +18,28 @@ data the CLI prints with ``--json``).  Errors are the classes of
 
 from __future__ import annotations
 
-import csv
-import io
 import os
 from collections.abc import Iterable
 from collections.abc import Mapping
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from connector.accounts_csv import parse_row
+from connector.api_reports import CheckReport
+from connector.api_reports import PlanReport
+from connector.api_reports import ReviewReport
 from connector.config import Config
 from connector.config import DirectoryConfig
 from connector.config import config_from_dict
 from connector.config import load_config
-from connector.emails import InvalidEmailError
-from connector.emails import parse_email
 from connector.emails import try_parse_email
-from connector.errors import ConfigError
 from connector.errors import ConnectorError
 from connector.errors import StalePlanError
 from connector.model import AccountOrigin
 from connector.output import ProgressCallback
-from connector.plan import BOOKKEEPING
-from connector.plan import Action
 from connector.plan import Plan
 from connector.providers.base import Provider
 from connector.providers.base import Secret
-
-
-@dataclass(frozen=True)
-class CheckReport:
-    """What ``check`` found for one directory; ``error`` is set when it failed."""
-
-    directory_id: str
-    provider: str
-    ok: bool
-    granted_scopes: tuple[str, ...] = ()
-    missing_scopes: tuple[str, ...] = ()
-    detail: str = ""
-    error: ConnectorError | None = None
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "directory_id": self.directory_id,
-            "provider": self.provider,
-            "ok": self.ok,
-            "granted_scopes": list(self.granted_scopes),
-            "missing_scopes": list(self.missing_scopes),
-            "detail": self.detail,
-            "error": _error_dict(self.error),
-        }
-
-
-@dataclass(frozen=True)
-class PlanReport:
-    """A plan for one directory and the guard's verdict on it (nothing applied)."""
-
-    plan: Plan
-    guard: Any  # connector.guard.GuardOutcome
-
-    def to_dict(self) -> dict[str, Any]:
-        """The plan's product changes in full; bookkeeping (mirror, cursor, missing counts) only counted."""
-        counts = self.plan.counts()
-        return {
-            "directory_id": self.plan.directory_id,
-            "base_fingerprint": self.plan.base_fingerprint,
-            "full_read": self.plan.full_read,
-            "users_read": self.plan.users_read,
-            "empty": self.plan.is_empty,
-            "counts": {a.value: counts[a.value] for a in Action if a not in BOOKKEEPING},
-            "bookkeeping": {a.value: counts[a.value] for a in Action if a in BOOKKEEPING},
-            "changes": [c.to_dict() for c in self.plan.changes if c.action not in BOOKKEEPING],
-            "conflicts": [to_plain(c) for c in self.plan.conflicts],
-            "skipped": [{"idp_user_id": i, "reason": r} for i, r in self.plan.skipped],
-            "notes": list(self.plan.notes),
-            "guard": to_plain(self.guard),
-        }
-
-
-@dataclass(frozen=True)
-class ReviewReport:
-    """Where the review CSV went and what is in it."""
-
-    directory_id: str
-    path: str
-    rows: int
-    actions: Mapping[str, int]
-    mixed_groups: tuple[str, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "directory_id": self.directory_id,
-            "path": self.path,
-            "rows": self.rows,
-            "actions": dict(self.actions),
-            "mixed_groups": list(self.mixed_groups),
-        }
 
 
 class Connector:
@@ -359,7 +285,7 @@ class Connector:
         ``groups`` are local group names joined by ``;``.  Rows are checked
         first; a bad row stops the import before anything is written.
         """
-        parsed = [_import_row(row, i + 2, source) for i, row in enumerate(rows)]
+        parsed = [parse_row(row, i + 2, source) for i, row in enumerate(rows)]
         existing = {e.key for e in map(try_parse_email, (a.email for a in self.store.accounts())) if e}
         added = []
         for email, display_name, groups in parsed:
@@ -372,58 +298,3 @@ class Connector:
             )
             existing.add(email.key)
         return added
-
-
-def read_accounts_csv(path: str | os.PathLike[str]) -> list[dict[str, str]]:
-    """The rows of an accounts CSV (header ``email,display_name,groups``)."""
-    try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot read the accounts file ({exc.strerror}); check the path") from exc
-    reader = csv.DictReader(io.StringIO(text))
-    if reader.fieldnames is None or "email" not in reader.fieldnames:
-        raise ConfigError(
-            f"{path}: the header must name the columns email,display_name,groups; add that header"
-        )
-    unknown = set(reader.fieldnames) - {"email", "display_name", "groups"}
-    if unknown:
-        raise ConfigError(
-            f"{path}: unknown columns {', '.join(sorted(unknown))}; use email, display_name and groups only"
-        )
-    return list(reader)
-
-
-def _import_row(row: Mapping[str, str], line: int, source: str) -> tuple[Any, str | None, tuple[str, ...]]:
-    raw = (row.get("email") or "").strip()
-    try:
-        email = parse_email(raw)
-    except InvalidEmailError as exc:
-        raise ConfigError(
-            f"{source}: line {line}: email {raw!r} is not valid ({exc}); fix or remove the row"
-        ) from None
-    display_name = (row.get("display_name") or "").strip() or None
-    groups = tuple(g.strip() for g in (row.get("groups") or "").split(";") if g.strip())
-    return email, display_name, groups
-
-
-def _error_dict(error: ConnectorError | None) -> dict[str, Any] | None:
-    if error is None:
-        return None
-    return {"type": type(error).__name__, "message": str(error), "exit_code": error.exit_code}
-
-
-def to_plain(value: Any) -> Any:
-    """Dataclass or object with to_dict into JSON-ready data."""
-    import dataclasses
-
-    if value is None:
-        return None
-    if hasattr(value, "to_dict"):
-        return value.to_dict()
-    if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: to_plain(getattr(value, f.name)) for f in dataclasses.fields(value)}
-    if isinstance(value, (list, tuple)):
-        return [to_plain(v) for v in value]
-    if isinstance(value, Mapping):
-        return {str(k): to_plain(v) for k, v in value.items()}
-    return value

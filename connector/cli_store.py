@@ -8,8 +8,8 @@ from typing import Any
 
 import click
 
-from connector.api import read_accounts_csv
-from connector.api import to_plain
+from connector.accounts_csv import read_accounts_csv
+from connector.api_reports import to_plain
 from connector.cli_common import AppContext
 from connector.cli_common import directory_option
 from connector.cli_common import json_option

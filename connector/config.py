@@ -28,13 +28,14 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from connector.config_auth import auth_settings
 from connector.config_check import Checker
 from connector.config_check import parse_duration
 from connector.errors import ConfigError
-from connector.providers.base import AuthSettings
 from connector.providers.base import HttpSettings
 from connector.providers.base import ProviderSettings
-from connector.providers.base import Secret
+from connector.settings import GuardSettings
+from connector.settings import SyncSettings
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -43,7 +44,6 @@ else:  # pragma: no cover - Python 3.10
 
 STORE_URL_ENV = "CONNECTOR_STORE_URL"
 DEFAULT_STORE_FILE = "connector.sqlite"
-AUTH_METHODS = ("private_key_jwt", "client_secret", "bearer", "ssws")
 
 _TOP_KEYS = ("organization", "store", "directories", "products", "guard", "sync", "tls", "http")
 _DIRECTORY_KEYS = (
@@ -59,43 +59,10 @@ _DIRECTORY_KEYS = (
     "http",
     "options",
 )
-_AUTH_KEYS = (
-    "method",
-    "client_id",
-    "client_secret_env",
-    "client_secret_file",
-    "private_key_env",
-    "private_key_file",
-    "token_env",
-    "token_file",
-    "key_id",
-    "token_url",
-    "scopes",
-)
-_INLINE_SECRETS = {
-    "client_secret": "client_secret_env or client_secret_file",
-    "private_key": "private_key_env or private_key_file",
-    "token": "token_env or token_file",
-    "password": "token_env or token_file",
-}
 # What each method needs: (secret name, its two reference keys), and whether a client_id is needed.
-_METHOD_SECRET = {
-    "private_key_jwt": "private_key",
-    "client_secret": "client_secret",
-    "bearer": "token",
-    "ssws": "token",
-}
 _HTTP_KEYS = ("connect_timeout", "read_timeout", "max_retries", "max_total_wait", "rate_share")
 _TLS_KEYS = ("verify", "ca_bundle")
-_GUARD_DEFAULTS: dict[str, int | float] = {
-    "min_deactivations": 5,
-    "max_deactivation_ratio": 0.10,
-    "max_deactivations": 500,
-    "group_min_size": 20,
-    "group_max_removal_ratio": 0.5,
-    "max_shrink_ratio": 0.10,
-}
-_RATIOS = {"max_deactivation_ratio", "group_max_removal_ratio", "max_shrink_ratio"}
+_GUARD_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(GuardSettings)}
 
 
 @dataclass(frozen=True)
@@ -120,7 +87,7 @@ class Config:
     store_url: str
     directories: tuple[DirectoryConfig, ...]
     product_grants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    guard: Mapping[str, int | float] = field(default_factory=dict)
+    guard: Mapping[str, Any] = field(default_factory=dict)
     missing_threshold: int = 2
     full_read_interval: timedelta = timedelta(days=1)
     source: str = "<dict>"
@@ -139,11 +106,8 @@ class Config:
         """One directory by id, or every directory when ``directory_id`` is None."""
         return self.directories if directory_id is None else (self.directory(directory_id),)
 
-    def sync_settings(self) -> Any:
-        """The engine's :class:`connector.settings.SyncSettings` for this organization."""
-        from connector.settings import GuardSettings
-        from connector.settings import SyncSettings
-
+    def sync_settings(self) -> SyncSettings:
+        """The engine's settings for this organization."""
         return SyncSettings(
             verified_domains=self.verified_domains,
             product_grants=dict(self.product_grants),
@@ -255,7 +219,7 @@ def _anchor_sqlite(url: str, base: Path) -> str:
 
 def _guard_number(check: Checker, key: str, value: Any) -> int | float:
     where = f"guard.{key}"
-    if key in _RATIOS:
+    if isinstance(_GUARD_DEFAULTS[key], float):
         return check.ratio(value, where)
     return check.integer(value, where, minimum=0)
 
@@ -296,7 +260,7 @@ def _directory(
     settings = ProviderSettings(
         directory_id=directory_id,
         base_url=base_url.rstrip("/"),
-        auth=_auth(check, table.get("auth"), f"{where}.auth", base, environ),
+        auth=auth_settings(check, table.get("auth"), f"{where}.auth", base, environ),
         page_size=page_size,
         http=_http_settings(check, default_http, http, tls, where, base, table.get("rate_share")),
         options=options,
@@ -330,85 +294,3 @@ def _http_settings(
     if "ca_bundle" in tls:
         changes["ca_bundle"] = str(check.existing_file(tls["ca_bundle"], f"{prefix}tls.ca_bundle", base))
     return dataclasses.replace(start, **changes)
-
-
-def _auth(check: Checker, raw: Any, where: str, base: Path, environ: Mapping[str, str]) -> AuthSettings:
-    if raw is None:
-        raise check.error(where, "is missing", f"add a [{where}] table with method and credentials")
-    for inline, refs in _INLINE_SECRETS.items():
-        if isinstance(raw, Mapping) and inline in raw:
-            raise check.error(
-                f"{where}.{inline}", "secrets are never written in the configuration", f"use {refs} instead"
-            )
-    table = check.table(raw, where, _AUTH_KEYS)
-    method = check.choice(
-        check.required(table, "method", where, "an auth method"), f"{where}.method", AUTH_METHODS
-    )
-    secret_name = _METHOD_SECRET[method]
-    allowed = {f"{secret_name}_env", f"{secret_name}_file"}
-    for kind in set(_METHOD_SECRET.values()) - {secret_name}:
-        for suffix in ("_env", "_file"):
-            if f"{kind}{suffix}" in table:
-                raise check.error(
-                    f"{where}.{kind}{suffix}",
-                    f"is not used by method {method}",
-                    f"remove it, or set {sorted(allowed)[0]} or {sorted(allowed)[1]}",
-                )
-    secret = _secret(check, table, secret_name, where, base, environ)
-    client_id = table.get("client_id")
-    if method in ("private_key_jwt", "client_secret"):
-        if client_id is None:
-            raise check.error(
-                f"{where}.client_id", f"is required for method {method}", "set the OAuth client id"
-            )
-        client_id = check.string(client_id, f"{where}.client_id")
-    elif client_id is not None:
-        raise check.error(f"{where}.client_id", f"is not used by method {method}", "remove it")
-    if "key_id" in table and method != "private_key_jwt":
-        raise check.error(
-            f"{where}.key_id", f"is only used by method private_key_jwt, not {method}", "remove it"
-        )
-    scopes = check.names(table.get("scopes", []), f"{where}.scopes")
-    token_url = table.get("token_url")
-    return AuthSettings(
-        method=method,  # type: ignore[arg-type]
-        client_id=client_id,
-        client_secret=secret if secret_name == "client_secret" else None,
-        private_key=secret if secret_name == "private_key" else None,
-        key_id=check.string(table["key_id"], f"{where}.key_id") if "key_id" in table else None,
-        token=secret if secret_name == "token" else None,
-        token_url=check.url(token_url, f"{where}.token_url") if token_url is not None else None,
-        scopes=scopes,
-    )
-
-
-def _secret(
-    check: Checker, table: Mapping[str, Any], name: str, where: str, base: Path, environ: Mapping[str, str]
-) -> Secret:
-    env_key, file_key = f"{name}_env", f"{name}_file"
-    if env_key in table and file_key in table:
-        raise check.error(f"{where}.{env_key}", f"and {file_key} are both set", "keep only one of them")
-    if env_key in table:
-        var = check.string(table[env_key], f"{where}.{env_key}")
-        value = environ.get(var)
-        if not value:
-            raise check.error(
-                f"{where}.{env_key}",
-                f"the environment variable {var} is not set or empty",
-                f"export {var}, or use {file_key}",
-            )
-        return Secret(value.strip())
-    if file_key in table:
-        path = check.existing_file(table[file_key], f"{where}.{file_key}", base)
-        try:
-            value = path.read_text(encoding="utf-8").strip()
-        except (OSError, UnicodeDecodeError) as exc:
-            raise check.error(
-                f"{where}.{file_key}", f"cannot read {path} ({exc.__class__.__name__})", "fix the file"
-            ) from None
-        if not value:
-            raise check.error(f"{where}.{file_key}", f"{path} is empty", "put the secret in the file")
-        return Secret(value)
-    raise check.error(
-        where, f"has no {name} reference", f"set {env_key} (a variable name) or {file_key} (a path)"
-    )
