@@ -36,7 +36,7 @@ class CheckReport:
             "granted_scopes": list(self.granted_scopes),
             "missing_scopes": list(self.missing_scopes),
             "detail": self.detail,
-            "error": _error_dict(self.error),
+            "error": error_dict(self.error),
         }
 
 
@@ -86,10 +86,11 @@ class ReviewReport:
         }
 
 
-def _error_dict(error: ConnectorError | None) -> dict[str, Any] | None:
+def error_dict(error: ConnectorError | None, message: str | None = None) -> dict[str, Any] | None:
+    """``{"type", "message", "exit_code"}`` of an error (docs/cli.md); ``message`` replaces ``str(error)``."""
     if error is None:
         return None
-    return {"type": type(error).__name__, "message": str(error), "exit_code": error.exit_code}
+    return {"type": type(error).__name__, "message": message or str(error), "exit_code": error.exit_code}
 
 
 def to_plain(value: Any) -> Any:

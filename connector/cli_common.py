@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
 from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
@@ -11,6 +10,7 @@ from typing import Any
 import click
 
 from connector.api import Connector
+from connector.api_reports import error_dict
 from connector.errors import ConfigError
 from connector.errors import ConnectorError
 from connector.output import RedactingFilter
@@ -23,15 +23,15 @@ log = logging.getLogger("connector.cli")
 class CliError(click.ClickException):
     """A connector error on its way out, with the error class's exit code."""
 
-    def __init__(self, error: ConnectorError, *, as_json: bool, secrets: Sequence[str] = ()) -> None:
-        super().__init__(redact(str(error), secrets))
+    def __init__(self, error: ConnectorError, *, as_json: bool, message: str) -> None:
+        super().__init__(message)
         self.exit_code = error.exit_code
-        self.kind = type(error).__name__
+        self.error = error
         self.as_json = as_json
 
     def show(self, file: Any = None) -> None:
         if self.as_json:
-            emit_json({"error": {"type": self.kind, "message": self.message, "exit_code": self.exit_code}})
+            emit_json({"error": error_dict(self.error, self.message)})
         click.echo(f"error: {self.message}", err=True)
 
 
@@ -53,6 +53,11 @@ class AppContext:
             self.redactor.add(self._connector.secrets())
         return self._connector
 
+    def describe(self, error: ConnectorError) -> str:
+        """The error's message with every configured secret masked (messages should hold none)."""
+        secrets = [s.reveal() for s in self._connector.secrets()] if self._connector else []
+        return redact(str(error), secrets)
+
     def close(self) -> None:
         if self._connector is not None:
             self._connector.close()
@@ -66,8 +71,8 @@ class ConnectorGroup(click.Group):
             return super().invoke(ctx)
         except ConnectorError as exc:
             app = ctx.obj if isinstance(ctx.obj, AppContext) else None
-            secrets = [s.reveal() for s in app._connector.secrets()] if app and app._connector else []
-            raise CliError(exc, as_json=bool(app and app.as_json), secrets=secrets) from exc
+            message = app.describe(exc) if app else redact(str(exc))
+            raise CliError(exc, as_json=bool(app and app.as_json), message=message) from exc
 
 
 pass_app = click.make_pass_decorator(AppContext)

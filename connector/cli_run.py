@@ -7,12 +7,14 @@ from typing import Any
 
 import click
 
+from connector.api_reports import error_dict
 from connector.cli_common import AppContext
 from connector.cli_common import directory_option
 from connector.cli_common import exit_with
 from connector.cli_common import json_option
 from connector.cli_common import pass_app
 from connector.cli_common import usage_error
+from connector.cli_render import as_dict
 from connector.cli_render import print_check
 from connector.cli_render import print_plan
 from connector.cli_render import print_review
@@ -40,18 +42,11 @@ def _run(app: AppContext, directory_id: str | None, work: Any) -> tuple[list[Any
         except ConnectorError as exc:
             if directory_id is not None:
                 raise
-            log.error("%s: %s", current, exc)
-            results.append({"directory_id": current, "error": _error(exc)})
+            message = app.describe(exc)
+            log.error("%s: %s", current, message)
+            results.append({"directory_id": current, "error": error_dict(exc, message)})
             first_error = first_error or exc
     return results, first_error
-
-
-def _error(exc: ConnectorError) -> dict[str, Any]:
-    return {"type": type(exc).__name__, "message": str(exc), "exit_code": exc.exit_code}
-
-
-def _dump(result: Any) -> Any:
-    return result.to_dict() if hasattr(result, "to_dict") else result
 
 
 @click.command()
@@ -96,7 +91,7 @@ def review(
             app, directory_id, lambda c, d: c.review(d, path_for(d), include_internal=include_internal)
         )
     if as_json:
-        emit_json({"version": 1, "directories": [_dump(r) for r in results]})
+        emit_json({"version": 1, "directories": [as_dict(r) for r in results]})
     else:
         print_review(results)
     if error is not None:
@@ -121,7 +116,7 @@ def plan(
         connector.progress = progress
         results, error = _run(app, directory_id, lambda c, d: c.plan(d, force=force, full=full))
     if as_json:
-        emit_json({"version": 1, "directories": [_dump(r) for r in results]})
+        emit_json({"version": 1, "directories": [as_dict(r) for r in results]})
     else:
         print_plan(results)
     if error is not None:
@@ -160,7 +155,7 @@ def apply(app: AppContext, plan_file: str, wait: bool, as_json: bool) -> None:
         connector.progress = progress
         result = connector.apply(saved, wait=wait)
     if as_json:
-        emit_json({"version": 1, "directory_id": saved.directory_id, "result": _dump(result)})
+        emit_json({"version": 1, "directory_id": saved.directory_id, "result": as_dict(result)})
     else:
         click.echo(f"applied {len(saved)} changes to {saved.directory_id}")
 
@@ -192,7 +187,7 @@ def sync(
             app, directory_id, lambda c, d: c.sync(d, dry_run=dry_run, force=force, full=full, wait=wait)
         )
     if as_json:
-        emit_json({"version": 1, "dry_run": dry_run, "directories": [_dump(r) for r in results]})
+        emit_json({"version": 1, "dry_run": dry_run, "directories": [as_dict(r) for r in results]})
     else:
         print_sync(results)
     if error is not None:

@@ -13,6 +13,7 @@ from click.testing import CliRunner
 
 from connector import errors
 from connector.cli import cli
+from connector.cli_common import AppContext
 from connector.cli_common import CliError
 from connector.output import REDACTED
 from connector.output import RedactingFilter
@@ -116,9 +117,20 @@ def test_every_error_class_has_its_exit_code(runner, error, code):
     assert result.stderr.startswith("error: ")
 
 
-def test_cli_error_redacts_known_secrets():
-    exc = CliError(errors.AuthError("refused token abc123 for client"), as_json=False, secrets=["abc123"])
-    assert "abc123" not in exc.message
+def test_cli_error_redacts_known_secrets(tmp_path):
+    config = tmp_path / "c.toml"
+    config.write_text(
+        '[organization]\nverified_domains = ["example.com"]\n[[directories]]\nid = "s"\nprovider = "scim"\n'
+        'base_url = "http://127.0.0.1:9"\nauth = { method = "bearer", token_env = "T" }\n'
+    )
+    app = AppContext(str(config), 0, RedactingFilter())
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("T", "abc123-secret")
+        app.connector()
+    exc = CliError(
+        errors.AuthError("x"), as_json=False, message=app.describe(errors.AuthError("token abc123-secret"))
+    )
+    assert "abc123-secret" not in exc.message
     assert exc.exit_code == 3
     assert isinstance(exc, click.ClickException)
 
