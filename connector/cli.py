@@ -8,7 +8,6 @@ the directory; 8 conflicts found with ``--strict``; 9 a saved plan is stale.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
 import click
@@ -67,6 +66,3 @@ for _command in (
     cli_demo.demo,
 ):
     cli.add_command(_command)
-
-if __name__ == "__main__":  # pragma: no cover
-    sys.exit(main())
