@@ -59,16 +59,26 @@ class Connector:
         self._prepared = False
 
     @classmethod
-    def from_file(cls, path: str | os.PathLike[str], **kwargs: Any) -> Connector:
-        """Load and validate a TOML configuration file (see docs/configuration.md)."""
-        return cls(load_config(path), **kwargs)
+    def from_file(
+        cls, path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None, **kwargs: Any
+    ) -> Connector:
+        """Load and validate a TOML configuration file (see docs/configuration.md).
+
+        ``env`` replaces ``os.environ`` for the ``*_env`` secret references.
+        """
+        return cls(load_config(path, env=env), **kwargs)
 
     @classmethod
     def from_dict(
-        cls, data: Mapping[str, Any], *, base_dir: str | os.PathLike[str] | None = None, **kwargs: Any
+        cls,
+        data: Mapping[str, Any],
+        *,
+        base_dir: str | os.PathLike[str] | None = None,
+        env: Mapping[str, str] | None = None,
+        **kwargs: Any,
     ) -> Connector:
-        """Validate a configuration given as a dict of the TOML file's shape."""
-        return cls(config_from_dict(data, base_dir=base_dir), **kwargs)
+        """Validate a dict of the TOML file's shape; relative paths are taken from ``base_dir``."""
+        return cls(config_from_dict(data, base_dir=base_dir, env=env), **kwargs)
 
     def __enter__(self) -> Connector:
         return self
@@ -206,6 +216,10 @@ class Connector:
                 progress=self.progress,
             ),
         )
+
+    def sync_all(self, **options: Any) -> list[Any]:
+        """:meth:`sync` every configured directory in turn (same options); the first error stops it."""
+        return [self.sync(directory_id, **options) for directory_id in self.directory_ids()]
 
     def review(
         self, directory_id: str, out: str | os.PathLike[str], *, include_internal: bool = False

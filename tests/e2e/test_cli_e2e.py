@@ -391,3 +391,29 @@ def test_debug_logs_never_show_a_secret(run: Cli):
     for secret in (creds.graph_client_secret, creds.scim_token, key_body):
         assert secret not in result.stderr
         assert secret not in result.stdout
+
+
+def test_embedding_from_a_dict_with_secrets_in_memory(mock: str, tmp_path: Path, admin: Admin):
+    from connector import Connector
+
+    creds = default_credentials(SEED)
+    data = {
+        "organization": {"verified_domains": ["example.com"]},
+        "store": {"url": "sqlite:///embedded.sqlite"},
+        "products": {"confluence": ["Everyone"]},
+        "directories": [
+            {"id": "graph", "provider": "azure_ad", "base_url": f"{mock}/v1.0", "tenant": TENANT,
+             "authority": mock, "auth": {"method": "client_secret", "client_id": creds.graph_client_id,
+                                         "client_secret_env": "GRAPH_SECRET"}},
+            {"id": "scim", "provider": "scim", "base_url": f"{mock}/scim/v2",
+             "auth": {"method": "bearer", "token_env": "SCIM_TOKEN"}},
+        ],
+    }  # fmt: skip
+    env = {"GRAPH_SECRET": creds.graph_client_secret, "SCIM_TOKEN": creds.scim_token}
+    with Connector.from_dict(data, base_dir=tmp_path, env=env) as conn:
+        reports = conn.sync_all()
+        assert [r.directory_id for r in reports] == ["graph", "scim"]
+        assert reports[0].counts["create_account"] == 14
+        assert reports[1].counts["link"] == 14  # the same people, through a second directory
+        assert conn.billing().per_product == {"confluence": 12}
+    assert (tmp_path / "embedded.sqlite").is_file()
