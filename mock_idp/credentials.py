@@ -3,31 +3,32 @@
 A directory with no OAuth clients and no API tokens gets, per dialect:
 
 * Okta: an SSWS API token, and a ``private_key_jwt`` service app whose
-  public key is registered as a JWKS (the private key comes from
-  :func:`mock_idp.tls.seeded_rsa_key`); scopes ``okta.users.read okta.groups.read``;
+  public key is registered as a JWKS (the key pair is the test key shipped in
+  ``mock_idp/fixtures/okta-service-app-key.pem``, the same for every seed);
+  scopes ``okta.users.read okta.groups.read``;
 * Graph: an app with a client secret and the app roles ``User.Read.All`` and
   ``GroupMember.Read.All``;
 * SCIM: a bearer token, and an OAuth client with a secret; scopes ``scim.read scim.write``.
 
-Same seed, same credentials.  They are a mock's test credentials: ``mock-idp
-serve`` prints them on purpose.
+Same seed, same credentials.  They are a mock's test credentials, public by
+design: ``mock-idp serve`` prints them on purpose, and the shipped key must
+never be trusted anywhere but a mock.
 """
 
 from __future__ import annotations
 
-import base64
+import functools
 import random
 import string
 import uuid
 from dataclasses import dataclass
+from importlib import resources
 
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric import rsa
+from joserfc.jwk import RSAKey
 
 from mock_idp.state import ApiToken
 from mock_idp.state import Directory
 from mock_idp.state import OAuthClient
-from mock_idp.tls import seeded_rsa_key
 
 OKTA_SCOPES = ("okta.users.read", "okta.groups.read")
 GRAPH_ROLES = ("User.Read.All", "GroupMember.Read.All")
@@ -49,14 +50,14 @@ class DefaultCredentials:
     scim_client_secret: str
 
 
-def _pem(key: rsa.RSAPrivateKey) -> str:
-    return key.private_bytes(
-        serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-    ).decode()
+@functools.cache
+def test_private_key_pem() -> str:
+    """The PEM private key of the default Okta service app (a public test key)."""
+    return resources.files("mock_idp").joinpath("fixtures/okta-service-app-key.pem").read_text()
 
 
 def default_credentials(seed: int) -> DefaultCredentials:
-    """Deterministic credentials for ``seed`` (the RSA key pair too)."""
+    """Deterministic credentials for ``seed``; the key pair is the shipped test key."""
     rng = random.Random(f"mock-idp-credentials:{seed}")
     alnum = string.ascii_letters + string.digits
 
@@ -67,7 +68,7 @@ def default_credentials(seed: int) -> DefaultCredentials:
         okta_api_token="00" + word(40, alnum + "-_"),
         okta_client_id="0oa" + word(17),
         okta_key_id=f"mock-{seed}-" + word(8).lower(),
-        okta_private_key_pem=_pem(seeded_rsa_key(str(seed))),
+        okta_private_key_pem=test_private_key_pem(),
         graph_client_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         graph_client_secret=word(3) + "8Q~" + word(34, alnum + "~._-"),
         scim_token=word(48),
@@ -76,29 +77,25 @@ def default_credentials(seed: int) -> DefaultCredentials:
     )
 
 
-def public_jwk(key: rsa.RSAPrivateKey, kid: str) -> dict[str, str]:
-    """The public half of ``key`` as a JWK (RFC 7517 §4, RFC 7518 §6.3.1)."""
-    numbers = key.public_key().public_numbers()
-
-    def b64(n: int) -> str:
-        return base64.urlsafe_b64encode(n.to_bytes((n.bit_length() + 7) // 8, "big")).rstrip(b"=").decode()
-
-    return {"kty": "RSA", "kid": kid, "use": "sig", "alg": "RS256", "n": b64(numbers.n), "e": b64(numbers.e)}
+def public_jwk(private_key_pem: str, kid: str) -> dict[str, str]:
+    """The public half of a PEM private key as a JWK (RFC 7517), signing with RS256."""
+    jwk = RSAKey.import_key(private_key_pem).as_dict(private=False)
+    return {**jwk, "kid": kid, "use": "sig", "alg": "RS256"}
 
 
 def known_private_key(directory: Directory, client: OAuthClient) -> str | None:
-    """The PEM private key of a ``private_key_jwt`` client whose JWKS holds the seed's key, else None.
+    """The PEM private key of a ``private_key_jwt`` client registered with the shipped test key, else None.
 
-    So a fixture may register ``public_jwk(seeded_rsa_key(str(seed)), kid)``
-    and ``mock-idp serve`` can still hand out the private key.
+    So a fixture may register ``public_jwk(test_private_key_pem(), kid)`` and
+    ``mock-idp serve`` can still hand out the private key.
     """
     if client.auth_method != "private_key_jwt" or not client.jwks:
         return None
-    key = seeded_rsa_key(str(directory.seed))
-    n = public_jwk(key, "")["n"]
+    pem = test_private_key_pem()
+    n = public_jwk(pem, "")["n"]
     if not any(k.get("n") == n for k in client.jwks.get("keys", [])):
         return None
-    return _pem(key)
+    return pem
 
 
 def add_default_credentials(directory: Directory) -> DefaultCredentials | None:
@@ -110,7 +107,7 @@ def add_default_credentials(directory: Directory) -> DefaultCredentials | None:
         if directory.clients or directory.api_tokens:
             return None
         creds = default_credentials(directory.seed)
-        jwk = public_jwk(seeded_rsa_key(str(directory.seed)), creds.okta_key_id)
+        jwk = public_jwk(creds.okta_private_key_pem, creds.okta_key_id)
         directory.add_api_token(ApiToken(creds.okta_api_token, "okta", OKTA_SCOPES, "default SSWS token"))
         directory.add_client(
             OAuthClient(

@@ -1,4 +1,4 @@
-"""Test key material: a throwaway CA and server certificate for ``--tls``, and seeded RSA keys.
+"""Test key material: a throwaway CA and server certificate for ``--tls``.
 
 The Azure SDK refuses any authority that is not https (idp-wire-protocols.md
 §4), so the mock can serve TLS.  :func:`make_certificates` writes a self-signed
@@ -6,8 +6,6 @@ CA and a server certificate for ``127.0.0.1``, ``::1`` and ``localhost``
 (plus any extra names) signed by it; clients trust the CA file, e.g.
 ``requests.get(url, verify=ca_file)``.
 
-:func:`seeded_rsa_key` makes the same RSA key for the same seed, so a seeded
-mock's default Okta service app keeps its key pair across restarts.
 """
 
 from __future__ import annotations
@@ -127,67 +125,3 @@ def make_certificates(directory: str | os.PathLike[str], hostnames: Iterable[str
     with os.fdopen(fd, "wb") as handle:
         handle.write(key_pem)
     return files
-
-
-_SMALL_PRIMES = [p for p in range(3, 20000, 2) if all(p % d for d in range(3, math.isqrt(p) + 1, 2))]
-_WINDOW = 4096
-
-
-def _is_probable_prime(n: int, rng: random.Random, rounds: int = 8) -> bool:
-    """Miller-Rabin with base 2 and ``rounds`` bases from ``rng``
-    (FIPS 186-4 table C.2 asks 5 rounds for a 1024-bit RSA prime)."""
-    d, s = n - 1, 0
-    while d % 2 == 0:
-        d, s = d // 2, s + 1
-    for base in [2, *(rng.randrange(3, n - 2) for _ in range(rounds))]:
-        x = pow(base, d, n)
-        if x in (1, n - 1):
-            continue
-        for _ in range(s - 1):
-            x = pow(x, 2, n)
-            if x == n - 1:
-                break
-        else:
-            return False
-    return True
-
-
-def _prime(rng: random.Random, bits: int, e: int) -> int:
-    """The first probable prime in a sieved run of odd numbers from a random start."""
-    while True:
-        start = rng.getrandbits(bits) | (3 << (bits - 2)) | 1  # top two bits set: n has full size
-        composite = bytearray(_WINDOW)  # slot k stands for start + 2k
-        for p in _SMALL_PRIMES:
-            first = (-(start % p) * ((p + 1) // 2)) % p  # start + 2k = 0 (mod p)
-            composite[first::p] = b"\x01" * len(range(first, _WINDOW, p))
-        for k in range(_WINDOW):
-            candidate = start + 2 * k
-            if composite[k] or candidate.bit_length() != bits or math.gcd(e, candidate - 1) != 1:
-                continue
-            if _is_probable_prime(candidate, rng):
-                return candidate
-
-
-@functools.lru_cache(maxsize=8)
-def seeded_rsa_key(seed: str, bits: int = 2048) -> rsa.RSAPrivateKey:
-    """An RSA private key derived from ``seed``: equal seeds give equal keys.
-
-    For a mock's test credentials only: anyone who knows the seed has the key.
-    """
-    rng = random.Random(f"mock-idp-rsa:{seed}")
-    e = 65537
-    p = _prime(rng, bits // 2, e)
-    q = _prime(rng, bits // 2, e)
-    while q == p:
-        q = _prime(rng, bits // 2, e)
-    d = pow(e, -1, (p - 1) * (q - 1) // math.gcd(p - 1, q - 1))
-    numbers = rsa.RSAPrivateNumbers(
-        p=p,
-        q=q,
-        d=d,
-        dmp1=rsa.rsa_crt_dmp1(d, p),
-        dmq1=rsa.rsa_crt_dmq1(d, q),
-        iqmp=rsa.rsa_crt_iqmp(p, q),
-        public_numbers=rsa.RSAPublicNumbers(e, p * q),
-    )
-    return numbers.private_key()
