@@ -11,11 +11,8 @@ CA and a server certificate for ``127.0.0.1``, ``::1`` and ``localhost``
 from __future__ import annotations
 
 import datetime
-import functools
 import ipaddress
-import math
 import os
-import random
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,7 +21,6 @@ from cryptography import x509
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric import rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 from cryptography.x509.oid import NameOID
 
