@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import uuid
+from collections.abc import Callable
 from collections.abc import Iterator
 from urllib.parse import quote
 
@@ -42,19 +43,32 @@ def pg_server() -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_url(pg_server: str) -> Iterator[str]:
-    """A URL whose connections land in a fresh schema of their own."""
-    schema = f"t_{uuid.uuid4().hex[:12]}"
+def pg_urls(pg_server: str) -> Iterator[Callable[[], str]]:
+    """A factory of URLs whose connections land in a fresh schema each, dropped afterwards."""
     admin = create_engine(make_url(pg_server))
-    with admin.begin() as conn:
-        conn.execute(text(f'CREATE SCHEMA "{schema}"'))
-    sep = "&" if "?" in pg_server else "?"
+    schemas: list[str] = []
+
+    def make() -> str:
+        schema = f"t_{uuid.uuid4().hex[:12]}"
+        with admin.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        schemas.append(schema)
+        sep = "&" if "?" in pg_server else "?"
+        return f"{pg_server}{sep}options={quote(f'-csearch_path={schema}')}"
+
     try:
-        yield f"{pg_server}{sep}options={quote(f'-csearch_path={schema}')}"
+        yield make
     finally:
         with admin.begin() as conn:
-            conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
+            for schema in schemas:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
         admin.dispose()
+
+
+@pytest.fixture
+def pg_url(pg_urls: Callable[[], str]) -> str:
+    """A URL whose connections land in a fresh schema of their own."""
+    return pg_urls()
 
 
 @pytest.fixture

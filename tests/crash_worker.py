@@ -28,7 +28,7 @@ from connector.sync import sync_directory
 SETTINGS = SyncSettings(
     verified_domains=("example.com",), product_grants={"jira-software": ("Group 0", "Group 3")}
 )
-USERS = 200
+USERS = 150
 GROUPS = 10
 BATCH = 50
 
@@ -52,7 +52,7 @@ def directory(phase: int) -> FakeProvider:
             idp.put_user(user(n))
             idp.add_member("g2", f"u{n}")
         for n in range(1, 5):
-            idp.update_user(f"u{n * 50}", active=False, raw_status="SUSPENDED")
+            idp.update_user(f"u{n * 30}", active=False, raw_status="SUSPENDED")
         for n in range(5, USERS, 11):
             idp.remove_member(f"g{n % GROUPS}", f"u{n}")
         idp.put_group("g10", "Group 10")

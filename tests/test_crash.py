@@ -1,6 +1,6 @@
 """A sync killed mid-apply (a real process, SIGKILL) loses nothing, and the rerun converges.
 
-Each case builds two SQLite stores: one synced cleanly, one whose run was
+Each case builds two stores (SQLite files, or PostgreSQL schemas): one synced cleanly, one whose run was
 killed and then run again.  The two must hold the same directory, compared
 by IdP ids (account and group ids are random per run), the same bookkeeping,
 and an audit log with every change exactly once.
@@ -113,7 +113,17 @@ def canonical(url: str) -> dict[str, object]:
 
 @pytest.fixture
 def urls(tmp_path: Path) -> tuple[str, str]:
+    """Two empty SQLite stores: one for the clean run, one for the killed run and its rerun."""
     return f"sqlite:///{tmp_path}/clean.sqlite", f"sqlite:///{tmp_path}/crashed.sqlite"
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def both_urls(request: pytest.FixtureRequest, urls: tuple[str, str]) -> tuple[str, str]:
+    """The same two stores on each backend (PostgreSQL: two fresh schemas)."""
+    if request.param == "sqlite":
+        return urls
+    make = request.getfixturevalue("pg_urls")
+    return make(), make()
 
 
 def test_first_sync_killed_between_batches(urls: tuple[str, str]) -> None:
@@ -130,9 +140,11 @@ def test_first_sync_killed_between_batches(urls: tuple[str, str]) -> None:
     assert not any(again["counts"].values())  # type: ignore[union-attr]
 
 
-def test_incremental_sync_killed_between_batches_reruns_from_the_old_cursor(urls: tuple[str, str]) -> None:
-    clean, crashed = urls
-    for url in urls:
+def test_incremental_sync_killed_between_batches_reruns_from_the_old_cursor(
+    both_urls: tuple[str, str],
+) -> None:
+    clean, crashed = both_urls
+    for url in both_urls:
         synced(url, 1)
     synced(clean, 2)
     before = canonical(crashed)["cursor"]
