@@ -132,7 +132,8 @@ def decide_links(view: DirectoryView, snapshot: StoreSnapshot, verified_domains:
         mapped = users[0]
         candidates = index.by_key.get(key, [])
         if len(candidates) > 1:
-            conflict(mapped, f"{len(candidates)} accounts share the email {key!r}", candidates)
+            reason = f"{len(candidates)} accounts share the email {key!r} ({', '.join(candidates)})"
+            conflict(mapped, reason, candidates)
             continue
         if candidates:
             account_id = candidates[0]
