@@ -56,13 +56,15 @@ class MockProcess:
         proc, self._proc = self._proc, None
         if proc is None:
             return
-        if proc.poll() is None:
-            proc.send_signal(signal.SIGINT)  # the server's Ctrl-C path removes its temporary files
+        # Ctrl-C first (the server's own path removes its temporary files), then firmer.
+        for stop in (lambda: proc.send_signal(signal.SIGINT), proc.terminate, proc.kill):
+            if proc.poll() is not None:
+                break
+            stop()
             try:
-                proc.wait(timeout=30)
+                proc.wait(timeout=10)
             except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
+                continue
         if proc.stdout is not None:
             proc.stdout.close()
         self._admin.close()
