@@ -59,7 +59,6 @@ _DIRECTORY_KEYS = (
     "http",
     "options",
 )
-# What each method needs: (secret name, its two reference keys), and whether a client_id is needed.
 _HTTP_KEYS = ("connect_timeout", "read_timeout", "max_retries", "max_total_wait", "rate_share")
 _TLS_KEYS = ("verify", "ca_bundle")
 _GUARD_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(GuardSettings)}

@@ -38,6 +38,7 @@ _INLINE_SECRETS = {
     "password": "token_env or token_file",
 }
 
+# The secret each method needs; it is given by its "<name>_env" or "<name>_file" key.
 _METHOD_SECRET = {
     "private_key_jwt": "private_key",
     "client_secret": "client_secret",
