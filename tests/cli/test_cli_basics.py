@@ -5,7 +5,6 @@ from __future__ import annotations
 import io
 import json
 import logging
-from pathlib import Path
 
 import click
 import pytest
@@ -26,24 +25,6 @@ COMMANDS = ("accounts", "apply", "billing", "check", "db", "demo", "groups", "pl
 @pytest.fixture
 def runner() -> CliRunner:
     return CliRunner()
-
-
-@pytest.fixture
-def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "connector.toml"
-    path.write_text(
-        """
-[organization]
-verified_domains = ["example.com"]
-
-[[directories]]
-id = "scim"
-provider = "scim"
-base_url = "http://127.0.0.1:9/scim/v2"
-auth = { method = "bearer", token_env = "CLI_TEST_SCIM_TOKEN" }
-"""
-    )
-    return path
 
 
 def test_help_lists_every_command(runner):

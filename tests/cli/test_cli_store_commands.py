@@ -14,27 +14,6 @@ from connector.cli import cli
 
 
 @pytest.fixture
-def config_file(tmp_path: Path) -> Path:
-    path = tmp_path / "connector.toml"
-    path.write_text(
-        """
-[organization]
-verified_domains = ["example.com"]
-
-[products]
-confluence = ["Everyone"]
-
-[[directories]]
-id = "scim"
-provider = "scim"
-base_url = "http://127.0.0.1:9/scim/v2"
-auth = { method = "bearer", token_env = "CLI_TEST_SCIM_TOKEN" }
-"""
-    )
-    return path
-
-
-@pytest.fixture
 def invoke(config_file: Path):
     runner = CliRunner()
 
