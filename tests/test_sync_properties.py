@@ -1,0 +1,115 @@
+"""Property tests through the real store: random directories and stores, synced.
+
+After every sync, whatever the directory and the store held before: the store
+refused nothing, a second sync plans nothing, every identity links to one
+account, and billing counts only distinct active internal accounts.
+"""
+
+from __future__ import annotations
+
+from fakes import FakeProvider
+from fakes import FullReadOnlyProvider
+from fakes import user
+from hypothesis import HealthCheck
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from connector.model import AccountStatus
+from connector.model import MemberKind
+from connector.settings import SyncSettings
+from connector.store import Store
+from connector.sync import sync_directory
+
+DOMAINS = ("example.com",)
+SETTINGS = SyncSettings(verified_domains=DOMAINS, product_grants={"jira-software": ("Group 0", "Group 2")})
+EMAIL_DOMAINS = ["example.com", "EXAMPLE.com", "partner.org"]
+
+people = st.lists(
+    st.tuples(st.integers(0, 11), st.sampled_from(EMAIL_DOMAINS), st.booleans()),
+    max_size=12,
+    unique_by=lambda p: p[0],
+)
+invited = st.lists(
+    st.tuples(st.integers(0, 15), st.sampled_from(EMAIL_DOMAINS)), max_size=6, unique_by=lambda p: p[0]
+)
+memberships = st.lists(st.tuples(st.integers(0, 3), st.integers(0, 11)), max_size=20)
+day = st.lists(
+    st.tuples(st.sampled_from(["suspend", "resume", "leave", "delete", "rename"]), st.integers(0, 11)),
+    max_size=6,
+)
+
+
+def build(provider: FakeProvider, who: list[tuple[int, str, bool]], member: list[tuple[int, int]]) -> None:
+    for n, domain, active in who:
+        provider.put_user(user(n, domain=domain, active=active))
+    for g in range(4):
+        provider.put_group(f"g{g}", f"Group {g}")
+    provider.add_member("g0", "g1", MemberKind.GROUP)
+    for g, n in member:
+        if f"u{n}" in provider.users:
+            provider.add_member(f"g{g}", f"u{n}")
+
+
+def live(provider: FakeProvider, steps: list[tuple[str, int]]) -> None:
+    for kind, n in steps:
+        uid = f"u{n}"
+        if uid not in provider.users:
+            continue
+        if kind == "suspend":
+            provider.update_user(uid, active=False, raw_status="SUSPENDED")
+        elif kind == "resume":
+            provider.update_user(uid, active=True, raw_status="ACTIVE")
+        elif kind == "leave":
+            for g in list(provider.members):
+                provider.remove_member(g, uid)
+        elif kind == "delete":
+            provider.delete_user(uid)
+        else:
+            provider.update_user(uid, display_name=f"Renamed {n}")
+
+
+def check(store: Store, provider: FakeProvider, report: object) -> None:
+    assert report.failed == [], report.failed  # type: ignore[attr-defined]
+    again = sync_directory(provider, store, SETTINGS, force=True)
+    assert not any(again.counts.values()), again.counts
+    links = store.links(provider.directory_id)
+    assert len({k.account_id for k in links}) == len(links)
+    accounts = {a.account_id: a for a in store.accounts()}
+    billed = store.billing()
+    internal_active = {
+        a.account_id
+        for a in accounts.values()
+        if a.status is AccountStatus.ACTIVE and a.email.rsplit("@", 1)[1].lower() in DOMAINS
+    }
+    assert billed.billable <= len(internal_active)
+    for product, count in billed.per_product.items():
+        assert count <= billed.billable, product
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(who=people, hand=invited, member=memberships, steps=day, incremental=st.booleans())
+def test_sync_converges_and_never_breaks_a_rule(
+    who: list[tuple[int, str, bool]],
+    hand: list[tuple[int, str]],
+    member: list[tuple[int, int]],
+    steps: list[tuple[str, int]],
+    incremental: bool,
+) -> None:
+    provider = FakeProvider() if incremental else FullReadOnlyProvider()
+    build(provider, who, member)
+    with Store.open("sqlite://") as store:
+        store.set_verified_domains(DOMAINS)
+        store.set_product_grants(SETTINGS.product_grants)
+        for n, domain in hand:
+            store.add_account(f"user{n}@{domain}", groups=["Group 2"] if n % 2 else [])
+        before = {a.account_id: a for a in store.accounts()}
+        check(store, provider, sync_directory(provider, store, SETTINGS, force=True))
+        for account_id, account in before.items():
+            now = store.account(account_id)
+            assert now is not None  # sync never deletes an account
+            if not account.email.lower().endswith("@example.com"):
+                assert (now.email, now.display_name) == (account.email, account.display_name)
+        live(provider, steps)
+        check(store, provider, sync_directory(provider, store, SETTINGS, force=True))
+        assert len(store.accounts()) >= len(before)
