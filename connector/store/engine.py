@@ -23,6 +23,7 @@ from sqlalchemy import Connection
 from sqlalchemy import Engine
 from sqlalchemy import create_engine
 from sqlalchemy import event
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 from sqlalchemy.pool import StaticPool
@@ -32,6 +33,7 @@ from connector.errors import StoreError
 MIGRATIONS = Path(__file__).with_name("migrations")
 WRITE = "connector_write"  # execution option: this transaction writes
 SQLITE_BUSY_TIMEOUT = 60.0  # seconds a writer waits for another writer
+MIGRATION_LOCK = 0x1D9C_0E11_7A5D_0001  # PostgreSQL advisory key held while migrating
 
 
 def make_engine(url: str) -> Engine:
@@ -109,11 +111,18 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
-    """Run the Alembic migrations up to ``revision`` in one transaction."""
+    """Run the Alembic migrations up to ``revision`` in one transaction.
+
+    Two processes opening an empty database at once take turns: SQLite's
+    ``BEGIN IMMEDIATE`` and, on PostgreSQL, a transaction-level advisory lock
+    make the second one find the schema already at head.
+    """
     config = alembic_config(engine)
     with engine.connect() as conn:
         conn.execution_options(**{WRITE: True})
         with conn.begin():
+            if engine.dialect.name == "postgresql":
+                conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
             config.attributes["connection"] = conn
             command.upgrade(config, revision)
 

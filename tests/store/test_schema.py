@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -65,3 +68,15 @@ def test_an_unreachable_database_is_a_store_error_without_the_password() -> None
     with pytest.raises(StoreError) as again:
         Store.open(url, upgrade=False)
     assert "hunter2" not in str(again.value)
+
+
+def test_two_processes_opening_an_empty_database_at_once_take_turns(store_url: str) -> None:
+    code = "import sys; from connector.store import Store; Store.open(sys.argv[1]).close()"
+    children = [
+        subprocess.Popen([sys.executable, "-c", code, store_url], stderr=subprocess.PIPE, text=True)
+        for _ in range(3)
+    ]
+    outcomes = [(child.communicate(timeout=120)[1], child.returncode) for child in children]
+    assert [err for err, code in outcomes if code != 0] == []
+    with Store.open(store_url, upgrade=False) as store:
+        assert store.schema_revision() == engines.head_revision()
