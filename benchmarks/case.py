@@ -24,6 +24,7 @@ from typing import Any
 
 from sqlalchemy import event
 
+from connector import sync as sync_module
 from connector.providers import registry
 from connector.providers.base import AuthSettings
 from connector.providers.base import ProviderSettings
@@ -108,20 +109,57 @@ def _count_writes(store: Store) -> Counter[str]:
     return written
 
 
+class _Phases:
+    """Seconds spent reading, planning and applying, from the progress events and apply's own time."""
+
+    def __init__(self) -> None:
+        self.started = time.perf_counter()
+        self.planning: float | None = None
+        self.apply_seconds = 0.0
+        self.apply_started: float | None = None
+
+    def progress(self, stage: str, done: int, total: int | None) -> None:
+        if stage == "plan" and self.planning is None:
+            self.planning = time.perf_counter()
+
+    def timed_apply(self, apply: Any) -> Any:
+        def run(*args: Any, **kwargs: Any) -> Any:
+            self.apply_started = time.perf_counter()
+            try:
+                return apply(*args, **kwargs)
+            finally:
+                self.apply_seconds = time.perf_counter() - self.apply_started
+
+        return run
+
+    def split(self) -> dict[str, float]:
+        end = time.perf_counter()
+        planning = self.planning or end
+        applying = self.apply_started or end
+        return {"read": planning - self.started, "plan": applying - planning, "apply": self.apply_seconds}
+
+
 def run_sync(spec: dict[str, Any]) -> dict[str, Any]:
     settings = provider_settings(spec["dialect"], spec["url"], spec["tenant"], spec["creds"])
     provider = registry.create(spec["dialect"], settings)
     store = Store.open(spec["store"])
     written = _count_writes(store)
+    phases = _Phases()
+    sync_module.apply_plan = phases.timed_apply(sync_module.apply_plan)
     try:
         report = sync_directory(
-            provider, store, SyncSettings(verified_domains=VERIFIED_DOMAINS), full=spec.get("full")
+            provider,
+            store,
+            SyncSettings(verified_domains=VERIFIED_DOMAINS),
+            full=spec.get("full"),
+            progress=phases.progress,
         )
     finally:
         provider.close()
         store.engine.dispose()
     plan = report.plan
     return {
+        "phases": phases.split(),
         "users": report.users_read,
         "requests": report.requests,
         "full_read": report.full_read,

@@ -15,7 +15,10 @@ AGAIN_MAX_FLOOR_RATIO = 1.2
 MAX_RSS_MB = 256.0
 DELTA_MAX_FULL_RATIO = 0.1  # at a 1% change: "proportional" read as at most ten times the share changed
 
-COLUMNS = ("dialect", "case", "seconds", "users/s", "requests", "min req", "rss MB", "changes", "data rows")
+COLUMNS = (
+    "dialect", "case", "seconds", "read/plan/apply s", "users/s", "requests", "min req", "rss MB", "changes",
+    "data rows",
+)  # fmt: skip
 
 
 def data_rows(row: dict[str, Any]) -> int | None:
@@ -142,6 +145,7 @@ def table(rows: list[dict[str, Any]]) -> str:
                 r["dialect"],
                 r["case"],
                 f"{r['seconds']:.1f}",
+                "/".join(f"{v:.1f}" for v in r["phases"].values()) if "phases" in r else "",
                 f"{users_per_second(r):,.0f}",
                 str(r["requests"]),
                 str(r.get("minimum_requests", "")),

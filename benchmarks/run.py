@@ -61,6 +61,8 @@ def run_case(spec: dict[str, Any], label: str, *, profile_dir: Path | None) -> d
 
 def _say(row: dict[str, Any]) -> None:
     extra = f"  changes={row['changes']}" if "changes" in row else ""
+    if "phases" in row:
+        extra += "  (" + ", ".join(f"{k} {v:.1f} s" for k, v in row["phases"].items()) + ")"
     speed = users_per_second(row)
     print(
         f"  {row['dialect']:<8} {row['case']:<16} {row['seconds']:7.1f} s  {speed:9,.0f} users/s"
