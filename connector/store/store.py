@@ -52,6 +52,7 @@ if TYPE_CHECKING:
     from connector.billing import BillingReport
 
 DEFAULT_URL = "sqlite:///connector.sqlite"
+ORG_ID = 1  # the one organization a store holds; its domains and grants are the tables beside it
 
 
 def unreachable(exc: DBAPIError) -> StoreError:
@@ -158,6 +159,23 @@ class Store(RunLog):
             raise unreachable(exc) from exc
 
     # ------------------------------------------------------------------ organization settings
+
+    def organization_name(self) -> str | None:
+        """The organization's name; a store holds one organization (None until named)."""
+        with self.transaction(write=False) as conn:
+            return conn.execute(
+                select(t.organization.c.name).where(t.organization.c.org_id == ORG_ID)
+            ).scalar()
+
+    def set_organization_name(self, name: str) -> None:
+        if not name or not name.strip():
+            raise StoreError("the organization needs a non-empty name")
+        with self.transaction() as conn:
+            done = conn.execute(
+                update(t.organization).where(t.organization.c.org_id == ORG_ID).values(name=name)
+            )
+            if done.rowcount == 0:
+                conn.execute(insert(t.organization).values(org_id=ORG_ID, name=name))
 
     def verified_domains(self) -> tuple[str, ...]:
         with self.transaction(write=False) as conn:

@@ -199,3 +199,12 @@ def test_runs_newest_first_and_interrupted_runs_closed(store: Store, directory: 
     assert store.runs("elsewhere") == []
     with pytest.raises(StoreError, match="no sync run"):
         store.finish_run(9999, outcome="applied", counts={})
+
+
+def test_the_organization_has_a_name(store: Store) -> None:
+    assert store.organization_name() is None
+    store.set_organization_name("Acme")
+    store.set_organization_name("Acme Corp")
+    assert store.organization_name() == "Acme Corp"
+    with pytest.raises(StoreError, match="non-empty name"):
+        store.set_organization_name(" ")
