@@ -229,7 +229,11 @@ def plan_directory(
     full: bool | None = None,
     progress: Progress | None = None,
 ) -> tuple[Plan, GuardOutcome, DirectoryView]:
-    """Read the directory and plan against the store; nothing is written."""
+    """Read the directory and plan against the store.
+
+    Writes nothing but the directory's registration; takes no run lock.  The
+    plan carries its ``base_fingerprint`` for :func:`apply_saved_plan`.
+    """
     directory_id = directory_id_of(provider)
     store.ensure_directory(directory_id, provider.name)
     snapshot, fingerprint = store.planning_input(directory_id)
