@@ -5,11 +5,8 @@ nested groups), OAuth clients, API tokens, issued access tokens and an
 append-only change log.  The Okta, Graph and SCIM blueprints only *render*
 it, so every dialect shows the same directory: a user whose status is
 ``SUSPENDED`` is ``SUSPENDED`` in Okta, ``accountEnabled: false`` in Graph
-and ``active: false`` in SCIM.
-
-Statuses use Okta's vocabulary, the richest of the three.  ``User.active``
-is true for the signed-in states (``ACTIVE``, ``PASSWORD_EXPIRED``,
-``LOCKED_OUT``, ``RECOVERY``), as PRODUCT.md defines it.
+and ``active: false`` in SCIM.  The records themselves are in
+:mod:`mock_idp.records` (re-exported here).
 
 Each object carries two ids: ``object_id`` (a GUID, used by Graph and SCIM)
 and ``okta_id`` (``00u…``/``00g…``, 20 characters, used by Okta).  Both are
@@ -22,179 +19,59 @@ millisecond, so ``lastUpdated gt X`` filters and delta tokens are exact.
 
 from __future__ import annotations
 
-import dataclasses
 import random
-import string
 import threading
 import uuid
 from collections.abc import Callable
-from collections.abc import Iterable
-from dataclasses import dataclass
-from dataclasses import field
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
 from typing import Any
-from typing import Literal
 
-OKTA_STATUSES: tuple[str, ...] = (
-    "STAGED",
-    "PROVISIONED",
-    "ACTIVE",
-    "RECOVERY",
-    "LOCKED_OUT",
-    "PASSWORD_EXPIRED",
-    "SUSPENDED",
-    "DEPROVISIONED",
-)
-ACTIVE_STATUSES: frozenset[str] = frozenset({"ACTIVE", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY"})
+from mock_idp.bulk import BulkLoad
+from mock_idp.memberships import Memberships
+from mock_idp.records import ACTIVE_STATUSES
+from mock_idp.records import BASE62
+from mock_idp.records import DIALECTS
+from mock_idp.records import GROUP_FIELDS
+from mock_idp.records import OKTA_STATUSES
+from mock_idp.records import USER_FIELDS
+from mock_idp.records import ApiToken
+from mock_idp.records import ChangeEvent
+from mock_idp.records import Dialect
+from mock_idp.records import Group
+from mock_idp.records import IssuedToken
+from mock_idp.records import OAuthClient
+from mock_idp.records import StateError
+from mock_idp.records import User
+from mock_idp.records import utc_ms
+from mock_idp.tokens import TokenBook
 
-Dialect = Literal["okta", "graph", "scim"]
-DIALECTS: tuple[Dialect, ...] = ("okta", "graph", "scim")
+__all__ = [
+    "ACTIVE_STATUSES",
+    "DIALECTS",
+    "GROUP_FIELDS",
+    "OKTA_STATUSES",
+    "USER_FIELDS",
+    "ApiToken",
+    "ChangeEvent",
+    "Dialect",
+    "Directory",
+    "Group",
+    "IssuedToken",
+    "OAuthClient",
+    "StateError",
+    "User",
+    "utc_ms",
+]
 
-_BASE62 = string.digits + string.ascii_letters
 
+class Directory(Memberships, TokenBook, BulkLoad):
+    """The canonical directory.  Thread-safe; every method takes ``lock``.
 
-class StateError(Exception):
-    """A request the directory refuses (unknown id, duplicate, bad value).
-
-    ``kind`` is one of ``not_found``, ``conflict``, ``invalid``; the dialect
-    renders it in its own error shape.
+    Memberships, credentials and bulk loading live in the mixed-in parts
+    (:mod:`mock_idp.memberships`, :mod:`mock_idp.tokens`, :mod:`mock_idp.bulk`).
     """
-
-    def __init__(self, kind: str, message: str) -> None:
-        super().__init__(message)
-        self.kind = kind
-        self.message = message
-
-
-def utc_ms(value: datetime) -> datetime:
-    """``value`` in UTC, truncated to the millisecond."""
-    value = value.astimezone(timezone.utc)
-    return value.replace(microsecond=(value.microsecond // 1000) * 1000)
-
-
-@dataclass
-class User:
-    """One user.  ``user_name`` is the Okta login and the SCIM ``userName``;
-    ``upn`` is the Graph ``userPrincipalName`` (``#EXT#`` form for guests)."""
-
-    object_id: str
-    okta_id: str
-    user_name: str
-    upn: str
-    email: str | None
-    given_name: str | None
-    family_name: str | None
-    display_name: str | None
-    status: str
-    created: datetime
-    last_updated: datetime
-    status_changed: datetime | None = None
-    activated: datetime | None = None
-    last_login: datetime | None = None
-    password_changed: datetime | None = None
-    second_email: str | None = None
-    other_mails: list[str] = field(default_factory=list)
-    user_type: str = "Member"  # Graph userType: Member or Guest
-    external_user_state: str | None = None  # PendingAcceptance / Accepted for invited guests
-    creation_type: str | None = None  # Graph creationType: None or "Invitation" for B2B guests
-    external_id: str | None = None
-    title: str | None = None
-    department: str | None = None
-    employee_number: str | None = None
-    mobile_phone: str | None = None
-    password: str | None = None  # set through SCIM writes; never rendered
-    version: int = 1
-
-    @property
-    def active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
-
-
-@dataclass
-class Group:
-    """One group with its direct members (user and group object ids, in order)."""
-
-    object_id: str
-    okta_id: str
-    name: str
-    description: str | None
-    created: datetime
-    last_updated: datetime
-    last_membership_updated: datetime
-    external_id: str | None = None
-    user_ids: dict[str, None] = field(default_factory=dict)
-    group_ids: dict[str, None] = field(default_factory=dict)
-    version: int = 1
-
-
-@dataclass
-class OAuthClient:
-    """An OAuth client of one dialect.
-
-    ``auth_method`` is ``private_key_jwt`` (``jwks`` holds its public keys) or
-    ``client_secret``.  ``scopes`` are the scopes it may be granted.
-    """
-
-    client_id: str
-    dialect: Dialect
-    auth_method: Literal["private_key_jwt", "client_secret"]
-    scopes: tuple[str, ...]
-    client_secret: str | None = None
-    jwks: dict[str, Any] | None = None
-    name: str = ""
-
-
-@dataclass
-class ApiToken:
-    """A static token: an Okta SSWS API token or a SCIM bearer token."""
-
-    token: str
-    dialect: Dialect
-    scopes: tuple[str, ...] = ()
-    name: str = ""
-
-
-@dataclass
-class IssuedToken:
-    """An access token handed out by a token endpoint."""
-
-    token: str
-    client_id: str
-    dialect: Dialect
-    scopes: tuple[str, ...]
-    expires_at: datetime
-
-
-@dataclass(frozen=True)
-class ChangeEvent:
-    """One entry of the change log.
-
-    ``kind`` is ``user``, ``group`` or ``membership``; ``op`` is ``created``,
-    ``updated``, ``deleted`` (objects) or ``added``/``removed`` (memberships,
-    where ``object_id`` is the group and ``member_id``/``member_kind`` the member).
-    """
-
-    seq: int
-    at: datetime
-    kind: Literal["user", "group", "membership"]
-    op: Literal["created", "updated", "deleted", "added", "removed"]
-    object_id: str
-    member_id: str | None = None
-    member_kind: Literal["user", "group"] | None = None
-
-
-USER_FIELDS = frozenset(
-    f.name
-    for f in dataclasses.fields(User)
-    if f.name not in {"object_id", "okta_id", "created", "last_updated", "version"}
-)
-GROUP_FIELDS = frozenset({"name", "description", "external_id"})
-
-
-class Directory:
-    """The canonical directory.  Thread-safe; every method takes ``lock``."""
 
     def __init__(
         self,
@@ -216,10 +93,7 @@ class Directory:
         self._users_by_okta_id: dict[str, str] = {}
         self._groups_by_okta_id: dict[str, str] = {}
         self._users_by_name: dict[str, str] = {}  # lower-cased user_name -> object_id
-        self.clients: dict[str, OAuthClient] = {}
-        self.api_tokens: dict[str, ApiToken] = {}
-        self.issued_tokens: dict[str, IssuedToken] = {}
-        self.used_jtis: dict[str, datetime] = {}
+        TokenBook.__init__(self)
         self.changes: list[ChangeEvent] = []
         self.version = 0
         self._snapshot_cache: dict[str, tuple[int, tuple[Any, ...]]] = {}
@@ -239,7 +113,7 @@ class Directory:
         return str(uuid.UUID(int=self._rng.getrandbits(128), version=4))
 
     def _okta_id(self, prefix: str) -> str:
-        return prefix + "".join(self._rng.choice(_BASE62) for _ in range(20 - len(prefix)))
+        return prefix + "".join(self._rng.choice(BASE62) for _ in range(20 - len(prefix)))
 
     def _log(self, at: datetime, kind: str, op: str, object_id: str, **extra: Any) -> None:
         self.version += 1
@@ -481,177 +355,3 @@ class Directory:
             del self.groups[object_id]
             del self._groups_by_okta_id[group.okta_id]
             self._log(at, "group", "deleted", object_id)
-
-    # ------------------------------------------------------------------ memberships
-
-    def add_member(self, group_id: str, member_id: str, *, kind: Literal["user", "group"] = "user") -> bool:
-        """Add a direct member; False when it was already there.  Cycles are allowed
-        (real directories have them; the connector must report them, not loop)."""
-        with self.lock:
-            group = self.group(group_id)
-            if kind == "user":
-                self.user(member_id)
-                members = group.user_ids
-            else:
-                self.group(member_id)
-                if member_id == group_id:
-                    raise StateError("invalid", "a group cannot contain itself")
-                members = group.group_ids
-            if member_id in members:
-                return False
-            at = self.now()
-            members[member_id] = None
-            group.last_membership_updated = at
-            self._log(at, "membership", "added", group_id, member_id=member_id, member_kind=kind)
-            return True
-
-    def remove_member(
-        self, group_id: str, member_id: str, *, kind: Literal["user", "group"] = "user"
-    ) -> bool:
-        """Remove a direct member; False when it was not there."""
-        with self.lock:
-            group = self.group(group_id)
-            members = group.user_ids if kind == "user" else group.group_ids
-            if member_id not in members:
-                return False
-            at = self.now()
-            del members[member_id]
-            group.last_membership_updated = at
-            self._log(at, "membership", "removed", group_id, member_id=member_id, member_kind=kind)
-            return True
-
-    def set_members(self, group_id: str, user_ids: Iterable[str], group_ids: Iterable[str] = ()) -> None:
-        """Make the direct members exactly these (a SCIM PUT of ``members``)."""
-        with self.lock:
-            group = self.group(group_id)
-            wanted_users = dict.fromkeys(user_ids)
-            wanted_groups = dict.fromkeys(group_ids)
-            for uid in [u for u in group.user_ids if u not in wanted_users]:
-                self.remove_member(group_id, uid)
-            for gid in [g for g in group.group_ids if g not in wanted_groups]:
-                self.remove_member(group_id, gid, kind="group")
-            for uid in wanted_users:
-                self.add_member(group_id, uid)
-            for gid in wanted_groups:
-                self.add_member(group_id, gid, kind="group")
-
-    def groups_of_user(self, object_id: str) -> list[Group]:
-        """Groups the user is a direct member of."""
-        with self.lock:
-            return [g for g in self.groups.values() if object_id in g.user_ids]
-
-    def transitive_user_ids(self, group_id: str) -> list[str]:
-        """Users in the group or any nested group below it, each once, cycles cut."""
-        with self.lock:
-            seen_groups: set[str] = set()
-            users: dict[str, None] = {}
-            stack = [group_id]
-            while stack:
-                gid = stack.pop()
-                if gid in seen_groups or gid not in self.groups:
-                    continue
-                seen_groups.add(gid)
-                group = self.groups[gid]
-                users.update(group.user_ids)
-                stack.extend(reversed(group.group_ids))
-            return list(users)
-
-    # ------------------------------------------------------------------ OAuth and tokens
-
-    def add_client(self, client: OAuthClient) -> OAuthClient:
-        with self.lock:
-            self.clients[client.client_id] = client
-            return client
-
-    def add_api_token(self, token: ApiToken) -> ApiToken:
-        with self.lock:
-            self.api_tokens[token.token] = token
-            return token
-
-    def issue_token(
-        self, client_id: str, dialect: Dialect, scopes: Iterable[str], lifetime: int = 3600
-    ) -> IssuedToken:
-        """Hand out a random access token for ``lifetime`` seconds."""
-        with self.lock:
-            token = IssuedToken(
-                token="".join(random.SystemRandom().choice(_BASE62) for _ in range(48)),
-                client_id=client_id,
-                dialect=dialect,
-                scopes=tuple(scopes),
-                expires_at=self._clock().astimezone(timezone.utc) + timedelta(seconds=lifetime),
-            )
-            self.issued_tokens[token.token] = token
-            return token
-
-    def use_jti(self, jti: str, expires_at: datetime) -> bool:
-        """Record a client-assertion ``jti``; False when it was seen before (a replay)."""
-        with self.lock:
-            now = self._clock().astimezone(timezone.utc)
-            for old in [j for j, exp in self.used_jtis.items() if exp < now]:
-                del self.used_jtis[old]
-            if jti in self.used_jtis:
-                return False
-            self.used_jtis[jti] = expires_at
-            return True
-
-    def clock_now(self) -> datetime:
-        """The clock's time without advancing the change clock (for token checks)."""
-        return self._clock().astimezone(timezone.utc)
-
-    # ------------------------------------------------------------------ bulk load
-
-    def bulk_load(self, users: Iterable[User], groups: Iterable[Group] = ()) -> None:
-        """Insert many pre-built users and groups at once (the generator's path).
-
-        Groups arrive with their direct members already in ``user_ids`` and
-        ``group_ids``.  Everything is checked first (unique ids, unique
-        ``user_name`` case-insensitively, known statuses, members that exist),
-        so a bad batch changes nothing.  The indexes are filled and the change
-        log gets one ``created`` per object and one ``added`` per membership,
-        all at a single timestamp, so per-call overhead is paid once.
-        """
-        users = list(users)
-        groups = list(groups)
-        with self.lock:
-            names = {u.user_name.lower() for u in users}
-            if len(names) != len(users) or not names.isdisjoint(self._users_by_name):
-                raise StateError("conflict", "bulk load: a user_name is duplicated or already taken")
-            user_ids = {u.object_id for u in users}
-            if len(user_ids) != len(users) or not user_ids.isdisjoint(self.users):
-                raise StateError("conflict", "bulk load: a user id is duplicated or already taken")
-            okta_ids = {u.okta_id for u in users} | {g.okta_id for g in groups}
-            if len(okta_ids) != len(users) + len(groups) or not okta_ids.isdisjoint(
-                self._users_by_okta_id.keys() | self._groups_by_okta_id.keys()
-            ):
-                raise StateError("conflict", "bulk load: an Okta id is duplicated or already taken")
-            group_ids = {g.object_id for g in groups}
-            if len(group_ids) != len(groups) or not group_ids.isdisjoint(self.groups):
-                raise StateError("conflict", "bulk load: a group id is duplicated or already taken")
-            bad = {u.status for u in users} - set(OKTA_STATUSES)
-            if bad:
-                raise StateError("invalid", f"bulk load: unknown status {sorted(bad)[0]!r}")
-            known_users = user_ids | self.users.keys()
-            known_groups = group_ids | self.groups.keys()
-            for group in groups:
-                if not known_users.issuperset(group.user_ids) or not known_groups.issuperset(group.group_ids):
-                    raise StateError("invalid", f"bulk load: group {group.name!r} has an unknown member")
-                if group.object_id in group.group_ids:
-                    raise StateError("invalid", f"bulk load: group {group.name!r} contains itself")
-            at = self.now()
-            log = self.changes
-            for user in users:
-                self.users[user.object_id] = user
-                self._users_by_okta_id[user.okta_id] = user.object_id
-                self._users_by_name[user.user_name.lower()] = user.object_id
-                log.append(ChangeEvent(len(log) + 1, at, "user", "created", user.object_id))
-            for group in groups:
-                self.groups[group.object_id] = group
-                self._groups_by_okta_id[group.okta_id] = group.object_id
-                log.append(ChangeEvent(len(log) + 1, at, "group", "created", group.object_id))
-            for group in groups:
-                gid = group.object_id
-                for uid in group.user_ids:
-                    log.append(ChangeEvent(len(log) + 1, at, "membership", "added", gid, uid, "user"))
-                for cid in group.group_ids:
-                    log.append(ChangeEvent(len(log) + 1, at, "membership", "added", gid, cid, "group"))
-            self.version += len(users) + len(groups) + 1
