@@ -1,4 +1,4 @@
-"""The JSON fixture format: load (strictly, all or nothing), dump, and default credentials.
+"""The JSON fixture format: load (strictly, all or nothing) and, re-exported, dump.
 
 A fixture is one JSON object (``docs/mock-idp.md`` has a complete example)::
 
@@ -11,219 +11,50 @@ A fixture is one JSON object (``docs/mock-idp.md`` has a complete example)::
 A user is referred to by its ``ref``, ``id``, ``okta_id`` or ``user_name``
 (case-insensitively); a group by its ``ref``, ``id``, ``okta_id`` or
 ``name``.  Every key is checked: an error names the item, e.g.
-``users[3].status: unknown status 'ACTIV'``.
+``users[3].status: unknown status 'ACTIV'`` (the checks are in
+:mod:`mock_idp.fixture_fields`, the dump in :mod:`mock_idp.fixture_dump`).
 """
 
 from __future__ import annotations
 
 import json
 import os
-import uuid
-from collections import Counter
-from collections.abc import Callable
 from collections.abc import Mapping
-from datetime import datetime
-from datetime import timezone
 from pathlib import Path
 from typing import Any
 
-from email_validator import EmailNotValidError
-from email_validator import validate_email
-
-from mock_idp.state import DIALECTS
-from mock_idp.state import OKTA_STATUSES
+from mock_idp.fixture_dump import dump_fixture
+from mock_idp.fixture_dump import group_to_json
+from mock_idp.fixture_dump import user_to_json
+from mock_idp.fixture_fields import CLIENT_SPEC
+from mock_idp.fixture_fields import GROUP_SPEC
+from mock_idp.fixture_fields import TENANT_SPEC
+from mock_idp.fixture_fields import TOKEN_SPEC
+from mock_idp.fixture_fields import USER_SPEC
+from mock_idp.fixture_fields import FixtureError
+from mock_idp.fixture_fields import check_fields
+from mock_idp.fixture_fields import check_list
 from mock_idp.state import ApiToken
 from mock_idp.state import Directory
-from mock_idp.state import Group
 from mock_idp.state import OAuthClient
-from mock_idp.state import User
+
+__all__ = [
+    "GROUP_SPEC",
+    "SAMPLE_FIXTURE",
+    "USER_SPEC",
+    "FixtureError",
+    "check_fields",
+    "dump_fixture",
+    "group_to_json",
+    "load_fixture",
+    "read_fixture",
+    "user_to_json",
+]
 
 SAMPLE_FIXTURE = Path(__file__).with_name("fixtures") / "sample.json"
 
 
-class FixtureError(ValueError):
-    """A fixture that cannot be loaded; ``path`` names the bad item (``users[3].status``)."""
-
-    def __init__(self, path: str, message: str) -> None:
-        super().__init__(f"{path}: {message}" if path else message)
-        self.path = path
-
-
 # ---------------------------------------------------------------------------- field checks
-
-Check = Callable[[Any, str], Any]
-
-
-def _text(value: Any, path: str) -> str:
-    if not isinstance(value, str) or not value.strip():
-        raise FixtureError(path, "must be a non-empty string")
-    return value
-
-
-def _opt_text(value: Any, path: str) -> str | None:
-    return None if value is None else _text(value, path)
-
-
-def _email(value: Any, path: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        validate_email(_text(value, path), check_deliverability=False)
-    except EmailNotValidError as exc:
-        raise FixtureError(path, f"not an email address: {exc}") from None
-    return value
-
-
-def _emails(value: Any, path: str) -> list[str]:
-    if not isinstance(value, list):
-        raise FixtureError(path, "must be a list of email addresses")
-    return [_email(item, f"{path}[{i}]") for i, item in enumerate(value)]  # type: ignore[misc]
-
-
-def _time(value: Any, path: str) -> datetime | None:
-    if value is None:
-        return None
-    try:
-        parsed = datetime.fromisoformat(_text(value, path).replace("Z", "+00:00"))
-    except ValueError:
-        raise FixtureError(path, f"not an ISO 8601 timestamp: {value!r}") from None
-    if parsed.tzinfo is None:
-        raise FixtureError(path, f"timestamp needs a time zone (e.g. Z): {value!r}")
-    return parsed.astimezone(timezone.utc)
-
-
-def _one_of(*choices: Any) -> Check:
-    def check(value: Any, path: str) -> Any:
-        if value not in choices:
-            word = path.rsplit(".", 1)[-1].replace("_", " ")
-            known = ", ".join(str(c) for c in choices if c is not None)
-            raise FixtureError(path, f"unknown {word} {value!r}; one of {known}")
-        return value
-
-    return check
-
-
-def _guid(value: Any, path: str) -> str | None:
-    if value is None:
-        return None
-    try:
-        return str(uuid.UUID(_text(value, path)))
-    except ValueError:
-        raise FixtureError(path, f"not a GUID: {value!r}") from None
-
-
-def _okta_id(prefix: str) -> Check:
-    def check(value: Any, path: str) -> str | None:
-        if value is None:
-            return None
-        if (
-            not isinstance(value, str)
-            or len(value) != 20
-            or not value.startswith(prefix)
-            or not value.isalnum()
-        ):
-            raise FixtureError(path, f"an Okta id is 20 letters and digits starting {prefix!r}: {value!r}")
-        return value
-
-    return check
-
-
-def _refs(value: Any, path: str) -> list[str]:
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise FixtureError(path, "must be a list of references (strings)")
-    return value
-
-
-def _scopes(value: Any, path: str) -> tuple[str, ...]:
-    if isinstance(value, str):
-        value = value.split()
-    if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-        raise FixtureError(path, "must be a list of scope names")
-    return tuple(value)
-
-
-USER_SPEC: dict[str, Check] = {
-    "ref": _text,
-    "id": _guid,
-    "okta_id": _okta_id("00u"),
-    "user_name": _text,
-    "email": _email,
-    "given_name": _opt_text,
-    "family_name": _opt_text,
-    "display_name": _opt_text,
-    "status": _one_of(*OKTA_STATUSES),
-    "upn": _opt_text,
-    "created": _time,
-    "status_changed": _time,
-    "activated": _time,
-    "last_login": _time,
-    "password_changed": _time,
-    "second_email": _email,
-    "other_mails": _emails,
-    "user_type": _one_of("Member", "Guest"),
-    "external_user_state": _one_of(None, "PendingAcceptance", "Accepted"),
-    "creation_type": _one_of(None, "Invitation"),
-    "external_id": _opt_text,
-    "title": _opt_text,
-    "department": _opt_text,
-    "employee_number": _opt_text,
-    "mobile_phone": _opt_text,
-}
-GROUP_SPEC: dict[str, Check] = {
-    "ref": _text,
-    "id": _guid,
-    "okta_id": _okta_id("00g"),
-    "name": _text,
-    "description": _opt_text,
-    "external_id": _opt_text,
-    "created": _time,
-    "members": _refs,
-    "groups": _refs,
-}
-CLIENT_SPEC: dict[str, Check] = {
-    "client_id": _text,
-    "dialect": _one_of(*DIALECTS),
-    "auth_method": _one_of("private_key_jwt", "client_secret"),
-    "scopes": _scopes,
-    "client_secret": _opt_text,
-    "jwks": lambda v, p: v if isinstance(v, dict) and isinstance(v.get("keys"), list) else _bad_jwks(p),
-    "name": _opt_text,
-}
-TOKEN_SPEC: dict[str, Check] = {
-    "dialect": _one_of("okta", "scim"),
-    "token": _text,
-    "scopes": _scopes,
-    "name": _opt_text,
-}
-TENANT_SPEC: dict[str, Check] = {"id": _guid, "domain": _text, "seed": lambda v, p: _int(v, p)}
-
-
-def _bad_jwks(path: str) -> None:
-    raise FixtureError(path, 'must be a JWK set: {"keys": [...]}')
-
-
-def _int(value: Any, path: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, int):
-        raise FixtureError(path, "must be an integer")
-    return value
-
-
-def check_fields(
-    data: Any, path: str, spec: Mapping[str, Check], *, required: tuple[str, ...] = ()
-) -> dict[str, Any]:
-    """``data`` checked against ``spec``: an object, no unknown keys, every value valid."""
-    if not isinstance(data, Mapping):
-        raise FixtureError(path, "must be a JSON object")
-    for key in data:
-        if key not in spec:
-            raise FixtureError(f"{path}.{key}" if path else key, f"unknown key; known: {', '.join(spec)}")
-    for key in required:
-        if key not in data:
-            raise FixtureError(f"{path}.{key}" if path else key, "is required")
-    return {key: spec[key](value, f"{path}.{key}" if path else key) for key, value in data.items()}
-
-
-# ---------------------------------------------------------------------------- load
 
 
 def read_fixture(data_or_path: Mapping[str, Any] | str | os.PathLike[str]) -> Mapping[str, Any]:
@@ -282,7 +113,13 @@ def load_fixture(
     data = check_fields(
         read_fixture(data_or_path),
         "",
-        {"tenant": lambda v, p: v, "users": _list, "groups": _list, "clients": _list, "api_tokens": _list},
+        {
+            "tenant": lambda v, p: v,
+            "users": check_list,
+            "groups": check_list,
+            "clients": check_list,
+            "api_tokens": check_list,
+        },
     )
     tenant = check_fields(data.get("tenant", {}), "tenant", TENANT_SPEC)
     users = [
@@ -357,12 +194,6 @@ def load_fixture(
     return directory
 
 
-def _list(value: Any, path: str) -> list[Any]:
-    if not isinstance(value, list):
-        raise FixtureError(path, "must be a list")
-    return value
-
-
 def _add_user(directory: Directory, user: dict[str, Any]) -> str:
     fields = {
         k: v for k, v in user.items() if k not in ("ref", "id", "okta_id", "user_name", "email", "created")
@@ -388,73 +219,3 @@ def _add_group(directory: Directory, group: dict[str, Any]) -> str:
         created=group.get("created"),
     )
     return made.object_id
-
-
-# ---------------------------------------------------------------------------- dump
-
-
-def _iso(value: datetime) -> str:
-    return value.isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def user_to_json(user: User) -> dict[str, Any]:
-    """A user as fixture JSON (never its password); ``None`` and empty values left out."""
-    out: dict[str, Any] = {"id": user.object_id, "okta_id": user.okta_id, "user_name": user.user_name}
-    for key in USER_SPEC:
-        if key in ("ref", "id", "okta_id", "user_name"):
-            continue
-        value = getattr(user, key)
-        if value is None or value == []:
-            continue
-        out[key] = _iso(value) if isinstance(value, datetime) else value
-    return out
-
-
-def group_to_json(group: Group, directory: Directory, unique_names: set[str]) -> dict[str, Any]:
-    """A group as fixture JSON: user members by user name, child groups by name (or id if names clash)."""
-    out: dict[str, Any] = {"id": group.object_id, "okta_id": group.okta_id, "name": group.name}
-    for key in ("description", "external_id"):
-        if getattr(group, key) is not None:
-            out[key] = getattr(group, key)
-    out["created"] = _iso(group.created)
-    out["members"] = [directory.users[uid].user_name for uid in group.user_ids]
-    children = [directory.groups[cid] for cid in group.group_ids]
-    out["groups"] = [c.name if c.name.lower() in unique_names else c.object_id for c in children]
-    return out
-
-
-def _drop_empty(data: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in data.items() if v not in (None, "")}
-
-
-def dump_fixture(directory: Directory) -> dict[str, Any]:
-    """The whole directory as a fixture; ``load_fixture(dump_fixture(d))`` rebuilds it."""
-    with directory.lock:
-        groups = directory.groups_snapshot()
-        counts = Counter(g.name.lower() for g in groups)
-        unique = {name for name, n in counts.items() if n == 1}
-        clients = [
-            _drop_empty(
-                {
-                    "client_id": c.client_id,
-                    "dialect": c.dialect,
-                    "auth_method": c.auth_method,
-                    "scopes": list(c.scopes),
-                    "client_secret": c.client_secret,
-                    "jwks": c.jwks,
-                    "name": c.name,
-                }
-            )
-            for c in directory.clients.values()
-        ]
-        tokens = [
-            _drop_empty({"dialect": t.dialect, "token": t.token, "scopes": list(t.scopes), "name": t.name})
-            for t in directory.api_tokens.values()
-        ]
-        return {
-            "tenant": {"id": directory.tenant_id, "domain": directory.tenant_domain, "seed": directory.seed},
-            "users": [user_to_json(u) for u in directory.users_snapshot()],
-            "groups": [group_to_json(g, directory, unique) for g in groups],
-            "clients": clients,
-            "api_tokens": tokens,
-        }
