@@ -19,30 +19,18 @@ is left out and the listing ends early.
 
 from __future__ import annotations
 
-import json
-import secrets
-import string
 import time
-from bisect import bisect_right
 from collections.abc import Callable
-from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
-from urllib.parse import quote
-from urllib.parse import urlencode
 
 from flask import Blueprint
 from flask import Response
-from flask import g
 from flask import request
-from werkzeug.http import http_date
 
 from mock_idp.context import AuthFailure
 from mock_idp.context import current
 from mock_idp.oauth import auth_failure_response
 from mock_idp.oauth import require_auth
-from mock_idp.okta_filter import FilterError
-from mock_idp.okta_filter import compile_expression
 from mock_idp.okta_filter import group_filter_field
 from mock_idp.okta_filter import group_search_field
 from mock_idp.okta_filter import user_filter_field
@@ -50,12 +38,27 @@ from mock_idp.okta_filter import user_search_field
 from mock_idp.okta_objects import group_json
 from mock_idp.okta_objects import type_ids
 from mock_idp.okta_objects import user_json
+from mock_idp.okta_paging import Listing
+from mock_idp.okta_paging import list_expression
+from mock_idp.okta_paging import page
+from mock_idp.okta_paging import page_limit
+from mock_idp.okta_paging import predicate
+from mock_idp.okta_paging import prefix_match
+from mock_idp.okta_paging import user_renderer
+from mock_idp.okta_wire import BadRequest
+from mock_idp.okta_wire import dumps
+from mock_idp.okta_wire import invalid
+from mock_idp.okta_wire import json_response
+from mock_idp.okta_wire import not_found
+from mock_idp.okta_wire import renderer
 from mock_idp.state import Directory
 from mock_idp.state import Group
 from mock_idp.state import StateError
 from mock_idp.state import User
 
 blueprint = Blueprint("okta", __name__)
+
+__all__ = ["blueprint", "renderer"]
 
 USERS_SCOPE = "okta.users.read"
 GROUPS_SCOPE = "okta.groups.read"
@@ -65,83 +68,6 @@ GROUPS_LIMIT = (10000, 10000)
 GROUPS_Q_LIMIT = (300, 10000)
 MEMBERS_LIMIT = (1000, 10000)
 DEFAULT_RATE_LIMIT = 600
-
-_DEFAULT_CODES = {
-    400: ("E0000001", "Api validation failed"),
-    401: ("E0000011", "Invalid token provided"),
-    403: ("E0000006", "You do not have permission to perform the requested action"),
-    404: ("E0000007", "Not found"),
-    405: ("E0000022", "The endpoint does not support the provided HTTP method"),
-    429: ("E0000047", "API call exceeded rate limit due to too many requests."),
-    500: ("E0000009", "Internal Server Error"),
-    503: ("E0000010", "Service is temporarily unavailable"),
-}
-_ID_ALPHABET = string.ascii_letters + string.digits
-
-
-# ---------------------------------------------------------------------------- renderer
-
-
-def _dumps(body: Any) -> str:
-    return json.dumps(body, separators=(",", ":"))
-
-
-def _json(body: Any, status: int = 200) -> Response:
-    return Response(_dumps(body), status=status, mimetype="application/json")
-
-
-def _request_id() -> str:
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(27))
-
-
-class OktaRenderer:
-    """Okta's error body ``{errorCode, errorSummary, errorLink, errorId, errorCauses}``
-    (OKTA-SPEC ``Error``)."""
-
-    dialect = "okta"
-
-    def error(
-        self, status: int, message: str, *, code: str | None = None, causes: Sequence[str] = ()
-    ) -> Response:
-        """``message`` is the ``errorSummary``; ``code`` defaults by status (E0000001, E0000011,
-        E0000006, E0000007, E0000047…); ``causes`` become ``errorCauses``."""
-        default_code, _ = _DEFAULT_CODES.get(status, ("E0000009", ""))
-        code = code or default_code
-        body = {
-            "errorCode": code,
-            "errorSummary": message,
-            "errorLink": code,
-            "errorId": "oae" + _request_id()[:22],
-            "errorCauses": [{"errorSummary": cause} for cause in causes],
-        }
-        return _json(body, status)
-
-    def rate_limited(self, *, limit: int, reset_epoch: int, retry_after: int) -> Response:
-        """429 E0000047 with ``X-Rate-Limit-*`` (remaining 0) and ``Date``: the SDK needs both
-        ``Date`` and ``X-Rate-Limit-Reset`` to compute its wait (wire protocols §1.8)."""
-        response = self.error(429, _DEFAULT_CODES[429][1], code="E0000047")
-        self.decorate(response, limit=limit, remaining=0, reset_epoch=reset_epoch)
-        return response
-
-    def decorate(self, response: Response, *, limit: int, remaining: int, reset_epoch: int) -> None:
-        """Rate-limit headers (overwritten), plus ``X-Okta-Request-Id`` and ``Date`` when absent."""
-        response.headers["X-Rate-Limit-Limit"] = str(limit)
-        response.headers["X-Rate-Limit-Remaining"] = str(remaining)
-        response.headers["X-Rate-Limit-Reset"] = str(reset_epoch)
-        response.headers.setdefault("X-Okta-Request-Id", _request_id())
-        response.headers.setdefault("Date", http_date())
-
-
-renderer = OktaRenderer()
-
-
-def _not_found(object_id: str, kind: str) -> Response:
-    return renderer.error(404, f"Not found: Resource not found: {object_id} ({kind})", code="E0000007")
-
-
-def _invalid(detail: str) -> Response:
-    field = detail.split(":", 1)[0]
-    return renderer.error(400, f"Api validation failed: {field}", code="E0000001", causes=[detail])
 
 
 @blueprint.before_request
@@ -165,96 +91,9 @@ def _auth_failed(failure: AuthFailure) -> Response:
     return auth_failure_response(failure, renderer)
 
 
-class _BadRequest(Exception):
-    pass
-
-
-@blueprint.errorhandler(_BadRequest)
-def _bad_request(exc: _BadRequest) -> Response:
-    return _invalid(str(exc))
-
-
-# ---------------------------------------------------------------------------- listing and paging
-
-
-@dataclass(frozen=True)
-class _Listing:
-    """Records in ``id`` order, with their ids for the cursor's binary search."""
-
-    items: tuple[Any, ...]
-    ids: tuple[str, ...]
-
-    @classmethod
-    def of(cls, records: Any) -> _Listing:
-        ordered = tuple(sorted(records, key=lambda record: record.okta_id))
-        return cls(ordered, tuple(record.okta_id for record in ordered))
-
-
-def _limit(bounds: tuple[int, int]) -> int:
-    default, maximum = bounds
-    raw = request.args.get("limit")
-    if raw is None or raw == "":
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise _BadRequest(f"limit: {raw!r} is not an integer") from None
-    if value < 1:
-        raise _BadRequest(f"limit: must be at least 1, got {value}")
-    return min(value, maximum)
-
-
-def _predicate(kind: str, fields: Callable[[str], Any], *, ignore_case: bool) -> Callable[[Any], bool]:
-    try:
-        return compile_expression(request.args[kind], fields, ignore_case=ignore_case)
-    except FilterError as exc:
-        raise _BadRequest(f"{kind}: {exc}") from None
-
-
-def _expression() -> tuple[str, str] | None:
-    """``("filter"|"search", text)`` for this request, or None for a plain list."""
-    given = [kind for kind in ("filter", "search") if request.args.get(kind)]
-    if len(given) > 1:
-        raise _BadRequest("search: use either filter or search, not both")
-    return (given[0], request.args[given[0]]) if given else None
-
-
-def _page(listing: _Listing, limit: int, render: Callable[[Any], str], *, pageable: bool = True) -> Response:
-    """One page from ``after`` on, with ``Link`` headers: ``self`` then (if more) ``next``.
-    ``render`` gives each item's JSON text."""
-    after = request.args.get("after") if pageable else None
-    start = bisect_right(listing.ids, after) if after else 0
-    chunk = listing.items[start : start + limit]
-    response = Response("[" + ",".join(render(item) for item in chunk) + "]", mimetype="application/json")
-    base = request.host_url.rstrip("/") + request.path
-    query = request.query_string.decode("latin-1")
-    response.headers.add("Link", f'<{base}{"?" + query if query else ""}>; rel="self"')
-    if pageable and chunk and start + limit < len(listing.items) and not g.get("truncate_page"):
-        params = {k: request.args[k] for k in ("filter", "search", "expand") if request.args.get(k)}
-        params.update(after=chunk[-1].okta_id, limit=str(limit))
-        query = urlencode(params, quote_via=quote)  # %20, as Okta encodes spaces in its links
-        response.headers.add("Link", f'<{base}?{query}>; rel="next"')
-    return response
-
-
-def _user_renderer(directory: Directory) -> Callable[[User], str]:
-    """A user's list JSON, memoised per user until the directory next changes, so
-    paging 100k users re-encodes nothing it has sent before."""
-    host = request.host_url
-    memo: dict[str, str] = directory.cached(("okta.user_json", host), dict)
-
-    def render(user: User) -> str:
-        text = memo.get(user.object_id)
-        if text is None:
-            text = memo[user.object_id] = _dumps(user_json(user, directory, host))
-        return text
-
-    return render
-
-
-def _prefix_match(query: str, *values: str | None) -> bool:
-    query = query.lower()
-    return any(value is not None and value.lower().startswith(query) for value in values)
+@blueprint.errorhandler(BadRequest)
+def _bad_request(exc: BadRequest) -> Response:
+    return invalid(str(exc))
 
 
 # ---------------------------------------------------------------------------- users
@@ -264,32 +103,32 @@ def _prefix_match(query: str, *values: str | None) -> bool:
 def list_users() -> Response:
     """``GET /api/v1/users`` with ``limit``/``after``, ``filter``, ``search`` or ``q``."""
     directory = current().directory
-    render = _user_renderer(directory)
+    render = user_renderer(directory)
     q = request.args.get("q")
-    if q is not None and not _expression():
-        limit = _limit(USERS_Q_LIMIT)
+    if q is not None and not list_expression():
+        limit = page_limit(USERS_Q_LIMIT)
         found = directory.cached(
             ("okta.users.q", q),
-            lambda: _Listing.of(
+            lambda: Listing.of(
                 u
                 for u in directory.users_snapshot()
-                if u.status != "DEPROVISIONED" and _prefix_match(q, u.given_name, u.family_name, u.email)
+                if u.status != "DEPROVISIONED" and prefix_match(q, u.given_name, u.family_name, u.email)
             ),
         )
-        return _page(found, limit, render, pageable=False)
-    limit = _limit(USERS_LIMIT)
-    expression = _expression()
+        return page(found, limit, render, pageable=False)
+    limit = page_limit(USERS_LIMIT)
+    expression = list_expression()
     if expression is None:
         keep: Callable[[User], bool] = lambda user: user.status != "DEPROVISIONED"  # noqa: E731
     elif expression[0] == "filter":
-        keep = _predicate("filter", user_filter_field, ignore_case=False)
+        keep = predicate("filter", user_filter_field, ignore_case=False)
     else:
-        keep = _predicate("search", user_search_field(type_ids(directory)[0]), ignore_case=True)
+        keep = predicate("search", user_search_field(type_ids(directory)[0]), ignore_case=True)
     listing = directory.cached(
         ("okta.users", expression),
-        lambda: _Listing.of(u for u in directory.users_snapshot() if keep(u)),
+        lambda: Listing.of(u for u in directory.users_snapshot() if keep(u)),
     )
-    return _page(listing, limit, render)
+    return page(listing, limit, render)
 
 
 def _find_user(directory: Directory, key: str) -> User | None:
@@ -318,8 +157,8 @@ def get_user(key: str) -> Response:
     directory = current().directory
     user = _find_user(directory, key)
     if user is None:
-        return _not_found(key, "User")
-    return _json(user_json(user, directory, request.host_url, full_links=True))
+        return not_found(key, "User")
+    return json_response(user_json(user, directory, request.host_url, full_links=True))
 
 
 def _groups_by_user(directory: Directory) -> dict[str, list[Group]]:
@@ -336,11 +175,11 @@ def user_groups(key: str) -> Response:
     directory = current().directory
     user = _find_user(directory, key)
     if user is None:
-        return _not_found(key, "User")
+        return not_found(key, "User")
     index = directory.cached("okta.groups_by_user", lambda: _groups_by_user(directory))
     groups = index.get(user.object_id, [])
     host = request.host_url
-    return _json([group_json(group, host) for group in groups])
+    return json_response([group_json(group, host) for group in groups])
 
 
 # ---------------------------------------------------------------------------- groups
@@ -351,27 +190,27 @@ def list_groups() -> Response:
     """``GET /api/v1/groups`` with ``limit``/``after``, ``filter``, ``search`` or ``q`` (name prefix)."""
     directory = current().directory
     host = request.host_url
-    render = lambda group: _dumps(_with_stats(group_json(group, host), directory, group))  # noqa: E731
+    render = lambda group: dumps(_with_stats(group_json(group, host), directory, group))  # noqa: E731
     q = request.args.get("q")
-    if q is not None and not _expression():
+    if q is not None and not list_expression():
         found = directory.cached(
             ("okta.groups.q", q),
-            lambda: _Listing.of(grp for grp in directory.groups_snapshot() if _prefix_match(q, grp.name)),
+            lambda: Listing.of(grp for grp in directory.groups_snapshot() if prefix_match(q, grp.name)),
         )
-        return _page(found, _limit(GROUPS_Q_LIMIT), render, pageable=False)
-    limit = _limit(GROUPS_LIMIT)
-    expression = _expression()
+        return page(found, page_limit(GROUPS_Q_LIMIT), render, pageable=False)
+    limit = page_limit(GROUPS_LIMIT)
+    expression = list_expression()
     if expression is None:
         keep: Callable[[Group], bool] = lambda group: True  # noqa: E731
     elif expression[0] == "filter":
-        keep = _predicate("filter", group_filter_field, ignore_case=False)
+        keep = predicate("filter", group_filter_field, ignore_case=False)
     else:
-        keep = _predicate("search", group_search_field, ignore_case=True)
+        keep = predicate("search", group_search_field, ignore_case=True)
     listing = directory.cached(
         ("okta.groups", expression),
-        lambda: _Listing.of(grp for grp in directory.groups_snapshot() if keep(grp)),
+        lambda: Listing.of(grp for grp in directory.groups_snapshot() if keep(grp)),
     )
-    return _page(listing, limit, render)
+    return page(listing, limit, render)
 
 
 def _with_stats(body: dict[str, Any], directory: Directory, group: Group) -> dict[str, Any]:
@@ -394,8 +233,8 @@ def get_group(okta_id: str) -> Response:
     directory = current().directory
     group = _find_group(directory, okta_id)
     if group is None:
-        return _not_found(okta_id, "UserGroup")
-    return _json(_with_stats(group_json(group, request.host_url), directory, group))
+        return not_found(okta_id, "UserGroup")
+    return json_response(_with_stats(group_json(group, request.host_url), directory, group))
 
 
 @blueprint.get("/api/v1/groups/<okta_id>/users")
@@ -404,13 +243,13 @@ def group_users(okta_id: str) -> Response:
     directory = current().directory
     group = _find_group(directory, okta_id)
     if group is None:
-        return _not_found(okta_id, "UserGroup")
-    limit = _limit(MEMBERS_LIMIT)
+        return not_found(okta_id, "UserGroup")
+    limit = page_limit(MEMBERS_LIMIT)
     listing = directory.cached(
         ("okta.members", group.object_id),
-        lambda: _Listing.of(directory.user(uid) for uid in directory.transitive_user_ids(group.object_id)),
+        lambda: Listing.of(directory.user(uid) for uid in directory.transitive_user_ids(group.object_id)),
     )
-    return _page(listing, limit, _user_renderer(directory))
+    return page(listing, limit, user_renderer(directory))
 
 
 @blueprint.route("/api/v1/<path:rest>")
