@@ -17,6 +17,7 @@ from flask import Response
 from flask import request
 
 from mock_idp import graph_delta_view
+from mock_idp.auth_check import auth_failure_response
 from mock_idp.context import AuthFailure
 from mock_idp.graph_objects import GROUP_FILTERS
 from mock_idp.graph_objects import GROUP_PROPERTIES
@@ -34,7 +35,6 @@ from mock_idp.graph_wire import member_json
 from mock_idp.graph_wire import page
 from mock_idp.graph_wire import renderer
 from mock_idp.graph_wire import user_json
-from mock_idp.oauth import auth_failure_response
 from mock_idp.odata_filter import ODataFilterError
 from mock_idp.odata_filter import Query
 from mock_idp.odata_filter import QueryOptionError

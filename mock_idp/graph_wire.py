@@ -19,13 +19,13 @@ from flask import Response
 from flask import g
 from flask import request
 
+from mock_idp.auth_check import require_auth
 from mock_idp.context import current
 from mock_idp.graph_objects import GROUP_DEFAULT
 from mock_idp.graph_objects import GROUP_PROPERTIES
 from mock_idp.graph_objects import USER_DEFAULT
 from mock_idp.graph_objects import USER_PROPERTIES
 from mock_idp.graph_objects import render
-from mock_idp.oauth import require_auth
 from mock_idp.odata_filter import Query
 from mock_idp.state import Directory
 from mock_idp.state import Group

@@ -27,10 +27,10 @@ from flask import Blueprint
 from flask import Response
 from flask import request
 
+from mock_idp.auth_check import auth_failure_response
+from mock_idp.auth_check import require_auth
 from mock_idp.context import AuthFailure
 from mock_idp.context import current
-from mock_idp.oauth import auth_failure_response
-from mock_idp.oauth import require_auth
 from mock_idp.okta_filter import group_filter_field
 from mock_idp.okta_filter import group_search_field
 from mock_idp.okta_filter import user_filter_field

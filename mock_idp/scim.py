@@ -29,8 +29,8 @@ from werkzeug.exceptions import HTTPException
 
 from mock_idp import scim_reads
 from mock_idp import scim_writes
+from mock_idp.auth_check import auth_failure_response
 from mock_idp.context import AuthFailure
-from mock_idp.oauth import auth_failure_response
 from mock_idp.scim_patch import ScimWriteError
 from mock_idp.scim_schemas import LIST_RESPONSE
 from mock_idp.scim_schemas import SCHEMAS

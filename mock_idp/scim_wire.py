@@ -12,8 +12,8 @@ from typing import Any
 from flask import Response
 from flask import request
 
+from mock_idp.auth_check import require_auth
 from mock_idp.context import current
-from mock_idp.oauth import require_auth
 from mock_idp.scim_schemas import ERROR
 from mock_idp.scim_schemas import GROUPS
 from mock_idp.scim_schemas import USERS
