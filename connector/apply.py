@@ -8,7 +8,8 @@ class); the handlers live in :mod:`connector.store.handlers`,
 Transactions.  The changes, already in apply order, are cut into batches of
 ``batch_size``; each batch is one transaction, committed with the audit rows
 of what it did.  The bookkeeping tail of the plan (missing counts, the mirror,
-the cursor) is one last transaction of its own, so the cursor is stored only
+the cursor) is one last transaction of its own (its handlers still get at
+most ``batch_size`` changes per call), so the cursor is stored only
 with the changes it covers, and a crash before it leaves the old cursor, the
 old mirror and the old missing counts: the next run reads again and plans
 what is left.
@@ -199,8 +200,12 @@ def apply_plan(
             audit: list[dict[str, Any]] = []
             for action, group in itertools.groupby(batch, key=lambda c: c.action):
                 changes = list(group)
-                outcomes = _run(ctx, registry[action], changes)
-                _tally(result, run_id, ctx, action, changes, outcomes, audit)
+                # the tail is one transaction but its handlers still see batch_size changes at
+                # a time: an IN (...) list stays within PostgreSQL's 65,535 bound parameters
+                for start in range(0, len(changes), batch_size):
+                    chunk = changes[start : start + batch_size]
+                    outcomes = _run(ctx, registry[action], chunk)
+                    _tally(result, run_id, ctx, action, chunk, outcomes, audit)
             if audit:
                 conn.execute(insert(t.audit_log), audit)
         result.batches += 1

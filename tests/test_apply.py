@@ -290,3 +290,22 @@ def test_progress_is_reported_after_each_committed_batch(org: Store) -> None:
     result = apply_plan(org, the_plan, batch_size=2, progress=lambda *a: seen.append(a))
     assert result.batches == 4
     assert seen == [("apply", 2, 6), ("apply", 4, 6), ("apply", 5, 6), ("apply", 6, 6)]
+
+
+def test_the_tail_is_one_transaction_handed_to_handlers_in_batch_sized_chunks(
+    org: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    real = applier.handlers()[Action.MARK_MISSING]
+    calls: list[int] = []
+
+    def counting(ctx: applier.ApplyContext, changes: Sequence[MarkMissing]) -> list[applier.Result]:
+        calls.append(len(changes))
+        return real(ctx, changes)
+
+    apply_plan(org, plan(*(create(n) for n in range(5))))
+    monkeypatch.setitem(applier._HANDLERS, Action.MARK_MISSING, counting)
+    seen: list[tuple[str, int, int | None]] = []
+    tail = [MarkMissing(reason="r", directory_id=D, idp_user_id=f"u{n}", missing_count=1) for n in range(5)]
+    result = apply_plan(org, plan(*tail), batch_size=2, progress=lambda *a: seen.append(a))
+    assert calls == [2, 2, 1] and result.applied == {"mark_missing": 5}
+    assert seen == [("apply", 5, 5)] and result.batches == 1
