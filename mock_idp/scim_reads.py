@@ -17,8 +17,8 @@ from flask import request
 
 from mock_idp.scim_filter import ScimFilterError
 from mock_idp.scim_filter import compile_selection
+from mock_idp.scim_resources import project
 from mock_idp.scim_schemas import LIST_RESPONSE
-from mock_idp.scim_schemas import project
 from mock_idp.scim_wire import DEFAULT_COUNT
 from mock_idp.scim_wire import MAX_COUNT
 from mock_idp.scim_wire import READ_SCOPES

@@ -14,15 +14,15 @@ from flask import request
 
 from mock_idp.auth_check import require_auth
 from mock_idp.context import current
+from mock_idp.scim_resources import group_version
+from mock_idp.scim_resources import project
+from mock_idp.scim_resources import render_groups
+from mock_idp.scim_resources import render_users
+from mock_idp.scim_resources import user_version
 from mock_idp.scim_schemas import ERROR
 from mock_idp.scim_schemas import GROUPS
 from mock_idp.scim_schemas import USERS
 from mock_idp.scim_schemas import Resolver
-from mock_idp.scim_schemas import group_version
-from mock_idp.scim_schemas import project
-from mock_idp.scim_schemas import render_groups
-from mock_idp.scim_schemas import render_users
-from mock_idp.scim_schemas import user_version
 from mock_idp.state import Directory
 from mock_idp.state import StateError
 
