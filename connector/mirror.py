@@ -242,9 +242,16 @@ def _split(ctx: ApplyContext, changes: Sequence[Any]) -> tuple[list[Any], list[R
     return ok, results
 
 
+DELETE_CHUNK = 1000
+"""Ids per DELETE: one bound parameter each, and PostgreSQL takes at most 65,535 per statement
+(SQLite 250,000 in its builds); a bigger statement fails, and apply then retries row by row."""
+
+
 def _replace(ctx: ApplyContext, table: Any, key: str, ids: list[str], rows: list[Mapping[str, Any]]) -> None:
-    if ids:
-        ctx.conn.execute(delete(table).where(table.c.directory_id == ctx.directory_id, table.c[key].in_(ids)))
+    for start in range(0, len(ids), DELETE_CHUNK):
+        chunk = ids[start : start + DELETE_CHUNK]
+        mine = table.c.directory_id == ctx.directory_id
+        ctx.conn.execute(delete(table).where(mine, table.c[key].in_(chunk)))
     if rows:
         ctx.conn.execute(insert(table), rows)
 
