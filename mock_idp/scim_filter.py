@@ -12,12 +12,10 @@ Grammar::
 Attribute names are case-insensitive and resolve against the published
 schemas (:mod:`mock_idp.scim_schemas`); an unknown attribute, operator or a
 syntax error raises :class:`ScimFilterError` (400 ``invalidFilter``).
-Comparisons follow RFC 7643 §2.3: strings ignore case unless the attribute
-is ``caseExact`` (``id``, ``externalId``, ``meta.version``…), ``dateTime``
-compares as instants, booleans allow only ``eq``/``ne``/``pr``.  A
-multi-valued attribute matches when any of its values does; a complex one
-compared without a sub-attribute compares its ``value``.  Filters compile once
-into a predicate over a rendered resource (a dict keyed by canonical names).
+Filters compile once into a predicate over a rendered resource (a dict keyed
+by canonical names); what the predicates test, by RFC 7643 §2.3 (case,
+``dateTime`` instants, booleans with ``eq``/``ne``/``pr`` only, multi-valued
+and complex attributes), is in :mod:`mock_idp.scim_predicates`.
 """
 
 from __future__ import annotations
@@ -26,13 +24,30 @@ import re
 from collections.abc import Callable
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
+from mock_idp.scim_predicates import Path
+from mock_idp.scim_predicates import Predicate
+from mock_idp.scim_predicates import ScimFilterError
+from mock_idp.scim_predicates import any_element
+from mock_idp.scim_predicates import compare
+from mock_idp.scim_predicates import present_at
+from mock_idp.scim_predicates import values_at
+from mock_idp.scim_predicates import wrap_element
 from mock_idp.scim_schemas import Attr
 from mock_idp.scim_schemas import Resolver
 
-Predicate = Callable[[dict[str, Any]], bool]
+__all__ = [
+    "Path",
+    "Predicate",
+    "ScimFilterError",
+    "compile_filter",
+    "compile_selection",
+    "compile_value_filter",
+    "parse_patch_path",
+    "values_at",
+    "wrap_element",
+]
 
 _TOKEN = re.compile(
     r"""\s*(?:
@@ -45,17 +60,7 @@ _TOKEN = re.compile(
     re.VERBOSE,
 )
 _COMPARE = frozenset({"eq", "ne", "co", "sw", "ew", "gt", "ge", "lt", "le"})
-_ORDERING = frozenset({"gt", "ge", "lt", "le"})
 _ESCAPES = {'"': '"', "\\": "\\", "/": "/", "b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
-
-
-class ScimFilterError(Exception):
-    """A filter or path the server cannot take; ``scim_type`` is the RFC 7644 §3.12 keyword."""
-
-    def __init__(self, message: str, scim_type: str = "invalidFilter") -> None:
-        super().__init__(message)
-        self.message = message
-        self.scim_type = scim_type
 
 
 @dataclass(frozen=True)
@@ -97,16 +102,6 @@ def _unquote(text: str) -> str:
         out.append(char)
         i += 1
     return "".join(out)
-
-
-@dataclass(frozen=True)
-class Path:
-    """A resolved attribute path: ``attr`` (and ``sub``, if any), plus the
-    value filter of a PATCH path such as ``members[value eq "x"]``."""
-
-    attr: Attr
-    sub: Attr | None = None
-    value_filter: Predicate | None = None
 
 
 class _Parser:
@@ -186,15 +181,15 @@ class _Parser:
             pred = inner._or()
             self.i = inner.i
             self._expect("]")
-            return _any_element(attr, pred)
+            return any_element(attr, pred)
         path = self._resolve(tok.text, allow_sub=True)
         op_tok = self._take("an operator")
         op = op_tok.text.lower()
         if op == "pr":
-            return _present(path)
+            return present_at(path)
         if op not in _COMPARE:
             raise ScimFilterError(f"unknown operator {op_tok.text!r} at position {op_tok.pos}")
-        return _compare(path, op, self._value())
+        return compare(path, op, self._value())
 
     def _resolve(self, text: str, *, allow_sub: bool) -> Path:
         if self.scope is not None:
@@ -221,109 +216,6 @@ class _Parser:
         raise ScimFilterError(f"expected a value at position {tok.pos}, found {tok.text!r}")
 
 
-def values_at(resource: dict[str, Any], path: Path) -> list[Any]:
-    """Every value at ``path`` in ``resource`` (flattening multi-valued attributes)."""
-    attr, sub = path.attr, path.sub
-    container = resource.get(attr.urn, {}) if attr.urn else resource
-    if not isinstance(container, dict):
-        return []
-    raw = container.get(attr.name)
-    if raw is None:
-        return []
-    items = raw if isinstance(raw, list) else [raw]
-    if sub is None and attr.sub_attributes:
-        sub = attr.sub("value")
-        if sub is None:
-            return []
-    if sub is None:
-        return items
-    return [i.get(sub.name) for i in items if isinstance(i, dict) and i.get(sub.name) is not None]
-
-
-def _present(path: Path) -> Predicate:
-    def present(resource: dict[str, Any]) -> bool:
-        return any(v not in ("", [], {}) for v in values_at(resource, path))
-
-    return present
-
-
-def _any_element(attr: Attr, pred: Predicate) -> Predicate:
-    def match(resource: dict[str, Any]) -> bool:
-        container = resource.get(attr.urn, {}) if attr.urn else resource
-        items = container.get(attr.name) if isinstance(container, dict) else None
-        return any(pred(wrap_element(attr, item)) for item in items or [] if isinstance(item, dict))
-
-    return match
-
-
-def wrap_element(attr: Attr, item: dict[str, Any]) -> dict[str, Any]:
-    """A resource holding just ``item`` as the one value of ``attr`` (what value filters test)."""
-    return {attr.urn: {attr.name: [item]}} if attr.urn else {attr.name: [item]}
-
-
-def parse_datetime(text: str) -> datetime:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00").replace("z", "+00:00"))
-    except ValueError:
-        raise ScimFilterError(f"{text!r} is not a dateTime (RFC 7643 §2.3.5)") from None
-
-
-def _compare(path: Path, op: str, value: Any) -> Predicate:
-    target = path.sub or path.attr
-    if target.sub_attributes and path.sub is None:
-        target = path.attr.sub("value") or target
-    kind = target.type
-    if kind == "boolean" and (op not in ("eq", "ne") or not isinstance(value, bool)):
-        raise ScimFilterError(f"{target.name!r} is boolean: use eq/ne with true or false")
-    if kind == "complex":
-        raise ScimFilterError(f"{path.attr.name!r} is complex: filter on a sub-attribute")
-    if op in ("co", "sw", "ew") and not isinstance(value, str):
-        raise ScimFilterError(f"{op!r} needs a string value")
-    if op in _ORDERING and (value is None or isinstance(value, bool)):
-        raise ScimFilterError(f"{op!r} needs a string, number or dateTime value")
-    convert: Callable[[Any], Any]
-    if kind == "dateTime" and isinstance(value, str):
-        wanted: Any = parse_datetime(value)
-        convert = lambda v: parse_datetime(v) if isinstance(v, str) else v  # noqa: E731
-    elif isinstance(value, str) and not target.case_exact:
-        wanted = value.lower()
-        convert = lambda v: v.lower() if isinstance(v, str) else v  # noqa: E731
-    else:
-        wanted = value
-        convert = lambda v: v  # noqa: E731
-    test = _OPERATORS[op]
-
-    def match_any(resource: dict[str, Any]) -> bool:
-        values = values_at(resource, path)
-        if wanted is None:
-            return (not values) if op == "eq" else bool(values)
-        for raw in values:
-            try:
-                if test(convert(raw), wanted):
-                    return True
-            except (TypeError, ScimFilterError):
-                continue
-        return False
-
-    if op == "ne":
-        eq_test = _compare(path, "eq", value)
-        return lambda r: not eq_test(r)
-    return match_any
-
-
-_OPERATORS: dict[str, Callable[[Any, Any], bool]] = {
-    "eq": lambda a, b: a == b,
-    "ne": lambda a, b: a != b,
-    "co": lambda a, b: isinstance(a, str) and b in a,
-    "sw": lambda a, b: isinstance(a, str) and a.startswith(b),
-    "ew": lambda a, b: isinstance(a, str) and a.endswith(b),
-    "gt": lambda a, b: a > b,
-    "ge": lambda a, b: a >= b,
-    "lt": lambda a, b: a < b,
-    "le": lambda a, b: a <= b,
-}
-
-
 def compile_filter(text: str, resolver: Resolver) -> Predicate:
     """Compile a ``filter`` query parameter into a predicate over rendered resources."""
     return _Parser(text, resolver).parse()
@@ -332,7 +224,7 @@ def compile_filter(text: str, resolver: Resolver) -> Predicate:
 def compile_value_filter(text: str, attr: Attr, resolver: Resolver) -> Predicate:
     """Compile the ``[...]`` part of a PATCH path; the predicate takes
     :func:`wrap_element` of one element of ``attr``."""
-    return _any_element(attr, _Parser(text, resolver, scope=attr).parse())
+    return any_element(attr, _Parser(text, resolver, scope=attr).parse())
 
 
 _PATH = re.compile(r"^(?P<attr>[^\[\]]+?)(?:\[(?P<filter>.*)\](?:\.(?P<sub>[\w$]+))?)?$", re.DOTALL)
