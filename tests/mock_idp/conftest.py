@@ -1,12 +1,16 @@
-"""Layered fixtures for the mock IdP's core: directory -> app -> client / live server.
+"""Layered fixtures for the mock IdP: clock -> directory -> app -> client / live server.
 
-The app here carries three tiny test dialects (``/api/v1/...``, ``/v1.0/...``,
+The ``app`` here carries three tiny test dialects (``/api/v1/...``, ``/v1.0/...``,
 ``/scim/v2/...``) with a recording renderer, so the fault engine, the rate
 limiter and the admin plane are tested apart from the real dialect modules.
+Dialect tests override ``directory`` with a seed of their own and build on
+``real_app`` (the whole mock, one per module) or ``blueprint_app`` (only the
+blueprints under test); ``client_for`` gives a client that sends credentials.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from collections.abc import Iterator
 from dataclasses import dataclass
 from dataclasses import field
@@ -24,12 +28,24 @@ from flask import jsonify
 from flask.testing import FlaskClient
 
 from mock_idp.app import create_app
+from mock_idp.context import MockIdp
 from mock_idp.generator import generate
 from mock_idp.server import MockIdpServer
 from mock_idp.state import Directory
 
 ADMIN_TOKEN = "test-admin-token"
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)
+T0 = datetime(2026, 1, 5, 9, 0, 0, tzinfo=timezone.utc)
+
+
+class Clock:
+    """A clock for ``Directory(clock=...)`` that moves only when a test sets ``now``."""
+
+    def __init__(self, now: datetime) -> None:
+        self.now = now
+
+    def __call__(self) -> datetime:
+        return self.now
 
 
 @dataclass
@@ -114,3 +130,53 @@ def live_server(app: Flask) -> Iterator[MockIdpServer]:
     """The app on a free local port, in a background thread."""
     with MockIdpServer(app) as server:
         yield server
+
+
+@pytest.fixture
+def clock_start() -> datetime:
+    """Where ``clock`` starts; a module overrides it to date its directory elsewhere."""
+    return T0
+
+
+@pytest.fixture
+def clock(clock_start: datetime) -> Clock:
+    return Clock(clock_start)
+
+
+@pytest.fixture(scope="module")
+def mock_app() -> Flask:
+    """The whole mock without default credentials, built once per module (one costs ~50 ms)."""
+    return create_app(Directory(), config={"DEFAULT_CREDENTIALS": False})
+
+
+@pytest.fixture
+def real_app(mock_app: Flask, directory: Directory) -> Flask:
+    """The module's whole mock, serving this test's ``directory``."""
+    mock_app.extensions["mock_idp"].directory = directory
+    return mock_app
+
+
+@pytest.fixture
+def blueprint_app(directory: Directory) -> Callable[..., Flask]:
+    """Make a bare app serving only the given blueprints over ``directory`` (no faults, no limits)."""
+
+    def make(*blueprints: Blueprint) -> Flask:
+        app = Flask("mock-idp-blueprints")
+        for blueprint in blueprints:
+            app.register_blueprint(blueprint)
+        app.extensions["mock_idp"] = MockIdp(directory, admin_token=ADMIN_TOKEN)
+        return app
+
+    return make
+
+
+@pytest.fixture
+def client_for() -> Callable[[Flask, str], FlaskClient]:
+    """Make a test client of ``app`` that sends ``Authorization: <authorization>`` every time."""
+
+    def make(app: Flask, authorization: str) -> FlaskClient:
+        client = app.test_client()
+        client.environ_base["HTTP_AUTHORIZATION"] = authorization
+        return client
+
+    return make

@@ -11,7 +11,6 @@ from flask import Flask
 from flask import g
 
 from mock_idp import graph
-from mock_idp.context import MockIdp
 from mock_idp.state import Directory
 
 T0 = datetime(2026, 1, 5, 9, 0, 0, tzinfo=timezone.utc)
@@ -50,11 +49,8 @@ def directory() -> Directory:
 
 
 @pytest.fixture
-def app(directory: Directory) -> Flask:
-    app = Flask("graph-test")
-    app.register_blueprint(graph.blueprint)
-    app.extensions["mock_idp"] = MockIdp(directory, admin_token="x")
-    return app
+def app(blueprint_app) -> Flask:  # type: ignore[no-untyped-def]
+    return blueprint_app(graph.blueprint)
 
 
 @pytest.fixture
@@ -63,10 +59,8 @@ def token(directory: Directory) -> str:
 
 
 @pytest.fixture
-def client(app: Flask, token: str):  # type: ignore[no-untyped-def]
-    c = app.test_client()
-    c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return c
+def client(app: Flask, token: str, client_for):  # type: ignore[no-untyped-def]
+    return client_for(app, f"Bearer {token}")
 
 
 def walk(client, url: str, **headers: str) -> list[dict]:  # type: ignore[no-untyped-def]

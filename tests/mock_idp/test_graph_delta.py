@@ -17,21 +17,13 @@ from mock_idp.state import ApiToken
 from mock_idp.state import Directory
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock_start() -> datetime:
+    return datetime(2026, 3, 1, 12, 0, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def directory(clock: Clock) -> Directory:
+def directory(clock) -> Directory:  # type: ignore[no-untyped-def]
     d = Directory(seed=3, clock=clock)
     for i in range(5):
         d.add_user(f"u{i}@contoso.com", email=f"u{i}@contoso.com", given_name=f"U{i}", family_name="X")
@@ -43,19 +35,14 @@ def directory(clock: Clock) -> Directory:
 
 
 @pytest.fixture
-def app(directory: Directory) -> Flask:
-    app = Flask("graph-delta-test")
-    app.register_blueprint(graph.blueprint)
-    app.extensions["mock_idp"] = MockIdp(directory, admin_token="x")
-    return app
+def app(blueprint_app) -> Flask:  # type: ignore[no-untyped-def]
+    return blueprint_app(graph.blueprint)
 
 
 @pytest.fixture
-def client(app: Flask, directory: Directory):  # type: ignore[no-untyped-def]
-    c = app.test_client()
+def client(app: Flask, directory: Directory, client_for):  # type: ignore[no-untyped-def]
     token = directory.issue_token("app", "graph", ["Directory.Read.All"], lifetime=30 * 24 * 3600).token
-    c.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
-    return c
+    return client_for(app, f"Bearer {token}")
 
 
 def round_trip(client, url: str, page_size: int = 2) -> tuple[list[dict], str]:  # type: ignore[no-untyped-def]
@@ -198,7 +185,7 @@ def test_token_of_the_other_kind_or_directory_is_refused(client, app: Flask) -> 
     assert response.status_code == 400
 
 
-def test_expired_token_is_gone_with_location(client, clock: Clock) -> None:
+def test_expired_token_is_gone_with_location(client, clock) -> None:  # type: ignore[no-untyped-def]
     _, link = round_trip(client, "/v1.0/users/delta")
     clock.now += timedelta(days=7, seconds=1)
     response = client.get(link)
@@ -240,7 +227,7 @@ def test_invalid_token(anonymous) -> None:
     _refused(anonymous, {"Authorization": "Bearer nope"}, 401, "InvalidAuthenticationToken")
 
 
-def test_expired_token(anonymous, directory: Directory, clock: Clock) -> None:
+def test_expired_token(anonymous, directory: Directory, clock) -> None:  # type: ignore[no-untyped-def]
     token = directory.issue_token("app", "graph", ["User.Read.All"], lifetime=60).token
     clock.now += timedelta(minutes=2)
     _refused(anonymous, {"Authorization": f"Bearer {token}"}, 401, "InvalidAuthenticationToken")

@@ -6,13 +6,11 @@ import time
 import uuid
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
 from mock_idp import oauth
-from mock_idp.context import MockIdp
 from mock_idp.oauth_clients import ASSERTION_TYPE
 from mock_idp.state import Directory
 from mock_idp.state import OAuthClient
@@ -50,11 +48,8 @@ def directory(key: RSAKey) -> Directory:
 
 
 @pytest.fixture
-def client(directory: Directory) -> FlaskClient:
-    app = Flask("entra-token-test")
-    app.register_blueprint(oauth.blueprint)
-    app.extensions["mock_idp"] = MockIdp(directory, admin_token="admin")
-    return app.test_client()
+def client(blueprint_app) -> FlaskClient:  # type: ignore[no-untyped-def]
+    return blueprint_app(oauth.blueprint).test_client()
 
 
 def token(client: FlaskClient, tenant: str = TENANT, **form: str | None):

@@ -8,7 +8,6 @@ from datetime import timezone
 from typing import Any
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 from joserfc import jwt
 from joserfc.jwk import ECKey
@@ -17,7 +16,6 @@ from joserfc.jwk import RSAKey
 
 from mock_idp import oauth
 from mock_idp import okta
-from mock_idp.context import MockIdp
 from mock_idp.oauth_clients import ASSERTION_TYPE
 from mock_idp.state import Directory
 from mock_idp.state import OAuthClient
@@ -55,12 +53,8 @@ def directory(rsa_key: RSAKey, ec_key: ECKey) -> Directory:
 
 
 @pytest.fixture
-def client(directory: Directory) -> FlaskClient:
-    app = Flask("okta-token-test")
-    app.register_blueprint(oauth.blueprint)
-    app.register_blueprint(okta.blueprint)
-    app.extensions["mock_idp"] = MockIdp(directory, admin_token="admin")
-    return app.test_client()
+def client(blueprint_app) -> FlaskClient:  # type: ignore[no-untyped-def]
+    return blueprint_app(oauth.blueprint, okta.blueprint).test_client()
 
 
 def sign(key: Any, header: dict[str, Any] | None = None, **claims: Any) -> str:

@@ -11,7 +11,6 @@ from flask import Flask
 
 from mock_idp import oauth
 from mock_idp import okta
-from mock_idp.context import MockIdp
 from mock_idp.oauth import Principal
 from mock_idp.oauth import Refused
 from mock_idp.oauth import auth_failure_response
@@ -24,21 +23,8 @@ USERS = ("User.Read.All", "Directory.Read.All")
 MEMBERS = ("GroupMember.Read.All", "Group.Read.All", "Directory.Read.All")
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def directory(clock: Clock) -> Directory:
+def directory(clock) -> Directory:  # type: ignore[no-untyped-def]
     d = Directory(seed=8, clock=clock)
     d.add_api_token(ApiToken("scim-all", "scim", name="unrestricted"))
     d.add_api_token(ApiToken("scim-ro", "scim", ("scim.read",), name="read only"))
@@ -47,10 +33,8 @@ def directory(clock: Clock) -> Directory:
 
 
 @pytest.fixture
-def app(directory: Directory) -> Flask:
-    app = Flask("require-auth-test")
-    app.extensions["mock_idp"] = MockIdp(directory, admin_token="admin")
-    return app
+def app(blueprint_app) -> Flask:  # type: ignore[no-untyped-def]
+    return blueprint_app()
 
 
 def check(app: Flask, dialect: str, scopes, authorization: str | None) -> Principal:
@@ -161,10 +145,8 @@ def test_auth_failure_response_adds_the_challenge(app):
     assert response.headers["WWW-Authenticate"] == 'Bearer error="insufficient_scope"'
 
 
-def test_app_wide_handler_renders_in_the_paths_dialect(directory):
-    app = Flask("handler-test")
-    app.extensions["mock_idp"] = MockIdp(directory, admin_token="admin")
-    app.register_blueprint(oauth.blueprint)
+def test_app_wide_handler_renders_in_the_paths_dialect(blueprint_app):
+    app = blueprint_app(oauth.blueprint)
 
     @app.get("/api/v1/probe")
     def probe() -> str:

@@ -5,11 +5,9 @@ from __future__ import annotations
 import base64
 
 import pytest
-from flask import Flask
 from flask.testing import FlaskClient
 
 from mock_idp import oauth
-from mock_idp.context import MockIdp
 from mock_idp.state import Directory
 from mock_idp.state import OAuthClient
 
@@ -28,11 +26,8 @@ def directory() -> Directory:
 
 
 @pytest.fixture
-def client(directory: Directory) -> FlaskClient:
-    app = Flask("scim-token-test")
-    app.register_blueprint(oauth.blueprint)
-    app.extensions["mock_idp"] = MockIdp(directory, admin_token="admin")
-    return app.test_client()
+def client(blueprint_app) -> FlaskClient:  # type: ignore[no-untyped-def]
+    return blueprint_app(oauth.blueprint).test_client()
 
 
 def basic(user: str, password: str) -> dict[str, str]:

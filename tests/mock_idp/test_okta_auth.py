@@ -22,21 +22,8 @@ SSWS = "00okta-ssws-token"
 ERROR_KEYS = {"errorCode", "errorSummary", "errorLink", "errorId", "errorCauses"}
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = T0
-
-    def __call__(self) -> datetime:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def directory(clock: Clock) -> Directory:
+def directory(clock) -> Directory:  # type: ignore[no-untyped-def]
     d = Directory(seed=2, clock=clock)
     user = d.add_user("ann@example.com", email="ann@example.com")
     group = d.add_group("Staff")
@@ -46,21 +33,9 @@ def directory(clock: Clock) -> Directory:
     return d
 
 
-@pytest.fixture(scope="module")
-def mock_app() -> Flask:
-    """One app per module (building one costs ~50 ms); each test gives it its own directory."""
-    return create_app(Directory(), config={"DEFAULT_CREDENTIALS": False})
-
-
 @pytest.fixture
-def app(mock_app: Flask, directory: Directory) -> Flask:
-    mock_app.extensions["mock_idp"].directory = directory
-    return mock_app
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    return app.test_client()
+def client(real_app: Flask) -> FlaskClient:
+    return real_app.test_client()
 
 
 def get(client: FlaskClient, path: str, authorization: str | None):
@@ -177,8 +152,8 @@ def test_unknown_api_path_is_an_okta_404(client):
     assert response.json["errorCode"] == "E0000007"
 
 
-def test_rate_limited_answer(app):
-    with app.test_request_context("/api/v1/users"):
+def test_rate_limited_answer(real_app):
+    with real_app.test_request_context("/api/v1/users"):
         response = okta.renderer.rate_limited(limit=600, reset_epoch=1767603660, retry_after=7)
     assert response.status_code == 429
     body = json.loads(response.get_data())
@@ -194,8 +169,8 @@ def test_rate_limited_answer(app):
     assert response.headers["Date"].endswith(" GMT")
 
 
-def test_decorate_overrides_the_limits_but_keeps_the_request_id(app):
-    with app.test_request_context("/api/v1/users"):
+def test_decorate_overrides_the_limits_but_keeps_the_request_id(real_app):
+    with real_app.test_request_context("/api/v1/users"):
         response = okta.renderer.error(500, "Injected fault: HTTP 500")
         okta.renderer.decorate(response, limit=100, remaining=42, reset_epoch=99)
         request_id = response.headers["X-Okta-Request-Id"]
@@ -211,8 +186,8 @@ def test_decorate_overrides_the_limits_but_keeps_the_request_id(app):
     ("status", "code"),
     [(400, "E0000001"), (401, "E0000011"), (403, "E0000006"), (404, "E0000007"), (429, "E0000047")],
 )
-def test_default_error_codes(app, status, code):
-    with app.test_request_context("/api/v1/users"):
+def test_default_error_codes(real_app, status, code):
+    with real_app.test_request_context("/api/v1/users"):
         response = okta.renderer.error(status, "x")
     assert response.status_code == status
     assert json.loads(response.get_data())["errorCode"] == code

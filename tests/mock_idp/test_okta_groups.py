@@ -10,7 +10,6 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from mock_idp.app import create_app
 from mock_idp.state import ApiToken
 from mock_idp.state import Directory
 
@@ -43,23 +42,9 @@ def directory() -> Directory:
     return d
 
 
-@pytest.fixture(scope="module")
-def mock_app() -> Flask:
-    """One app per module (building one costs ~50 ms); each test gives it its own directory."""
-    return create_app(Directory(), config={"DEFAULT_CREDENTIALS": False})
-
-
 @pytest.fixture
-def app(mock_app: Flask, directory: Directory) -> Flask:
-    mock_app.extensions["mock_idp"].directory = directory
-    return mock_app
-
-
-@pytest.fixture
-def client(app: Flask) -> FlaskClient:
-    client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"SSWS {TOKEN}"
-    return client
+def client(real_app: Flask, client_for) -> FlaskClient:  # type: ignore[no-untyped-def]
+    return client_for(real_app, f"SSWS {TOKEN}")
 
 
 def group_named(directory: Directory, name: str):

@@ -11,28 +11,19 @@ from flask import Flask
 from flask import g
 
 from mock_idp import scim
-from mock_idp.context import MockIdp
 from mock_idp.scim_schemas import CORE_USER
 from mock_idp.scim_schemas import ENTERPRISE
 from mock_idp.state import ApiToken
 from mock_idp.state import Directory
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = datetime(2026, 2, 1, 8, 0, 0, tzinfo=timezone.utc)
-
-    def __call__(self) -> datetime:
-        return self.now
+@pytest.fixture
+def clock_start() -> datetime:
+    return datetime(2026, 2, 1, 8, 0, 0, tzinfo=timezone.utc)
 
 
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
-
-
-@pytest.fixture
-def directory(clock: Clock) -> Directory:
+def directory(clock) -> Directory:  # type: ignore[no-untyped-def]
     d = Directory(seed=11, clock=clock)
     d.add_api_token(ApiToken("static-token", "scim", name="provisioning"))
     d.add_user(
@@ -76,18 +67,13 @@ def directory(clock: Clock) -> Directory:
 
 
 @pytest.fixture
-def app(directory: Directory) -> Flask:
-    app = Flask("scim-test")
-    app.register_blueprint(scim.blueprint)
-    app.extensions["mock_idp"] = MockIdp(directory, admin_token="x")
-    return app
+def app(blueprint_app) -> Flask:  # type: ignore[no-untyped-def]
+    return blueprint_app(scim.blueprint)
 
 
 @pytest.fixture
-def client(app: Flask):  # type: ignore[no-untyped-def]
-    c = app.test_client()
-    c.environ_base["HTTP_AUTHORIZATION"] = "Bearer static-token"
-    return c
+def client(app: Flask, client_for):  # type: ignore[no-untyped-def]
+    return client_for(app, "Bearer static-token")
 
 
 def walk(client, path: str, count: int) -> list[dict]:  # type: ignore[no-untyped-def]
@@ -437,7 +423,7 @@ def test_missing_and_invalid_tokens(anonymous) -> None:
     refused(anonymous, {"Authorization": "Basic c2NpbTpzY2lt"}, 401)
 
 
-def test_expired_token(anonymous, directory: Directory, clock: Clock) -> None:
+def test_expired_token(anonymous, directory: Directory, clock) -> None:  # type: ignore[no-untyped-def]
     token = directory.issue_token("client", "scim", ["scim.read"], lifetime=60).token
     assert anonymous.get("/scim/v2/Users", headers={"Authorization": f"Bearer {token}"}).status_code == 200
     clock.now += timedelta(minutes=5)

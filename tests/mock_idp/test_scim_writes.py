@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from flask import Flask
 
 from mock_idp import scim
-from mock_idp.context import MockIdp
 from mock_idp.scim_schemas import CORE_USER
 from mock_idp.scim_schemas import ENTERPRISE
 from mock_idp.scim_schemas import PATCH_OP
@@ -22,13 +20,8 @@ def directory() -> Directory:
 
 
 @pytest.fixture
-def client(directory: Directory):  # type: ignore[no-untyped-def]
-    app = Flask("scim-writes")
-    app.register_blueprint(scim.blueprint)
-    app.extensions["mock_idp"] = MockIdp(directory, admin_token="x")
-    c = app.test_client()
-    c.environ_base["HTTP_AUTHORIZATION"] = "Bearer static-token"
-    return c
+def client(blueprint_app, client_for):  # type: ignore[no-untyped-def]
+    return client_for(blueprint_app(scim.blueprint), "Bearer static-token")
 
 
 ALICE = {
