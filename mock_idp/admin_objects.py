@@ -19,6 +19,8 @@ from mock_idp.admin_http import request_body
 from mock_idp.admin_http import user_json
 from mock_idp.fixtures import GROUP_SPEC
 from mock_idp.fixtures import USER_SPEC
+from mock_idp.fixtures import add_group_from
+from mock_idp.fixtures import add_user_from
 from mock_idp.fixtures import check_fields
 from mock_idp.state import ACTIVE_STATUSES
 
@@ -47,15 +49,7 @@ def list_users() -> Response:
 @blueprint.post("/users")
 def create_user() -> Response:
     fields = check_fields(request_body(), "user", USER_CREATE_SPEC, required=("user_name",))
-    user = current_directory().add_user(
-        fields.pop("user_name"),
-        email=fields.pop("email", None),
-        object_id=fields.pop("id", None),
-        okta_id=fields.pop("okta_id", None),
-        created=fields.pop("created", None),
-        **fields,
-    )
-    return created(user_json(user))
+    return created(user_json(add_user_from(current_directory(), fields)))
 
 
 @blueprint.get("/users/<ident>")
@@ -106,15 +100,7 @@ def list_groups() -> Response:
 @blueprint.post("/groups")
 def create_group() -> Response:
     fields = check_fields(request_body(), "group", GROUP_CREATE_SPEC, required=("name",))
-    group = current_directory().add_group(
-        fields["name"],
-        description=fields.get("description"),
-        object_id=fields.get("id"),
-        okta_id=fields.get("okta_id"),
-        external_id=fields.get("external_id"),
-        created=fields.get("created"),
-    )
-    return created(group_json(group))
+    return created(group_json(add_group_from(current_directory(), fields)))
 
 
 @blueprint.get("/groups/<ident>")

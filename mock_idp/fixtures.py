@@ -36,13 +36,17 @@ from mock_idp.fixture_fields import check_fields
 from mock_idp.fixture_fields import check_list
 from mock_idp.state import ApiToken
 from mock_idp.state import Directory
+from mock_idp.state import Group
 from mock_idp.state import OAuthClient
+from mock_idp.state import User
 
 __all__ = [
     "GROUP_SPEC",
     "SAMPLE_FIXTURE",
     "USER_SPEC",
     "FixtureError",
+    "add_group_from",
+    "add_user_from",
     "check_fields",
     "dump_fixture",
     "group_to_json",
@@ -170,8 +174,8 @@ def load_fixture(
         for i, group in enumerate(groups):
             if group.get("id") in directory.groups:
                 raise FixtureError(f"groups[{i}].id", f"{group['id']!r} is already in the directory")
-        user_ids = [_add_user(directory, user) for user in users]
-        group_ids = [_add_group(directory, group) for group in groups]
+        user_ids = [add_user_from(directory, user).object_id for user in users]
+        group_ids = [add_group_from(directory, group).object_id for group in groups]
         for gi, member, kind in edges:
             member_id = user_ids[member] if kind == "user" else group_ids[member]
             directory.add_member(group_ids[gi], member_id, kind=kind)  # type: ignore[arg-type]
@@ -194,11 +198,16 @@ def load_fixture(
     return directory
 
 
-def _add_user(directory: Directory, user: dict[str, Any]) -> str:
+def add_user_from(directory: Directory, user: Mapping[str, Any]) -> User:
+    """Add the user a checked ``USER_SPEC`` item describes (a fixture's or an admin request's).
+
+    ``id``, ``okta_id`` and ``created`` are kept when given; ``ref`` only names
+    the user inside a fixture and is not stored.
+    """
     fields = {
         k: v for k, v in user.items() if k not in ("ref", "id", "okta_id", "user_name", "email", "created")
     }
-    made = directory.add_user(
+    return directory.add_user(
         user["user_name"],
         email=user.get("email"),
         object_id=user.get("id"),
@@ -206,11 +215,11 @@ def _add_user(directory: Directory, user: dict[str, Any]) -> str:
         created=user.get("created"),
         **fields,
     )
-    return made.object_id
 
 
-def _add_group(directory: Directory, group: dict[str, Any]) -> str:
-    made = directory.add_group(
+def add_group_from(directory: Directory, group: Mapping[str, Any]) -> Group:
+    """Add the group a checked ``GROUP_SPEC`` item describes; its members are added apart."""
+    return directory.add_group(
         group["name"],
         description=group.get("description"),
         object_id=group.get("id"),
@@ -218,4 +227,3 @@ def _add_group(directory: Directory, group: dict[str, Any]) -> str:
         external_id=group.get("external_id"),
         created=group.get("created"),
     )
-    return made.object_id
