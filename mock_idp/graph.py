@@ -145,22 +145,19 @@ def list_groups() -> Response:
 def get_user(key: str) -> Response:
     directory = authorize(USER_SCOPES)
     select = parse_select(request.args, USER_PROPERTIES, entity="user")
-    body = {
-        "@odata.context": context_url("users", select) + "/$entity",
-        **user_json(_user(directory, key), select),
-    }
-    return json_response(body)
+    return _entity("users", select, user_json(_user(directory, key), select))
 
 
 @blueprint.get("/groups/<key>")
 def get_group(key: str) -> Response:
     directory = authorize(GROUP_SCOPES)
     select = parse_select(request.args, GROUP_PROPERTIES, entity="group")
-    body = {
-        "@odata.context": context_url("groups", select) + "/$entity",
-        **group_json(_group(directory, key), select),
-    }
-    return json_response(body)
+    return _entity("groups", select, group_json(_group(directory, key), select))
+
+
+def _entity(entity_set: str, select: tuple[str, ...] | None, body: dict[str, Any]) -> Response:
+    """One object of ``entity_set``: its ``@odata.context`` ends ``/$entity``."""
+    return json_response({"@odata.context": context_url(entity_set, select) + "/$entity", **body})
 
 
 def _members(directory: Directory, group: Group, transitive: bool) -> tuple[Any, ...]:
