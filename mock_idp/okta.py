@@ -20,7 +20,6 @@ is left out and the listing ends early.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from flask import Blueprint
@@ -39,10 +38,10 @@ from mock_idp.okta_objects import group_json
 from mock_idp.okta_objects import type_ids
 from mock_idp.okta_objects import user_json
 from mock_idp.okta_paging import Listing
+from mock_idp.okta_paging import filtered_page
 from mock_idp.okta_paging import list_expression
 from mock_idp.okta_paging import page
 from mock_idp.okta_paging import page_limit
-from mock_idp.okta_paging import predicate
 from mock_idp.okta_paging import prefix_match
 from mock_idp.okta_paging import user_renderer
 from mock_idp.okta_wire import BadRequest
@@ -116,19 +115,16 @@ def list_users() -> Response:
             ),
         )
         return page(found, limit, render, pageable=False)
-    limit = page_limit(USERS_LIMIT)
-    expression = list_expression()
-    if expression is None:
-        keep: Callable[[User], bool] = lambda user: user.status != "DEPROVISIONED"  # noqa: E731
-    elif expression[0] == "filter":
-        keep = predicate("filter", user_filter_field, ignore_case=False)
-    else:
-        keep = predicate("search", user_search_field(type_ids(directory)[0]), ignore_case=True)
-    listing = directory.cached(
-        ("okta.users", expression),
-        lambda: Listing.of(u for u in directory.users_snapshot() if keep(u)),
+    return filtered_page(
+        directory,
+        "okta.users",
+        directory.users_snapshot,
+        USERS_LIMIT,
+        render,
+        plain=lambda user: user.status != "DEPROVISIONED",
+        filter_field=user_filter_field,
+        search_fields=lambda: user_search_field(type_ids(directory)[0]),
     )
-    return page(listing, limit, render)
 
 
 def _find_user(directory: Directory, key: str) -> User | None:
@@ -198,19 +194,16 @@ def list_groups() -> Response:
             lambda: Listing.of(grp for grp in directory.groups_snapshot() if prefix_match(q, grp.name)),
         )
         return page(found, page_limit(GROUPS_Q_LIMIT), render, pageable=False)
-    limit = page_limit(GROUPS_LIMIT)
-    expression = list_expression()
-    if expression is None:
-        keep: Callable[[Group], bool] = lambda group: True  # noqa: E731
-    elif expression[0] == "filter":
-        keep = predicate("filter", group_filter_field, ignore_case=False)
-    else:
-        keep = predicate("search", group_search_field, ignore_case=True)
-    listing = directory.cached(
-        ("okta.groups", expression),
-        lambda: Listing.of(grp for grp in directory.groups_snapshot() if keep(grp)),
+    return filtered_page(
+        directory,
+        "okta.groups",
+        directory.groups_snapshot,
+        GROUPS_LIMIT,
+        render,
+        plain=lambda group: True,
+        filter_field=group_filter_field,
+        search_fields=lambda: group_search_field,
     )
-    return page(listing, limit, render)
 
 
 def _with_stats(body: dict[str, Any], directory: Directory, group: Group) -> dict[str, Any]:

@@ -73,6 +73,35 @@ def list_expression() -> tuple[str, str] | None:
     return (given[0], request.args[given[0]]) if given else None
 
 
+def filtered_page(
+    directory: Directory,
+    cache_key: str,
+    snapshot: Callable[[], tuple[Any, ...]],
+    limit_bounds: tuple[int, int],
+    render: Callable[[Any], str],
+    *,
+    plain: Callable[[Any], bool],
+    filter_field: Callable[[str], Any],
+    search_fields: Callable[[], Callable[[str], Any]],
+) -> Response:
+    """One page of the objects the request's ``filter`` (case-sensitive) or ``search``
+    (case-insensitive) selects, or ``plain`` keeps without either; each selection is
+    built once per directory version under ``(cache_key, expression)``.  ``search_fields``
+    makes the search's field lookup, only when a search is given."""
+    limit = page_limit(limit_bounds)
+    expression = list_expression()
+    if expression is None:
+        keep = plain
+    elif expression[0] == "filter":
+        keep = predicate("filter", filter_field, ignore_case=False)
+    else:
+        keep = predicate("search", search_fields(), ignore_case=True)
+    listing = directory.cached(
+        (cache_key, expression), lambda: Listing.of(obj for obj in snapshot() if keep(obj))
+    )
+    return page(listing, limit, render)
+
+
 def page(listing: Listing, limit: int, render: Callable[[Any], str], *, pageable: bool = True) -> Response:
     """One page from ``after`` on, with ``Link`` headers: ``self`` then (if more) ``next``.
     ``render`` gives each item's JSON text."""
