@@ -32,38 +32,20 @@ from mock_idp.bulk import BulkLoad
 from mock_idp.memberships import Memberships
 from mock_idp.records import ACTIVE_STATUSES
 from mock_idp.records import BASE62
-from mock_idp.records import DIALECTS
+from mock_idp.records import DIALECTS as DIALECTS  # re-exported
 from mock_idp.records import GROUP_FIELDS
 from mock_idp.records import OKTA_STATUSES
 from mock_idp.records import USER_FIELDS
-from mock_idp.records import ApiToken
+from mock_idp.records import ApiToken as ApiToken  # re-exported
 from mock_idp.records import ChangeEvent
-from mock_idp.records import Dialect
+from mock_idp.records import Dialect as Dialect  # re-exported
 from mock_idp.records import Group
-from mock_idp.records import IssuedToken
-from mock_idp.records import OAuthClient
+from mock_idp.records import IssuedToken as IssuedToken  # re-exported
+from mock_idp.records import OAuthClient as OAuthClient  # re-exported
 from mock_idp.records import StateError
 from mock_idp.records import User
 from mock_idp.records import utc_ms
 from mock_idp.tokens import TokenBook
-
-__all__ = [
-    "ACTIVE_STATUSES",
-    "DIALECTS",
-    "GROUP_FIELDS",
-    "OKTA_STATUSES",
-    "USER_FIELDS",
-    "ApiToken",
-    "ChangeEvent",
-    "Dialect",
-    "Directory",
-    "Group",
-    "IssuedToken",
-    "OAuthClient",
-    "StateError",
-    "User",
-    "utc_ms",
-]
 
 
 class Directory(Memberships, TokenBook, BulkLoad):
