@@ -36,11 +36,11 @@ from mock_idp.graph_wire import page
 from mock_idp.graph_wire import renderer
 from mock_idp.graph_wire import user_json
 from mock_idp.odata_filter import ODataFilterError
-from mock_idp.odata_filter import Query
-from mock_idp.odata_filter import QueryOptionError
 from mock_idp.odata_filter import compile_filter
-from mock_idp.odata_filter import parse_query
-from mock_idp.odata_filter import parse_select
+from mock_idp.odata_query import Query
+from mock_idp.odata_query import QueryOptionError
+from mock_idp.odata_query import parse_query
+from mock_idp.odata_query import parse_select
 from mock_idp.state import Directory
 from mock_idp.state import Group
 from mock_idp.state import StateError

@@ -25,9 +25,9 @@ from mock_idp.graph_wire import context_url
 from mock_idp.graph_wire import group_json
 from mock_idp.graph_wire import json_response
 from mock_idp.graph_wire import user_json
-from mock_idp.odata_filter import DEFAULT_TOP
-from mock_idp.odata_filter import MAX_TOP
-from mock_idp.odata_filter import parse_select
+from mock_idp.odata_query import DEFAULT_TOP
+from mock_idp.odata_query import MAX_TOP
+from mock_idp.odata_query import parse_select
 from mock_idp.state import Group
 
 

@@ -26,7 +26,7 @@ from mock_idp.graph_objects import GROUP_PROPERTIES
 from mock_idp.graph_objects import USER_DEFAULT
 from mock_idp.graph_objects import USER_PROPERTIES
 from mock_idp.graph_objects import render
-from mock_idp.odata_filter import Query
+from mock_idp.odata_query import Query
 from mock_idp.state import Directory
 from mock_idp.state import Group
 from mock_idp.state import User
