@@ -30,10 +30,10 @@ from mock_idp.auth_check import auth_failure_response
 from mock_idp.auth_check import require_auth
 from mock_idp.context import AuthFailure
 from mock_idp.context import current
-from mock_idp.okta_filter import group_filter_field
-from mock_idp.okta_filter import group_search_field
-from mock_idp.okta_filter import user_filter_field
-from mock_idp.okta_filter import user_search_field
+from mock_idp.okta_fields import group_filter_field
+from mock_idp.okta_fields import group_search_field
+from mock_idp.okta_fields import user_filter_field
+from mock_idp.okta_fields import user_search_field
 from mock_idp.okta_objects import group_json
 from mock_idp.okta_objects import type_ids
 from mock_idp.okta_objects import user_json

@@ -14,7 +14,7 @@ from datetime import datetime
 from datetime import timezone
 from typing import Any
 
-from mock_idp.okta_filter import USER_PROFILE
+from mock_idp.okta_fields import USER_PROFILE
 from mock_idp.state import Directory
 from mock_idp.state import Group
 from mock_idp.state import User
