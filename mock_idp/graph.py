@@ -29,6 +29,7 @@ from mock_idp.graph_wire import USER_SCOPES
 from mock_idp.graph_wire import GraphError
 from mock_idp.graph_wire import authorize
 from mock_idp.graph_wire import context_url
+from mock_idp.graph_wire import graph_headers
 from mock_idp.graph_wire import group_json
 from mock_idp.graph_wire import json_response
 from mock_idp.graph_wire import member_json
@@ -188,25 +189,40 @@ def _members(directory: Directory, group: Group, transitive: bool) -> tuple[Any,
     return directory.cached(("graph", "members", group.object_id, transitive), build)
 
 
-def _member_list(key: str, cast: str | None, transitive: bool) -> Response:
+# Member types of group-list-members.md; the directory holds users and groups only.
+_MEMBER_TYPES = {"user": User, "group": Group, "orgContact": None, "device": None, "servicePrincipal": None}
+
+
+def _cast(cast: str) -> str:
+    """The type an OData cast segment names.  Graph takes the namespace ``microsoft.graph.``
+    or its CSDL alias ``graph.`` (``<Schema Namespace="microsoft.graph" Alias="graph">``);
+    msgraph-sdk sends the alias: ``/members/graph.user``."""
+    for prefix in ("microsoft.graph.", "graph."):
+        if cast.startswith(prefix) and cast[len(prefix) :] in _MEMBER_TYPES:
+            return cast[len(prefix) :]
+    raise GraphError(404, f"The type cast '{cast}' is not supported on members.")
+
+
+def _member_list(key: str, cast: str | None, transitive: bool, *, count: bool = False) -> Response:
     directory = authorize(GROUP_SCOPES)
     group = _group(directory, key)
     if "$filter" in request.args or "$orderby" in request.args:
         raise GraphError(
             400, "Filtering or sorting members is not supported here.", "Request_UnsupportedQuery"
         )
-    if cast not in (None, "microsoft.graph.user", "microsoft.graph.group"):
-        raise GraphError(404, f"The type cast '{cast}' is not supported on members.")
+    kind = None if cast is None else _cast(cast)
+    items = _members(directory, group, transitive)
+    if kind is not None:
+        wanted = _MEMBER_TYPES[kind]
+        items = tuple(m for m in items if wanted is not None and isinstance(m, wanted))
+    if count:
+        return _count(len(items))
     query = parse_query(
         request.args, request.headers, {**USER_PROPERTIES, **GROUP_PROPERTIES}, "directoryObject"
     )
-    items = _members(directory, group, transitive)
-    if cast is not None:
-        wanted = User if cast == "microsoft.graph.user" else Group
-        items = tuple(m for m in items if isinstance(m, wanted))
-        entity_set = "users" if wanted is User else "groups"
-        return page(items, query, entity_set, user_json if wanted is User else group_json)
-    return page(items, query, "directoryObjects", member_json)
+    if kind is None:
+        return page(items, query, "directoryObjects", member_json)
+    return page(items, query, f"{kind}s", group_json if kind == "group" else user_json)
 
 
 @blueprint.get("/groups/<key>/members")
@@ -221,10 +237,56 @@ def list_transitive_members(key: str, cast: str | None = None) -> Response:
     return _member_list(key, cast, transitive=True)
 
 
+# ---------------------------------------------------------------- $count segments
+
+
+def _count(n: int) -> Response:
+    """A ``/$count`` answer: the number as ``text/plain`` (user-list.md, "Get only a count of
+    users"); like ``$count=true`` it needs ``ConsistencyLevel: eventual`` (protocols file §2.2)."""
+    if request.headers.get("ConsistencyLevel", "").lower() != "eventual":
+        raise GraphError(
+            400, "$count is not currently supported without the ConsistencyLevel: eventual header."
+        )
+    if "$search" in request.args:
+        raise GraphError(400, "Query option '$search' is not supported here.", "Request_UnsupportedQuery")
+    response = Response(str(n), status=200)
+    graph_headers(response)
+    response.headers["Content-Type"] = "text/plain;charset=utf-8"
+    return response
+
+
+@blueprint.get("/users/$count")
+def count_users() -> Response:
+    directory = authorize(USER_SCOPES)
+    query = Query(filter=request.args.get("$filter"), advanced=True)
+    return _count(len(_filtered(directory, "users", query)))
+
+
+@blueprint.get("/groups/$count")
+def count_groups() -> Response:
+    directory = authorize(GROUP_SCOPES)
+    query = Query(filter=request.args.get("$filter"), advanced=True)
+    return _count(len(_filtered(directory, "groups", query)))
+
+
+@blueprint.get("/groups/<key>/members/$count")
+@blueprint.get("/groups/<key>/members/<cast>/$count")
+def count_members(key: str, cast: str | None = None) -> Response:
+    return _member_list(key, cast, transitive=False, count=True)
+
+
+@blueprint.get("/groups/<key>/transitiveMembers/$count")
+@blueprint.get("/groups/<key>/transitiveMembers/<cast>/$count")
+def count_transitive_members(key: str, cast: str | None = None) -> Response:
+    return _member_list(key, cast, transitive=True, count=True)
+
+
 @blueprint.route("/<path:unknown>", methods=["GET", "POST", "PUT", "PATCH", "DELETE"])
 def unknown_segment(unknown: str) -> Response:
-    """Paths this mock does not serve answer in Graph's error shape, not an HTML page."""
-    segment = unknown.split("/")[0]
+    """Paths this mock does not serve answer in Graph's error shape, not an HTML page,
+    naming the first segment it cannot resolve (``memberOf`` in ``users/{id}/memberOf``)."""
+    parts = unknown.split("/")
+    segment = parts[2] if parts[0] in ("users", "groups") and len(parts) > 2 else parts[0]
     if request.method != "GET":
         raise GraphError(
             405, f"This mock serves reads only; {request.method} /v1.0/{unknown} is not supported."

@@ -246,6 +246,60 @@ def test_sdk_reads_guests_and_disabled_accounts_with_select(server, directory):
     assert {v[3] for v in seen.values()} == {True, False}
 
 
+def test_sdk_casts_members_with_the_graph_alias(server, directory):
+    """msgraph-sdk casts as ``/members/graph.user`` (the CSDL alias of ``microsoft.graph``)."""
+    from msgraph.generated.models.group import Group
+    from msgraph.generated.models.user import User
+
+    group = next(g for g in directory.groups.values() if g.group_ids)
+
+    async def read() -> tuple[Any, Any, Any]:
+        async with graph_client(server) as client:
+            item = client.groups.by_group_id(group.object_id)
+            users = await item.members.graph_user.get()
+            groups = await item.members.graph_group.get()
+            transitive = await item.transitive_members.graph_user.get()
+            return users.value, groups.value, transitive.value
+
+    users, groups, transitive = asyncio.run(read())
+    assert all(isinstance(u, User) for u in users + transitive)
+    assert all(isinstance(x, Group) for x in groups)
+    assert sorted(u.id for u in users) == sorted(group.user_ids)
+    assert sorted(x.id for x in groups) == sorted(group.group_ids)
+    assert sorted(u.id for u in transitive) == sorted(directory.transitive_user_ids(group.object_id))
+    assert len(transitive) > len(users)
+
+
+def test_sdk_counts_with_consistency_level(server, directory):
+    """``/users/$count`` and ``/groups/{id}/members/$count`` answer a plain-text number (user-list.md)."""
+    from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+    from msgraph.generated.users.count.count_request_builder import CountRequestBuilder
+
+    group = next(g for g in directory.groups.values() if g.group_ids)
+    eventual = {"ConsistencyLevel": "eventual"}
+
+    async def read() -> tuple[int, int, int]:
+        async with graph_client(server) as client:
+            guests = CountRequestBuilder.CountRequestBuilderGetQueryParameters(filter="userType eq 'Guest'")
+            return (
+                await client.users.count.get(config(headers=eventual)),
+                await client.users.count.get(config(guests, eventual)),
+                await client.groups.by_group_id(group.object_id).members.count.get(config(headers=eventual)),
+            )
+
+    async def without_header() -> None:
+        async with graph_client(server) as client:
+            await client.users.count.get()
+
+    users, guests, members = asyncio.run(read())
+    assert users == len(directory.users)
+    assert guests == sum(u.user_type == "Guest" for u in directory.users.values()) > 0
+    assert members == len(group.user_ids) + len(group.group_ids)
+    with pytest.raises(ODataError) as caught:
+        asyncio.run(without_header())
+    assert caught.value.response_status_code == 400
+
+
 def test_sdk_sees_graph_errors_as_odata_errors(server):
     from msgraph.generated.models.o_data_errors.o_data_error import ODataError
 
