@@ -374,3 +374,24 @@ def test_sdk_retry_handler_rides_out_a_429(own_server):
     assert sorted(g.id for g in groups) == sorted(own_server.directory.groups)
     [fault] = admin(own_server, "GET", "/faults").json()["faults"]
     assert (fault["fired"], fault["count"]) == (1, 0)
+
+
+def test_sdk_reads_retry_after_as_seconds(own_server):
+    """The retry handler parses ``Retry-After`` with ``int()`` and gives up at 180 s or more; a
+    value it could not parse would send it to its ~4 s backoff instead, and the retry would
+    pass (the rule fires once).  So an immediate 429 shows the integer was read."""
+    from msgraph.generated.models.o_data_errors.o_data_error import ODataError
+
+    rule = {"kind": "rate_limit", "dialect": "graph", "path": "^/v1.0/users$", "count": 1, "retry_after": 180}
+    admin(own_server, "POST", "/faults", json=rule)
+
+    async def read() -> None:
+        async with graph_client(own_server) as client:
+            await client.users.get()
+
+    with pytest.raises(ODataError) as caught:
+        asyncio.run(read())
+    assert caught.value.response_status_code == 429
+    assert caught.value.error.code == "TooManyRequests"
+    [fault] = admin(own_server, "GET", "/faults").json()["faults"]
+    assert fault["fired"] == 1
