@@ -361,6 +361,41 @@ def test_sdk_delta_round_returns_only_what_changed(own_server):
     assert quiet[0] == []
 
 
+def test_sdk_groups_delta_carries_membership_changes(own_server):
+    """``members@delta`` is no property of the SDK's ``Group``: it lands in ``additional_data``
+    (ids parsed as UUIDs), the full member list first, then the net changes (protocols file §2.6)."""
+    directory = own_server.directory
+    group = next(g for g in directory.groups.values() if g.group_ids)
+    joiner = next(u for u in sorted(directory.users) if u not in group.user_ids)
+    leaver = sorted(group.user_ids)[0]
+
+    def refs(item: Any) -> list[tuple[str, str, bool]]:
+        return sorted(
+            (str(r["id"]), r["@odata.type"], "@removed" in r) for r in item.additional_data["members@delta"]
+        )
+
+    async def rounds() -> tuple[list[Any], list[Any]]:
+        async with graph_client(own_server) as client:
+            initial = await client.groups.delta.get()
+            assert initial.odata_next_link is None
+            admin(own_server, "POST", f"/groups/{group.object_id}/members/{joiner}")
+            admin(own_server, "DELETE", f"/groups/{group.object_id}/members/{leaver}")
+            changes = await client.groups.delta.with_url(initial.odata_delta_link).get()
+            return list(initial.value), list(changes.value)
+
+    initial, changes = asyncio.run(rounds())
+    first = next(x for x in initial if x.id == group.object_id)
+    assert refs(first) == sorted(
+        [(u, "#microsoft.graph.user", False) for u in {*group.user_ids, leaver} - {joiner}]
+        + [(x, "#microsoft.graph.group", False) for x in group.group_ids]
+    )
+    [changed] = changes
+    assert changed.id == group.object_id
+    assert refs(changed) == sorted(
+        [(joiner, "#microsoft.graph.user", False), (leaver, "#microsoft.graph.user", True)]
+    )
+
+
 def test_sdk_retry_handler_rides_out_a_429(own_server):
     rule = {"kind": "rate_limit", "dialect": "graph", "path": "^/v1.0/groups$", "count": 1, "retry_after": 1}
     admin(own_server, "POST", "/faults", json=rule)
