@@ -362,3 +362,26 @@ def test_unknown_paths_answer_in_graph_shape(client) -> None:
     assert response.status_code == 400
     assert response.get_json()["error"]["message"] == "Resource not found for the segment 'applications'."
     assert client.post("/v1.0/users", json={}).status_code == 405
+
+
+def test_short_namespace_cast_and_other_member_types(client, groups: dict[str, str]) -> None:
+    """The SDK casts with the metadata alias ``graph.``; types the mock holds none of are empty."""
+    users = client.get(f"/v1.0/groups/{groups['eng']}/members/graph.user").get_json()
+    assert [m["id"] for m in users["value"]] == [groups["alice@contoso.com"], groups["carol@fabrikam.com"]]
+    nested = client.get(f"/v1.0/groups/{groups['eng']}/members/graph.group").get_json()
+    assert [m["id"] for m in nested["value"]] == [groups["sub"]]
+    devices = client.get(f"/v1.0/groups/{groups['eng']}/members/microsoft.graph.device")
+    assert devices.status_code == 200 and devices.get_json()["value"] == []
+
+
+def test_count_segments_need_eventual_consistency(client, groups: dict[str, str]) -> None:
+    eventual = {"ConsistencyLevel": "eventual"}
+    users = client.get("/v1.0/users/$count", headers=eventual)
+    assert users.status_code == 200 and users.mimetype == "text/plain"
+    assert int(users.get_data(as_text=True)) == 10
+    assert client.get("/v1.0/groups/$count", headers=eventual).get_data(as_text=True) == "2"
+    members = client.get(f"/v1.0/groups/{groups['eng']}/members/$count", headers=eventual)
+    assert members.get_data(as_text=True) == "3"
+    cast = client.get(f"/v1.0/groups/{groups['eng']}/members/graph.user/$count", headers=eventual)
+    assert cast.get_data(as_text=True) == "2"
+    assert client.get("/v1.0/users/$count").status_code == 400
