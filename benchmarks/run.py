@@ -79,7 +79,11 @@ def bench_dialect(
     rows: list[dict[str, Any]] = []
 
     def measure(case: str, label: str, **spec: Any) -> None:
-        result = run_case({**base, "case": case, **spec}, f"{dialect}-{label}", profile_dir=profile_dir)
+        try:
+            result = run_case({**base, "case": case, **spec}, f"{dialect}-{label}", profile_dir=profile_dir)
+        except RuntimeError as exc:  # one failed case must not cost the others' figures
+            print(f"  {dialect:<8} {label:<16} FAILED: {exc}", flush=True)
+            return
         row = {"dialect": dialect, "case": label, **result}
         rows.append(row)
         _say(row)
