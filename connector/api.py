@@ -24,7 +24,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from connector.accounts_csv import parse_row
+from connector.accounts_csv import parse_rows
 from connector.api_reports import CheckReport
 from connector.api_reports import PlanReport
 from connector.api_reports import ReviewReport
@@ -299,7 +299,7 @@ class Connector:
         ``groups`` are local group names joined by ``;``.  Rows are checked
         first; a bad row stops the import before anything is written.
         """
-        parsed = [parse_row(row, i + 2, source) for i, row in enumerate(rows)]
+        parsed = parse_rows(rows, source)
         existing = {e.key for e in map(try_parse_email, (a.email for a in self.store.accounts())) if e}
         added = []
         for email, display_name, groups in parsed:

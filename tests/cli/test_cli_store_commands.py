@@ -109,3 +109,23 @@ def test_runs_rejects_an_unknown_directory(invoke):
     result = invoke("runs", "--directory", "okta")
     assert result.exit_code == 2
     assert "no directory with id 'okta'" in result.stderr
+
+
+def test_import_refuses_an_email_twice_before_writing(invoke, tmp_path):
+    twice = tmp_path / "twice.csv"
+    twice.write_text(
+        "email,display_name,groups\na.b@example.com,A,\nother@example.com,O,\nA.B@Example.COM,B,\n"
+    )
+    result = invoke("accounts", "import", str(twice))
+    assert result.exit_code == 2
+    assert "line 4: email 'A.B@example.com' is already on line 2" in result.stderr
+    assert json.loads(invoke("accounts", "export", "--json").stdout)["accounts"] == []
+
+
+def test_import_refuses_a_file_that_is_not_utf8(invoke, tmp_path):
+    latin1 = tmp_path / "latin1.csv"
+    latin1.write_bytes("email,display_name,groups\njose@example.com,José,\n".encode("latin-1"))
+    result = invoke("accounts", "import", str(latin1))
+    assert result.exit_code == 2
+    assert "latin1.csv: not UTF-8 text" in result.stderr
+    assert "Traceback" not in result.output
