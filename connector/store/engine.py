@@ -49,7 +49,13 @@ def make_engine(url: str) -> Engine:
     if backend == "postgresql":
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
-        return create_engine(parsed, pool_pre_ping=True)
+        try:
+            return create_engine(parsed, pool_pre_ping=True)
+        except ImportError as exc:
+            raise StoreError(
+                f"a PostgreSQL store needs the {exc.name or parsed.get_driver_name()} driver, which is not "
+                "installed; pip install 'idp-connector[postgres]'"
+            ) from None
     raise StoreError(f"unsupported store database {backend!r}: use sqlite:///path or postgresql+psycopg://")
 
 

@@ -80,3 +80,9 @@ def test_two_processes_opening_an_empty_database_at_once_take_turns(store_url: s
     assert [err for err, code in outcomes if code != 0] == []
     with Store.open(store_url, upgrade=False) as store:
         assert store.schema_revision() == engines.head_revision()
+
+
+def test_a_postgresql_url_without_its_driver_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "psycopg", None)  # as on an install without the postgres extra
+    with pytest.raises(StoreError, match=r"needs the psycopg driver.*idp-connector\[postgres\]"):
+        Store.open("postgresql+psycopg://postgres@127.0.0.1:5432/test")
