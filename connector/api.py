@@ -155,6 +155,7 @@ class Connector:
                     granted_scopes=tuple(result.granted_scopes),
                     missing_scopes=tuple(result.missing_scopes),
                     detail=result.detail,
+                    error=result.error,
                 )
             )
         return reports

@@ -120,10 +120,10 @@ class AzureADProvider(HttpProvider):
                 granted.append(permission)
             except AuthError as exc:
                 if exc.status != 403:
-                    return CheckResult(False, self.name, self.directory_id, detail=str(exc))
+                    return CheckResult(False, self.name, self.directory_id, detail=str(exc), error=exc)
                 missing.append(permission)
             except ProviderError as exc:
-                return CheckResult(False, self.name, self.directory_id, detail=str(exc))
+                return CheckResult(False, self.name, self.directory_id, detail=str(exc), error=exc)
         detail = "reachable, authenticated" + (f"; missing {', '.join(missing)}" if missing else "")
         return CheckResult(not missing, self.name, self.directory_id, tuple(granted), tuple(missing), detail)
 

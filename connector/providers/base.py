@@ -23,6 +23,7 @@ from typing import Literal
 from typing import Protocol
 from typing import runtime_checkable
 
+from connector.errors import ConnectorError
 from connector.model import ChangeSet
 from connector.model import IdpGroup
 from connector.model import IdpMember
@@ -113,7 +114,12 @@ class ProviderSettings:
 
 @dataclass(frozen=True)
 class CheckResult:
-    """What ``check()`` found: reachable, authenticated, with these scopes."""
+    """What ``check()`` found: reachable, authenticated, with these scopes.
+
+    ``error`` is the exception behind a failed check, when there is one: its
+    ``exit_code`` becomes the command's (3 for refused credentials, 4 for an
+    IdP that could not be reached or read; docs/cli.md).
+    """
 
     ok: bool
     provider: str
@@ -121,6 +127,7 @@ class CheckResult:
     granted_scopes: tuple[str, ...] = ()
     missing_scopes: tuple[str, ...] = ()
     detail: str = ""
+    error: ConnectorError | None = None
 
 
 @runtime_checkable

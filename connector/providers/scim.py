@@ -88,7 +88,7 @@ class ScimProvider(HttpProvider):
             for resource in ("Users", "Groups"):
                 self.http.get_json(f"{self.base_url}/{resource}", {"count": 1})
         except (AuthError, ProviderError) as exc:
-            return CheckResult(False, self.name, self.directory_id, detail=str(exc))
+            return CheckResult(False, self.name, self.directory_id, detail=str(exc), error=exc)
         supports = "filtering supported" if self._filter_supported else "no filtering: full reads only"
         return CheckResult(True, self.name, self.directory_id, detail=f"reachable, authenticated; {supports}")
 

@@ -190,3 +190,22 @@ def test_apply_rejects_a_file_that_is_not_a_plan(runner, config_file, tmp_path):
     )
     assert result.exit_code == 2
     assert "not a plan file (unsupported plan version 7)" in result.stderr
+
+
+@pytest.fixture
+def impatient_config(config_file):
+    """The port-9 directory of ``config_file``, without retries (a refused connection fails at once)."""
+    text = config_file.read_text().replace("[products]", "[http]\nmax_retries = 0\n\n[products]")
+    config_file.write_text(text)
+    return config_file
+
+
+def test_check_of_an_unreachable_idp_exits_4_not_3(runner, impatient_config):
+    result = runner.invoke(
+        cli, ["--config", str(impatient_config), "check", "--json"], env={"CLI_TEST_SCIM_TOKEN": "x"}
+    )
+    assert result.exit_code == 4, result.output
+    (report,) = json.loads(result.stdout)["directories"]
+    assert report["ok"] is False
+    assert report["error"]["exit_code"] == 4
+    assert "ConnectionError" in report["detail"]
