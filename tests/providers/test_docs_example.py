@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import pytest
 
 from connector.providers.base import AuthSettings
+from connector.providers.base import HttpSettings
 from connector.providers.base import ProviderSettings
 from connector.providers.base import Secret
 from connector.testing import CHECKS
@@ -86,3 +87,20 @@ class AcmeHarness:
 @pytest.mark.parametrize("check", CHECKS, ids=lambda c: c.__name__)
 def test_the_documented_adapter_meets_the_contract(check):
     check(AcmeHarness())
+
+
+def test_the_documented_check_reports_trouble_instead_of_raising():
+    settings = ProviderSettings(
+        "acme-1",
+        "http://127.0.0.1:9",  # nobody answers
+        AuthSettings("bearer", token=Secret("acme-token-123456")),
+        http=HttpSettings(max_retries=0),
+    )
+    provider = ACME.AcmeProvider(settings)
+    try:
+        result = provider.check()
+    finally:
+        provider.close()
+    assert result.ok is False
+    assert "ConnectionError" in result.detail
+    assert result.error is not None and result.error.exit_code == 4
