@@ -219,7 +219,10 @@ def generate_command(
         add_default_credentials(directory)
     text = json.dumps(dump_fixture(directory), indent=1, ensure_ascii=False) + "\n"
     if out:
-        Path(out).write_text(text, encoding="utf-8")
+        try:
+            Path(out).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise click.ClickException(f"cannot write {out}: {exc.strerror}") from None
         click.echo(f"wrote {out}: {users} users, {groups} groups", err=True)
     else:
         click.echo(text, nl=False)

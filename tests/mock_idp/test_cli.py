@@ -41,6 +41,14 @@ def test_generate_to_stdout_without_credentials() -> None:
     assert len(data["users"]) == 5 and data["clients"] == [] and data["api_tokens"] == []
 
 
+def test_generate_to_a_missing_folder_names_the_file(tmp_path: Path) -> None:
+    out = tmp_path / "no-such-folder" / "fixture.json"
+    result = CliRunner().invoke(main, ["generate", "--users", "3", "--out", str(out)])
+    assert result.exit_code == 1
+    assert f"cannot write {out}: No such file or directory" in result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
 def test_generate_refuses_an_impossible_cycle() -> None:
     result = CliRunner().invoke(main, ["generate", "--groups", "1", "--cycle"])
     assert result.exit_code == 1 and "at least two groups" in result.output
