@@ -210,7 +210,8 @@ class OAuthClientCredentials(Authenticator):
             session.fetch_token(self.token_url, grant_type="client_credentials", verify=session.verify)
         except requests.exceptions.SSLError:
             raise TerminalError(
-                "TLS verification failed for the token endpoint; set http.ca_bundle to the CA that signed it"
+                "TLS verification failed for the token endpoint; set ca_bundle in [tls] (or in the "
+                "directory's [directories.tls]) to the CA that signed it"
             ) from None
         except OAuthError as exc:
             text = f"the token endpoint refused the client: {exc.error}"

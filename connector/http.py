@@ -194,8 +194,8 @@ class HttpClient:
                     ) from exc
             except requests.exceptions.SSLError:
                 raise TerminalError(
-                    f"TLS verification failed for {urlsplit(url).netloc}; set http.ca_bundle "
-                    "to the CA that signed its certificate",
+                    f"TLS verification failed for {urlsplit(url).netloc}; set ca_bundle in [tls] (or in the "
+                    "directory's [directories.tls]) to the CA that signed its certificate",
                     directory_id=self.directory_id,
                 ) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
