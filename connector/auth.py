@@ -24,6 +24,7 @@ import json
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 from authlib.integrations.requests_client import OAuth2Session
@@ -219,7 +220,9 @@ class OAuthClientCredentials(Authenticator):
                 text += f" ({exc.description})"
             raise AuthError(scrub(text, self.secret_values()), code=exc.error) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
-            raise RetryableError(f"token endpoint unreachable: {type(exc).__name__}") from None
+            where = urlsplit(self.token_url)
+            host = f"{where.hostname}:{where.port}" if where.port else where.hostname
+            raise RetryableError(f"token endpoint {host} unreachable: {type(exc).__name__}") from None
 
     def renew(self) -> bool:
         session: OAuth2Session = self.session  # type: ignore[assignment]

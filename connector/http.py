@@ -162,6 +162,7 @@ class HttpClient:
             except RateLimitedError as exc:
                 rate_limited += 1
                 wait = exc.retry_after if exc.retry_after is not None else self._backoff(rate_limited)
+                reason = "rate limited (429)"
                 if rate_limited > s.max_rate_limit_retries or waited + wait > s.max_total_wait:
                     raise RateLimitedError(
                         f"gave up on {_where(url)} after {rate_limited} rate-limited answers and "
@@ -180,6 +181,7 @@ class HttpClient:
             except (RetryableError, _Unreadable) as exc:
                 retries += 1
                 wait = getattr(exc, "retry_after", None) or self._backoff(retries)
+                reason = f"answered {exc.status}" if getattr(exc, "status", None) else "unreadable answer"
                 if retries > s.max_retries or waited + wait > s.max_total_wait:
                     if isinstance(exc, _Unreadable):
                         raise IncompleteReadError(
@@ -201,12 +203,13 @@ class HttpClient:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 retries += 1
                 wait = self._backoff(retries)
+                reason = f"cannot reach {_host(url)} ({type(exc).__name__})"
                 if retries > s.max_retries or waited + wait > s.max_total_wait:
                     raise RetryableError(
-                        f"{_where(url)}: {type(exc).__name__} (gave up after {retries} attempts)",
+                        f"{_where(url)}: {reason} (gave up after {retries} attempts)",
                         directory_id=self.directory_id,
                     ) from None
-            log.debug("waiting %.2fs before retrying %s", wait, _where(url))
+            log.info("%s: %s; retrying in %.1fs", _where(url), reason, wait)
             self._sleep(wait)
             waited += wait
             self.waited += wait
@@ -334,6 +337,12 @@ def _sleep(seconds: float) -> None:
 def _where(url: str | None) -> str:
     """The path of ``url``, without host or query (short, and free of tokens)."""
     return urlsplit(url or "").path or "/"
+
+
+def _host(url: str) -> str:
+    """``host:port`` of ``url`` (never a user or password it may carry)."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
 
 
 def _int(value: str | None) -> int | None:

@@ -103,6 +103,26 @@ def test_5xx_is_retried_with_growing_jittered_backoff(client, rsps, sleeps):
         assert cap / 2 <= wait <= cap
 
 
+def test_each_wait_is_logged_with_its_reason(client, rsps, caplog):
+    rsps.get(URL, status=429, headers={"Retry-After": "30"}, json=_error("E0000047", "rate"))
+    rsps.get(URL, status=503, json=_error("E0000010", "unavailable"))
+    rsps.get(URL, body=requests.ConnectionError("refused"))
+    rsps.get(URL, json=[])
+    with caplog.at_level("INFO", logger="connector.http"):
+        client.get_json(URL)
+    lines = [r.getMessage() for r in caplog.records if r.name == "connector.http"]
+    assert lines[0] == "/api/v1/users: rate limited (429); retrying in 30.0s"
+    assert lines[1].startswith("/api/v1/users: answered 503; retrying in ")
+    assert lines[2].startswith("/api/v1/users: cannot reach idp.test (ConnectionError); retrying in ")
+
+
+def test_a_connection_that_stays_refused_names_the_host(client, rsps, settings):
+    for _ in range(settings.max_retries + 1):
+        rsps.get(URL, body=requests.ConnectionError("refused"))
+    with pytest.raises(RetryableError, match=r"cannot reach idp.test \(ConnectionError\) \(gave up after 4"):
+        client.get_json(URL)
+
+
 def test_5xx_that_persists_gives_up_with_a_retryable_error(client, rsps, settings):
     for _ in range(settings.max_retries + 1):
         rsps.get(URL, status=500, json=_error("E0000009", "Internal Server Error"))
