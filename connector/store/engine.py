@@ -65,6 +65,14 @@ def _sqlite_engine(url: str, database: str | None) -> Engine:
     if in_memory:
         kwargs["poolclass"] = StaticPool
         kwargs["connect_args"]["check_same_thread"] = False
+    elif database and not database.startswith("file:"):
+        folder = Path(database).parent
+        if not folder.is_dir():
+            # SQLite's own word for this is "unable to open database file", naming nothing
+            raise StoreError(
+                f"the SQLite store's folder {folder} does not exist; create it, or set store.url "
+                "(or CONNECTOR_STORE_URL) to a file in an existing folder"
+            )
     engine = create_engine(url, **kwargs)
 
     @event.listens_for(engine, "connect")

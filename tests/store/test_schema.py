@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 
@@ -86,3 +87,10 @@ def test_a_postgresql_url_without_its_driver_names_the_extra(monkeypatch: pytest
     monkeypatch.setitem(sys.modules, "psycopg", None)  # as on an install without the postgres extra
     with pytest.raises(StoreError, match=r"needs the psycopg driver.*idp-connector\[postgres\]"):
         Store.open("postgresql+psycopg://postgres@127.0.0.1:5432/test")
+
+
+def test_a_sqlite_file_in_a_missing_folder_names_the_folder(tmp_path) -> None:
+    missing = tmp_path / "no-such-folder"
+    with pytest.raises(StoreError, match=re.escape(f"the SQLite store's folder {missing} does not exist")):
+        Store.open(f"sqlite:///{missing}/connector.sqlite")
+    assert not missing.exists()
