@@ -33,6 +33,7 @@ from connector.config import DirectoryConfig
 from connector.config import config_from_dict
 from connector.config import load_config
 from connector.emails import try_parse_email
+from connector.errors import ConfigError
 from connector.errors import ConnectorError
 from connector.errors import StalePlanError
 from connector.model import AccountOrigin
@@ -238,9 +239,14 @@ class Connector:
             plan, _guard, view = plan_directory(provider, self.store, settings, progress=self.progress)
             rows = review_rows(view, snapshot, settings, include_internal=include_internal, plan=plan)
             path = Path(out)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with path.open("w", newline="", encoding="utf-8") as handle:
-                write_review_csv(rows, handle)
+            try:
+                path.parent.mkdir(parents=True, exist_ok=True)
+                with path.open("w", newline="", encoding="utf-8") as handle:
+                    write_review_csv(rows, handle)
+            except OSError as exc:
+                raise ConfigError(
+                    f"{out}: cannot write the review CSV ({exc.strerror}); check the path"
+                ) from None
             actions: dict[str, int] = {}
             for row in rows:
                 actions[row.action] = actions.get(row.action, 0) + 1

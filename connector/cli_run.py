@@ -129,7 +129,12 @@ def plan(
                 "check the numbers, then add --force to save it anyway",
                 rule=report.guard.rule,
             )
-        Path(out).write_text(report.plan.to_json() + "\n", encoding="utf-8")
+        try:
+            Path(out).write_text(report.plan.to_json() + "\n", encoding="utf-8")
+        except OSError as exc:
+            raise usage_error(
+                f"{out}: cannot write the plan ({exc.strerror}); choose another --out"
+            ) from None
         if not as_json:
             click.echo(f"plan saved to {out}; apply it with: idp-connector apply {out}")
 
