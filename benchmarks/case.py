@@ -7,7 +7,7 @@ line) names the ``case`` (``floor``, ``sdk`` or ``sync``), the ``dialect``
 ``store`` URL and ``full`` (True for a full read, None to let the connector
 choose: incremental when it can).  The last stdout line is the result as
 JSON: wall seconds, objects read, HTTP requests, and the peak RSS of this
-process (``ru_maxrss``), so the figures are the connector's own.  A sync also
+process (``VmHWM``), so the figures are the connector's own.  A sync also
 reports the rows it wrote per table.
 """
 
@@ -173,6 +173,23 @@ def run_sync(spec: dict[str, Any]) -> dict[str, Any]:
     }
 
 
+def peak_rss_mb() -> float:
+    """This process's peak RSS in MiB: ``VmHWM``, else ``ru_maxrss``.
+
+    Linux carries ``ru_maxrss`` across ``execve`` from the forking parent, so
+    a child of a big parent would report the parent's size; ``VmHWM`` belongs
+    to the new address space only.
+    """
+    try:
+        with open("/proc/self/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024  # kB
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+
+
 CASES = {"floor": run_floor, "sdk": run_sdk, "sync": run_sync}
 IMPORTS = {"floor": "floor", "sdk": "sdk_okta", "sync": "connector.apply"}
 
@@ -190,7 +207,7 @@ def main() -> None:
         profiler.disable()
         profiler.dump_stats(spec["profile"])
     result["seconds"] = time.perf_counter() - started
-    result["peak_rss_mb"] = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    result["peak_rss_mb"] = peak_rss_mb()
     print(json.dumps(result), flush=True)
 
 
