@@ -63,7 +63,11 @@ def _guard_line(guard: Mapping[str, Any] | None) -> str | None:
     if not guard:
         return None
     if guard.get("tripped"):
-        return f"GUARD TRIPPED ({guard.get('rule')}): {guard.get('message')}"
+        rule, message = guard.get("rule"), str(guard.get("message"))
+        message = message.removeprefix(f"guard tripped ({rule}): ")  # the guard's message says it too
+        if "--force" not in message:
+            message += " (check the numbers; --force applies it)"
+        return f"GUARD TRIPPED ({rule}): {message}"
     return None
 
 
@@ -134,7 +138,7 @@ def print_sync(results: Iterable[Any]) -> None:
         )
         guard = _guard_line(data.get("guard"))
         if guard:
-            out.print(f"  [red]{guard}[/red]  (check the numbers; --force applies it)")
+            out.print(f"  [red]{guard}[/red]")
         billing = _billing_line(data.get("billing_before"), data.get("billing_after"))
         if billing:
             click.echo(f"  {billing}")

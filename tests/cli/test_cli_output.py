@@ -60,6 +60,18 @@ def test_sync_shows_a_tripped_guard_and_failed_directories(capsys):
     assert "entra: FAILED (AuthError, exit 3): token refused" in out
 
 
+def test_a_tripped_guard_is_named_once(capsys):
+    message = (
+        "guard tripped (mass_deactivation): the plan would deactivate 14 of 40 linked accounts (35.0%). "
+        "Nothing was applied. If this is intended, run again with --force."
+    )
+    guard = {**GUARD_OK, "tripped": True, "rule": "mass_deactivation", "message": message}
+    print_sync([sync_report(guard=guard, applied=False)])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "GUARD TRIPPED (mass_deactivation): the plan would deactivate 14 of 40" in out
+    assert out.count("guard tripped") == 0 and out.count("--force") == 1
+
+
 def test_sync_outcome_only_counts_a_guard_that_stopped_the_plan():
     tripped = {**GUARD_OK, "tripped": True}
     assert sync_outcome([sync_report(guard=tripped, applied=False)]) == (True, True)
