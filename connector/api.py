@@ -304,18 +304,12 @@ class Connector:
         """Add accounts that existed before provisioning (``email, display_name, groups``).
 
         ``groups`` are local group names joined by ``;``.  Rows are checked
-        first; a bad row stops the import before anything is written.
+        first; a bad row stops the import before anything is written, and the
+        accounts are added in one transaction: all of them, or none.
         """
         parsed = parse_rows(rows, source)
         existing = {e.key for e in map(try_parse_email, (a.email for a in self.store.accounts())) if e}
-        added = []
-        for email, display_name, groups in parsed:
-            if email.key in existing:
-                continue
-            added.append(
-                self.store.add_account(
-                    email.address, display_name, origin=AccountOrigin.IMPORTED, groups=groups
-                )
-            )
-            existing.add(email.key)
-        return added
+        new_rows = [
+            (email.address, name, groups) for email, name, groups in parsed if email.key not in existing
+        ]
+        return self.store.add_accounts(new_rows, origin=AccountOrigin.IMPORTED)

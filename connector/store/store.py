@@ -66,6 +66,26 @@ def first_line(exc: SQLAlchemyError) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
+def _new_account(
+    email: str,
+    display_name: str | None,
+    origin: AccountOrigin,
+    status: AccountStatus = AccountStatus.ACTIVE,
+    account_id: str | None = None,
+) -> Account:
+    try:
+        address = parse_email(email).address
+    except InvalidEmailError as exc:
+        raise StoreError(f"{email!r} is not a valid email: {exc}") from exc
+    return Account(
+        account_id=account_id or uuid.uuid4().hex,
+        email=address,
+        display_name=display_name,
+        status=AccountStatus(status),
+        origin=AccountOrigin(origin),
+    )
+
+
 class Store(RunLog):
     """The product store on SQLite (a file) or PostgreSQL.  Open with :meth:`open`."""
 
@@ -282,42 +302,50 @@ class Store(RunLog):
         ``groups`` are group names: the account joins each as a ``local``
         member; a name no group has yet becomes a new local group.
         """
-        try:
-            address = parse_email(email).address
-        except InvalidEmailError as exc:
-            raise StoreError(f"{email!r} is not a valid email: {exc}") from exc
-        account = Account(
-            account_id=account_id or uuid.uuid4().hex,
-            email=address,
-            display_name=display_name,
-            status=AccountStatus(status),
-            origin=AccountOrigin(origin),
-        )
+        account = _new_account(email, display_name, origin, status, account_id)
+        with self.transaction() as conn:
+            self._insert_account(conn, account, groups, utcnow())
+        return account
+
+    def add_accounts(
+        self, rows: Iterable[tuple[str, str | None, Iterable[str]]], *, origin: AccountOrigin
+    ) -> list[Account]:
+        """Add ``(email, display_name, groups)`` rows in one transaction: all of them, or none.
+
+        Each row is added as :meth:`add_account` adds one.
+        """
+        pending = [(_new_account(e, name, origin), groups) for e, name, groups in rows]
         now = utcnow()
         with self.transaction() as conn:
-            if conn.execute(
-                select(t.accounts.c.account_id).where(t.accounts.c.account_id == account.account_id)
-            ).first():
-                raise StoreError(f"an account with id {account.account_id!r} already exists")
+            for account, groups in pending:
+                self._insert_account(conn, account, groups, now)
+        return [account for account, _ in pending]
+
+    def _insert_account(
+        self, conn: Connection, account: Account, groups: Iterable[str], now: datetime
+    ) -> None:
+        if conn.execute(
+            select(t.accounts.c.account_id).where(t.accounts.c.account_id == account.account_id)
+        ).first():
+            raise StoreError(f"an account with id {account.account_id!r} already exists")
+        conn.execute(
+            insert(t.accounts).values(
+                account_id=account.account_id,
+                email=account.email,
+                display_name=account.display_name,
+                status=account.status.value,
+                origin=account.origin.value,
+                created_at=now,
+                updated_at=now,
+            )
+        )
+        for name in dict.fromkeys(groups):
+            group_id = self._local_group_id(conn, name, now)
             conn.execute(
-                insert(t.accounts).values(
-                    account_id=account.account_id,
-                    email=account.email,
-                    display_name=display_name,
-                    status=account.status.value,
-                    origin=account.origin.value,
-                    created_at=now,
-                    updated_at=now,
+                insert(t.memberships).values(
+                    group_id=group_id, account_id=account.account_id, source=LOCAL_SOURCE, added_at=now
                 )
             )
-            for name in dict.fromkeys(groups):
-                group_id = self._local_group_id(conn, name, now)
-                conn.execute(
-                    insert(t.memberships).values(
-                        group_id=group_id, account_id=account.account_id, source=LOCAL_SOURCE, added_at=now
-                    )
-                )
-        return account
 
     def add_group(self, name: str, *, description: str | None = None, group_id: str | None = None) -> Group:
         """Add a local group (made in the product, managed by no directory)."""

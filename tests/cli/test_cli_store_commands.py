@@ -11,6 +11,8 @@ import pytest
 from click.testing import CliRunner
 
 from connector.cli import cli
+from connector.errors import StoreError
+from connector.store import Store
 
 
 @pytest.fixture
@@ -129,3 +131,22 @@ def test_import_refuses_a_file_that_is_not_utf8(invoke, tmp_path):
     assert result.exit_code == 2
     assert "latin1.csv: not UTF-8 text" in result.stderr
     assert "Traceback" not in result.output
+
+
+def test_an_import_the_store_fails_halfway_adds_nothing(invoke, accounts_csv, monkeypatch):
+    insert = Store._insert_account
+    calls = []
+
+    def fail_on_the_second(self, conn, account, groups, now):
+        calls.append(account.email)
+        if len(calls) == 2:
+            raise StoreError("the database refused the row")
+        insert(self, conn, account, groups, now)
+
+    monkeypatch.setattr(Store, "_insert_account", fail_on_the_second)
+    result = invoke("accounts", "import", str(accounts_csv))
+    assert result.exit_code == 6
+    assert "the database refused the row" in result.stderr
+    monkeypatch.undo()
+    assert json.loads(invoke("accounts", "export", "--json").stdout)["accounts"] == []
+    assert json.loads(invoke("groups", "--json").stdout)["groups"] == []
