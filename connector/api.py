@@ -61,13 +61,19 @@ class Connector:
 
     @classmethod
     def from_file(
-        cls, path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None, **kwargs: Any
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        env: Mapping[str, str] | None = None,
+        secrets: bool = True,
+        **kwargs: Any,
     ) -> Connector:
         """Load and validate a TOML configuration file (see docs/configuration.md).
 
-        ``env`` replaces ``os.environ`` for the ``*_env`` secret references.
+        ``env`` replaces ``os.environ`` for the ``*_env`` secret references;
+        ``secrets=False`` leaves them unread, for work on the store alone.
         """
-        return cls(load_config(path, env=env), **kwargs)
+        return cls(load_config(path, env=env, secrets=secrets), **kwargs)
 
     @classmethod
     def from_dict(

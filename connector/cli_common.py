@@ -45,11 +45,15 @@ class AppContext:
     as_json: bool = False
     _connector: Connector | None = field(default=None, repr=False)
 
-    def connector(self) -> Connector:
-        """The connector for ``--config``, loaded on first use."""
+    def connector(self, *, secrets: bool = True) -> Connector:
+        """The connector for ``--config``, loaded on first use.
+
+        ``secrets=False`` for the commands that only touch the store: they run
+        where the IdP credentials are not available.
+        """
         if self._connector is None:
             log.debug("loading configuration from %s", self.config_path)
-            self._connector = Connector.from_file(self.config_path)
+            self._connector = Connector.from_file(self.config_path, secrets=secrets)
             self.redactor.add(self._connector.secrets())
         return self._connector
 

@@ -34,7 +34,7 @@ def accounts_import(app: AppContext, csv_file: str, as_json: bool) -> None:
     before anything is written.
     """
     rows = read_accounts_csv(csv_file)
-    added = app.connector().import_accounts(rows, source=csv_file)
+    added = app.connector(secrets=False).import_accounts(rows, source=csv_file)
     if as_json:
         emit_json({"version": 1, "read": len(rows), "added": [to_plain(a) for a in added]})
     else:
@@ -46,7 +46,7 @@ def accounts_import(app: AppContext, csv_file: str, as_json: bool) -> None:
 @pass_app
 def accounts_export(app: AppContext, as_json: bool) -> None:
     """Every account with its status, origin and groups (CSV on stdout, or --json)."""
-    rows = app.connector().accounts()
+    rows = app.connector(secrets=False).accounts()
     if as_json:
         emit_json({"version": 1, "accounts": rows})
         return
@@ -70,7 +70,7 @@ def accounts_export(app: AppContext, as_json: bool) -> None:
 @pass_app
 def groups(app: AppContext, as_json: bool) -> None:
     """Product groups: local or managed by a directory, with member counts."""
-    rows = app.connector().groups()
+    rows = app.connector(secrets=False).groups()
     if as_json:
         emit_json({"version": 1, "groups": rows})
         return
@@ -95,7 +95,7 @@ def groups(app: AppContext, as_json: bool) -> None:
 @pass_app
 def billing(app: AppContext, as_json: bool) -> None:
     """Billable accounts: distinct active internal accounts with a product, overall and per product."""
-    report = to_plain(app.connector().billing())
+    report = to_plain(app.connector(secrets=False).billing())
     if as_json:
         emit_json({"version": 1, "billing": report})
         return
@@ -116,8 +116,8 @@ def billing(app: AppContext, as_json: bool) -> None:
 def runs(app: AppContext, directory_id: str | None, limit: int, as_json: bool) -> None:
     """Run history, newest first, with the changes each run made."""
     if directory_id is not None:
-        app.connector().config.directory(directory_id)
-    records = [to_plain(r) for r in app.connector().runs(directory_id, limit=limit)]
+        app.connector(secrets=False).config.directory(directory_id)
+    records = [to_plain(r) for r in app.connector(secrets=False).runs(directory_id, limit=limit)]
     if as_json:
         emit_json({"version": 1, "runs": records})
         return
@@ -157,6 +157,6 @@ def db_upgrade(app: AppContext) -> None:
     """Migrate the store to the newest schema (Alembic ``upgrade head``)."""
     from connector.store import Store
 
-    with Store.open(app.connector().config.store_url, upgrade=True) as store:
+    with Store.open(app.connector(secrets=False).config.store_url, upgrade=True) as store:
         revision = store.schema_revision()
     click.echo(f"store schema is up to date (revision {revision})")

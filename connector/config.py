@@ -116,11 +116,14 @@ class Config:
         )
 
 
-def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None) -> Config:
+def load_config(
+    path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None, secrets: bool = True
+) -> Config:
     """Read and validate the TOML file at ``path``.
 
     Relative paths inside it (secret files, CA bundles, a relative SQLite
-    store) are taken relative to the file's folder.
+    store) are taken relative to the file's folder.  ``secrets=False``
+    checks the secret references without reading them.
     """
     source = Path(path)
     try:
@@ -135,7 +138,9 @@ def load_config(path: str | os.PathLike[str], *, env: Mapping[str, str] | None =
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{source}: not valid TOML ({exc}); fix the syntax at that place") from exc
-    return config_from_dict(data, base_dir=source.resolve().parent, env=env, source=str(source))
+    return config_from_dict(
+        data, base_dir=source.resolve().parent, env=env, source=str(source), secrets=secrets
+    )
 
 
 def config_from_dict(
@@ -144,6 +149,7 @@ def config_from_dict(
     base_dir: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     source: str = "<dict>",
+    secrets: bool = True,
 ) -> Config:
     """Validate a configuration given as a dict (the TOML file's shape), for embedding.
 
@@ -174,7 +180,7 @@ def config_from_dict(
             "directories", "no directory is configured", "add at least one [[directories]] table"
         )
     directories = tuple(
-        _directory(check, entry, f"directories[{i}]", default_http, base, environ)
+        _directory(check, entry, f"directories[{i}]", default_http, base, environ, secrets)
         for i, entry in enumerate(entries)
     )
     seen: set[str] = set()
@@ -236,6 +242,7 @@ def _directory(
     default_http: HttpSettings,
     base: Path,
     environ: Mapping[str, str],
+    secrets: bool = True,
 ) -> DirectoryConfig:
     table = check.table(entry, where, _DIRECTORY_KEYS)
     directory_id = check.identifier(check.required(table, "id", where, "a short id"), f"{where}.id")
@@ -259,7 +266,7 @@ def _directory(
     settings = ProviderSettings(
         directory_id=directory_id,
         base_url=base_url.rstrip("/"),
-        auth=auth_settings(check, table.get("auth"), f"{where}.auth", base, environ),
+        auth=auth_settings(check, table.get("auth"), f"{where}.auth", base, environ, secrets=secrets),
         page_size=page_size,
         http=_http_settings(check, default_http, http, tls, where, base, table.get("rate_share")),
         options=options,

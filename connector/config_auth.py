@@ -48,9 +48,13 @@ _METHOD_SECRET = {
 
 
 def auth_settings(
-    check: Checker, raw: Any, where: str, base: Path, environ: Mapping[str, str]
+    check: Checker, raw: Any, where: str, base: Path, environ: Mapping[str, str], *, secrets: bool = True
 ) -> AuthSettings:
-    """The auth settings of one directory, its secret loaded; ConfigError names the key at fault."""
+    """The auth settings of one directory, its secret loaded; ConfigError names the key at fault.
+
+    With ``secrets=False`` every key is still checked but the secret is not
+    read (left ``None``): for commands that never reach the IdP.
+    """
     if raw is None:
         raise check.error(where, "is missing", f"add a [{where}] table with method and credentials")
     for inline, refs in _INLINE_SECRETS.items():
@@ -71,7 +75,7 @@ def auth_settings(
                     f"is not used by method {method}",
                     f"remove it, or set {secret_name}_env or {secret_name}_file",
                 )
-    secret = _secret(check, table, secret_name, where, base, environ)
+    secret = _secret(check, table, secret_name, where, base, environ, read=secrets)
     client_id = table.get("client_id")
     if method in ("private_key_jwt", "client_secret"):
         if client_id is None:
@@ -100,11 +104,22 @@ def auth_settings(
 
 
 def _secret(
-    check: Checker, table: Mapping[str, Any], name: str, where: str, base: Path, environ: Mapping[str, str]
-) -> Secret:
+    check: Checker,
+    table: Mapping[str, Any],
+    name: str,
+    where: str,
+    base: Path,
+    environ: Mapping[str, str],
+    *,
+    read: bool = True,
+) -> Secret | None:
     env_key, file_key = f"{name}_env", f"{name}_file"
     if env_key in table and file_key in table:
         raise check.error(f"{where}.{env_key}", f"and {file_key} are both set", "keep only one of them")
+    if not read and (env_key in table or file_key in table):
+        key = env_key if env_key in table else file_key
+        check.string(table[key], f"{where}.{key}")  # the reference is checked, the secret left unread
+        return None
     if env_key in table:
         var = check.string(table[env_key], f"{where}.{env_key}")
         value = environ.get(var)

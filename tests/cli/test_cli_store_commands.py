@@ -150,3 +150,28 @@ def test_an_import_the_store_fails_halfway_adds_nothing(invoke, accounts_csv, mo
     monkeypatch.undo()
     assert json.loads(invoke("accounts", "export", "--json").stdout)["accounts"] == []
     assert json.loads(invoke("groups", "--json").stdout)["groups"] == []
+
+
+@pytest.mark.parametrize(
+    "command", [("billing",), ("groups",), ("runs",), ("accounts", "export"), ("db", "upgrade")]
+)
+def test_store_commands_run_without_the_idp_secret(config_file, command):
+    result = CliRunner().invoke(
+        cli, ["--config", str(config_file), *command], env={"CLI_TEST_SCIM_TOKEN": ""}
+    )
+    assert result.exit_code == 0, result.output
+
+
+def test_store_commands_still_check_the_secret_references(config_file):
+    config_file.write_text(config_file.read_text().replace(', token_env = "CLI_TEST_SCIM_TOKEN"', ""))
+    result = CliRunner().invoke(
+        cli, ["--config", str(config_file), "billing"], env={"CLI_TEST_SCIM_TOKEN": ""}
+    )
+    assert result.exit_code == 2
+    assert "directories[0].auth: has no token reference" in result.stderr
+
+
+def test_idp_commands_still_need_the_secret(config_file):
+    result = CliRunner().invoke(cli, ["--config", str(config_file), "check"], env={"CLI_TEST_SCIM_TOKEN": ""})
+    assert result.exit_code == 2
+    assert "the environment variable CLI_TEST_SCIM_TOKEN is not set" in result.stderr
