@@ -179,7 +179,7 @@ _WORDS = (
     ("deactivate", "deactivated"),
     ("create_group", "groups created"),
     ("adopt_group", "local groups adopted"),
-    ("update_group", "groups renamed"),
+    ("update_group", "groups renamed or re-described"),
     ("add_membership", "memberships added"),
     ("remove_membership", "memberships removed"),
 )
