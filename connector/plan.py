@@ -15,7 +15,6 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
-from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -262,8 +261,11 @@ class SetCursor(Change):
     user_count: int | None = None
 
 
+_RANK: dict[Action, int] = {action: rank for rank, action in enumerate(APPLY_ORDER)}
+
+
 def _order_key(change: Change) -> int:
-    return APPLY_ORDER.index(change.action)
+    return _RANK[change.action]
 
 
 @dataclass(frozen=True)
@@ -360,7 +362,3 @@ class Plan:
 def change_types() -> Mapping[Action, type[Change]]:
     """The registry of change classes, by action."""
     return dict(_CHANGE_TYPES)
-
-
-def sorted_changes(changes: Iterable[Change]) -> tuple[Change, ...]:
-    return tuple(sorted(changes, key=_order_key))
