@@ -25,6 +25,8 @@ the audit log and the run goes on; the next run plans them again.
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import itertools
 import time
 from collections.abc import Callable
@@ -39,7 +41,6 @@ from typing import Any
 from typing import TypeVar
 
 from sqlalchemy import Connection
-from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
@@ -49,6 +50,7 @@ from connector.plan import Change
 from connector.plan import Plan
 from connector.store import Store
 from connector.store import tables as t
+from connector.store.bulk import bulk_insert
 
 APPLIED = "applied"
 NOOP = "noop"  # already so: applying it again changes nothing
@@ -152,15 +154,22 @@ class ApplyResult:
         }
 
 
+_ABSENT: Any = object()
+
+
 def target_of(change: Change) -> str:
     """Whom a change is done to, for the audit log."""
-    d = change.__dict__
-    if "group_id" in d and "account_id" in d:
-        return f"group {d['group_id']} / account {d['account_id']}"
-    for key, label in (("account_id", "account"), ("group_id", "group"), ("idp_user_id", "identity")):
-        if d.get(key):
-            return f"{label} {d[key]}"
-    return f"directory {d.get('directory_id', '')}"
+    group_id = getattr(change, "group_id", _ABSENT)
+    account_id = getattr(change, "account_id", _ABSENT)
+    if group_id is not _ABSENT and account_id is not _ABSENT:
+        return f"group {group_id} / account {account_id}"
+    if account_id is not _ABSENT and account_id:
+        return f"account {account_id}"
+    if group_id is not _ABSENT and group_id:
+        return f"group {group_id}"
+    if idp_user_id := getattr(change, "idp_user_id", None):
+        return f"identity {idp_user_id}"
+    return f"directory {getattr(change, 'directory_id', '')}"
 
 
 def batches(plan: Plan, batch_size: int) -> list[list[Change]]:
@@ -206,8 +215,7 @@ def apply_plan(
                     chunk = changes[start : start + batch_size]
                     outcomes = _run(ctx, registry[action], chunk)
                     _tally(result, run_id, ctx, action, chunk, outcomes, audit)
-            if audit:
-                conn.execute(insert(t.audit_log), audit)
+            bulk_insert(conn, t.audit_log, audit)
         result.batches += 1
         done += len(batch)
         if progress is not None:
@@ -249,6 +257,34 @@ def _plain(data: dict[str, Any]) -> dict[str, Any]:
     return {k: dict(v) if isinstance(v, Mapping) else v for k, v in data.items()}
 
 
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.cache
+def _field_names(cls: type[Change]) -> tuple[str, ...] | None:
+    """The fields ``Change.to_dict`` walks, or None when ``cls`` has a ``to_dict`` of its own."""
+    if cls.to_dict is not Change.to_dict:
+        return None
+    return tuple(f.name for f in dataclasses.fields(cls))
+
+
+def audit_change(change: Change) -> dict[str, Any]:
+    """``_plain(change.to_dict())`` in one pass: tuples as lists, mappings as dicts."""
+    names = _field_names(type(change))
+    if names is None:
+        return _plain(change.to_dict())
+    data: dict[str, Any] = {"action": change.action.value}
+    for name in names:
+        value = getattr(change, name)
+        if type(value) not in _SCALARS:
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+        data[name] = value
+    return data
+
+
 def _tally(
     result: ApplyResult,
     run_id: int | None,
@@ -258,12 +294,13 @@ def _tally(
     outcomes: Iterable[Result],
     audit: list[dict[str, Any]],
 ) -> None:
+    action_value = action.value
     for change, (status, error) in zip(changes, outcomes, strict=True):
         if status == NOOP:
-            result.unchanged[action.value] = result.unchanged.get(action.value, 0) + 1
+            result.unchanged[action_value] = result.unchanged.get(action_value, 0) + 1
             continue
         if status == APPLIED:
-            result.applied[action.value] = result.applied.get(action.value, 0) + 1
+            result.applied[action_value] = result.applied.get(action_value, 0) + 1
         else:
             result.failed.append(FailedChange(change, error or "failed"))
         if action in NOT_AUDITED and status == APPLIED:
@@ -272,12 +309,12 @@ def _tally(
             {
                 "run_id": run_id,
                 "at": ctx.now,
-                "action": action.value,
+                "action": action_value,
                 "directory_id": getattr(change, "directory_id", None) or ctx.directory_id,
                 "target": target_of(change)[:512],
                 "reason": change.reason,
                 "outcome": status,
                 "error": error,
-                "change": _plain(change.to_dict()),
+                "change": audit_change(change),
             }
         )

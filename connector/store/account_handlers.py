@@ -11,7 +11,6 @@ from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import delete
-from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -31,6 +30,8 @@ from connector.plan import DeactivateAccount
 from connector.plan import LinkAccount
 from connector.plan import UpdateAccount
 from connector.store import tables as t
+from connector.store.bulk import bulk_insert
+from connector.store.handlers import ids_in
 from connector.store.handlers import links_by_account
 from connector.store.handlers import links_by_identity
 from connector.store.handlers import rows_by
@@ -56,7 +57,7 @@ def _link_row(ctx: ApplyContext, idp_user_id: str, account_id: str) -> dict[str,
 
 @handles(Action.CREATE_ACCOUNT)
 def create_accounts(ctx: ApplyContext, changes: Sequence[CreateAccount]) -> list[Result]:
-    existing = rows_by(ctx, t.accounts, "account_id", (c.account_id for c in changes))
+    existing = ids_in(ctx, t.accounts, "account_id", (c.account_id for c in changes))
     linked = links_by_identity(ctx, (c.idp_user_id for c in changes))
     accounts, links, results = [], [], []
     for c in changes:
@@ -74,7 +75,7 @@ def create_accounts(ctx: ApplyContext, changes: Sequence[CreateAccount]) -> list
         elif not c.email or not c.account_id:
             results.append(failed("a new account needs an id and an email"))
         else:
-            existing[c.account_id] = None
+            existing.add(c.account_id)
             linked[c.idp_user_id] = c.account_id
             accounts.append(
                 {
@@ -91,15 +92,14 @@ def create_accounts(ctx: ApplyContext, changes: Sequence[CreateAccount]) -> list
             )
             links.append(_link_row(ctx, c.idp_user_id, c.account_id))
             results.append(applied())
-    if accounts:
-        ctx.conn.execute(insert(t.accounts), accounts)
-        ctx.conn.execute(insert(t.links), links)
+    bulk_insert(ctx.conn, t.accounts, accounts)
+    bulk_insert(ctx.conn, t.links, links)
     return results
 
 
 @handles(Action.LINK)
 def link_accounts(ctx: ApplyContext, changes: Sequence[LinkAccount]) -> list[Result]:
-    existing = rows_by(ctx, t.accounts, "account_id", (c.account_id for c in changes))
+    existing = ids_in(ctx, t.accounts, "account_id", (c.account_id for c in changes))
     by_identity = links_by_identity(ctx, (c.idp_user_id for c in changes))
     by_account = links_by_account(ctx, (c.account_id for c in changes))
     rows, results = [], []
@@ -124,8 +124,7 @@ def link_accounts(ctx: ApplyContext, changes: Sequence[LinkAccount]) -> list[Res
             by_account[c.account_id] = c.idp_user_id
             rows.append(_link_row(ctx, c.idp_user_id, c.account_id))
             results.append(applied())
-    if rows:
-        ctx.conn.execute(insert(t.links), rows)
+    bulk_insert(ctx.conn, t.links, rows)
     return results
 
 
@@ -189,7 +188,7 @@ def _set_status(ctx: ApplyContext, account_ids: list[str], status: str) -> None:
 
 @handles(Action.ACTIVATE)
 def activate_accounts(ctx: ApplyContext, changes: Sequence[ActivateAccount]) -> list[Result]:
-    existing = rows_by(ctx, t.accounts, "account_id", (c.account_id for c in changes))
+    existing = rows_by(ctx, t.accounts, "account_id", (c.account_id for c in changes), ("status",))
     linked = links_by_identity(ctx, (c.idp_user_id for c in changes))
     todo, results = [], []
     for c in changes:
@@ -210,7 +209,7 @@ def activate_accounts(ctx: ApplyContext, changes: Sequence[ActivateAccount]) -> 
 @handles(Action.DEACTIVATE)
 def deactivate_accounts(ctx: ApplyContext, changes: Sequence[DeactivateAccount]) -> list[Result]:
     """Deactivate, and drop only the memberships this directory gave (PRODUCT.md)."""
-    existing = rows_by(ctx, t.accounts, "account_id", (c.account_id for c in changes))
+    existing = rows_by(ctx, t.accounts, "account_id", (c.account_id for c in changes), ("status",))
     linked = links_by_identity(ctx, (c.idp_user_id for c in changes))
     m = t.memberships.c
     ids = [c.account_id for c in changes]

@@ -20,7 +20,6 @@ from sqlalchemy import Table
 from sqlalchemy import and_
 from sqlalchemy import bindparam
 from sqlalchemy import delete
-from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
 
@@ -39,15 +38,35 @@ from connector.plan import RemoveMembership
 from connector.plan import SetCursor
 from connector.plan import UpdateGroup
 from connector.store import tables as t
+from connector.store.bulk import bulk_insert
+
+GROUP_OWNER = ("directory_id", "idp_group_id")
 
 
-def rows_by(ctx: ApplyContext, table: Table, key: str, ids: Iterable[str]) -> dict[str, Any]:
-    """Rows of ``table`` whose ``key`` is one of ``ids``, by key."""
+def rows_by(
+    ctx: ApplyContext, table: Table, key: str, ids: Iterable[str], columns: Sequence[str] = ()
+) -> dict[str, Any]:
+    """Rows of ``table`` whose ``key`` is one of ``ids``, by key: ``columns`` only (key first), or all."""
     wanted = list(dict.fromkeys(ids))
     if not wanted:
         return {}
     column = table.c[key]
-    return {r._mapping[key]: r for r in ctx.conn.execute(select(table).where(column.in_(wanted)))}
+    if columns:
+        query = select(column, *(table.c[name] for name in columns if name != key))
+        at = 0
+    else:
+        query = select(table)
+        at = list(table.c.keys()).index(key)
+    return {r[at]: r for r in ctx.conn.execute(query.where(column.in_(wanted))).all()}
+
+
+def ids_in(ctx: ApplyContext, table: Table, key: str, ids: Iterable[str]) -> set[str]:
+    """Which of ``ids`` are a ``key`` of ``table``."""
+    wanted = list(dict.fromkeys(ids))
+    if not wanted:
+        return set()
+    column = table.c[key]
+    return set(ctx.conn.execute(select(column).where(column.in_(wanted))).scalars().all())
 
 
 def links_by_identity(ctx: ApplyContext, idp_user_ids: Iterable[str]) -> dict[str, str]:
@@ -73,7 +92,7 @@ def links_by_account(ctx: ApplyContext, account_ids: Iterable[str]) -> dict[str,
 
 @handles(Action.CREATE_GROUP)
 def create_groups(ctx: ApplyContext, changes: Sequence[CreateGroup]) -> list[Result]:
-    existing = rows_by(ctx, t.groups, "group_id", (c.group_id for c in changes))
+    existing = rows_by(ctx, t.groups, "group_id", (c.group_id for c in changes), GROUP_OWNER)
     g = t.groups.c
     wanted = [c.idp_group_id for c in changes]
     managed = dict(
@@ -84,11 +103,12 @@ def create_groups(ctx: ApplyContext, changes: Sequence[CreateGroup]) -> list[Res
         ).all()
     )
     rows, results = [], []
+    made: set[str] = set()
     for c in changes:
         have = existing.get(c.group_id)
         if error := ctx.foreign(c):
             results.append(failed(error))
-        elif have is not None or c.group_id in {r["group_id"] for r in rows}:
+        elif have is not None or c.group_id in made:
             same = have is not None and (have.directory_id, have.idp_group_id) == (
                 c.directory_id,
                 c.idp_group_id,
@@ -102,6 +122,7 @@ def create_groups(ctx: ApplyContext, changes: Sequence[CreateGroup]) -> list[Res
             results.append(failed("a group needs a name"))
         else:
             managed[c.idp_group_id] = c.group_id
+            made.add(c.group_id)
             rows.append(
                 {
                     "group_id": c.group_id,
@@ -114,14 +135,13 @@ def create_groups(ctx: ApplyContext, changes: Sequence[CreateGroup]) -> list[Res
                 }
             )
             results.append(applied())
-    if rows:
-        ctx.conn.execute(insert(t.groups), rows)
+    bulk_insert(ctx.conn, t.groups, rows)
     return results
 
 
 @handles(Action.ADOPT_GROUP)
 def adopt_groups(ctx: ApplyContext, changes: Sequence[AdoptGroup]) -> list[Result]:
-    existing = rows_by(ctx, t.groups, "group_id", (c.group_id for c in changes))
+    existing = rows_by(ctx, t.groups, "group_id", (c.group_id for c in changes), GROUP_OWNER)
     rows, results = [], []
     for c in changes:
         have = existing.get(c.group_id)
@@ -147,7 +167,8 @@ def adopt_groups(ctx: ApplyContext, changes: Sequence[AdoptGroup]) -> list[Resul
 
 @handles(Action.UPDATE_GROUP)
 def update_groups(ctx: ApplyContext, changes: Sequence[UpdateGroup]) -> list[Result]:
-    existing = rows_by(ctx, t.groups, "group_id", (c.group_id for c in changes))
+    wanted = ("directory_id", "name", "description")
+    existing = rows_by(ctx, t.groups, "group_id", (c.group_id for c in changes), wanted)
     rows, results = [], []
     for c in changes:
         have = existing.get(c.group_id)
@@ -193,8 +214,8 @@ def _source_error(ctx: ApplyContext, source: str) -> str | None:
 @handles(Action.ADD_MEMBERSHIP)
 def add_memberships(ctx: ApplyContext, changes: Sequence[AddMembership]) -> list[Result]:
     present = _present(ctx, changes)
-    groups = rows_by(ctx, t.groups, "group_id", (c.group_id for c in changes))
-    accounts = rows_by(ctx, t.accounts, "account_id", (c.account_id for c in changes))
+    groups = ids_in(ctx, t.groups, "group_id", (c.group_id for c in changes))
+    accounts = ids_in(ctx, t.accounts, "account_id", (c.account_id for c in changes))
     rows, results = [], []
     for c in changes:
         if error := _source_error(ctx, c.source):
@@ -211,8 +232,7 @@ def add_memberships(ctx: ApplyContext, changes: Sequence[AddMembership]) -> list
                 {"group_id": c.group_id, "account_id": c.account_id, "source": c.source, "added_at": ctx.now}
             )
             results.append(applied())
-    if rows:
-        ctx.conn.execute(insert(t.memberships), rows)
+    bulk_insert(ctx.conn, t.memberships, rows)
     return results
 
 

@@ -1,0 +1,130 @@
+"""Bulk inserts for the apply step: the fastest write path each backend has.
+
+``insert(table)`` with a list of dicts runs SQLAlchemy's per-row parameter
+processing, and on PostgreSQL one statement per row.  :func:`bulk_insert`
+does the same job with the values prepared column by column:
+
+* SQLite: one ``executemany`` of a plain ``INSERT`` through
+  ``exec_driver_sql``, the values passed through each column type's bind
+  processor (DateTime as SQLite's text, JSON as text, Boolean as 0/1), so
+  what is stored is what ``insert(table)`` would have stored;
+* PostgreSQL (psycopg 3): ``COPY ... FROM STDIN`` on the connection's own
+  cursor, in the open transaction; JSON columns go as their JSON text.
+
+Either way a refusal comes out as :class:`sqlalchemy.exc.DBAPIError`, which
+:mod:`connector.apply` relies on to retry a batch one change at a time in
+savepoints.  Table and column names come from the ``Table`` and are quoted
+by the dialect, never taken from the data.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from collections.abc import Mapping
+from collections.abc import Sequence
+from typing import Any
+
+from sqlalchemy import JSON
+from sqlalchemy import Column
+from sqlalchemy import Connection
+from sqlalchemy import Table
+from sqlalchemy.engine import Dialect
+from sqlalchemy.exc import DBAPIError
+
+Processor = Callable[[Any], Any]
+_UNSET = object()
+
+
+def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+    """Insert rows (dicts keyed by column name, all with the same keys) as fast as the backend allows."""
+    if not rows:
+        return
+    columns, values = _columns(table, rows)
+    if conn.dialect.name == "postgresql":
+        _copy(conn, table, columns, values)
+    else:
+        _executemany(conn, table, columns, values)
+
+
+def _columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[list[Column[Any]], list[list[Any]]]:
+    """The columns to write and, per column, the rows' values (scalar defaults for columns left out)."""
+    names = list(rows[0])
+    columns = [table.c[name] for name in names]
+    values = [[row[name] for row in rows] for name in names]
+    for column in table.columns:
+        if column.name in names or column.default is None:
+            continue
+        if not column.default.is_scalar:
+            raise ValueError(f"bulk_insert into {table.name} needs a value for {column.name}")
+        columns.append(column)
+        values.append([column.default.arg] * len(rows))  # type: ignore[attr-defined]
+    return columns, values
+
+
+def _processed(values: list[Any], process: Processor | None) -> list[Any]:
+    """``process`` applied to each value, once per run of the same object (``ctx.now`` on every row)."""
+    if process is None:
+        return values
+    out = []
+    last: Any = _UNSET
+    done: Any = None
+    for value in values:
+        if value is not last:
+            last, done = value, process(value)
+        out.append(done)
+    return out
+
+
+def _bind_processor(column: Column[Any], dialect: Dialect) -> Processor | None:
+    return column.type._cached_bind_processor(dialect)
+
+
+def _json_text(column: Column[Any], dialect: Dialect) -> Processor:
+    """A JSON column's value as the JSON text SQLAlchemy would send (``None`` is JSON ``null``)."""
+    dumps = getattr(dialect, "_json_serializer", None) or json.dumps
+    none_as_null = getattr(column.type, "none_as_null", False)
+
+    def process(value: Any) -> Any:
+        if value is None and none_as_null:
+            return None
+        return dumps(value)
+
+    return process
+
+
+def _names(conn: Connection, table: Table, columns: Sequence[Column[Any]]) -> tuple[str, str]:
+    """The table's and the columns' names, quoted by the dialect."""
+    preparer = conn.dialect.identifier_preparer
+    return preparer.format_table(table), ", ".join(preparer.quote(c.name) for c in columns)
+
+
+def _executemany(conn: Connection, table: Table, columns: list[Column[Any]], values: list[list[Any]]) -> None:
+    """SQLite (or any qmark driver): one executemany, values as SQLAlchemy's bind processors make them."""
+    prepared = [_processed(v, _bind_processor(c, conn.dialect)) for c, v in zip(columns, values, strict=True)]
+    into, names = _names(conn, table, columns)
+    sql = f"INSERT INTO {into} ({names}) VALUES ({', '.join('?' * len(columns))})"
+    conn.exec_driver_sql(sql, list(zip(*prepared, strict=True)))
+
+
+def _copy_processor(column: Column[Any], dialect: Dialect) -> Processor | None:
+    if isinstance(column.type, JSON):
+        return _json_text(column, dialect)
+    return _bind_processor(column, dialect)
+
+
+def _copy(conn: Connection, table: Table, columns: list[Column[Any]], values: list[list[Any]]) -> None:
+    """PostgreSQL (psycopg 3): ``COPY FROM STDIN`` in the connection's transaction."""
+    prepared = [_processed(v, _copy_processor(c, conn.dialect)) for c, v in zip(columns, values, strict=True)]
+    into, names = _names(conn, table, columns)
+    sql = f"COPY {into} ({names}) FROM STDIN"
+    dbapi = conn.dialect.loaded_dbapi
+    cursor = conn.connection.cursor()
+    try:
+        with cursor.copy(sql) as copy:
+            for row in zip(*prepared, strict=True):
+                copy.write_row(row)
+    except dbapi.Error as exc:
+        raise DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc
+    finally:
+        cursor.close()

@@ -1,0 +1,238 @@
+"""bulk_insert stores exactly what insert(table) stores, and fails the way apply's retry expects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from collections.abc import Sequence
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
+from types import MappingProxyType
+from typing import Any
+
+import pytest
+from sqlalchemy import Connection
+from sqlalchemy import Table
+from sqlalchemy import delete
+from sqlalchemy import func
+from sqlalchemy import insert
+from sqlalchemy import select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import IntegrityError
+
+from connector import apply as applier
+from connector.apply import apply_plan
+from connector.plan import Action
+from connector.plan import AddMembership
+from connector.plan import Change
+from connector.plan import CreateAccount
+from connector.plan import CreateGroup
+from connector.plan import Plan
+from connector.plan import UpdateAccount
+from connector.store import Store
+from connector.store import tables as t
+from connector.store.bulk import bulk_insert
+
+D = "okta-main"
+NOW = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=timezone.utc)
+LATER = datetime(2026, 3, 4, 9, 6, 7, 123, tzinfo=timezone(timedelta(hours=2)))
+
+
+@pytest.fixture
+def org(store: Store) -> Store:
+    store.set_verified_domains(["example.com"])
+    store.ensure_directory(D, "okta")
+    return store
+
+
+def account(n: int, at: datetime = NOW, **extra: Any) -> dict[str, Any]:
+    return {
+        "account_id": f"a{n}",
+        "email": f"user{n}@example.com",
+        "display_name": f"Ü{n} ' \" \\ \t tab" if n % 2 else None,
+        "given_name": None,
+        "family_name": "Smith\nnewline" if n % 3 == 0 else None,
+        "status": "active",
+        "origin": "sync",
+        "created_at": at,
+        "updated_at": at,
+        **extra,
+    }
+
+
+def _read(conn: Connection, table: Table, skip: Sequence[str] = ()) -> tuple[list[Any], list[Any]]:
+    """The table through SQLAlchemy and as the driver returns it, in key order, without ``skip``."""
+    columns = [c for c in table.columns if c.name not in skip]
+    query = select(*columns).order_by(*table.primary_key.columns)
+    names = ", ".join(c.name for c in columns)
+    order = ", ".join(c.name for c in table.primary_key.columns)
+    raw = conn.exec_driver_sql(f"SELECT {names} FROM {table.name} ORDER BY {order}").all()
+    return [tuple(r) for r in conn.execute(query).all()], [tuple(r) for r in raw]
+
+
+def _same_as_insert(
+    conn: Connection, table: Table, rows: list[dict[str, Any]], skip: Sequence[str] = ()
+) -> list[Any]:
+    """Rows written by insert(table), then by bulk_insert: both reads must be equal."""
+    conn.execute(insert(table), rows)
+    expected = _read(conn, table, skip)
+    conn.execute(delete(table))
+    bulk_insert(conn, table, rows)
+    got = _read(conn, table, skip)
+    assert got == expected
+    return got[0]
+
+
+def test_accounts_round_trip_text_nulls_and_datetimes(org: Store) -> None:
+    # the same datetime object on several rows, then another, then the first again
+    rows = [account(1), account(2), account(3, LATER), account(4, LATER), account(5), account(6)]
+    with org.transaction() as conn:
+        read = _same_as_insert(conn, t.accounts, rows)
+    at = [r[7] for r in read]
+    assert at[0] == at[1] == at[4] == at[5] != at[2] == at[3]
+    assert [r[2] for r in read][:3] == ["Ü1 ' \" \\ \t tab", None, "Ü3 ' \" \\ \t tab"]
+    assert read[2][4] == "Smith\nnewline"
+
+
+def test_links_groups_memberships_round_trip_booleans_integers_and_defaults(org: Store) -> None:
+    with org.transaction() as conn:
+        conn.execute(insert(t.accounts), [account(1), account(2)])
+        links = [
+            {
+                "directory_id": D,
+                "idp_user_id": f"u{n}",
+                "account_id": f"a{n}",
+                "missing_count": n,
+                "idp_active": n == 1,
+                "linked_at": NOW,
+            }
+            for n in (1, 2)
+        ]
+        read = _same_as_insert(conn, t.links, links)
+        assert [(r[3], r[4]) for r in read] == [(1, True), (2, False)]
+        groups = [  # "adopted" left out: its scalar default, as insert() would
+            {"group_id": "g1", "name": "eng", "directory_id": D, "idp_group_id": "ig1", "description": None},
+            {"group_id": "g2", "name": "ops", "directory_id": None, "idp_group_id": None, "description": "d"},
+        ]
+        groups = [dict(g, created_at=LATER) for g in groups]
+        read = _same_as_insert(conn, t.groups, groups)
+        assert [r[5] for r in read] == [False, False]
+        members = [
+            {"group_id": "g1", "account_id": a, "source": s, "added_at": NOW}
+            for a in ("a1", "a2")
+            for s in (D, "local")
+        ]
+        _same_as_insert(conn, t.memberships, members)
+
+
+def test_audit_round_trip_json_and_autoincrement(org: Store) -> None:
+    rows = [
+        {
+            "run_id": None,
+            "at": NOW,
+            "action": "update_account",
+            "directory_id": D if n else None,
+            "target": f"account a{n}",
+            "reason": "why",
+            "outcome": "failed" if n else "applied",
+            "error": "no" if n else None,
+            "change": {"fields": {"email": f"é{n}@example.com"}, "ids": [n, None], "ok": True, "none": None},
+        }
+        for n in range(3)
+    ]
+    with org.transaction() as conn:
+        read = _same_as_insert(conn, t.audit_log, rows, skip=["audit_id"])
+        assert read[1][-1] == {
+            "fields": {"email": "é1@example.com"},
+            "ids": [1, None],
+            "ok": True,
+            "none": None,
+        }
+        ids = conn.execute(select(t.audit_log.c.audit_id)).scalars().all()
+    assert len(set(ids)) == 3
+
+
+def test_empty_rows_write_nothing(org: Store) -> None:
+    with org.transaction() as conn:
+        bulk_insert(conn, t.accounts, [])
+        assert conn.execute(select(func.count()).select_from(t.accounts)).scalar() == 0
+
+
+def test_a_column_without_a_value_or_scalar_default_is_refused(org: Store) -> None:
+    with org.transaction() as conn, pytest.raises(IntegrityError):
+        bulk_insert(conn, t.accounts, [{"account_id": "a1", "email": "x@example.com"}])
+
+
+def test_a_duplicate_key_raises_dbapierror_and_the_savepoint_rolls_back_cleanly(org: Store) -> None:
+    with org.transaction() as conn:
+        bulk_insert(conn, t.accounts, [account(1)])
+        with pytest.raises(DBAPIError) as raised, conn.begin_nested():
+            bulk_insert(conn, t.accounts, [account(2), account(1)])
+        assert isinstance(raised.value, IntegrityError)
+        assert conn.in_transaction() and not conn.in_nested_transaction()
+        ids = conn.execute(select(t.accounts.c.account_id)).scalars().all()
+        assert ids == ["a1"]  # a2 went with the savepoint
+        with conn.begin_nested():
+            bulk_insert(conn, t.accounts, [account(3)])
+    assert [a.account_id for a in org.accounts()] == ["a1", "a3"]
+
+
+def _blind_add(ctx: applier.ApplyContext, changes: Sequence[AddMembership]) -> list[applier.Result]:
+    """Bulk-inserts without checking first, as if a concurrent writer got there in between."""
+    rows = [
+        {"group_id": c.group_id, "account_id": c.account_id, "source": c.source, "added_at": ctx.now}
+        for c in changes
+    ]
+    bulk_insert(ctx.conn, t.memberships, rows)
+    return [applier.applied() for _ in changes]
+
+
+def create(n: int) -> CreateAccount:
+    return CreateAccount(
+        reason="new", account_id=f"a{n}", directory_id=D, idp_user_id=f"u{n}", email=f"user{n}@example.com"
+    )
+
+
+def test_a_refused_bulk_insert_fails_only_the_offending_change(
+    org: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    first = [CreateGroup(reason="r", group_id="g1", name="eng", directory_id=D, idp_group_id="ig1")]
+    apply_plan(org, Plan(D, changes=(*first, *(create(n) for n in range(1, 5)))))
+    org.add_membership("g1", "a2", D)
+    monkeypatch.setitem(applier._HANDLERS, Action.ADD_MEMBERSHIP, _blind_add)
+    adds = [AddMembership(reason="r", group_id="g1", account_id=f"a{n}", source=D) for n in (1, 2, 3, 4)]
+    run_id = org.start_run(D, kind="sync", dry_run=False)
+    result = apply_plan(org, Plan(D, changes=tuple(adds)), run_id=run_id)
+    assert result.applied == {"add_membership": 3}
+    assert [f.change for f in result.failed] == [adds[1]]
+    assert "the database refused it" in result.failed[0].error
+    assert sorted(m.account_id for m in org.memberships()) == ["a1", "a2", "a3", "a4"]
+    audit = org.audit(run_id)
+    assert [(a.outcome, a.change["account_id"]) for a in audit] == [
+        ("applied", "a1"),
+        ("failed", "a2"),
+        ("applied", "a3"),
+        ("applied", "a4"),
+    ]
+
+
+def test_audit_rows_hold_the_change_as_its_dict(org: Store) -> None:
+    changes: list[Change] = [
+        create(1),
+        UpdateAccount(
+            reason="renamed",
+            account_id="a1",
+            fields=MappingProxyType({"display_name": "New"}),
+            old={"x": None},
+        ),
+        UpdateAccount(reason="gone", account_id="a9", fields={"email": "z@example.com"}),
+    ]
+    run_id = org.start_run(D, kind="sync", dry_run=False)
+    apply_plan(org, Plan(D, changes=tuple(changes)), run_id=run_id)
+    audit = org.audit(run_id)
+    plain = [{k: dict(v) if isinstance(v, Mapping) else v for k, v in c.to_dict().items()} for c in changes]
+    assert [a.change for a in audit] == plain
+    assert audit[1].change["fields"] == {"display_name": "New"} and audit[1].change["old"] == {"x": None}
+    assert [a.target for a in audit] == ["account a1", "account a1", "account a9"]
+    assert [a.directory_id for a in audit] == [D, D, D]
+    assert audit[0].at == audit[1].at and audit[2].outcome == "failed"
