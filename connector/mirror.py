@@ -18,10 +18,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from collections.abc import Mapping
 from collections.abc import Sequence
+from dataclasses import dataclass
+from dataclasses import field
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy import bindparam
 from sqlalchemy import delete
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -55,69 +58,128 @@ def _when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+UserKey = tuple[Any, ...]
+"""A user's mirrored fields in column order after the id, as compared and stored."""
+
+USER_COLUMNS = (
+    "user_name",
+    "email",
+    "active",
+    "raw_status",
+    "display_name",
+    "given_name",
+    "family_name",
+    "other_emails",
+    "is_guest",
+    "updated_at",
+)
+
+
+def user_key(user: IdpUser) -> UserKey:
+    """The mirror's columns for a user (``updated_at`` as ISO text), as a tuple."""
+    return (
+        user.user_name,
+        user.email,
+        bool(user.active),
+        user.raw_status,
+        user.display_name,
+        user.given_name,
+        user.family_name,
+        tuple(user.other_emails),
+        bool(user.is_guest),
+        _iso(user.updated_at),
+    )
+
+
 def user_fields(user: IdpUser) -> dict[str, Any]:
     """The mirror's columns for a user (``updated_at`` as ISO text)."""
-    return {
-        "user_name": user.user_name,
-        "email": user.email,
-        "active": user.active,
-        "raw_status": user.raw_status,
-        "display_name": user.display_name,
-        "given_name": user.given_name,
-        "family_name": user.family_name,
-        "other_emails": tuple(user.other_emails),
-        "is_guest": user.is_guest,
-        "updated_at": _iso(user.updated_at),
-    }
+    return dict(zip(USER_COLUMNS, user_key(user), strict=True))
 
 
 def group_fields(group: IdpGroup) -> dict[str, Any]:
     return {"name": group.name, "description": group.description, "updated_at": _iso(group.updated_at)}
 
 
-def _member_key(members: Iterable[IdpMember]) -> frozenset[tuple[str, str]]:
+def _group_key(group: IdpGroup) -> tuple[str, str | None, str | None]:
+    return (group.name, group.description, _iso(group.updated_at))
+
+
+MemberKey = tuple[str, str]  # (member_id, "user" | "group")
+
+
+def _member_key(members: Iterable[IdpMember]) -> frozenset[MemberKey]:
     return frozenset((m.member_id, MemberKind(m.kind).value) for m in members)
 
 
 # ---------------------------------------------------------------------- reading the mirror
 
 
-def load_mirror(conn: Connection, directory_id: str) -> DirectoryView:
-    """The directory as last read (an empty view when it was never mirrored)."""
-    u, g, m = t.idp_users.c, t.idp_groups.c, t.idp_members.c
-    users = {
-        r.idp_user_id: IdpUser(
-            idp_user_id=r.idp_user_id,
-            user_name=r.user_name,
-            email=r.email,
-            active=bool(r.active),
-            raw_status=r.raw_status,
-            display_name=r.display_name,
-            given_name=r.given_name,
-            family_name=r.family_name,
-            other_emails=tuple(r.other_emails or ()),
-            is_guest=bool(r.is_guest),
-            updated_at=_when(r.updated_at),
+@dataclass
+class MirrorRows:
+    """The mirror as stored: plain tuples by id, cheap to load and to compare with a read.
+
+    A full read only needs these to know what changed (:func:`mirror_changes`);
+    an incremental run turns them into the directory view the change set is
+    laid over (:meth:`view`).
+    """
+
+    directory_id: str
+    users: dict[str, UserKey] = field(default_factory=dict)
+    groups: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
+    members: dict[str, set[MemberKey]] = field(default_factory=dict)
+
+    @classmethod
+    def of_view(cls, view: DirectoryView) -> MirrorRows:
+        """The rows that mirroring ``view`` would store."""
+        return cls(
+            view.directory_id,
+            {uid: user_key(u) for uid, u in view.users.items()},
+            {gid: _group_key(g) for gid, g in view.groups.items()},
+            {gid: set(_member_key(ms)) for gid, ms in view.members.items()},
         )
-        for r in conn.execute(select(t.idp_users).where(u.directory_id == directory_id)).all()
+
+    def view(self) -> DirectoryView:
+        """The directory as last read, as a full view."""
+        users = {
+            uid: IdpUser(uid, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], _when(k[9]))
+            for uid, k in self.users.items()
+        }
+        groups = {gid: IdpGroup(gid, k[0], k[1], _when(k[2])) for gid, k in self.groups.items()}
+        kinds = {k.value: k for k in MemberKind}
+        members = {
+            gid: tuple(
+                IdpMember(gid, member_id, kinds[kind])
+                for member_id, kind in sorted(keys, key=lambda mk: (mk[1] != "group", mk[0]))
+            )
+            for gid, keys in self.members.items()
+        }
+        return DirectoryView(self.directory_id, users, groups, members, full_read=True)
+
+
+def load_mirror_rows(conn: Connection, directory_id: str) -> MirrorRows:
+    """The stored mirror of a directory (empty when it was never mirrored)."""
+    u, g, m = t.idp_users.c, t.idp_groups.c, t.idp_members.c
+    columns = [u[name] for name in USER_COLUMNS]
+    users = {
+        r[0]: (r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], tuple(r[8] or ()), bool(r[9]), r[10])
+        for r in conn.execute(select(u.idp_user_id, *columns).where(u.directory_id == directory_id)).all()
     }
     groups = {
-        r.idp_group_id: IdpGroup(r.idp_group_id, r.name, r.description, _when(r.updated_at))
-        for r in conn.execute(select(t.idp_groups).where(g.directory_id == directory_id)).all()
+        r[0]: (r[1], r[2], r[3])
+        for r in conn.execute(
+            select(g.idp_group_id, g.name, g.description, g.updated_at).where(g.directory_id == directory_id)
+        ).all()
     }
-    members: dict[str, list[IdpMember]] = {}
+    members: dict[str, set[MemberKey]] = {}
     query = select(m.group_id, m.member_id, m.kind).where(m.directory_id == directory_id)
-    for group_id, member_id, kind in conn.execute(
-        query.order_by(m.group_id, m.kind.desc(), m.member_id)
-    ).all():
-        members.setdefault(group_id, []).append(IdpMember(group_id, member_id, MemberKind(kind)))
-    return DirectoryView(
-        directory_id=directory_id,
-        users=users,
-        groups=groups,
-        members={k: tuple(v) for k, v in members.items()},
-        full_read=True,
-    )
+    for group_id, member_id, kind in conn.execute(query).all():
+        members.setdefault(group_id, set()).add((member_id, kind))
+    return MirrorRows(directory_id, users, groups, members)
+
+
+def load_mirror(conn: Connection, directory_id: str) -> DirectoryView:
+    """The directory as last read (an empty view when it was never mirrored)."""
+    return load_mirror_rows(conn, directory_id).view()
 
 
 def overlay(mirror: DirectoryView, changes: ChangeSet) -> DirectoryView:
@@ -175,18 +237,20 @@ def _normal(member: IdpMember) -> IdpMember:
 # ---------------------------------------------------------------------- the mirror's changes
 
 
-def mirror_changes(old: DirectoryView, new: DirectoryView) -> list[Change]:
+def mirror_changes(old: MirrorRows | DirectoryView, new: DirectoryView) -> list[Change]:
     """What to write so that the mirror holding ``old`` holds ``new``; nothing when equal."""
+    if isinstance(old, DirectoryView):
+        old = MirrorRows.of_view(old)
     d = new.directory_id
     out: list[Change] = []
     for uid, user in new.users.items():
-        fields = user_fields(user)
+        key = user_key(user)
         before = old.users.get(uid)
-        if before is None or user_fields(before) != fields:
+        if before != key:
             reason = (
                 "mirror: a user new in the read" if before is None else "mirror: the user changed in the IdP"
             )
-            out.append(MirrorUser(reason=reason, directory_id=d, idp_user_id=uid, **fields))
+            out.append(MirrorUser(reason, d, uid, False, *key))
     out += [
         MirrorUser(
             reason="mirror: the user is gone from the IdP", directory_id=d, idp_user_id=uid, removed=True
@@ -195,8 +259,7 @@ def mirror_changes(old: DirectoryView, new: DirectoryView) -> list[Change]:
         if uid not in new.users
     ]
     for gid, group in new.groups.items():
-        before_group = old.groups.get(gid)
-        if before_group is None or group_fields(before_group) != group_fields(group):
+        if old.groups.get(gid) != _group_key(group):
             out.append(
                 MirrorGroup(
                     reason="mirror: a group new or changed",
@@ -216,7 +279,7 @@ def mirror_changes(old: DirectoryView, new: DirectoryView) -> list[Change]:
         now = new.members.get(gid, ())
         if gid not in new.groups and gid not in new.members:
             continue  # the group is gone: dropping it drops its member list
-        if _member_key(now) != _member_key(old.members.get(gid, ())):
+        if _member_key(now) != old.members.get(gid, set()):
             out.append(
                 MirrorMembers(
                     reason="mirror: the group's members changed",
@@ -303,15 +366,47 @@ def mirror_groups(ctx: ApplyContext, changes: Sequence[MirrorGroup]) -> list[Res
     return results
 
 
+def _stored_members(ctx: ApplyContext, group_ids: list[str]) -> dict[str, set[MemberKey]]:
+    m = t.idp_members.c
+    out: dict[str, set[MemberKey]] = {gid: set() for gid in group_ids}
+    for start in range(0, len(group_ids), DELETE_CHUNK):
+        chunk = group_ids[start : start + DELETE_CHUNK]
+        query = select(m.group_id, m.member_id, m.kind).where(
+            m.directory_id == ctx.directory_id, m.group_id.in_(chunk)
+        )
+        for group_id, member_id, kind in ctx.conn.execute(query).all():
+            out[group_id].add((member_id, kind))
+    return out
+
+
 @handles(Action.MIRROR_MEMBERS)
 def mirror_members(ctx: ApplyContext, changes: Sequence[MirrorMembers]) -> list[Result]:
+    """Make each group's stored member rows its listed ones, writing only the rows that differ."""
     ok, results = _split(ctx, changes)
     latest = {c.group_id: c for c in ok}
-    rows = [
-        {"directory_id": ctx.directory_id, "group_id": c.group_id, "member_id": member, "kind": kind.value}
-        for c in latest.values()
-        for kind, ids in ((MemberKind.USER, c.user_ids), (MemberKind.GROUP, c.group_ids))
-        for member in dict.fromkeys(ids)
-    ]
-    _replace(ctx, t.idp_members, "group_id", list(latest), rows)
+    stored = _stored_members(ctx, list(latest))
+    gone: list[dict[str, str]] = []
+    rows: list[dict[str, str]] = []
+    for group_id, c in latest.items():
+        wanted = {(member, MemberKind.USER.value) for member in c.user_ids}
+        wanted |= {(member, MemberKind.GROUP.value) for member in c.group_ids}
+        have = stored[group_id]
+        gone += [{"gid": group_id, "mid": mid, "kind": kind} for mid, kind in have - wanted]
+        rows += [
+            {"directory_id": ctx.directory_id, "group_id": group_id, "member_id": mid, "kind": kind}
+            for mid, kind in wanted - have
+        ]
+    if gone:
+        m = t.idp_members.c
+        ctx.conn.execute(
+            delete(t.idp_members).where(
+                m.directory_id == ctx.directory_id,
+                m.group_id == bindparam("gid"),
+                m.member_id == bindparam("mid"),
+                m.kind == bindparam("kind"),
+            ),
+            gone,
+        )
+    if rows:
+        ctx.conn.execute(insert(t.idp_members), rows)
     return results

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from datetime import datetime
 from datetime import timezone
+from typing import Any
 
 import pytest
 from fakes import FakeProvider
@@ -14,9 +15,12 @@ from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from sqlalchemy import event
 
 from connector.apply import apply_plan
+from connector.mirror import MirrorRows
 from connector.mirror import load_mirror
+from connector.mirror import load_mirror_rows
 from connector.mirror import mirror_changes
 from connector.mirror import overlay
 from connector.model import ChangeSet
@@ -104,6 +108,45 @@ def test_the_mirror_round_trips_through_the_store(store: Store) -> None:
     apply_plan(store, Plan(D, changes=tuple(mirror_changes(loaded, newer))))
     with store.transaction(write=False) as conn:
         assert as_sets(load_mirror(conn, D)) == as_sets(newer)
+
+
+def test_a_changed_member_list_writes_only_the_rows_that_differ(store: Store) -> None:
+    store.ensure_directory(D, "fake")
+    idp = seeded(users=30, groups=2)
+    first = read_directory(idp, D)
+    apply_plan(store, Plan(D, changes=tuple(mirror_changes(MirrorRows(D), first))))
+    written: list[tuple[str, int]] = []
+
+    @event.listens_for(store.engine, "after_cursor_execute")
+    def _count(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        verb = statement.lstrip().split(None, 1)[0].upper()
+        if verb in ("INSERT", "DELETE", "UPDATE") and "idp_members" in statement:
+            written.append((verb, max(cursor.rowcount, 0)))
+
+    members = list(first.members["g0"])
+    kept, dropped = members[1:], members[0]
+    newer = dataclasses.replace(first, members={**first.members, "g0": (*kept, IdpMember("g0", "u29"))})
+    with store.transaction(write=False) as conn:
+        stored = load_mirror_rows(conn, D)
+    changes = mirror_changes(stored, newer)
+    assert [c.action.value for c in changes] == ["mirror_members"]
+    assert apply_plan(store, Plan(D, changes=tuple(changes))).ok
+    assert sorted(written) == [("DELETE", 1), ("INSERT", 1)]  # not the whole group again
+    with store.transaction(write=False) as conn:
+        again = load_mirror_rows(conn, D)
+    assert dropped.member_id not in {mid for mid, _ in again.members["g0"]}
+    assert again == MirrorRows.of_view(newer) and mirror_changes(again, newer) == []
+
+
+def test_mirror_rows_and_views_convert_both_ways() -> None:
+    stamped = user(2, updated_at=datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc), other_emails=("a@b.org",))
+    idp = seeded(users=5, groups=3)
+    idp.put_user(stamped)
+    view = read_directory(idp, D)
+    rows = MirrorRows.of_view(view)
+    assert as_sets(rows.view()) == as_sets(view)
+    assert MirrorRows.of_view(rows.view()) == rows
+    assert mirror_changes(rows, view) == []
 
 
 def test_a_mirror_change_for_another_directory_is_refused(store: Store) -> None:

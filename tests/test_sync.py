@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
@@ -19,6 +21,7 @@ from connector.errors import RunInProgressError
 from connector.errors import StalePlanError
 from connector.mirror import load_mirror
 from connector.model import AccountStatus
+from connector.model import IdpUser
 from connector.model import MemberKind
 from connector.plan import Action
 from connector.settings import GuardSettings
@@ -265,3 +268,21 @@ def test_a_change_the_store_refuses_is_retried_by_the_next_run(
     assert second.outcome == "applied" and changed(second) == {"create_account": 1, "add_membership": 2}
     assert "u3" in by_identity(org, idp.directory_id)
     assert changed(sync_directory(idp, org, SETTINGS)) == {}
+
+
+def test_the_garbage_collector_is_paused_for_a_run_and_restored_after(org: Store, idp: FakeProvider) -> None:
+    seen: list[bool] = []
+    reads = idp.iter_users
+
+    def watching() -> Iterator[IdpUser]:
+        seen.append(gc.isenabled())
+        yield from reads()
+
+    idp.iter_users = watching  # type: ignore[method-assign]
+    assert gc.isenabled()
+    sync_directory(idp, org, SETTINGS, full=True)
+    assert seen == [False] and gc.isenabled()
+    idp.fail_reads = True
+    with pytest.raises(IncompleteReadError):
+        sync_directory(idp, org, SETTINGS, full=True)
+    assert gc.isenabled()

@@ -42,13 +42,15 @@ def load_directory(conn: Connection, directory_id: str) -> DirectoryState | None
     )
 
 
-def load_accounts(conn: Connection) -> dict[str, Account]:
+def load_accounts(conn: Connection, *, active_only: bool = False) -> dict[str, Account]:
+    """Every account (or only the active ones), by id."""
     a = t.accounts.c
     statuses = {s.value: s for s in AccountStatus}
     origins = {o.value: o for o in AccountOrigin}
-    rows = conn.execute(
-        select(a.account_id, a.email, a.display_name, a.status, a.origin, a.given_name, a.family_name)
-    ).all()
+    query = select(a.account_id, a.email, a.display_name, a.status, a.origin, a.given_name, a.family_name)
+    if active_only:
+        query = query.where(a.status == AccountStatus.ACTIVE.value)
+    rows = conn.execute(query).all()
     return {r[0]: Account(r[0], r[1], r[2], statuses[r[3]], origins[r[4]], r[5], r[6]) for r in rows}
 
 
@@ -75,6 +77,22 @@ def load_memberships(conn: Connection, directory_id: str | None = None) -> froze
         managed = select(t.groups.c.group_id).where(t.groups.c.directory_id == directory_id)
         query = query.where(or_(m.source == directory_id, m.source == LOCAL_SOURCE, m.group_id.in_(managed)))
     return frozenset(GroupMembership(r[0], r[1], r[2]) for r in conn.execute(query).all())
+
+
+GROUP_CHUNK = 1000  # group ids per IN (...): well inside PostgreSQL's 65,535 bound parameters
+
+
+def load_memberships_of_groups(conn: Connection, group_ids: Iterable[str]) -> list[GroupMembership]:
+    """Every membership (any source) of the given groups."""
+    m = t.memberships.c
+    ids = list(dict.fromkeys(group_ids))
+    out: list[GroupMembership] = []
+    for start in range(0, len(ids), GROUP_CHUNK):
+        query = select(m.group_id, m.account_id, m.source).where(
+            m.group_id.in_(ids[start : start + GROUP_CHUNK])
+        )
+        out += [GroupMembership(r[0], r[1], r[2]) for r in conn.execute(query).all()]
+    return out
 
 
 def load_snapshot(conn: Connection, directory_id: str) -> StoreSnapshot:

@@ -253,12 +253,16 @@ class Store(RunLog, LocalObjects):
         """Changes whenever the planner's input from the store changes (see ``fingerprint_of``)."""
         return self.planning_input(directory_id)[1]
 
-    def planning_input(self, directory_id: str) -> tuple[StoreSnapshot, str]:
-        """The snapshot and its fingerprint, read in one transaction."""
+    def planning_input(self, directory_id: str, *, fingerprint: bool = True) -> tuple[StoreSnapshot, str]:
+        """The snapshot and its fingerprint, read in one transaction.
+
+        ``fingerprint=False`` skips the digest (``""``): a sync applies its plan
+        at once under the run lock, so only a saved plan needs one.
+        """
         with self.transaction(write=False) as conn:
             snapshot = snap.load_snapshot(conn, directory_id)
             domains = [r[0] for r in conn.execute(select(t.verified_domains.c.domain))]
-        return snapshot, snap.fingerprint_of(snapshot, domains)
+        return snapshot, snap.fingerprint_of(snapshot, domains) if fingerprint else ""
 
     def accounts(self) -> list[Account]:
         with self.transaction(write=False) as conn:
@@ -286,11 +290,15 @@ class Store(RunLog, LocalObjects):
         """Billable accounts, overall and per product, from the stored grants and domains."""
         from connector.billing import billing
 
+        grants = self.product_grants()
+        granting = {name for names in grants.values() for name in names}
         with self.transaction(write=False) as conn:
-            accounts = list(snap.load_accounts(conn).values())
+            accounts = list(snap.load_accounts(conn, active_only=True).values())
             groups = list(snap.load_groups(conn).values())
-            memberships = list(snap.load_memberships(conn))
-        return billing(accounts, groups, memberships, self.product_grants(), self.verified_domains())
+            # only memberships of groups that grant a product can count: none without grants
+            group_ids = [g.group_id for g in groups if g.name in granting]
+            memberships = snap.load_memberships_of_groups(conn, group_ids)
+        return billing(accounts, groups, memberships, grants, self.verified_domains())
 
     def counts(self) -> dict[str, Any]:
         """Rows per table: a cheap health figure for reports and tests."""
