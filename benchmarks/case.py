@@ -143,6 +143,7 @@ def run_sync(spec: dict[str, Any]) -> dict[str, Any]:
     settings = provider_settings(spec["dialect"], spec["url"], spec["tenant"], spec["creds"])
     provider = registry.create(spec["dialect"], settings)
     store = Store.open(spec["store"])
+    store.set_verified_domains(VERIFIED_DOMAINS)  # as the CLI does from its config: apply checks them too
     written = _count_writes(store)
     phases = _Phases()
     sync_module.apply_plan = phases.timed_apply(sync_module.apply_plan)

@@ -168,4 +168,11 @@ def render(rows: list[dict[str, Any]]) -> str:
     out += ["", "targets:"]
     for name, met, figure in targets(rows, ratio):
         out.append(f"  [{'met' if met else 'MISSED'}] {name}: {figure}")
+    troubled = [r for r in rows if r.get("failed") or r.get("outcome") not in (None, "applied")]
+    if troubled:
+        out += ["", "runs that did not simply apply (their figures are not comparable):"]
+        out += [
+            f"  {r['dialect']} {r['case']}: {r.get('outcome')}, {r.get('failed', 0)} change(s) failed"
+            for r in troubled
+        ]
     return "\n".join(out)
