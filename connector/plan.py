@@ -53,7 +53,7 @@ BOOKKEEPING: frozenset[Action] = frozenset(
 _CHANGE_TYPES: dict[Action, type[Change]] = {}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Change:
     """Base of every change.  ``reason`` says why, in words a reviewer reads."""
 
@@ -61,7 +61,9 @@ class Change:
     reason: str
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
-        super().__init_subclass__(**kwargs)
+        # named, not bare super(): slots=True makes a new class, and a bare super() here would
+        # still point at the one it replaced
+        super(Change, cls).__init_subclass__(**kwargs)
         if "action" in cls.__dict__:
             _CHANGE_TYPES[cls.action] = cls
 
@@ -87,7 +89,7 @@ class Change:
         return cls(**kwargs)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CreateGroup(Change):
     """Create a product group managed by ``directory_id`` mirroring an IdP group."""
 
@@ -99,7 +101,7 @@ class CreateGroup(Change):
     description: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AdoptGroup(Change):
     """A local group whose name equals an IdP group's becomes managed; members and grants stay."""
 
@@ -109,7 +111,7 @@ class AdoptGroup(Change):
     idp_group_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UpdateGroup(Change):
     """Rename a managed group (or change its description)."""
 
@@ -120,7 +122,7 @@ class UpdateGroup(Change):
     old_name: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CreateAccount(Change):
     """Create an account and link the identity to it, in one step."""
 
@@ -134,7 +136,7 @@ class CreateAccount(Change):
     family_name: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class LinkAccount(Change):
     """Link an identity to an account that already exists; the account is untouched."""
 
@@ -144,7 +146,7 @@ class LinkAccount(Change):
     account_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class UpdateAccount(Change):
     """Change an internal account's profile.  ``fields`` and ``old`` map name -> value."""
 
@@ -154,7 +156,7 @@ class UpdateAccount(Change):
     old: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ActivateAccount(Change):
     """Reactivate an account whose identity is back or active again."""
 
@@ -164,7 +166,7 @@ class ActivateAccount(Change):
     idp_user_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AddMembership(Change):
     action = Action.ADD_MEMBERSHIP
     group_id: str = ""
@@ -172,7 +174,7 @@ class AddMembership(Change):
     source: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class RemoveMembership(Change):
     action = Action.REMOVE_MEMBERSHIP
     group_id: str = ""
@@ -180,7 +182,7 @@ class RemoveMembership(Change):
     source: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class DeactivateAccount(Change):
     """Deactivate an account and drop the memberships ``directory_id`` gave it."""
 
@@ -190,7 +192,7 @@ class DeactivateAccount(Change):
     idp_user_id: str = ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MarkMissing(Change):
     """Record how many full reads in a row have missed an identity (0 = seen again)."""
 
@@ -201,7 +203,7 @@ class MarkMissing(Change):
     idp_active: bool = True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MirrorUser(Change):
     """Record a user of the last read in the directory's mirror (``removed``: drop it).
 
@@ -226,7 +228,7 @@ class MirrorUser(Change):
     updated_at: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MirrorGroup(Change):
     """Record a group of the last read in the mirror (``removed``: drop it and its member list)."""
 
@@ -239,7 +241,7 @@ class MirrorGroup(Change):
     updated_at: str | None = None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MirrorMembers(Change):
     """Record a group's complete list of direct members in the mirror."""
 
@@ -250,7 +252,7 @@ class MirrorMembers(Change):
     group_ids: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SetCursor(Change):
     """Store the directory's change cursor and read bookkeeping, with the changes it covers."""
 
