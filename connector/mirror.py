@@ -15,7 +15,10 @@ directories whose provider supports ``changes()`` keep one.
 
 from __future__ import annotations
 
+import hashlib
+import itertools
 from collections.abc import Iterable
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -105,81 +108,101 @@ def _group_key(group: IdpGroup) -> tuple[str, str | None, str | None]:
 
 
 MemberKey = tuple[str, str]  # (member_id, "user" | "group")
+_KINDS = {kind.value: kind for kind in MemberKind}
 
 
 def _member_key(members: Iterable[IdpMember]) -> frozenset[MemberKey]:
     return frozenset((m.member_id, MemberKind(m.kind).value) for m in members)
 
 
+def digest(value: object) -> bytes:
+    """A 128-bit digest of a key made of strings, numbers, booleans, None and tuples of them."""
+    return hashlib.blake2b(repr(value).encode(), digest_size=16).digest()
+
+
+def members_digest(keys: Iterable[MemberKey]) -> bytes:
+    """One digest for a group's set of members, whatever their order."""
+    return digest(tuple(sorted(set(keys))))
+
+
 # ---------------------------------------------------------------------- reading the mirror
 
 
 @dataclass
-class MirrorRows:
-    """The mirror as stored: plain tuples by id, cheap to load and to compare with a read.
+class MirrorIndex:
+    """The mirror as digests: enough to tell what a read changed, at a fraction of its size.
 
-    A full read only needs these to know what changed (:func:`mirror_changes`);
-    an incremental run turns them into the directory view the change set is
-    laid over (:meth:`view`).
+    A user's digest covers its mirrored fields (:func:`user_key`), a group's
+    member digest its set of direct members; groups keep their few fields.
+    A full read compares itself with this (:func:`mirror_changes`) without
+    ever holding the old directory as objects.
     """
 
     directory_id: str
-    users: dict[str, UserKey] = field(default_factory=dict)
+    users: dict[str, bytes] = field(default_factory=dict)
     groups: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
-    members: dict[str, set[MemberKey]] = field(default_factory=dict)
+    members: dict[str, bytes] = field(default_factory=dict)
 
     @classmethod
-    def of_view(cls, view: DirectoryView) -> MirrorRows:
-        """The rows that mirroring ``view`` would store."""
+    def of_view(cls, view: DirectoryView) -> MirrorIndex:
+        """The index of the mirror that holds exactly ``view``."""
         return cls(
             view.directory_id,
-            {uid: user_key(u) for uid, u in view.users.items()},
+            {uid: digest(user_key(u)) for uid, u in view.users.items()},
             {gid: _group_key(g) for gid, g in view.groups.items()},
-            {gid: set(_member_key(ms)) for gid, ms in view.members.items()},
+            {gid: members_digest(_member_key(ms)) for gid, ms in view.members.items() if ms},
         )
 
-    def view(self) -> DirectoryView:
-        """The directory as last read, as a full view."""
-        users = {
-            uid: IdpUser(uid, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], _when(k[9]))
-            for uid, k in self.users.items()
-        }
-        groups = {gid: IdpGroup(gid, k[0], k[1], _when(k[2])) for gid, k in self.groups.items()}
-        kinds = {k.value: k for k in MemberKind}
-        members = {
-            gid: tuple(
-                IdpMember(gid, member_id, kinds[kind])
-                for member_id, kind in sorted(keys, key=lambda mk: (mk[1] != "group", mk[0]))
-            )
-            for gid, keys in self.members.items()
-        }
-        return DirectoryView(self.directory_id, users, groups, members, full_read=True)
 
-
-def load_mirror_rows(conn: Connection, directory_id: str) -> MirrorRows:
-    """The stored mirror of a directory (empty when it was never mirrored)."""
-    u, g, m = t.idp_users.c, t.idp_groups.c, t.idp_members.c
+def _user_rows(conn: Connection, directory_id: str) -> Iterator[tuple[str, UserKey]]:
+    u = t.idp_users.c
     columns = [u[name] for name in USER_COLUMNS]
-    users = {
-        r[0]: (r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], tuple(r[8] or ()), bool(r[9]), r[10])
-        for r in conn.execute(select(u.idp_user_id, *columns).where(u.directory_id == directory_id)).all()
-    }
-    groups = {
-        r[0]: (r[1], r[2], r[3])
-        for r in conn.execute(
-            select(g.idp_group_id, g.name, g.description, g.updated_at).where(g.directory_id == directory_id)
-        ).all()
-    }
-    members: dict[str, set[MemberKey]] = {}
-    query = select(m.group_id, m.member_id, m.kind).where(m.directory_id == directory_id)
-    for group_id, member_id, kind in conn.execute(query).all():
-        members.setdefault(group_id, set()).add((member_id, kind))
-    return MirrorRows(directory_id, users, groups, members)
+    query = select(u.idp_user_id, *columns).where(u.directory_id == directory_id)
+    for r in conn.execute(query):
+        yield r[0], (r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], tuple(r[8] or ()), bool(r[9]), r[10])
+
+
+def _group_rows(conn: Connection, directory_id: str) -> dict[str, tuple[str, str | None, str | None]]:
+    g = t.idp_groups.c
+    query = select(g.idp_group_id, g.name, g.description, g.updated_at).where(g.directory_id == directory_id)
+    return {r[0]: (r[1], r[2], r[3]) for r in conn.execute(query)}
+
+
+def _member_rows(conn: Connection, directory_id: str) -> Iterator[tuple[str, list[MemberKey]]]:
+    """Each group's stored members, a group at a time."""
+    m = t.idp_members.c
+    query = select(m.group_id, m.member_id, m.kind).where(m.directory_id == directory_id).order_by(m.group_id)
+    for group_id, rows in itertools.groupby(conn.execute(query), key=lambda r: r[0]):
+        yield group_id, [(r[1], r[2]) for r in rows]
+
+
+def load_mirror_index(conn: Connection, directory_id: str) -> MirrorIndex:
+    """The stored mirror's :class:`MirrorIndex`, streamed from the rows (empty when never mirrored)."""
+    return MirrorIndex(
+        directory_id,
+        {uid: digest(key) for uid, key in _user_rows(conn, directory_id)},
+        _group_rows(conn, directory_id),
+        {gid: members_digest(keys) for gid, keys in _member_rows(conn, directory_id)},
+    )
 
 
 def load_mirror(conn: Connection, directory_id: str) -> DirectoryView:
     """The directory as last read (an empty view when it was never mirrored)."""
-    return load_mirror_rows(conn, directory_id).view()
+    users = {
+        uid: IdpUser(uid, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], _when(k[9]))
+        for uid, k in _user_rows(conn, directory_id)
+    }
+    groups = {
+        gid: IdpGroup(gid, k[0], k[1], _when(k[2])) for gid, k in _group_rows(conn, directory_id).items()
+    }
+    members = {
+        gid: tuple(
+            IdpMember(gid, users[mid].idp_user_id if mid in users else mid, _KINDS[kind])
+            for mid, kind in sorted(keys, key=lambda mk: (mk[1] != MemberKind.GROUP.value, mk[0]))
+        )
+        for gid, keys in _member_rows(conn, directory_id)
+    }
+    return DirectoryView(directory_id, users, groups, members, full_read=True)
 
 
 def overlay(mirror: DirectoryView, changes: ChangeSet) -> DirectoryView:
@@ -237,16 +260,16 @@ def _normal(member: IdpMember) -> IdpMember:
 # ---------------------------------------------------------------------- the mirror's changes
 
 
-def mirror_changes(old: MirrorRows | DirectoryView, new: DirectoryView) -> list[Change]:
+def mirror_changes(old: MirrorIndex | DirectoryView, new: DirectoryView) -> list[Change]:
     """What to write so that the mirror holding ``old`` holds ``new``; nothing when equal."""
     if isinstance(old, DirectoryView):
-        old = MirrorRows.of_view(old)
+        old = MirrorIndex.of_view(old)
     d = new.directory_id
     out: list[Change] = []
     for uid, user in new.users.items():
         key = user_key(user)
         before = old.users.get(uid)
-        if before != key:
+        if before != digest(key):
             reason = (
                 "mirror: a user new in the read" if before is None else "mirror: the user changed in the IdP"
             )
@@ -279,7 +302,7 @@ def mirror_changes(old: MirrorRows | DirectoryView, new: DirectoryView) -> list[
         now = new.members.get(gid, ())
         if gid not in new.groups and gid not in new.members:
             continue  # the group is gone: dropping it drops its member list
-        if _member_key(now) != old.members.get(gid, set()):
+        if (members_digest(_member_key(now)) if now else None) != old.members.get(gid):
             out.append(
                 MirrorMembers(
                     reason="mirror: the group's members changed",

@@ -23,7 +23,9 @@ import dataclasses
 import gc
 import time
 from collections.abc import Callable
+from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Mapping
 from concurrent.futures import Future
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -41,12 +43,15 @@ from connector.errors import CursorExpiredError
 from connector.errors import StalePlanError
 from connector.guard import GuardOutcome
 from connector.guard import check_guard
-from connector.mirror import MirrorRows
-from connector.mirror import load_mirror_rows
+from connector.mirror import MirrorIndex
+from connector.mirror import load_mirror
+from connector.mirror import load_mirror_index
 from connector.mirror import mirror_changes
 from connector.mirror import overlay
 from connector.model import DirectoryState
 from connector.model import DirectoryView
+from connector.model import IdpMember
+from connector.model import IdpUser
 from connector.model import StoreSnapshot
 from connector.plan import BOOKKEEPING
 from connector.plan import Action
@@ -176,6 +181,15 @@ def full_read_reason(
     return None
 
 
+def _sharing_ids(members: Iterable[IdpMember], users: Mapping[str, IdpUser]) -> Iterator[IdpMember]:
+    """The members, each user id the very string object of the user read (one copy, not two)."""
+    for member in members:
+        user = users.get(member.member_id)
+        if user is not None and user.idp_user_id is not member.member_id:
+            member = IdpMember(member.group_id, user.idp_user_id, member.kind)
+        yield member
+
+
 def read_directory(provider: Provider, directory_id: str, progress: Progress | None = None) -> DirectoryView:
     """Every user, group and direct membership of the directory."""
     users = {}
@@ -188,15 +202,16 @@ def read_directory(provider: Provider, directory_id: str, progress: Progress | N
     groups = {g.idp_group_id: g for g in provider.iter_groups()}
     members = {}
     for n, group_id in enumerate(groups, 1):
-        members[group_id] = tuple(provider.iter_members(group_id))
+        members[group_id] = tuple(_sharing_ids(provider.iter_members(group_id), users))
         if progress is not None:
             progress("read members", n, len(groups))
     return DirectoryView(directory_id, users, groups, members, full_read=True)
 
 
-def _load_mirror(store: Store, directory_id: str) -> MirrorRows:
+def _load_mirror(store: Store, directory_id: str, *, whole: bool) -> MirrorIndex | DirectoryView:
+    """The mirror as a view (``whole``, for an incremental run to overlay) or as its index."""
     with store.transaction(write=False) as conn:
-        return load_mirror_rows(conn, directory_id)
+        return load_mirror(conn, directory_id) if whole else load_mirror_index(conn, directory_id)
 
 
 class _StoreInputs:
@@ -210,14 +225,23 @@ class _StoreInputs:
     """
 
     def __init__(
-        self, store: Store, directory_id: str, *, fingerprint: bool, mirror: bool, billing: bool
+        self,
+        store: Store,
+        directory_id: str,
+        *,
+        fingerprint: bool,
+        mirror: str | None,
+        billing: bool,
     ) -> None:
         self._pool: ThreadPoolExecutor | None = None
         if sqlite_path(store.engine) is not None or store.engine.dialect.name != "sqlite":
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="store-inputs")
         self._billing = self._submit(store.billing) if billing else None
         self._snapshot = self._submit(lambda: store.planning_input(directory_id, fingerprint=fingerprint))
-        self._mirror = self._submit(lambda: _load_mirror(store, directory_id)) if mirror else None
+        whole = mirror == "view"
+        self._mirror = (
+            self._submit(lambda: _load_mirror(store, directory_id, whole=whole)) if mirror else None
+        )
 
     def _submit(self, load: Callable[[], T]) -> Future[T]:
         if self._pool is not None:
@@ -229,7 +253,8 @@ class _StoreInputs:
     def snapshot(self) -> tuple[StoreSnapshot, str]:
         return self._snapshot.result()
 
-    def mirror(self) -> MirrorRows | None:
+    def mirror(self) -> MirrorIndex | DirectoryView | None:
+        """The mirror as asked for: a view when an incremental run was expected, else its index."""
         return self._mirror.result() if self._mirror is not None else None
 
     def billing(self) -> BillingReport | None:
@@ -244,16 +269,16 @@ def _plan(
     provider: Provider,
     settings: SyncSettings,
     state: DirectoryState | None,
+    reason: str | None,
     inputs: _StoreInputs,
     *,
     force: bool,
-    full: bool | None,
     progress: Progress | None,
 ) -> _Planned:
     directory_id = directory_id_of(provider)
-    reason = full_read_reason(provider, state, settings, full, datetime.now(timezone.utc))
     view: DirectoryView | None = None
     cursor: str | None = None
+    old: MirrorIndex | None = None
     if reason is None:
         assert state is not None
         try:
@@ -262,8 +287,10 @@ def _plan(
             reason = "the IdP refused the stored cursor"
         else:
             mirror = inputs.mirror()
-            assert mirror is not None
-            view, cursor = overlay(mirror.view(), changes), changes.cursor
+            assert isinstance(mirror, DirectoryView)
+            old = MirrorIndex.of_view(mirror)
+            view, cursor = overlay(mirror, changes), changes.cursor
+            del mirror
     if view is None:
         if provider.supports_changes:
             cursor = provider.changes(None).cursor  # marks now: nothing during the read is missed
@@ -271,9 +298,11 @@ def _plan(
     if progress is not None:
         progress("plan", 0, None)
     snapshot, fingerprint = inputs.snapshot()
-    mirror = inputs.mirror()
+    if old is None and provider.supports_changes:
+        loaded = inputs.mirror()
+        old = MirrorIndex.of_view(loaded) if isinstance(loaded, DirectoryView) else loaded
     plan = make_plan(view, snapshot, settings, base_fingerprint=fingerprint)
-    extra = list(mirror_changes(mirror, view)) if mirror is not None else []
+    extra = list(mirror_changes(old, view)) if old is not None else []
     extra.append(
         SetCursor(
             reason="full read done" if view.full_read else "changes read",
@@ -331,19 +360,12 @@ def _plan_with_inputs(
 ) -> tuple[_Planned, BillingReport | None]:
     """Plan, with the store's inputs loaded alongside the read; the billing before, if asked."""
     directory_id = directory_id_of(provider)
-    inputs = _StoreInputs(
-        store, directory_id, fingerprint=fingerprint, mirror=provider.supports_changes, billing=billing
-    )
+    state = store.directory_state(directory_id)
+    reason = full_read_reason(provider, state, settings, full, datetime.now(timezone.utc))
+    mirror = None if not provider.supports_changes else "index" if reason else "view"
+    inputs = _StoreInputs(store, directory_id, fingerprint=fingerprint, mirror=mirror, billing=billing)
     try:
-        planned = _plan(
-            provider,
-            settings,
-            store.directory_state(directory_id),
-            inputs,
-            force=force,
-            full=full,
-            progress=progress,
-        )
+        planned = _plan(provider, settings, state, reason, inputs, force=force, progress=progress)
         return planned, inputs.billing()
     finally:
         inputs.close()

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from sqlalchemy import event
 
 from connector.apply import apply_plan
-from connector.mirror import MirrorRows
+from connector.mirror import MirrorIndex
 from connector.mirror import load_mirror
-from connector.mirror import load_mirror_rows
+from connector.mirror import load_mirror_index
 from connector.mirror import mirror_changes
 from connector.mirror import overlay
 from connector.model import ChangeSet
@@ -114,7 +114,7 @@ def test_a_changed_member_list_writes_only_the_rows_that_differ(store: Store) ->
     store.ensure_directory(D, "fake")
     idp = seeded(users=30, groups=2)
     first = read_directory(idp, D)
-    apply_plan(store, Plan(D, changes=tuple(mirror_changes(MirrorRows(D), first))))
+    apply_plan(store, Plan(D, changes=tuple(mirror_changes(MirrorIndex(D), first))))
     written: list[tuple[str, int]] = []
 
     @event.listens_for(store.engine, "after_cursor_execute")
@@ -127,26 +127,45 @@ def test_a_changed_member_list_writes_only_the_rows_that_differ(store: Store) ->
     kept, dropped = members[1:], members[0]
     newer = dataclasses.replace(first, members={**first.members, "g0": (*kept, IdpMember("g0", "u29"))})
     with store.transaction(write=False) as conn:
-        stored = load_mirror_rows(conn, D)
+        stored = load_mirror_index(conn, D)
+    assert stored == MirrorIndex.of_view(first)
     changes = mirror_changes(stored, newer)
     assert [c.action.value for c in changes] == ["mirror_members"]
     assert apply_plan(store, Plan(D, changes=tuple(changes))).ok
     assert sorted(written) == [("DELETE", 1), ("INSERT", 1)]  # not the whole group again
     with store.transaction(write=False) as conn:
-        again = load_mirror_rows(conn, D)
-    assert dropped.member_id not in {mid for mid, _ in again.members["g0"]}
-    assert again == MirrorRows.of_view(newer) and mirror_changes(again, newer) == []
+        again = load_mirror_index(conn, D)
+        view = load_mirror(conn, D)
+    assert dropped.member_id not in {m.member_id for m in view.members["g0"]}
+    assert again == MirrorIndex.of_view(newer) and mirror_changes(again, newer) == []
 
 
-def test_mirror_rows_and_views_convert_both_ways() -> None:
+def test_the_index_tells_every_mirrored_field_apart() -> None:
     stamped = user(2, updated_at=datetime(2024, 5, 1, 12, 30, tzinfo=timezone.utc), other_emails=("a@b.org",))
     idp = seeded(users=5, groups=3)
     idp.put_user(stamped)
     view = read_directory(idp, D)
-    rows = MirrorRows.of_view(view)
-    assert as_sets(rows.view()) == as_sets(view)
-    assert MirrorRows.of_view(rows.view()) == rows
-    assert mirror_changes(rows, view) == []
+    index = MirrorIndex.of_view(view)
+    assert mirror_changes(index, view) == []
+    variants = {
+        "user_name": "other",
+        "email": "x@y.org",
+        "active": False,
+        "raw_status": "other",
+        "display_name": "Other",
+        "given_name": "O",
+        "family_name": "T",
+        "other_emails": ("b@b.org",),
+        "is_guest": True,
+        "updated_at": datetime(2024, 5, 2, tzinfo=timezone.utc),
+    }
+    for name, value in variants.items():
+        changed = dataclasses.replace(stamped, **{name: value})
+        newer = dataclasses.replace(view, users={**view.users, "u2": changed})
+        found = mirror_changes(index, newer)
+        assert [(c.action.value, c.idp_user_id) for c in found] == [("mirror_user", "u2")], name
+    reordered = {g: tuple(reversed(m)) for g, m in view.members.items()}
+    assert mirror_changes(index, dataclasses.replace(view, members=reordered)) == []
 
 
 def test_a_mirror_change_for_another_directory_is_refused(store: Store) -> None:
