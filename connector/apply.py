@@ -28,6 +28,7 @@ from __future__ import annotations
 import dataclasses
 import functools
 import itertools
+import operator
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -261,27 +262,34 @@ _SCALARS = frozenset({str, int, float, bool, type(None)})
 
 
 @functools.cache
-def _field_names(cls: type[Change]) -> tuple[str, ...] | None:
-    """The fields ``Change.to_dict`` walks, or None when ``cls`` has a ``to_dict`` of its own."""
+def _fields_of(cls: type[Change]) -> tuple[tuple[str, ...], Callable[[Change], tuple[Any, ...]]] | None:
+    """The fields ``Change.to_dict`` walks and a getter of their values, or None when ``cls``
+    has a ``to_dict`` of its own."""
     if cls.to_dict is not Change.to_dict:
         return None
-    return tuple(f.name for f in dataclasses.fields(cls))
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    get = operator.attrgetter(*names)
+    return names, (get if len(names) > 1 else lambda change: (get(change),))
 
 
 def audit_change(change: Change) -> dict[str, Any]:
-    """``_plain(change.to_dict())`` in one pass: tuples as lists, mappings as dicts."""
-    names = _field_names(type(change))
-    if names is None:
+    """``_plain(change.to_dict())``, cheaper: tuples as lists, mappings as dicts."""
+    found = _fields_of(type(change))
+    if found is None:
         return _plain(change.to_dict())
+    names, get = found
+    values = get(change)
     data: dict[str, Any] = {"action": change.action.value}
-    for name in names:
-        value = getattr(change, name)
-        if type(value) not in _SCALARS:
-            if isinstance(value, tuple):
-                value = list(value)
-            elif isinstance(value, Mapping):
-                value = dict(value)
-        data[name] = value
+    if _SCALARS.issuperset(map(type, values)):
+        data.update(zip(names, values, strict=True))
+        return data
+    for name, value in zip(names, values, strict=True):
+        if isinstance(value, tuple):
+            data[name] = list(value)
+        elif isinstance(value, Mapping):
+            data[name] = dict(value)
+        else:
+            data[name] = value
     return data
 
 

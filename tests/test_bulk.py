@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
@@ -236,3 +237,23 @@ def test_audit_rows_hold_the_change_as_its_dict(org: Store) -> None:
     assert [a.target for a in audit] == ["account a1", "account a1", "account a9"]
     assert [a.directory_id for a in audit] == [D, D, D]
     assert audit[0].at == audit[1].at and audit[2].outcome == "failed"
+
+
+@dataclass(frozen=True)
+class _Bare(Change):  # no action of its own: not registered as a change type
+    pass
+
+
+@dataclass(frozen=True)
+class _Custom(Change):
+    items: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"custom": list(self.items), "meta": MappingProxyType({"n": len(self.items)})}
+
+
+def test_audit_change_reads_one_field_classes_and_honours_an_own_to_dict() -> None:
+    found = applier._fields_of(_Bare)
+    assert found is not None and found[0] == ("reason",) and found[1](_Bare(reason="r")) == ("r",)
+    assert applier.audit_change(_Custom(reason="r", items=("a",))) == {"custom": ["a"], "meta": {"n": 1}}
+    assert type(applier.audit_change(_Custom(reason="r"))["meta"]) is dict

@@ -66,6 +66,9 @@ def _processed(values: list[Any], process: Processor | None) -> list[Any]:
     """``process`` applied to each value, once per run of the same object (``ctx.now`` on every row)."""
     if process is None:
         return values
+    first = values[0]
+    if values[-1] is first and len(set(map(id, values))) == 1:  # one object on every row
+        return [process(first)] * len(values)
     out = []
     last: Any = _UNSET
     done: Any = None
