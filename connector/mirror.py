@@ -29,7 +29,6 @@ from typing import Any
 from sqlalchemy import Connection
 from sqlalchemy import bindparam
 from sqlalchemy import delete
-from sqlalchemy import insert
 from sqlalchemy import select
 
 from connector.apply import ApplyContext
@@ -49,6 +48,8 @@ from connector.plan import MirrorGroup
 from connector.plan import MirrorMembers
 from connector.plan import MirrorUser
 from connector.store import tables as t
+from connector.store.bulk import bulk_insert
+from connector.store.snapshot import stream
 
 # ---------------------------------------------------------------------- records <-> rows
 
@@ -158,7 +159,7 @@ def _user_rows(conn: Connection, directory_id: str) -> Iterator[tuple[str, UserK
     u = t.idp_users.c
     columns = [u[name] for name in USER_COLUMNS]
     query = select(u.idp_user_id, *columns).where(u.directory_id == directory_id)
-    for r in conn.execute(query):
+    for r in stream(conn, query):
         yield r[0], (r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], tuple(r[8] or ()), bool(r[9]), r[10])
 
 
@@ -172,7 +173,7 @@ def _member_rows(conn: Connection, directory_id: str) -> Iterator[tuple[str, lis
     """Each group's stored members, a group at a time."""
     m = t.idp_members.c
     query = select(m.group_id, m.member_id, m.kind).where(m.directory_id == directory_id).order_by(m.group_id)
-    for group_id, rows in itertools.groupby(conn.execute(query), key=lambda r: r[0]):
+    for group_id, rows in itertools.groupby(stream(conn, query), key=lambda r: r[0]):
         yield group_id, [(r[1], r[2]) for r in rows]
 
 
@@ -339,7 +340,7 @@ def _replace(ctx: ApplyContext, table: Any, key: str, ids: list[str], rows: list
         mine = table.c.directory_id == ctx.directory_id
         ctx.conn.execute(delete(table).where(mine, table.c[key].in_(chunk)))
     if rows:
-        ctx.conn.execute(insert(table), rows)
+        bulk_insert(ctx.conn, table, rows)
 
 
 @handles(Action.MIRROR_USER)
@@ -431,5 +432,5 @@ def mirror_members(ctx: ApplyContext, changes: Sequence[MirrorMembers]) -> list[
             gone,
         )
     if rows:
-        ctx.conn.execute(insert(t.idp_members), rows)
+        bulk_insert(ctx.conn, t.idp_members, rows)
     return results

@@ -13,10 +13,14 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Iterator
+from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy import Row
 from sqlalchemy import or_
 from sqlalchemy import select
+from sqlalchemy.sql import Executable
 
 from connector.model import LOCAL_SOURCE
 from connector.model import Account
@@ -28,6 +32,18 @@ from connector.model import GroupMembership
 from connector.model import Link
 from connector.model import StoreSnapshot
 from connector.store import tables as t
+
+STREAM_ROWS = 5000
+
+
+def stream(conn: Connection, query: Executable) -> Iterator[Row[Any]]:
+    """The query's rows, fetched a few thousand at a time rather than all at once.
+
+    A whole ``.all()`` of 266k memberships is a transient list of Row objects
+    as big as what is built from it; the process keeps that peak.
+    """
+    for part in conn.execute(query).partitions(STREAM_ROWS):
+        yield from part
 
 
 def load_directory(conn: Connection, directory_id: str) -> DirectoryState | None:
@@ -51,7 +67,7 @@ def load_accounts(conn: Connection, *, active_only: bool = False) -> dict[str, A
     query = select(a.account_id, a.email, a.display_name, a.status, a.origin, a.given_name, a.family_name)
     if active_only:
         query = query.where(a.status == AccountStatus.ACTIVE.value)
-    rows = conn.execute(query).all()
+    rows = stream(conn, query)
     return {r[0]: Account(r[0], r[1], r[2], statuses[r[3]], origins[r[4]], r[5], r[6]) for r in rows}
 
 
@@ -77,7 +93,7 @@ def load_links(
         query = query.where(c.directory_id == directory_id)
     share = _shared(known)
     links = {}
-    for r in conn.execute(query).all():
+    for r in stream(conn, query):
         dir_id = share(r[0])
         links[(dir_id, r[1])] = Link(dir_id, r[1], share(r[2]), r[3], bool(r[4]))
     return links
@@ -100,9 +116,7 @@ def load_memberships(
         managed = select(t.groups.c.group_id).where(t.groups.c.directory_id == directory_id)
         query = query.where(or_(m.source == directory_id, m.source == LOCAL_SOURCE, m.group_id.in_(managed)))
     share = _shared(known)
-    return frozenset(
-        GroupMembership(share(r[0]), share(r[1]), share(r[2])) for r in conn.execute(query).all()
-    )
+    return frozenset(GroupMembership(share(r[0]), share(r[1]), share(r[2])) for r in stream(conn, query))
 
 
 GROUP_CHUNK = 1000  # group ids per IN (...): well inside PostgreSQL's 65,535 bound parameters
