@@ -100,7 +100,7 @@ def _count_writes(store: Store) -> Counter[str]:
         verb = words[0].upper() if words else ""
         if verb in ("INSERT", "DELETE") and len(words) > 2:
             table = words[2]
-        elif verb == "UPDATE" and len(words) > 1:
+        elif verb in ("UPDATE", "COPY") and len(words) > 1:  # COPY: PostgreSQL's bulk_insert
             table = words[1]
         else:
             return

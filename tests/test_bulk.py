@@ -15,6 +15,7 @@ import pytest
 from sqlalchemy import Connection
 from sqlalchemy import Table
 from sqlalchemy import delete
+from sqlalchemy import event
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
@@ -257,3 +258,17 @@ def test_audit_change_reads_one_field_classes_and_honours_an_own_to_dict() -> No
     assert found is not None and found[0] == ("reason",) and found[1](_Bare(reason="r")) == ("r",)
     assert applier.audit_change(_Custom(reason="r", items=("a",))) == {"custom": ["a"], "meta": {"n": 1}}
     assert type(applier.audit_change(_Custom(reason="r"))["meta"]) is dict
+
+
+def test_cursor_listeners_see_how_many_rows_were_written(org: Store) -> None:
+    seen: list[tuple[str, int]] = []
+
+    @event.listens_for(org.engine, "after_cursor_execute")
+    def _count(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if "accounts" in statement:
+            seen.append((statement.split(None, 1)[0], cursor.rowcount))
+
+    with org.transaction() as conn:
+        bulk_insert(conn, t.accounts, [account(1), account(2), account(3)])
+    verb = "COPY" if org.engine.dialect.name == "postgresql" else "INSERT"
+    assert seen == [(verb, 3)]

@@ -10,6 +10,8 @@ does the same job with the values prepared column by column:
   what is stored is what ``insert(table)`` would have stored;
 * PostgreSQL (psycopg 3): ``COPY ... FROM STDIN`` on the connection's own
   cursor, in the open transaction; JSON columns go as their JSON text.
+  ``after_cursor_execute`` listeners see the COPY statement, with the
+  cursor's row count, and ``None`` for parameters and context.
 
 Either way a refusal comes out as :class:`sqlalchemy.exc.DBAPIError`, which
 :mod:`connector.apply` relies on to retry a batch one change at a time in
@@ -127,6 +129,8 @@ def _copy(conn: Connection, table: Table, columns: list[Column[Any]], values: li
         with cursor.copy(sql) as copy:
             for row in zip(*prepared, strict=True):
                 copy.write_row(row)
+        # what SQLAlchemy would have told its listeners (write counters); COPY has no context
+        conn.dispatch.after_cursor_execute(conn, cursor, sql, None, None, True)
     except dbapi.Error as exc:
         raise DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc
     finally:
