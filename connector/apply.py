@@ -41,6 +41,7 @@ from datetime import timezone
 from typing import Any
 from typing import TypeVar
 
+from sqlalchemy import ColumnElement
 from sqlalchemy import Connection
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
@@ -52,6 +53,7 @@ from connector.plan import Plan
 from connector.store import Store
 from connector.store import tables as t
 from connector.store.bulk import bulk_insert
+from connector.store.bulk import one_of
 
 APPLIED = "applied"
 NOOP = "noop"  # already so: applying it again changes nothing
@@ -114,6 +116,10 @@ class ApplyContext:
         if self._domains is None:
             self._domains = frozenset(r[0] for r in self.conn.execute(select(t.verified_domains.c.domain)))
         return self._domains
+
+    def one_of(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+        """``column IN (values)``, as one bound array on PostgreSQL (:func:`~connector.store.bulk.one_of`)."""
+        return one_of(self.conn, column, values)
 
     def foreign(self, change: Change) -> str | None:
         """An error when a change names another directory than the plan's."""

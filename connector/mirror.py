@@ -338,7 +338,7 @@ def _replace(ctx: ApplyContext, table: Any, key: str, ids: list[str], rows: list
     for start in range(0, len(ids), DELETE_CHUNK):
         chunk = ids[start : start + DELETE_CHUNK]
         mine = table.c.directory_id == ctx.directory_id
-        ctx.conn.execute(delete(table).where(mine, table.c[key].in_(chunk)))
+        ctx.conn.execute(delete(table).where(mine, ctx.one_of(table.c[key], chunk)))
     if rows:
         bulk_insert(ctx.conn, table, rows)
 
@@ -396,7 +396,7 @@ def _stored_members(ctx: ApplyContext, group_ids: list[str]) -> dict[str, set[Me
     for start in range(0, len(group_ids), DELETE_CHUNK):
         chunk = group_ids[start : start + DELETE_CHUNK]
         query = select(m.group_id, m.member_id, m.kind).where(
-            m.directory_id == ctx.directory_id, m.group_id.in_(chunk)
+            m.directory_id == ctx.directory_id, ctx.one_of(m.group_id, chunk)
         )
         for group_id, member_id, kind in ctx.conn.execute(query).all():
             out[group_id].add((member_id, kind))

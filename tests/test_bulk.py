@@ -34,6 +34,7 @@ from connector.plan import UpdateAccount
 from connector.store import Store
 from connector.store import tables as t
 from connector.store.bulk import bulk_insert
+from connector.store.bulk import one_of
 
 D = "okta-main"
 NOW = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=timezone.utc)
@@ -272,3 +273,44 @@ def test_cursor_listeners_see_how_many_rows_were_written(org: Store) -> None:
         bulk_insert(conn, t.accounts, [account(1), account(2), account(3)])
     verb = "COPY" if org.engine.dialect.name == "postgresql" else "INSERT"
     assert seen == [(verb, 3)]
+
+
+# ---------------------------------------------------------------------- one_of
+
+
+def _count_parameters(conn: Connection) -> list[int]:
+    """Bound parameters per statement the connection sends, collected while the caller runs."""
+    seen: list[int] = []
+
+    @event.listens_for(conn, "before_cursor_execute")
+    def count(_conn: Any, _cursor: Any, _sql: str, params: Any, _ctx: Any, _many: bool) -> None:
+        seen.append(len(params) if isinstance(params, (dict, list, tuple)) else 0)
+
+    return seen
+
+
+def test_one_of_finds_the_same_rows_as_in_and_binds_one_array_on_postgresql(org: Store) -> None:
+    ids = [f"a{n}" for n in range(70_000)]  # more than PostgreSQL's 65,535 bound parameters
+    with org.transaction() as conn:
+        bulk_insert(conn, t.accounts, [account(n) for n in (1, 7, 69_999)])
+        seen = _count_parameters(conn)
+        column = t.accounts.c.account_id
+        found = conn.execute(select(column).where(one_of(conn, column, ids))).scalars().all()
+        none = conn.execute(select(column).where(one_of(conn, column, []))).scalars().all()
+        odd = conn.execute(select(column).where(one_of(conn, column, ["a7", "x'; --", "a7"]))).scalars().all()
+    assert sorted(found) == ["a1", "a69999", "a7"]
+    assert none == []
+    assert odd == ["a7"]
+    if org.engine.dialect.name == "postgresql":
+        assert seen == [1, 1, 1]
+
+
+def test_one_of_in_a_delete(org: Store) -> None:
+    with org.transaction() as conn:
+        bulk_insert(conn, t.accounts, [account(n) for n in range(5)])
+        done = conn.execute(
+            delete(t.accounts).where(one_of(conn, t.accounts.c.account_id, ["a1", "a3", "zz"]))
+        )
+        left = conn.execute(select(t.accounts.c.account_id).order_by(t.accounts.c.account_id)).scalars().all()
+    assert done.rowcount == 2
+    assert left == ["a0", "a2", "a4"]

@@ -181,7 +181,7 @@ def _set_status(ctx: ApplyContext, account_ids: list[str], status: str) -> None:
     if account_ids:
         ctx.conn.execute(
             update(t.accounts)
-            .where(t.accounts.c.account_id.in_(account_ids))
+            .where(ctx.one_of(t.accounts.c.account_id, account_ids))
             .values(status=status, updated_at=ctx.now)
         )
 
@@ -215,7 +215,7 @@ def deactivate_accounts(ctx: ApplyContext, changes: Sequence[DeactivateAccount])
     ids = [c.account_id for c in changes]
     given = set(
         ctx.conn.execute(
-            select(m.account_id).where(m.source == ctx.directory_id, m.account_id.in_(ids))
+            select(m.account_id).where(m.source == ctx.directory_id, ctx.one_of(m.account_id, ids))
         ).scalars()
     )
     todo, results = [], []
@@ -232,5 +232,7 @@ def deactivate_accounts(ctx: ApplyContext, changes: Sequence[DeactivateAccount])
             results.append(applied())
     if todo:
         _set_status(ctx, todo, DEACTIVATED)
-        ctx.conn.execute(delete(t.memberships).where(m.source == ctx.directory_id, m.account_id.in_(todo)))
+        ctx.conn.execute(
+            delete(t.memberships).where(m.source == ctx.directory_id, ctx.one_of(m.account_id, todo))
+        )
     return results

@@ -29,13 +29,29 @@ from typing import Any
 
 from sqlalchemy import JSON
 from sqlalchemy import Column
+from sqlalchemy import ColumnElement
 from sqlalchemy import Connection
 from sqlalchemy import Table
+from sqlalchemy import any_
+from sqlalchemy import bindparam
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
 Processor = Callable[[Any], Any]
 _UNSET = object()
+
+
+def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
+    """``column IN (values)``; on PostgreSQL ``column = ANY(:array)``, one bound array.
+
+    A 5,000-id ``IN`` list is 5,000 bound parameters that SQLAlchemy expands
+    and psycopg rewrites on every execution, and a statement text never seen
+    before; the array is one parameter, and no size bound applies to it.
+    """
+    if conn.dialect.name == "postgresql":
+        return column == any_(bindparam(None, list(values), type_=ARRAY(column.type)))
+    return column.in_(values)
 
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:

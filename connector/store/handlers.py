@@ -57,7 +57,7 @@ def rows_by(
     else:
         query = select(table)
         at = list(table.c.keys()).index(key)
-    return {r[at]: r for r in ctx.conn.execute(query.where(column.in_(wanted))).all()}
+    return {r[at]: r for r in ctx.conn.execute(query.where(ctx.one_of(column, wanted))).all()}
 
 
 def ids_in(ctx: ApplyContext, table: Table, key: str, ids: Iterable[str]) -> set[str]:
@@ -66,14 +66,14 @@ def ids_in(ctx: ApplyContext, table: Table, key: str, ids: Iterable[str]) -> set
     if not wanted:
         return set()
     column = table.c[key]
-    return set(ctx.conn.execute(select(column).where(column.in_(wanted))).scalars().all())
+    return set(ctx.conn.execute(select(column).where(ctx.one_of(column, wanted))).scalars().all())
 
 
 def links_by_identity(ctx: ApplyContext, idp_user_ids: Iterable[str]) -> dict[str, str]:
     c = t.links.c
     ids = list(dict.fromkeys(idp_user_ids))
     query = select(c.idp_user_id, c.account_id).where(
-        c.directory_id == ctx.directory_id, c.idp_user_id.in_(ids)
+        c.directory_id == ctx.directory_id, ctx.one_of(c.idp_user_id, ids)
     )
     return dict(ctx.conn.execute(query).all()) if ids else {}
 
@@ -82,7 +82,7 @@ def links_by_account(ctx: ApplyContext, account_ids: Iterable[str]) -> dict[str,
     c = t.links.c
     ids = list(dict.fromkeys(account_ids))
     query = select(c.account_id, c.idp_user_id).where(
-        c.directory_id == ctx.directory_id, c.account_id.in_(ids)
+        c.directory_id == ctx.directory_id, ctx.one_of(c.account_id, ids)
     )
     return dict(ctx.conn.execute(query).all()) if ids else {}
 
@@ -98,7 +98,7 @@ def create_groups(ctx: ApplyContext, changes: Sequence[CreateGroup]) -> list[Res
     managed = dict(
         ctx.conn.execute(
             select(g.idp_group_id, g.group_id).where(
-                g.directory_id == ctx.directory_id, g.idp_group_id.in_(wanted)
+                g.directory_id == ctx.directory_id, ctx.one_of(g.idp_group_id, wanted)
             )
         ).all()
     )
@@ -200,7 +200,7 @@ def _present(ctx: ApplyContext, changes: Sequence[AddMembership | RemoveMembersh
         return set()
     # By account only: SQLite, without statistics, would otherwise walk ix_memberships_source, i.e.
     # every membership of the directory, once per batch (quadratic in a first sync).
-    query = select(m.group_id, m.account_id, m.source).where(m.account_id.in_(accounts))
+    query = select(m.group_id, m.account_id, m.source).where(ctx.one_of(m.account_id, accounts))
     source = ctx.directory_id
     return {(g, a) for g, a, s in ctx.conn.execute(query).all() if s == source and (g, a) in pairs}
 
@@ -276,7 +276,7 @@ def mark_missing(ctx: ApplyContext, changes: Sequence[MarkMissing]) -> list[Resu
         r[0]: (r[1], bool(r[2]))
         for r in ctx.conn.execute(
             select(lk.idp_user_id, lk.missing_count, lk.idp_active).where(
-                lk.directory_id == ctx.directory_id, lk.idp_user_id.in_(ids)
+                lk.directory_id == ctx.directory_id, ctx.one_of(lk.idp_user_id, ids)
             )
         )
     }
