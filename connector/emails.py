@@ -159,6 +159,11 @@ def _email(local: str, unicode_domain: str, ascii_domain: str) -> Email:
     return Email(address=address, key=key, domain=ascii_domain, loose=_fold(_skeleton(fold)), fold=fold)
 
 
+def forget_parsed_emails() -> None:
+    """Empty :func:`parse_email`'s cache (a long-lived process would otherwise keep a run's addresses)."""
+    parse_email.cache_clear()
+
+
 def try_parse_email(raw: str | None) -> Email | None:
     """:func:`parse_email`, or None for a missing or invalid address."""
     if raw is None:

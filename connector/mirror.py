@@ -403,6 +403,11 @@ def _stored_members(ctx: ApplyContext, group_ids: list[str]) -> dict[str, set[Me
     return out
 
 
+MEMBER_ROWS_PER_WRITE = 10_000
+"""Member rows built before they are written: a first sync's 293k rows as dicts at once would
+be the largest thing the run holds."""
+
+
 @handles(Action.MIRROR_MEMBERS)
 def mirror_members(ctx: ApplyContext, changes: Sequence[MirrorMembers]) -> list[Result]:
     """Make each group's stored member rows its listed ones, writing only the rows that differ."""
@@ -414,12 +419,20 @@ def mirror_members(ctx: ApplyContext, changes: Sequence[MirrorMembers]) -> list[
     for group_id, c in latest.items():
         wanted = {(member, MemberKind.USER.value) for member in c.user_ids}
         wanted |= {(member, MemberKind.GROUP.value) for member in c.group_ids}
-        have = stored[group_id]
+        have = stored.pop(group_id)
         gone += [{"gid": group_id, "mid": mid, "kind": kind} for mid, kind in have - wanted]
         rows += [
             {"directory_id": ctx.directory_id, "group_id": group_id, "member_id": mid, "kind": kind}
             for mid, kind in wanted - have
         ]
+        if len(gone) + len(rows) >= MEMBER_ROWS_PER_WRITE:
+            _write_members(ctx, gone, rows)
+            gone, rows = [], []
+    _write_members(ctx, gone, rows)
+    return results
+
+
+def _write_members(ctx: ApplyContext, gone: list[dict[str, str]], rows: list[dict[str, str]]) -> None:
     if gone:
         m = t.idp_members.c
         ctx.conn.execute(
@@ -433,4 +446,3 @@ def mirror_members(ctx: ApplyContext, changes: Sequence[MirrorMembers]) -> list[
         )
     if rows:
         bulk_insert(ctx.conn, t.idp_members, rows)
-    return results

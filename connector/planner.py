@@ -289,9 +289,12 @@ class _Planner:
     def _memberships(self, group_names: dict[str, str]) -> None:
         source = self.directory_id
         current = {(m.group_id, m.account_id) for m in self.snapshot.memberships if m.source == source}
+        reasons: dict[str, str] = {}  # one reason string per group, not one per membership
         for group_id, account_id in sorted(self.desired - current):
-            name = group_names.get(group_id, group_id)
-            self.changes.append(AddMembership(f"member of IdP group {name!r}", group_id, account_id, source))
+            reason = reasons.get(group_id)
+            if reason is None:
+                reason = reasons[group_id] = f"member of IdP group {group_names.get(group_id, group_id)!r}"
+            self.changes.append(AddMembership(reason, group_id, account_id, source))
         for group_id, account_id in sorted(current - self.desired):
             if account_id in self.kept:
                 continue

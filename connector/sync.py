@@ -39,6 +39,7 @@ from connector.apply import ApplyResult
 from connector.apply import FailedChange
 from connector.apply import apply_plan
 from connector.billing import BillingReport
+from connector.emails import forget_parsed_emails
 from connector.errors import CursorExpiredError
 from connector.errors import StalePlanError
 from connector.guard import GuardOutcome
@@ -306,6 +307,7 @@ def _plan(
         loaded = inputs.mirror()
         old = MirrorIndex.of_view(loaded) if isinstance(loaded, DirectoryView) else loaded
     plan = make_plan(view, snapshot, settings, base_fingerprint=fingerprint)
+    forget_parsed_emails()  # the cache's work is done for this run: the addresses are not kept
     extra = list(mirror_changes(old, view)) if old is not None else []
     extra.append(
         SetCursor(
@@ -460,6 +462,7 @@ def _sync(
     )
     if dry_run or planned.guard.tripped:
         return report
+    del planned  # the read and its view are done with: apply needs the plan alone
     result = apply_plan(store, plan, run_id=run_id, batch_size=batch_size, progress=progress)
     report.applied = True
     report.failed = result.failed

@@ -253,3 +253,23 @@ def test_a_deleted_user_leaves_every_group_in_the_view(diffs: bool) -> None:
     view = overlay(mirror, idp.changes(cursor))
     assert all(m.member_id != "u1" for ms in view.members.values() for m in ms)
     assert view.removed_user_ids == frozenset({"u1"})
+
+
+def test_member_rows_are_written_in_slices_and_all_arrive(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(mirror_module, "MEMBER_ROWS_PER_WRITE", 3)
+    store.ensure_directory(D, "fake")
+    idp = seeded(users=20, groups=3)
+    view = read_directory(idp, D)
+    assert sum(len(m) for m in view.members.values()) > 3 * 3
+    assert apply_plan(store, Plan(D, changes=tuple(mirror_changes(MirrorIndex(D), view)))).ok
+    with store.transaction(write=False) as conn:
+        assert load_mirror_index(conn, D) == MirrorIndex.of_view(view)
+    idp.delete_user("u1")
+    newer = read_directory(idp, D)
+    with store.transaction(write=False) as conn:
+        stored = load_mirror_index(conn, D)
+    assert apply_plan(store, Plan(D, changes=tuple(mirror_changes(stored, newer)))).ok
+    with store.transaction(write=False) as conn:
+        assert load_mirror_index(conn, D) == MirrorIndex.of_view(newer)
