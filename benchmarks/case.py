@@ -29,6 +29,7 @@ from connector.providers import registry
 from connector.providers.base import AuthSettings
 from connector.providers.base import ProviderSettings
 from connector.providers.base import Secret
+from connector.settings import GuardSettings
 from connector.settings import SyncSettings
 from connector.store import Store
 from connector.sync import sync_directory
@@ -139,6 +140,14 @@ class _Phases:
         return {"read": planning - self.started, "plan": applying - planning, "apply": self.apply_seconds}
 
 
+def sync_settings(spec: dict[str, Any]) -> SyncSettings:
+    """The generator's domain as verified; the guard's deactivation limit from the spec, if it names one."""
+    if spec.get("max_deactivations") is None:
+        return SyncSettings(verified_domains=VERIFIED_DOMAINS)
+    guard = GuardSettings(max_deactivations=int(spec["max_deactivations"]))
+    return SyncSettings(verified_domains=VERIFIED_DOMAINS, guard=guard)
+
+
 def run_sync(spec: dict[str, Any]) -> dict[str, Any]:
     settings = provider_settings(spec["dialect"], spec["url"], spec["tenant"], spec["creds"])
     provider = registry.create(spec["dialect"], settings)
@@ -151,7 +160,7 @@ def run_sync(spec: dict[str, Any]) -> dict[str, Any]:
         report = sync_directory(
             provider,
             store,
-            SyncSettings(verified_domains=VERIFIED_DOMAINS),
+            sync_settings(spec),
             full=spec.get("full"),
             progress=phases.progress,
         )

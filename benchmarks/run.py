@@ -76,6 +76,8 @@ def bench_dialect(
 ) -> list[dict[str, Any]]:
     tenant = mock.state()["tenant"]["id"]
     base = {"dialect": dialect, "url": mock.url, "tenant": tenant, "creds": mock.credentials()}
+    if args.max_deactivations is not None:
+        base["max_deactivations"] = args.max_deactivations
     rows: list[dict[str, Any]] = []
 
     def measure(case: str, label: str, **spec: Any) -> None:
@@ -126,6 +128,13 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument(
         "--churn", type=float, default=0.01, help="share of users and memberships changed before delta"
+    )
+    parser.add_argument(
+        "--max-deactivations",
+        type=int,
+        default=None,
+        help="the guard's max_deactivations for the sync cases (default: the connector's own); "
+        "1%% churn of 1M users deactivates ~1,000, over the default 500",
     )
     parser.add_argument("--no-sdk", action="store_true", help="skip the okta SDK case")
     parser.add_argument("--json", metavar="FILE", help="write the rows and ratios as JSON")
