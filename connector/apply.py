@@ -111,6 +111,8 @@ class ApplyContext:
     directory_id: str
     now: datetime
     _domains: frozenset[str] | None = None
+    memo: dict[str, Any] = field(default_factory=dict)
+    """What handlers remember for the rest of this transaction (one ApplyContext per transaction)."""
 
     def verified_domains(self) -> frozenset[str]:
         if self._domains is None:

@@ -334,13 +334,41 @@ DELETE_CHUNK = 1000
 (SQLite 250,000 in its builds); a bigger statement fails, and apply then retries row by row."""
 
 
+def _fresh(ctx: ApplyContext, table: Any) -> set[str] | None:
+    """The keys this transaction wrote to ``table`` when the directory had no rows there before
+    (a first sync); None when it had some.  Looked up once per table and transaction."""
+    memo: dict[str, set[str] | None] = ctx.memo.setdefault("mirror_fresh", {})
+    if table.name not in memo:
+        mine = table.c.directory_id == ctx.directory_id
+        empty = ctx.conn.execute(select(table.c.directory_id).where(mine).limit(1)).first() is None
+        memo[table.name] = set() if empty else None
+    return memo[table.name]
+
+
+def _insert(ctx: ApplyContext, table: Any, key: str, rows: list[Mapping[str, Any]]) -> None:
+    """Insert mirror rows, noting their keys while the directory's rows there are all this transaction's."""
+    if not rows:
+        return
+    fresh = _fresh(ctx, table)
+    bulk_insert(ctx.conn, table, rows)
+    if fresh is not None:
+        fresh.update(row[key] for row in rows)
+
+
 def _replace(ctx: ApplyContext, table: Any, key: str, ids: list[str], rows: list[Mapping[str, Any]]) -> None:
+    """Delete the directory's rows of ``ids``, then insert ``rows``.
+
+    Into a mirror that held nothing of the directory when this transaction began (a
+    first sync), only the ids this transaction wrote itself can be there: the rest
+    are not looked for, which spares a first sync one DELETE per 1,000 ids."""
+    fresh = _fresh(ctx, table) if ids else None
+    if fresh is not None:
+        ids = [i for i in ids if i in fresh]
     for start in range(0, len(ids), DELETE_CHUNK):
         chunk = ids[start : start + DELETE_CHUNK]
         mine = table.c.directory_id == ctx.directory_id
         ctx.conn.execute(delete(table).where(mine, ctx.one_of(table.c[key], chunk)))
-    if rows:
-        bulk_insert(ctx.conn, table, rows)
+    _insert(ctx, table, key, rows)
 
 
 @handles(Action.MIRROR_USER)
@@ -444,5 +472,4 @@ def _write_members(ctx: ApplyContext, gone: list[dict[str, str]], rows: list[dic
             ),
             gone,
         )
-    if rows:
-        bulk_insert(ctx.conn, t.idp_members, rows)
+    _insert(ctx, t.idp_members, "group_id", rows)

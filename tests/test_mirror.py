@@ -273,3 +273,43 @@ def test_member_rows_are_written_in_slices_and_all_arrive(
     assert apply_plan(store, Plan(D, changes=tuple(mirror_changes(stored, newer)))).ok
     with store.transaction(write=False) as conn:
         assert load_mirror_index(conn, D) == MirrorIndex.of_view(newer)
+
+
+def _mirror_user(uid: str, name: str = "", removed: bool = False) -> MirrorUser:
+    return MirrorUser(
+        reason="r",
+        directory_id=D,
+        idp_user_id=uid,
+        user_name=name or uid,
+        raw_status="ACTIVE",
+        removed=removed,
+    )
+
+
+def test_a_first_mirror_sends_no_deletes_and_an_id_written_twice_is_replaced(store: Store) -> None:
+    store.ensure_directory(D, "fake")
+    deletes: list[str] = []
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def _count(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if statement.lstrip().upper().startswith("DELETE") and "idp_users" in statement:
+            deletes.append(statement)
+
+    # one transaction (the bookkeeping tail), its handler called 2 changes at a time: u1 comes back
+    # in the third call, after the first call wrote it
+    first = [_mirror_user(f"u{n}") for n in range(4)] + [_mirror_user("u1", "renamed"), _mirror_user("u9")]
+    result = apply_plan(store, Plan(D, changes=tuple(first)), batch_size=2)
+    assert result.ok and result.applied == {"mirror_user": 6}
+    assert len(deletes) == 1  # only the call holding u1 again, and only for u1
+    with store.transaction(write=False) as conn:
+        loaded = load_mirror(conn, D)
+    assert sorted(loaded.users) == ["u0", "u1", "u2", "u3", "u9"]
+    assert loaded.users["u1"].user_name == "renamed"
+    deletes.clear()
+    again = [_mirror_user("u0", "again"), _mirror_user("u2", removed=True)]
+    assert apply_plan(store, Plan(D, changes=tuple(again))).ok
+    assert len(deletes) == 1  # not a first sync: stored rows are looked for
+    with store.transaction(write=False) as conn:
+        loaded = load_mirror(conn, D)
+    assert sorted(loaded.users) == ["u0", "u1", "u3", "u9"]
+    assert loaded.users["u0"].user_name == "again"
