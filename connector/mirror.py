@@ -15,8 +15,8 @@ directories whose provider supports ``changes()`` keep one.
 
 from __future__ import annotations
 
-import hashlib
 import itertools
+from collections.abc import Hashable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -112,18 +112,31 @@ MemberKey = tuple[str, str]  # (member_id, "user" | "group")
 _KINDS = {kind.value: kind for kind in MemberKind}
 
 
+_KIND_VALUES = {id(kind): kind.value for kind in MemberKind}
+
+
+def _kind_value(kind: MemberKind | str) -> str:
+    value = _KIND_VALUES.get(id(kind))  # by identity: hashing an enum member runs Python code
+    return value if value is not None else MemberKind(kind).value
+
+
 def _member_key(members: Iterable[IdpMember]) -> frozenset[MemberKey]:
-    return frozenset((m.member_id, MemberKind(m.kind).value) for m in members)
+    return frozenset([(m.member_id, _kind_value(m.kind)) for m in members])
 
 
-def digest(value: object) -> bytes:
-    """A 128-bit digest of a key made of strings, numbers, booleans, None and tuples of them."""
-    return hashlib.blake2b(repr(value).encode(), digest_size=16).digest()
+def digest(value: Hashable) -> int:
+    """A 64-bit digest of a key made of strings, numbers, booleans, None and tuples of them.
+
+    Python's own hash, computed in C: both sides of a comparison are hashed in
+    this process (the index is never stored), and a changed record goes
+    unnoticed only if its old and new keys collide (one chance in 2**64).
+    """
+    return hash(value)
 
 
-def members_digest(keys: Iterable[MemberKey]) -> bytes:
+def members_digest(keys: Iterable[MemberKey]) -> int:
     """One digest for a group's set of members, whatever their order."""
-    return digest(tuple(sorted(set(keys))))
+    return hash(keys if isinstance(keys, frozenset) else frozenset(keys))
 
 
 # ---------------------------------------------------------------------- reading the mirror
@@ -140,9 +153,9 @@ class MirrorIndex:
     """
 
     directory_id: str
-    users: dict[str, bytes] = field(default_factory=dict)
+    users: dict[str, int] = field(default_factory=dict)
     groups: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
-    members: dict[str, bytes] = field(default_factory=dict)
+    members: dict[str, int] = field(default_factory=dict)
 
     @classmethod
     def of_view(cls, view: DirectoryView) -> MirrorIndex:
