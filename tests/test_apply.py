@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from sqlalchemy import event
 from sqlalchemy import insert
 
 from connector import apply as applier
@@ -309,3 +310,38 @@ def test_the_tail_is_one_transaction_handed_to_handlers_in_batch_sized_chunks(
     result = apply_plan(org, plan(*tail), batch_size=2, progress=lambda *a: seen.append(a))
     assert calls == [2, 2, 1] and result.applied == {"mark_missing": 5}
     assert seen == [("apply", 5, 5)] and result.batches == 1
+
+
+def _membership_selects(store: Store) -> list[str]:
+    seen: list[str] = []
+
+    @event.listens_for(store.engine, "before_cursor_execute")
+    def _watch(conn: object, cursor: object, statement: str, *args: object) -> None:
+        if statement.lstrip().upper().startswith("SELECT") and "FROM memberships" in statement:
+            seen.append(statement)
+
+    return seen
+
+
+def test_memberships_of_accounts_created_in_the_same_apply_are_not_looked_up(org: Store) -> None:
+    group = CreateGroup(reason="IdP group", group_id="g1", name="eng", directory_id=D, idp_group_id="ig1")
+    adds = [AddMembership(reason="member", group_id="g1", account_id=f"a{n}", source=D) for n in range(4)]
+    seen = _membership_selects(org)
+    result = apply_plan(org, plan(group, *(create(n) for n in range(4)), *adds), batch_size=2)
+    assert result.ok and result.applied["add_membership"] == 4
+    assert seen == []  # every account was new: nothing to look up
+    assert {(m.group_id, m.account_id) for m in org.memberships()} == {("g1", f"a{n}") for n in range(4)}
+    again = apply_plan(org, plan(*adds), batch_size=2)  # a rerun: accounts not new any more
+    assert again.ok and again.unchanged["add_membership"] == 4 and seen
+
+
+def test_a_repeated_membership_of_a_new_account_is_already_so_not_failed(org: Store) -> None:
+    group = CreateGroup(reason="IdP group", group_id="g1", name="eng", directory_id=D, idp_group_id="ig1")
+    add = AddMembership(reason="member", group_id="g1", account_id="a1", source=D)
+    other = AddMembership(reason="member", group_id="g1", account_id="a2", source=D)
+    # the same membership in two batches: the second batch is refused by the database, retried
+    # one change at a time, and each single change is looked up in full
+    result = apply_plan(org, plan(group, create(1), create(2), add, other, add, other), batch_size=2)
+    assert result.ok, result.failed
+    assert result.applied["add_membership"] == 2 and result.unchanged["add_membership"] == 2
+    assert len(org.memberships()) == 2

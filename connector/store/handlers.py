@@ -213,9 +213,15 @@ def _source_error(ctx: ApplyContext, source: str) -> str | None:
 
 @handles(Action.ADD_MEMBERSHIP)
 def add_memberships(ctx: ApplyContext, changes: Sequence[AddMembership]) -> list[Result]:
-    present = _present(ctx, changes)
+    # Accounts this apply created exist and hold no membership of this directory but the ones
+    # added here, so they are not looked up; when the database refuses the batch all the same (a
+    # membership listed twice), the retry, one change at a time, checks each in full.
+    created = set() if ctx.one_by_one else ctx.created_accounts
+    fresh = {c.account_id for c in changes if c.account_id in created}
+    known = [c for c in changes if c.account_id not in fresh]
+    present = _present(ctx, known)
     groups = ids_in(ctx, t.groups, "group_id", (c.group_id for c in changes))
-    accounts = ids_in(ctx, t.accounts, "account_id", (c.account_id for c in changes))
+    accounts = ids_in(ctx, t.accounts, "account_id", (c.account_id for c in known)) | fresh
     rows, results = [], []
     for c in changes:
         if error := _source_error(ctx, c.source):
