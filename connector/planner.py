@@ -29,6 +29,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 
+from connector.emails import forget_parsed_emails
 from connector.emails import try_parse_email
 from connector.linking import LinkDecision
 from connector.linking import LinkKind
@@ -108,7 +109,9 @@ class _Planner:
                 f"nested group ids not in the read, ignored: {', '.join(sorted(flat.unknown_groups))}"
             )
         groups_by_user = flat.groups_by_user()
+        del flat  # every name below that is done with is dropped: a 100k plan's peak is its sum
         links = decide_links(self.view, self.snapshot, self.domains)
+        forget_parsed_emails()  # linking parsed every address; the few parsed from here on need no cache
         for decision in links.of(LinkKind.CREATE):
             assert decision.mapped is not None and decision.mapped.email is not None
             self.claimed.add(decision.mapped.email.key)
@@ -117,6 +120,8 @@ class _Planner:
             if account_id is not None:
                 for idp_group_id in groups_by_user.get(idp_user_id, ()):
                     self.desired.add((groups.group_ids[idp_group_id], account_id))
+        conflicts, skipped = links.conflicts, links.skipped
+        del links, groups_by_user
         for idp_user_id in sorted(self.links_here):
             if idp_user_id not in self.view.users:
                 self._absent(self.links_here[idp_user_id])
@@ -124,8 +129,8 @@ class _Planner:
         return Plan(
             directory_id=self.directory_id,
             changes=tuple(self.changes),
-            conflicts=links.conflicts,
-            skipped=links.skipped,
+            conflicts=conflicts,
+            skipped=skipped,
             base_fingerprint=base_fingerprint,
             full_read=self.view.full_read,
             users_read=len(self.view.users),
@@ -289,13 +294,16 @@ class _Planner:
     def _memberships(self, group_names: dict[str, str]) -> None:
         source = self.directory_id
         current = {(m.group_id, m.account_id) for m in self.snapshot.memberships if m.source == source}
+        added, gone = sorted(self.desired - current), sorted(current - self.desired)
+        self.desired = set()
+        del current
         reasons: dict[str, str] = {}  # one reason string per group, not one per membership
-        for group_id, account_id in sorted(self.desired - current):
+        for group_id, account_id in added:
             reason = reasons.get(group_id)
             if reason is None:
                 reason = reasons[group_id] = f"member of IdP group {group_names.get(group_id, group_id)!r}"
             self.changes.append(AddMembership(reason, group_id, account_id, source))
-        for group_id, account_id in sorted(current - self.desired):
+        for group_id, account_id in gone:
             if account_id in self.kept:
                 continue
             name = group_names.get(group_id)

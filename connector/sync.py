@@ -39,7 +39,6 @@ from connector.apply import ApplyResult
 from connector.apply import FailedChange
 from connector.apply import apply_plan
 from connector.billing import BillingReport
-from connector.emails import forget_parsed_emails
 from connector.errors import CursorExpiredError
 from connector.errors import StalePlanError
 from connector.guard import GuardOutcome
@@ -307,7 +306,6 @@ def _plan(
         loaded = inputs.mirror()
         old = MirrorIndex.of_view(loaded) if isinstance(loaded, DirectoryView) else loaded
     plan = make_plan(view, snapshot, settings, base_fingerprint=fingerprint)
-    forget_parsed_emails()  # the cache's work is done for this run: the addresses are not kept
     extra = list(mirror_changes(old, view)) if old is not None else []
     extra.append(
         SetCursor(
