@@ -134,7 +134,7 @@ def parse_email(raw: str) -> Email:
         except email_validator.EmailNotValidError as exc:
             raise InvalidEmailError(str(exc)) from exc
         if len(local) + 1 + len(ascii_domain) <= 254:
-            return _email(local, unicode_domain, ascii_domain)
+            return _email(local, unicode_domain, ascii_domain, given=text)
     try:
         valid = email_validator.validate_email(text, check_deliverability=False)
     except email_validator.EmailNotValidError as exc:
@@ -150,9 +150,15 @@ def _domain(domain: str) -> tuple[str, str]:
     return valid.domain.lower(), (valid.ascii_domain or valid.domain).lower()
 
 
-def _email(local: str, unicode_domain: str, ascii_domain: str) -> Email:
+def _email(local: str, unicode_domain: str, ascii_domain: str, given: str = "") -> Email:
+    # equal strings are kept as one object (the IdP's own where it is already normal): a 100k-user
+    # read holds every parsed address while it is linked
     address = f"{local}@{unicode_domain}"
+    if address == given:
+        address = given
     key = f"{local.translate(_ASCII_LOWER)}@{ascii_domain}"
+    if key == address:
+        key = address
     if address.isascii():  # folding ASCII is lower-casing it, and ASCII has no prototypes to map
         return Email(address=address, key=key, domain=ascii_domain, loose=key, fold=key)
     fold = _fold(address)

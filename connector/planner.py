@@ -115,13 +115,16 @@ class _Planner:
         for decision in links.of(LinkKind.CREATE):
             assert decision.mapped is not None and decision.mapped.email is not None
             self.claimed.add(decision.mapped.email.key)
+        conflicts, skipped = links.conflicts, links.skipped
+        decisions = dict(links.decisions)
+        del links
         for idp_user_id in sorted(self.view.users):
-            account_id = self._identity(links.decisions[idp_user_id], self.view.users[idp_user_id])
+            # each decision is consumed (popped) so that its parsed address goes as its change comes
+            account_id = self._identity(decisions.pop(idp_user_id), self.view.users[idp_user_id])
             if account_id is not None:
                 for idp_group_id in groups_by_user.get(idp_user_id, ()):
                     self.desired.add((groups.group_ids[idp_group_id], account_id))
-        conflicts, skipped = links.conflicts, links.skipped
-        del links, groups_by_user
+        del groups_by_user
         for idp_user_id in sorted(self.links_here):
             if idp_user_id not in self.view.users:
                 self._absent(self.links_here[idp_user_id])
