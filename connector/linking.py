@@ -91,7 +91,10 @@ def decide_links(view: DirectoryView, snapshot: StoreSnapshot, verified_domains:
     decisions: dict[str, LinkDecision] = {}
     conflicts: list[Conflict] = []
     skipped: list[tuple[str, str]] = []
-    pending: dict[str, list[MappedUser]] = {}  # key -> active unlinked users with it
+    # key -> the active unlinked user with it; keys two or more such users share, in ``shared``
+    # (a list per key for 100k new identities would be the largest thing linking holds)
+    pending: dict[str, MappedUser] = {}
+    shared: dict[str, list[MappedUser]] = {}
 
     def conflict(mapped: MappedUser, reason: str, account_ids: Iterable[str] = ()) -> None:
         user = mapped.user
@@ -115,7 +118,11 @@ def decide_links(view: DirectoryView, snapshot: StoreSnapshot, verified_domains:
         if mapped.email is None:
             conflict(mapped, f"cannot match: {mapped.email_problem}")
             continue
-        pending.setdefault(mapped.email.key, []).append(mapped)
+        key = mapped.email.key
+        if key in pending:
+            shared.setdefault(key, [pending[key]]).append(mapped)
+        else:
+            pending[key] = mapped
 
     if not pending:
         return LinkResult(decisions, tuple(conflicts), tuple(skipped))
@@ -123,7 +130,7 @@ def decide_links(view: DirectoryView, snapshot: StoreSnapshot, verified_domains:
     index = _AccountIndex(snapshot.accounts.values())
     creates: list[MappedUser] = []
     for key in sorted(pending):
-        users = pending[key]
+        users = shared.get(key) or [pending[key]]
         if len(users) > 1:
             ids = ", ".join(m.idp_user_id for m in users)
             for mapped in users:
@@ -157,7 +164,9 @@ def decide_links(view: DirectoryView, snapshot: StoreSnapshot, verified_domains:
             continue
         creates.append(mapped)
 
-    for mapped, reason in _lookalikes_among(creates):
+    lookalikes_among = _lookalikes_among(creates)
+    for mapped in creates:
+        reason = lookalikes_among.get(mapped.idp_user_id)
         if reason is not None:
             conflict(mapped, reason)
         else:
@@ -168,18 +177,27 @@ def decide_links(view: DirectoryView, snapshot: StoreSnapshot, verified_domains:
     return LinkResult(decisions, tuple(conflicts), tuple(skipped))
 
 
-def _lookalikes_among(creates: list[MappedUser]) -> list[tuple[MappedUser, str | None]]:
-    """Pair each new identity with a reason when another new one looks like it."""
-    parsed = [(mapped, mapped.email) for mapped in creates if mapped.email is not None]
-    by_loose: dict[str, list[tuple[MappedUser, Email]]] = {}
-    for mapped, email in parsed:
-        by_loose.setdefault(email.loose, []).append((mapped, email))
-    out: list[tuple[MappedUser, str | None]] = []
-    for mapped, email in parsed:
-        reason = None
-        for other, other_email in by_loose[email.loose]:
-            if other is not mapped and (why := lookalike_reason(email, other_email)) is not None:
-                reason = f"{why} (identity {other.idp_user_id}, also new)"
-                break
-        out.append((mapped, reason))
-    return out
+def _lookalikes_among(creates: list[MappedUser]) -> dict[str, str]:
+    """Why a new identity may not be created, by identity: another new one looks like it.
+
+    Only identities whose look-alike key another one shares are compared; the
+    first other one (in ``creates`` order) that looks alike is named.
+    """
+    first: dict[str, MappedUser] = {}
+    shared: dict[str, list[MappedUser]] = {}
+    for mapped in creates:
+        assert mapped.email is not None
+        loose = mapped.email.loose
+        if loose in first:
+            shared.setdefault(loose, [first[loose]]).append(mapped)
+        else:
+            first[loose] = mapped
+    reasons: dict[str, str] = {}
+    for group in shared.values():
+        for mapped in group:
+            for other in group:
+                assert mapped.email is not None and other.email is not None
+                if other is not mapped and (why := lookalike_reason(mapped.email, other.email)) is not None:
+                    reasons[mapped.idp_user_id] = f"{why} (identity {other.idp_user_id}, also new)"
+                    break
+    return reasons

@@ -26,6 +26,7 @@ Runs in time linear in users, groups and memberships.
 
 from __future__ import annotations
 
+import collections
 import uuid
 from collections.abc import Callable
 
@@ -297,11 +298,14 @@ class _Planner:
     def _memberships(self, group_names: dict[str, str]) -> None:
         source = self.directory_id
         current = {(m.group_id, m.account_id) for m in self.snapshot.memberships if m.source == source}
-        added, gone = sorted(self.desired - current), sorted(current - self.desired)
+        # consumed from the front, so each pair is freed as its change is made
+        added = collections.deque(sorted([pair for pair in self.desired if pair not in current]))
+        gone = sorted([pair for pair in current if pair not in self.desired])
         self.desired = set()
         del current
         reasons: dict[str, str] = {}  # one reason string per group, not one per membership
-        for group_id, account_id in added:
+        while added:
+            group_id, account_id = added.popleft()
             reason = reasons.get(group_id)
             if reason is None:
                 reason = reasons[group_id] = f"member of IdP group {group_names.get(group_id, group_id)!r}"
