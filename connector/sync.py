@@ -14,6 +14,11 @@ The planner's plan gets the mirror's changes and the ``SetCursor`` appended
 here; :mod:`connector.apply` writes them in its last transaction, so the
 cursor is stored only with the changes it covers.  A plan the guard stops is
 not applied at all, cursor included: the next run reads again.
+
+Speed and memory (figures in ``docs/benchmarks.md``): what planning needs from
+the store (the snapshot, the mirror, the billing figures) loads on a worker
+thread while the IdP is read; the cyclic garbage collector is paused for the
+run; the read is let go before apply.
 """
 
 from __future__ import annotations
