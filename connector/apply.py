@@ -25,10 +25,7 @@ the audit log and the run goes on; the next run plans them again.
 
 from __future__ import annotations
 
-import dataclasses
-import functools
 import itertools
-import operator
 import time
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -277,44 +274,13 @@ def describe(exc: DBAPIError) -> str:
     return f"the database refused it: {text[0] if text else exc.__class__.__name__}"
 
 
-def _plain(data: dict[str, Any]) -> dict[str, Any]:
-    """A change's dict with mappings made plain dicts, ready for a JSON column."""
-    return {k: dict(v) if isinstance(v, Mapping) else v for k, v in data.items()}
-
-
-_SCALARS = frozenset({str, int, float, bool, type(None)})
-
-
-@functools.cache
-def _fields_of(cls: type[Change]) -> tuple[tuple[str, ...], Callable[[Change], tuple[Any, ...]]] | None:
-    """The fields ``Change.to_dict`` walks and a getter of their values, or None when ``cls``
-    has a ``to_dict`` of its own."""
-    if cls.to_dict is not Change.to_dict:
-        return None
-    names = tuple(f.name for f in dataclasses.fields(cls))
-    get = operator.attrgetter(*names)
-    return names, (get if len(names) > 1 else lambda change: (get(change),))
-
-
 def audit_change(change: Change) -> dict[str, Any]:
-    """``_plain(change.to_dict())``, cheaper: tuples as lists, mappings as dicts."""
-    found = _fields_of(type(change))
-    if found is None:
-        return _plain(change.to_dict())
-    names, get = found
-    values = get(change)
-    data: dict[str, Any] = {"action": change.action.value}
-    if _SCALARS.issuperset(map(type, values)):
-        data.update(zip(names, values, strict=True))
+    """The change as the audit log's JSON column keeps it: ``to_dict()``, already plain data,
+    made plain here only for a class with a ``to_dict`` of its own."""
+    data = change.to_dict()
+    if type(change).to_dict is Change.to_dict:
         return data
-    for name, value in zip(names, values, strict=True):
-        if isinstance(value, tuple):
-            data[name] = list(value)
-        elif isinstance(value, Mapping):
-            data[name] = dict(value)
-        else:
-            data[name] = value
-    return data
+    return {k: dict(v) if isinstance(v, Mapping) else v for k, v in data.items()}
 
 
 def _tally(

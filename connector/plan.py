@@ -14,7 +14,10 @@ from __future__ import annotations
 
 import dataclasses
 import enum
+import functools
 import json
+import operator
+from collections.abc import Callable
 from collections.abc import Iterator
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -51,6 +54,15 @@ BOOKKEEPING: frozenset[Action] = frozenset(
 """Actions that record what was read rather than change the product; a plan of only these is empty."""
 
 _CHANGE_TYPES: dict[Action, type[Change]] = {}
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+
+
+@functools.cache
+def _fields_of(cls: type) -> tuple[tuple[str, ...], Callable[[Any], tuple[Any, ...]]]:
+    """A change class's field names, and a getter of their values as one tuple."""
+    names = tuple(f.name for f in dataclasses.fields(cls))
+    get = operator.attrgetter(*names)
+    return names, (get if len(names) > 1 else lambda change: (get(change),))
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,10 +80,23 @@ class Change:
             _CHANGE_TYPES[cls.action] = cls
 
     def to_dict(self) -> dict[str, Any]:
-        data = {"action": self.action.value}
-        for f in dataclasses.fields(self):
-            value = getattr(self, f.name)
-            data[f.name] = list(value) if isinstance(value, tuple) else value
+        """The change as plain JSON data: tuples as lists, mappings as dicts.
+
+        Made for every change of a plan (the audit log keeps one per change),
+        so the field names and their getter are worked out once per class.
+        """
+        names, values = _fields_of(type(self))
+        found = values(self)
+        data: dict[str, Any] = {"action": self.action.value}
+        if _SCALARS.issuperset(map(type, found)):
+            data.update(zip(names, found, strict=True))
+            return data
+        for name, value in zip(names, found, strict=True):
+            if isinstance(value, tuple):
+                value = list(value)
+            elif isinstance(value, Mapping):
+                value = dict(value)
+            data[name] = value
         return data
 
     @staticmethod

@@ -23,6 +23,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError
 
 from connector import apply as applier
+from connector import plan as plan_module
 from connector.apply import apply_plan
 from connector.plan import Action
 from connector.plan import AddMembership
@@ -255,7 +256,7 @@ class _Custom(Change):
 
 
 def test_audit_change_reads_one_field_classes_and_honours_an_own_to_dict() -> None:
-    found = applier._fields_of(_Bare)
+    found = plan_module._fields_of(_Bare)
     assert found is not None and found[0] == ("reason",) and found[1](_Bare(reason="r")) == ("r",)
     assert applier.audit_change(_Custom(reason="r", items=("a",))) == {"custom": ["a"], "meta": {"n": 1}}
     assert type(applier.audit_change(_Custom(reason="r"))["meta"]) is dict
