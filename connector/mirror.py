@@ -95,11 +95,6 @@ def user_key(user: IdpUser) -> UserKey:
     )
 
 
-def user_fields(user: IdpUser) -> dict[str, Any]:
-    """The mirror's columns for a user (``updated_at`` as ISO text)."""
-    return dict(zip(USER_COLUMNS, user_key(user), strict=True))
-
-
 def group_fields(group: IdpGroup) -> dict[str, Any]:
     return {"name": group.name, "description": group.description, "updated_at": _iso(group.updated_at)}
 
@@ -110,8 +105,6 @@ def _group_key(group: IdpGroup) -> tuple[str, str | None, str | None]:
 
 MemberKey = tuple[str, str]  # (member_id, "user" | "group")
 _KINDS = {kind.value: kind for kind in MemberKind}
-
-
 _KIND_VALUES = {id(kind): kind.value for kind in MemberKind}
 
 
