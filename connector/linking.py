@@ -80,6 +80,28 @@ class _AccountIndex:
             self.by_loose.setdefault(parsed.loose, []).append((parsed, account.account_id))
 
 
+class _ByKey:
+    """Identities by a key, with a list only for keys two or more share.
+
+    Most keys have one identity; a list per key for 100k new identities would
+    be the largest thing linking holds.
+    """
+
+    def __init__(self) -> None:
+        self.first: dict[str, MappedUser] = {}
+        self.shared: dict[str, list[MappedUser]] = {}
+
+    def add(self, key: str, mapped: MappedUser) -> None:
+        if key in self.first:
+            self.shared.setdefault(key, [self.first[key]]).append(mapped)
+        else:
+            self.first[key] = mapped
+
+    def of(self, key: str) -> list[MappedUser]:
+        """Every identity with ``key``, in the order added."""
+        return self.shared.get(key) or [self.first[key]]
+
+
 def decide_links(view: DirectoryView, snapshot: StoreSnapshot, verified_domains: Iterable[str]) -> LinkResult:
     """Decide every identity of ``view`` against the store (pure, deterministic)."""
     directory_id = view.directory_id
@@ -91,10 +113,7 @@ def decide_links(view: DirectoryView, snapshot: StoreSnapshot, verified_domains:
     decisions: dict[str, LinkDecision] = {}
     conflicts: list[Conflict] = []
     skipped: list[tuple[str, str]] = []
-    # key -> the active unlinked user with it; keys two or more such users share, in ``shared``
-    # (a list per key for 100k new identities would be the largest thing linking holds)
-    pending: dict[str, MappedUser] = {}
-    shared: dict[str, list[MappedUser]] = {}
+    pending = _ByKey()  # the active unlinked users, by matching key
 
     def conflict(mapped: MappedUser, reason: str, account_ids: Iterable[str] = ()) -> None:
         user = mapped.user
@@ -118,19 +137,15 @@ def decide_links(view: DirectoryView, snapshot: StoreSnapshot, verified_domains:
         if mapped.email is None:
             conflict(mapped, f"cannot match: {mapped.email_problem}")
             continue
-        key = mapped.email.key
-        if key in pending:
-            shared.setdefault(key, [pending[key]]).append(mapped)
-        else:
-            pending[key] = mapped
+        pending.add(mapped.email.key, mapped)
 
-    if not pending:
+    if not pending.first:
         return LinkResult(decisions, tuple(conflicts), tuple(skipped))
 
     index = _AccountIndex(snapshot.accounts.values())
     creates: list[MappedUser] = []
-    for key in sorted(pending):
-        users = shared.get(key) or [pending[key]]
+    for key in sorted(pending.first):
+        users = pending.of(key)
         if len(users) > 1:
             ids = ", ".join(m.idp_user_id for m in users)
             for mapped in users:
@@ -183,17 +198,12 @@ def _lookalikes_among(creates: list[MappedUser]) -> dict[str, str]:
     Only identities whose look-alike key another one shares are compared; the
     first other one (in ``creates`` order) that looks alike is named.
     """
-    first: dict[str, MappedUser] = {}
-    shared: dict[str, list[MappedUser]] = {}
+    by_loose = _ByKey()
     for mapped in creates:
         assert mapped.email is not None
-        loose = mapped.email.loose
-        if loose in first:
-            shared.setdefault(loose, [first[loose]]).append(mapped)
-        else:
-            first[loose] = mapped
+        by_loose.add(mapped.email.loose, mapped)
     reasons: dict[str, str] = {}
-    for group in shared.values():
+    for group in by_loose.shared.values():
         for mapped in group:
             for other in group:
                 assert mapped.email is not None and other.email is not None
