@@ -3,7 +3,8 @@
 Each :class:`~connector.plan.Action` has one handler, registered with
 ``@handles(Action.X)`` (as Alembic registers an implementation per operation
 class); the handlers live in :mod:`connector.store.handlers`,
-:mod:`connector.store.account_handlers` and :mod:`connector.mirror`.  Apply reads only the plan and the store.
+:mod:`connector.store.account_handlers` and :mod:`connector.store.mirror_handlers`.
+Apply reads only the plan and the store.
 
 Transactions.  The changes, already in apply order, are cut into batches of
 ``batch_size``; each batch is one transaction, committed with the audit rows
@@ -81,9 +82,9 @@ def handles(action: Action) -> Callable[[H], H]:
 
 def handlers() -> dict[Action, Handler]:
     """The registry: action -> handler, with the built-in handlers loaded."""
-    from connector import mirror  # noqa: F401  (registers the mirror handlers)
     from connector.store import account_handlers  # noqa: F401
     from connector.store import handlers as _handlers  # noqa: F401
+    from connector.store import mirror_handlers  # noqa: F401
 
     return dict(_HANDLERS)
 

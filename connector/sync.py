@@ -31,17 +31,11 @@ from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
-from concurrent.futures import Future
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
-from dataclasses import field
 from datetime import datetime
 from datetime import timezone
-from typing import Any
-from typing import TypeVar
 
 from connector.apply import ApplyResult
-from connector.apply import FailedChange
 from connector.apply import apply_plan
 from connector.billing import BillingReport
 from connector.errors import CursorExpiredError
@@ -49,88 +43,30 @@ from connector.errors import StalePlanError
 from connector.guard import GuardOutcome
 from connector.guard import check_guard
 from connector.mirror import MirrorIndex
-from connector.mirror import load_mirror
-from connector.mirror import load_mirror_index
 from connector.mirror import mirror_changes
 from connector.mirror import overlay
 from connector.model import DirectoryState
 from connector.model import DirectoryView
 from connector.model import IdpMember
 from connector.model import IdpUser
-from connector.model import StoreSnapshot
 from connector.plan import BOOKKEEPING
 from connector.plan import Action
-from connector.plan import Conflict
 from connector.plan import Plan
 from connector.plan import SetCursor
 from connector.planner import make_plan
+from connector.planning_inputs import MirrorForm
+from connector.planning_inputs import StoreInputs
 from connector.providers.base import Provider
 from connector.settings import SyncSettings
 from connector.store import Store
-from connector.store.engine import sqlite_path
+from connector.sync_report import SyncReport
 
 Progress = Callable[[str, int, int | None], None]
-T = TypeVar("T")
 READ_PROGRESS_EVERY = 1000
 DEFAULT_BATCH_SIZE = 5000
 """Changes per apply transaction.  Each commit costs a WAL write (on SQLite) or a round trip
 and flush (PostgreSQL); 5,000 keeps a 100k-user first sync at about 70 commits, and a batch
 the database refuses is still retried one change at a time."""
-
-
-@dataclass
-class SyncReport:
-    """What one run of one directory did; plain data, ``to_dict()`` for JSON.
-
-    ``counts`` are planned product changes per action (every action listed);
-    ``bookkeeping`` the planned bookkeeping (missing counts, mirror, cursor).
-    ``applied`` is True when the plan was applied (``failed`` lists the
-    changes the store refused; the next run retries them).
-    """
-
-    directory_id: str
-    run_id: int | None
-    full_read: bool
-    read_reason: str
-    dry_run: bool
-    outcome: str
-    counts: dict[str, int]
-    bookkeeping: dict[str, int]
-    conflicts: tuple[Conflict, ...]
-    skipped: tuple[tuple[str, str], ...]
-    notes: tuple[str, ...]
-    guard: GuardOutcome
-    users_read: int
-    billing_before: BillingReport | None = None
-    billing_after: BillingReport | None = None
-    requests: int = 0
-    seconds: float = 0.0
-    applied: bool = False
-    failed: list[FailedChange] = field(default_factory=list)
-    plan: Plan | None = field(default=None, repr=False)
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "directory_id": self.directory_id,
-            "run_id": self.run_id,
-            "full_read": self.full_read,
-            "read_reason": self.read_reason,
-            "dry_run": self.dry_run,
-            "outcome": self.outcome,
-            "counts": dict(self.counts),
-            "bookkeeping": dict(self.bookkeeping),
-            "conflicts": [dataclasses.asdict(c) for c in self.conflicts],
-            "skipped": [list(s) for s in self.skipped],
-            "notes": list(self.notes),
-            "guard": self.guard.to_dict(),
-            "users_read": self.users_read,
-            "billing_before": self.billing_before.to_dict() if self.billing_before else None,
-            "billing_after": self.billing_after.to_dict() if self.billing_after else None,
-            "requests": self.requests,
-            "seconds": round(self.seconds, 3),
-            "applied": self.applied,
-            "failed": [{"change": f.change.to_dict(), "error": f.error} for f in self.failed],
-        }
 
 
 @dataclass(frozen=True)
@@ -217,69 +153,12 @@ def read_directory(provider: Provider, directory_id: str, progress: Progress | N
     return DirectoryView(directory_id, users, groups, members, full_read=True)
 
 
-def _load_mirror(store: Store, directory_id: str, *, whole: bool) -> MirrorIndex | DirectoryView:
-    """The mirror as a view (``whole``, for an incremental run to overlay) or as its index."""
-    with store.transaction(write=False) as conn:
-        return load_mirror(conn, directory_id) if whole else load_mirror_index(conn, directory_id)
-
-
-class _StoreInputs:
-    """What planning needs from the store, loaded on a worker thread while the IdP is read.
-
-    The read mostly waits on the IdP, so loading the snapshot, the mirror and
-    the billing figures alongside it hides their cost.  The run lock is held
-    and nothing writes to the store until they are in, so they describe the
-    store the plan is applied to.  An in-memory SQLite store shares one
-    connection between threads, so it is loaded on the caller's thread.
-    """
-
-    def __init__(
-        self,
-        store: Store,
-        directory_id: str,
-        *,
-        fingerprint: bool,
-        mirror: str | None,
-        billing: bool,
-    ) -> None:
-        self._pool: ThreadPoolExecutor | None = None
-        if sqlite_path(store.engine) is not None or store.engine.dialect.name != "sqlite":
-            self._pool = ThreadPoolExecutor(1, thread_name_prefix="store-inputs")
-        self._billing = self._submit(store.billing) if billing else None
-        self._snapshot = self._submit(lambda: store.planning_input(directory_id, fingerprint=fingerprint))
-        whole = mirror == "view"
-        self._mirror = (
-            self._submit(lambda: _load_mirror(store, directory_id, whole=whole)) if mirror else None
-        )
-
-    def _submit(self, load: Callable[[], T]) -> Future[T]:
-        if self._pool is not None:
-            return self._pool.submit(load)
-        done: Future[T] = Future()
-        done.set_result(load())
-        return done
-
-    def snapshot(self) -> tuple[StoreSnapshot, str]:
-        return self._snapshot.result()
-
-    def mirror(self) -> MirrorIndex | DirectoryView | None:
-        """The mirror as asked for: a view when an incremental run was expected, else its index."""
-        return self._mirror.result() if self._mirror is not None else None
-
-    def billing(self) -> BillingReport | None:
-        return self._billing.result() if self._billing is not None else None
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
-
-
 def _plan(
     provider: Provider,
     settings: SyncSettings,
     state: DirectoryState | None,
     reason: str | None,
-    inputs: _StoreInputs,
+    inputs: StoreInputs,
     *,
     force: bool,
     progress: Progress | None,
@@ -371,8 +250,8 @@ def _plan_with_inputs(
     directory_id = directory_id_of(provider)
     state = store.directory_state(directory_id)
     reason = full_read_reason(provider, state, settings, full, datetime.now(timezone.utc))
-    mirror = None if not provider.supports_changes else "index" if reason else "view"
-    inputs = _StoreInputs(store, directory_id, fingerprint=fingerprint, mirror=mirror, billing=billing)
+    mirror: MirrorForm | None = None if not provider.supports_changes else "index" if reason else "view"
+    inputs = StoreInputs(store, directory_id, fingerprint=fingerprint, mirror=mirror, billing=billing)
     try:
         planned = _plan(provider, settings, state, reason, inputs, force=force, progress=progress)
         return planned, inputs.billing()

@@ -17,7 +17,6 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from sqlalchemy import event
 
-from connector import mirror as mirror_module
 from connector.apply import apply_plan
 from connector.mirror import MirrorIndex
 from connector.mirror import load_mirror
@@ -32,6 +31,7 @@ from connector.model import MemberKind
 from connector.plan import MirrorUser
 from connector.plan import Plan
 from connector.store import Store
+from connector.store import mirror_handlers
 from connector.store.bulk import bulk_insert
 from connector.sync import read_directory
 
@@ -131,7 +131,7 @@ def test_a_changed_member_list_writes_only_the_rows_that_differ(
         written.append(("INSERT", len(rows)))
         bulk_insert(conn, table, rows)
 
-    monkeypatch.setattr(mirror_module, "bulk_insert", counted)  # PostgreSQL's COPY fires no event
+    monkeypatch.setattr(mirror_handlers, "bulk_insert", counted)  # PostgreSQL's COPY fires no event
 
     members = list(first.members["g0"])
     kept, dropped = members[1:], members[0]
@@ -258,7 +258,7 @@ def test_a_deleted_user_leaves_every_group_in_the_view(diffs: bool) -> None:
 def test_member_rows_are_written_in_slices_and_all_arrive(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(mirror_module, "MEMBER_ROWS_PER_WRITE", 3)
+    monkeypatch.setattr(mirror_handlers, "MEMBER_ROWS_PER_WRITE", 3)
     store.ensure_directory(D, "fake")
     idp = seeded(users=20, groups=3)
     view = read_directory(idp, D)

@@ -1,0 +1,88 @@
+"""What planning a run needs from the store, loaded on a worker thread while the IdP is read.
+
+:func:`connector.sync` plans from three things the store holds: the snapshot
+of accounts, links, groups and memberships, the mirror of the last read, and
+(for a sync's report) the billing figures before it.  Reading them takes
+seconds at 100k users, and the IdP read mostly waits on the network, so
+:class:`StoreInputs` starts them on a worker thread first and hands each over
+when planning asks for it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import Future
+from concurrent.futures import ThreadPoolExecutor
+from typing import Literal
+from typing import TypeVar
+
+from connector.billing import BillingReport
+from connector.mirror import MirrorIndex
+from connector.mirror import load_mirror
+from connector.mirror import load_mirror_index
+from connector.model import DirectoryView
+from connector.model import StoreSnapshot
+from connector.store import Store
+from connector.store.engine import sqlite_path
+
+T = TypeVar("T")
+MirrorForm = Literal["view", "index"]
+"""``view``: the whole mirror as records, for an incremental run to lay its changes over;
+``index``: its digests only, for a full read to be compared with."""
+
+
+def _load_mirror(store: Store, directory_id: str, *, whole: bool) -> MirrorIndex | DirectoryView:
+    """The mirror as a view (``whole``, for an incremental run to overlay) or as its index."""
+    with store.transaction(write=False) as conn:
+        return load_mirror(conn, directory_id) if whole else load_mirror_index(conn, directory_id)
+
+
+class StoreInputs:
+    """What planning needs from the store, loaded on a worker thread while the IdP is read.
+
+    The read mostly waits on the IdP, so loading the snapshot, the mirror and
+    the billing figures alongside it hides their cost.  The run lock is held
+    and nothing writes to the store until they are in, so they describe the
+    store the plan is applied to.  An in-memory SQLite store shares one
+    connection between threads, so it is loaded on the caller's thread.
+    """
+
+    def __init__(
+        self,
+        store: Store,
+        directory_id: str,
+        *,
+        fingerprint: bool,
+        mirror: MirrorForm | None,
+        billing: bool,
+    ) -> None:
+        self._pool: ThreadPoolExecutor | None = None
+        if sqlite_path(store.engine) is not None or store.engine.dialect.name != "sqlite":
+            self._pool = ThreadPoolExecutor(1, thread_name_prefix="store-inputs")
+        self._billing = self._submit(store.billing) if billing else None
+        self._snapshot = self._submit(lambda: store.planning_input(directory_id, fingerprint=fingerprint))
+        whole = mirror == "view"
+        self._mirror = (
+            self._submit(lambda: _load_mirror(store, directory_id, whole=whole)) if mirror else None
+        )
+
+    def _submit(self, load: Callable[[], T]) -> Future[T]:
+        if self._pool is not None:
+            return self._pool.submit(load)
+        done: Future[T] = Future()
+        done.set_result(load())
+        return done
+
+    def snapshot(self) -> tuple[StoreSnapshot, str]:
+        return self._snapshot.result()
+
+    def mirror(self) -> MirrorIndex | DirectoryView | None:
+        """The mirror as asked for: a view when an incremental run was expected, else its index."""
+        return self._mirror.result() if self._mirror is not None else None
+
+    def billing(self) -> BillingReport | None:
+        return self._billing.result() if self._billing is not None else None
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
