@@ -22,6 +22,17 @@ elsewhere); when the database still refuses the batch (a constraint hit by a
 concurrent change) the batch is retried one change at a time, each in a
 savepoint, and only the offending changes fail.  Failures are recorded in
 the audit log and the run goes on; the next run plans them again.
+
+Revision.  A plan that sets the cursor (a run's plan, not a hand-made one)
+also records on the directory whether the store is, at its end, exactly the
+store the plan was made against plus this apply's writes
+(:mod:`connector.store.revision`).  Each transaction locks and reads the
+store revision before its first write and expects the plan's
+``base_revision`` (the first) or the revision the previous transaction ended
+at; a mismatch (another writer committed in between), an unknown base, or
+any failed change makes the run not clean.  The last transaction, the one
+that sets the cursor, then stores the revision it ends at and the plan's
+``settings_digest`` when clean, NULL for both when not.
 """
 
 from __future__ import annotations
@@ -52,6 +63,8 @@ from connector.store import Store
 from connector.store import tables as t
 from connector.store.bulk import bulk_insert
 from connector.store.bulk import one_of
+from connector.store.revision import RevisionWatch
+from connector.store.revision import record_planned
 
 APPLIED = "applied"
 NOOP = "noop"  # already so: applying it again changes nothing
@@ -218,8 +231,12 @@ def apply_plan(
     result = ApplyResult(plan.directory_id)
     done, total = 0, len(plan.changes)
     created: set[str] = set()
+    sets_cursor = any(c.action is Action.SET_CURSOR for c in plan.changes)
+    watch = RevisionWatch(plan.base_revision) if sets_cursor else None
     for batch in batches(plan, batch_size):
         with store.transaction() as conn:
+            if watch is not None:
+                watch.begin(conn)
             ctx = ApplyContext(conn, plan.directory_id, datetime.now(timezone.utc), created_accounts=created)
             audit: list[dict[str, Any]] = []
             for action, group in itertools.groupby(batch, key=lambda c: c.action):
@@ -236,6 +253,8 @@ def apply_plan(
                             if status == APPLIED
                         )
                     _tally(result, run_id, ctx, action, chunk, outcomes, audit)
+            if watch is not None:
+                _watch_end(watch, conn, plan, batch, result)
             bulk_insert(conn, t.audit_log, audit)
         result.batches += 1
         done += len(batch)
@@ -243,6 +262,21 @@ def apply_plan(
             progress("apply", done, total)
     result.seconds = time.perf_counter() - started
     return result
+
+
+def _watch_end(
+    watch: RevisionWatch, conn: Connection, plan: Plan, batch: list[Change], result: ApplyResult
+) -> None:
+    """After a transaction's writes: note failures, read the revision it ends at, and in the
+    transaction that sets the cursor record it on the directory (NULL when not clean)."""
+    if result.failed:
+        watch.fail()
+    revision = watch.end(conn)
+    if any(c.action is Action.SET_CURSOR for c in batch):
+        clean = watch.clean
+        record_planned(
+            conn, plan.directory_id, revision if clean else None, plan.settings_digest if clean else None
+        )
 
 
 def _run(ctx: ApplyContext, handler: Handler, changes: list[Change]) -> list[Result]:

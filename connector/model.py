@@ -199,6 +199,10 @@ class DirectoryState:
     last_full_read_at: datetime | None = None
     last_good_user_count: int | None = None  # users read by the last good full run
     synced_before: bool = False
+    planned_revision: int | None = None
+    """The store revision this directory's last applied run left (None: unknown, or not clean)."""
+    planned_settings: str | None = None
+    """The digest of the settings that run planned with, beside ``planned_revision``."""
 
 
 @dataclass(frozen=True)

@@ -312,6 +312,10 @@ class Plan:
 
     ``base_fingerprint`` identifies the store state the plan was made against;
     ``apply`` refuses a plan whose fingerprint no longer matches.
+    ``base_revision`` is the store revision (:mod:`connector.store.revision`)
+    read with that state, None when unknown, and ``settings_digest`` a digest
+    of the settings the plan was made with; apply records both on the
+    directory when it leaves the store exactly as the plan meant.
     """
 
     directory_id: str
@@ -322,6 +326,8 @@ class Plan:
     full_read: bool = True
     users_read: int = 0
     notes: tuple[str, ...] = ()  # what a reviewer should know: cycles, adoptions, held-back changes
+    base_revision: int | None = None
+    settings_digest: str = ""
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "changes", tuple(sorted(self.changes, key=_order_key)))
@@ -354,6 +360,8 @@ class Plan:
                 "version": 1,
                 "directory_id": self.directory_id,
                 "base_fingerprint": self.base_fingerprint,
+                "base_revision": self.base_revision,
+                "settings_digest": self.settings_digest,
                 "full_read": self.full_read,
                 "users_read": self.users_read,
                 "changes": [c.to_dict() for c in self.changes],
@@ -374,6 +382,8 @@ class Plan:
         return cls(
             directory_id=data["directory_id"],
             base_fingerprint=data.get("base_fingerprint", ""),
+            base_revision=data.get("base_revision"),
+            settings_digest=data.get("settings_digest", ""),
             full_read=data.get("full_read", True),
             users_read=data.get("users_read", 0),
             changes=tuple(Change.from_dict(c) for c in data["changes"]),

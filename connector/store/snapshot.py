@@ -56,6 +56,8 @@ def load_directory(conn: Connection, directory_id: str) -> DirectoryState | None
         last_full_read_at=row.last_full_read_at,
         last_good_user_count=row.last_good_user_count,
         synced_before=bool(row.synced_before),
+        planned_revision=row.planned_revision,
+        planned_settings=row.planned_settings,
     )
 
 

@@ -18,12 +18,17 @@ Constraints hold what a database can hold of PRODUCT.md:
 
 The ``idp_*`` tables are the mirror of the last read of each directory
 (:mod:`connector.mirror`), kept for incremental runs.
+
+``store_revision`` counts the writes to the tables planning reads; triggers
+(migration 0002, not described here) bump it (:mod:`connector.store.revision`).
 """
 
 from __future__ import annotations
 
 from sqlalchemy import JSON
+from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
+from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
 from sqlalchemy import DateTime
 from sqlalchemy import ForeignKey
@@ -79,7 +84,21 @@ directories = Table(
     Column("last_good_user_count", Integer, nullable=True),
     Column("synced_before", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    # the store revision as this directory's last applied run left it, and the digest of the
+    # settings it planned with; NULL when unknown (connector.store.revision)
+    Column("planned_revision", BigInteger, nullable=True),
+    Column("planned_settings", Text, nullable=True),
 )
+
+store_revision = Table(
+    "store_revision",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("revision", BigInteger, nullable=False),
+    CheckConstraint("id = 1", name="one_row"),
+)
+"""One row (id 1): a counter that triggers bump on every write to the tables planning reads
+(connector.store.revision.TRACKED); migration 0002 makes the row and the triggers."""
 
 accounts = Table(
     "accounts",

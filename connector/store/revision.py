@@ -1,0 +1,106 @@
+"""The store revision: whether anything but this connector wrote to the store since a run.
+
+``store_revision`` holds one counter.  Triggers (migration 0002) add to it on
+every insert, update and delete of the tables planning reads (:data:`TRACKED`):
+per row on SQLite, which has no statement triggers, per statement on
+PostgreSQL.  The counter's value means nothing by itself; only equality does:
+two reads that give the same number saw the same content of those tables.
+
+Each directory keeps ``planned_revision``, the revision its last applied run
+left the store at, and ``planned_settings``, the digest of the settings that
+run planned with (:func:`record_planned`).  Apply writes them only when it
+knows the store is exactly the plan's base plus its own writes, and NULL
+otherwise (:mod:`connector.apply`).  So, later,
+``planned_revision == read_revision(conn)`` holds only when nothing but that
+run wrote to the tracked tables since: not the product, not a local admin
+command, not another directory's sync.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Connection
+from sqlalchemy import select
+from sqlalchemy import update
+
+from connector.store import tables as t
+
+TRACKED: tuple[str, ...] = (
+    "organization",
+    "verified_domains",
+    "product_grants",
+    "accounts",
+    "links",
+    "groups",
+    "memberships",
+)
+"""The tables whose writes bump the revision: everything a plan is made from.
+
+Not ``directories``, ``sync_runs``, ``audit_log`` or the mirror (``idp_*``):
+the connector's own bookkeeping, which a plan does not depend on."""
+
+ROW_ID = 1
+
+
+def read_revision(conn: Connection, *, lock: bool = False) -> int:
+    """The store's current revision.
+
+    ``lock=True`` on PostgreSQL takes the revision row's lock
+    (``SELECT ... FOR UPDATE``): no other writer of a tracked table can
+    commit until this transaction ends, so the value stays the truth until
+    then.  On SQLite a write transaction (``BEGIN IMMEDIATE``) already
+    keeps every other writer out, and ``lock`` adds nothing.
+    """
+    r = t.store_revision.c
+    query = select(r.revision).where(r.id == ROW_ID)
+    if lock and conn.dialect.name == "postgresql":
+        query = query.with_for_update()
+    value = conn.execute(query).scalar_one()
+    return int(value)
+
+
+def record_planned(conn: Connection, directory_id: str, revision: int | None, settings: str | None) -> None:
+    """Store what the directory's last applied run left: the revision and its settings digest (or NULLs).
+
+    ``directories`` is not tracked, so this write does not move the revision.
+    """
+    d = t.directories.c
+    conn.execute(
+        update(t.directories)
+        .where(d.directory_id == directory_id)
+        .values(planned_revision=revision, planned_settings=settings)
+    )
+
+
+@dataclass
+class RevisionWatch:
+    """Whether the store is still "the plan's base + this apply's writes", one transaction at a time.
+
+    Call :meth:`begin` in each apply transaction before its first write and
+    :meth:`end` after its last; :meth:`fail` when a change failed.  A revision
+    at ``begin`` other than the one expected (the plan's ``base_revision``
+    first, then the one the previous transaction ended at) means another
+    writer committed in between, and the run is no longer clean.
+    """
+
+    expected: int | None
+    clean: bool = True
+
+    def __post_init__(self) -> None:
+        if self.expected is None:
+            self.clean = False
+
+    def begin(self, conn: Connection) -> None:
+        """Lock the revision and compare it with the one expected."""
+        if read_revision(conn, lock=True) != self.expected:
+            self.clean = False
+
+    def fail(self) -> None:
+        """A change was not applied: the store is not what the plan meant it to become."""
+        self.clean = False
+
+    def end(self, conn: Connection) -> int:
+        """The revision after this transaction's writes, expected at the next one's start."""
+        self.expected = read_revision(conn)
+        return self.expected

@@ -1,0 +1,276 @@
+"""The store revision: triggers bump it on writes to the planned-against tables, and only those."""
+
+from __future__ import annotations
+
+import importlib
+from datetime import datetime
+from datetime import timezone
+
+import pytest
+from sqlalchemy import Connection
+from sqlalchemy import inspect
+from sqlalchemy import select
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import IntegrityError
+
+from connector.store import Store
+from connector.store import engine as engines
+from connector.store import tables as t
+from connector.store.revision import TRACKED
+from connector.store.revision import read_revision
+
+NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
+
+# per tracked table: (insert, update, delete) of one row; run after BASE_ROWS
+BASE_ROWS = [
+    "INSERT INTO directories (directory_id, provider, synced_before, created_at) "
+    "VALUES ('d', 'okta', false, :now)",
+    "INSERT INTO accounts (account_id, email, status, origin, created_at, updated_at) "
+    "VALUES ('a0', 'a0@example.com', 'active', 'sync', :now, :now)",
+    "INSERT INTO groups (group_id, name, adopted, created_at) VALUES ('g0', 'zero', false, :now)",
+]
+WRITES: dict[str, tuple[str, str, str]] = {
+    "organization": (
+        "INSERT INTO organization (org_id, name) VALUES (1, 'acme')",
+        "UPDATE organization SET name = 'acme2' WHERE org_id = 1",
+        "DELETE FROM organization WHERE org_id = 1",
+    ),
+    "verified_domains": (
+        "INSERT INTO verified_domains (domain) VALUES ('example.com')",
+        "UPDATE verified_domains SET domain = 'example.org' WHERE domain = 'example.com'",
+        "DELETE FROM verified_domains WHERE domain = 'example.org'",
+    ),
+    "product_grants": (
+        "INSERT INTO product_grants (product, group_name) VALUES ('wiki', 'zero')",
+        "UPDATE product_grants SET group_name = 'one' WHERE product = 'wiki'",
+        "DELETE FROM product_grants WHERE product = 'wiki'",
+    ),
+    "accounts": (
+        "INSERT INTO accounts (account_id, email, status, origin, created_at, updated_at) "
+        "VALUES ('a1', 'a1@example.com', 'active', 'sync', :now, :now)",
+        "UPDATE accounts SET display_name = 'One' WHERE account_id = 'a1'",
+        "DELETE FROM accounts WHERE account_id = 'a1'",
+    ),
+    "links": (
+        "INSERT INTO links (directory_id, idp_user_id, account_id, missing_count, idp_active, linked_at) "
+        "VALUES ('d', 'u0', 'a0', 0, true, :now)",
+        "UPDATE links SET missing_count = 1 WHERE idp_user_id = 'u0'",
+        "DELETE FROM links WHERE idp_user_id = 'u0'",
+    ),
+    "groups": (
+        "INSERT INTO groups (group_id, name, adopted, created_at) VALUES ('g1', 'one', false, :now)",
+        "UPDATE groups SET name = 'uno' WHERE group_id = 'g1'",
+        "DELETE FROM groups WHERE group_id = 'g1'",
+    ),
+    "memberships": (
+        "INSERT INTO memberships (group_id, account_id, source, added_at) VALUES ('g0', 'a0', 'local', :now)",
+        "UPDATE memberships SET added_at = :now WHERE group_id = 'g0'",
+        "DELETE FROM memberships WHERE group_id = 'g0'",
+    ),
+}
+UNTRACKED_WRITES: dict[str, tuple[str, str, str]] = {
+    "directories": (
+        "INSERT INTO directories (directory_id, provider, synced_before, created_at) "
+        "VALUES ('d2', 'scim', false, :now)",
+        "UPDATE directories SET cursor = 'c', planned_revision = 7, planned_settings = 's' "
+        "WHERE directory_id = 'd2'",
+        "DELETE FROM directories WHERE directory_id = 'd2'",
+    ),
+    "sync_runs": (
+        "INSERT INTO sync_runs (run_id, directory_id, kind, dry_run, started_at, outcome, counts, detail) "
+        "VALUES (1, 'd', 'sync', false, :now, 'running', '{}', '')",
+        "UPDATE sync_runs SET outcome = 'ok' WHERE run_id = 1",
+        "DELETE FROM sync_runs WHERE run_id = 1",
+    ),
+    "audit_log": (
+        "INSERT INTO audit_log (audit_id, at, action, target, reason, outcome, change) "
+        "VALUES (1, :now, 'link', 'x', 'r', 'applied', '{}')",
+        "UPDATE audit_log SET outcome = 'failed' WHERE audit_id = 1",
+        "DELETE FROM audit_log WHERE audit_id = 1",
+    ),
+    "idp_users": (
+        "INSERT INTO idp_users "
+        "(directory_id, idp_user_id, user_name, active, raw_status, other_emails, is_guest) "
+        "VALUES ('d', 'u9', 'u9', true, 'ACTIVE', '[]', false)",
+        "UPDATE idp_users SET active = false WHERE idp_user_id = 'u9'",
+        "DELETE FROM idp_users WHERE idp_user_id = 'u9'",
+    ),
+    "idp_groups": (
+        "INSERT INTO idp_groups (directory_id, idp_group_id, name) VALUES ('d', 'ig9', 'nine')",
+        "UPDATE idp_groups SET name = 'nueve' WHERE idp_group_id = 'ig9'",
+        "DELETE FROM idp_groups WHERE idp_group_id = 'ig9'",
+    ),
+    "idp_members": (
+        "INSERT INTO idp_members (directory_id, group_id, member_id, kind) VALUES ('d', 'ig9', 'u9', 'user')",
+        "UPDATE idp_members SET kind = 'group' WHERE member_id = 'u9'",
+        "DELETE FROM idp_members WHERE member_id = 'u9'",
+    ),
+}
+
+
+def revision(store: Store) -> int:
+    with store.transaction(write=False) as conn:
+        return read_revision(conn)
+
+
+def run(store: Store, sql: str) -> int:
+    """Run one statement in a transaction of its own; how many rows it touched."""
+    with store.transaction() as conn:
+        return conn.execute(text(sql), {"now": NOW} if ":now" in sql else {}).rowcount
+
+
+@pytest.fixture
+def seeded(store: Store) -> Store:
+    for sql in BASE_ROWS:
+        run(store, sql)
+    return store
+
+
+def test_a_new_store_is_at_revision_zero_with_one_row(store: Store) -> None:
+    assert revision(store) == 0
+    with store.transaction(write=False) as conn:
+        assert conn.execute(select(t.store_revision)).all() == [(1, 0)]
+
+
+def test_the_tracked_tables_are_the_ones_the_migration_triggers() -> None:
+    migration = importlib.import_module("connector.store.migrations.versions.0002_store_revision")
+    assert migration.TRACKED == TRACKED
+    assert set(TRACKED) == {
+        "organization",
+        "verified_domains",
+        "product_grants",
+        "accounts",
+        "links",
+        "groups",
+        "memberships",
+    }
+
+
+@pytest.mark.parametrize("table", sorted(WRITES))
+def test_each_insert_update_and_delete_of_a_tracked_table_bumps_the_revision(
+    seeded: Store, table: str
+) -> None:
+    before = revision(seeded)
+    seen = []
+    for sql in WRITES[table]:
+        assert run(seeded, sql) == 1, sql
+        seen.append(revision(seeded))
+    assert seen == [before + 1, before + 2, before + 3]
+
+
+@pytest.mark.parametrize("table", sorted(UNTRACKED_WRITES))
+def test_writes_to_the_connectors_own_tables_leave_the_revision(seeded: Store, table: str) -> None:
+    if table == "idp_members":
+        run(seeded, UNTRACKED_WRITES["idp_groups"][0])
+    before = revision(seeded)
+    for sql in UNTRACKED_WRITES[table]:
+        assert run(seeded, sql) == 1, sql
+        assert revision(seeded) == before, sql
+
+
+def test_a_multi_row_statement_bumps_per_row_on_sqlite_and_once_on_postgresql(store: Store) -> None:
+    before = revision(store)
+    run(store, "INSERT INTO verified_domains (domain) VALUES ('a.com'), ('b.com'), ('c.com')")
+    assert revision(store) == before + (1 if store.engine.dialect.name == "postgresql" else 3)
+    with store.transaction() as conn:  # an executemany: one bump per row on both backends
+        conn.execute(text("DELETE FROM verified_domains WHERE domain = :d"), [{"d": "a.com"}, {"d": "b.com"}])
+    assert revision(store) == before + (3 if store.engine.dialect.name == "postgresql" else 5)
+
+
+def test_a_rolled_back_write_leaves_the_revision(store: Store) -> None:
+    with pytest.raises(IntegrityError), store.transaction() as conn:
+        conn.execute(text("INSERT INTO verified_domains (domain) VALUES ('a.com')"))
+        conn.execute(text("INSERT INTO verified_domains (domain) VALUES ('a.com')"))
+    assert revision(store) == 0
+
+
+def test_the_store_api_writes_bump_the_revision(store: Store) -> None:
+    store.set_verified_domains(["example.com"])
+    after_domains = revision(store)
+    assert after_domains > 0
+    store.ensure_directory("d", "okta")  # directories: not tracked
+    assert revision(store) == after_domains
+    store.add_account("someone@example.com", account_id="x")
+    assert revision(store) > after_domains
+
+
+@pytest.mark.postgres
+def test_truncate_bumps_the_revision_on_postgresql(pg_url: str) -> None:
+    with Store.open(pg_url) as store:
+        store.set_verified_domains(["example.com"])
+        before = revision(store)
+        run(store, "TRUNCATE verified_domains")
+        assert revision(store) == before + 1
+
+
+@pytest.mark.postgres
+def test_a_locked_revision_keeps_other_writers_out_until_commit(pg_url: str) -> None:
+    with Store.open(pg_url) as store, store.transaction() as holder:
+        assert read_revision(holder, lock=True) == 0
+        with store.engine.connect() as other:
+            other.execute(text("SET lock_timeout = '300ms'"))
+            with pytest.raises(DBAPIError, match="lock"):
+                other.execute(text("INSERT INTO verified_domains (domain) VALUES ('x.com')"))
+            other.rollback()
+
+
+@pytest.mark.postgres
+def test_the_postgresql_trigger_finds_the_counter_whatever_the_search_path(pg_url: str) -> None:
+    with Store.open(pg_url) as store:
+        schema = make_url(pg_url).query["options"].split("=", 1)[1]  # type: ignore[union-attr]
+        with store.transaction() as conn:
+            conn.execute(text("SET LOCAL search_path = public"))
+            conn.execute(text(f"INSERT INTO \"{schema}\".verified_domains (domain) VALUES ('x.com')"))
+        assert revision(store) == 1
+
+
+def _0001_rows(conn: Connection) -> None:
+    for sql in [
+        *BASE_ROWS,
+        WRITES["links"][0],
+        WRITES["memberships"][0],
+        "INSERT INTO verified_domains (domain) VALUES ('example.com')",
+        "UPDATE directories SET cursor = 'c-1' WHERE directory_id = 'd'",
+    ]:
+        conn.execute(text(sql), {"now": NOW} if ":now" in sql else {})
+
+
+def test_a_0001_store_with_data_upgrades_to_revision_zero_and_null_planned_columns(store_url: str) -> None:
+    engine = engines.make_engine(store_url)
+    try:
+        engines.upgrade(engine, "0001")
+        with engine.connect() as conn:
+            conn.execution_options(**{engines.WRITE: True})
+            with conn.begin():
+                _0001_rows(conn)
+        assert "store_revision" not in inspect(engine).get_table_names()
+    finally:
+        engine.dispose()
+    with Store.open(store_url) as store:  # upgrades to head
+        assert store.schema_revision() == engines.head_revision()
+        assert revision(store) == 0
+        state = store.directory_state("d")
+        assert state is not None and state.cursor == "c-1"
+        assert (state.planned_revision, state.planned_settings) == (None, None)
+        assert [k.account_id for k in store.links("d")] == ["a0"]
+        assert [(m.group_id, m.account_id) for m in store.memberships()] == [("g0", "a0")]
+        assert store.verified_domains() == ("example.com",)
+        run(store, WRITES["accounts"][0])
+        assert revision(store) == 1
+        # and back: the triggers go with the table, so writes still work at 0001
+        engines.downgrade(store.engine, "0001")
+        names = inspect(store.engine).get_table_names()
+        assert "store_revision" not in names
+        assert {c["name"] for c in inspect(store.engine).get_columns("directories")}.isdisjoint(
+            {"planned_revision", "planned_settings"}
+        )
+        assert run(store, WRITES["accounts"][1]) == 1
+        store.upgrade()
+        assert revision(store) == 0
+
+
+def test_only_one_revision_row_can_exist(store: Store) -> None:
+    with pytest.raises(IntegrityError), store.transaction() as conn:
+        conn.execute(text("INSERT INTO store_revision (id, revision) VALUES (2, 0)"))
