@@ -33,6 +33,7 @@ from connector.plan import CreateGroup
 from connector.plan import Plan
 from connector.plan import UpdateAccount
 from connector.store import Store
+from connector.store import bulk
 from connector.store import tables as t
 from connector.store.bulk import bulk_insert
 from connector.store.bulk import one_of
@@ -274,6 +275,26 @@ def test_cursor_listeners_see_how_many_rows_were_written(org: Store) -> None:
         bulk_insert(conn, t.accounts, [account(1), account(2), account(3)])
     verb = "COPY" if org.engine.dialect.name == "postgresql" else "INSERT"
     assert seen == [(verb, 3)]
+
+
+def test_many_rows_go_in_whole_statements_and_one_for_the_rest(org: Store) -> None:
+    seen: list[tuple[str, int]] = []
+
+    @event.listens_for(org.engine, "after_cursor_execute")
+    def _count(conn: Any, cursor: Any, statement: str, params: Any, context: Any, many: bool) -> None:
+        if "accounts" in statement and not statement.startswith("SELECT"):
+            seen.append((statement.split(None, 1)[0], cursor.rowcount))
+
+    n = 2 * bulk.ROWS_PER_INSERT + 7
+    with org.transaction() as conn:
+        bulk_insert(conn, t.accounts, [account(i) for i in range(n)])
+    with org.transaction(write=False) as conn:
+        ids = conn.execute(select(t.accounts.c.account_id)).scalars().all()
+    assert sorted(ids) == sorted(account(i)["account_id"] for i in range(n))
+    if org.engine.dialect.name == "postgresql":
+        assert seen == [("COPY", n)]
+    else:  # the full statements in one executemany, the 7 left in one more
+        assert seen == [("INSERT", 2 * bulk.ROWS_PER_INSERT), ("INSERT", 7)]
 
 
 # ---------------------------------------------------------------------- one_of

@@ -4,10 +4,10 @@
 processing, and on PostgreSQL one statement per row.  :func:`bulk_insert`
 does the same job with the values prepared column by column:
 
-* SQLite: one ``executemany`` of a plain ``INSERT`` through
-  ``exec_driver_sql``, the values passed through each column type's bind
-  processor (DateTime as SQLite's text, JSON as text, Boolean as 0/1), so
-  what is stored is what ``insert(table)`` would have stored;
+* SQLite: ``executemany`` of a multi-row ``INSERT`` (100 rows a statement)
+  through ``exec_driver_sql``, the values passed through each column type's
+  bind processor (DateTime as SQLite's text, JSON as text, Boolean as 0/1),
+  so what is stored is what ``insert(table)`` would have stored;
 * PostgreSQL (psycopg 3): ``COPY ... FROM STDIN`` on the connection's own
   cursor, in the open transaction; JSON columns go as their JSON text.
   ``after_cursor_execute`` listeners see the COPY statement, with the
@@ -40,6 +40,10 @@ from sqlalchemy.exc import DBAPIError
 
 Processor = Callable[[Any], Any]
 _UNSET = object()
+ROWS_PER_INSERT = 100
+"""Rows per SQLite ``INSERT`` statement (fewer when the columns would pass the parameter limit)."""
+SQLITE_MAX_PARAMETERS = 999
+"""The bound-parameter limit of SQLite builds before 3.32 (32,766 since); the lowest one may meet."""
 
 
 def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
@@ -121,11 +125,31 @@ def _names(conn: Connection, table: Table, columns: Sequence[Column[Any]]) -> tu
 
 
 def _executemany(conn: Connection, table: Table, columns: list[Column[Any]], values: list[list[Any]]) -> None:
-    """SQLite (or any qmark driver): one executemany, values as SQLAlchemy's bind processors make them."""
+    """SQLite (or any qmark driver): multi-row ``INSERT``s, values as SQLAlchemy's bind processors make them.
+
+    :data:`ROWS_PER_INSERT` rows a statement, the full statements as one
+    executemany, the rest as one more.  A statement per row made SQLite open
+    a statement journal per row once the tables had triggers (the store
+    revision's) and apply's savepoint was open: that doubled a first sync's
+    apply; per ~100 rows it costs nothing measurable.
+    """
     prepared = [_processed(v, _bind_processor(c, conn.dialect)) for c, v in zip(columns, values, strict=True)]
     into, names = _names(conn, table, columns)
-    sql = f"INSERT INTO {into} ({names}) VALUES ({', '.join('?' * len(columns))})"
-    conn.exec_driver_sql(sql, list(zip(*prepared, strict=True)))
+    rows = list(zip(*prepared, strict=True))
+    per = max(1, min(ROWS_PER_INSERT, SQLITE_MAX_PARAMETERS // len(columns)))
+    one = f"({', '.join('?' * len(columns))})"
+    full = len(rows) - len(rows) % per
+    if full:
+        sql = f"INSERT INTO {into} ({names}) VALUES {', '.join([one] * per)}"
+        conn.exec_driver_sql(sql, [_flat(rows[i : i + per]) for i in range(0, full, per)])
+    if full < len(rows):
+        rest = rows[full:]
+        sql = f"INSERT INTO {into} ({names}) VALUES {', '.join([one] * len(rest))}"
+        conn.exec_driver_sql(sql, _flat(rest))
+
+
+def _flat(rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
+    return tuple(value for row in rows for value in row)
 
 
 def _copy_processor(column: Column[Any], dialect: Dialect) -> Processor | None:
