@@ -2,9 +2,10 @@
 
 ``store_revision`` holds one counter.  Triggers (migration 0002) add to it on
 every insert, update and delete of the tables planning reads (:data:`TRACKED`):
-per row on SQLite, which has no statement triggers, per statement on
-PostgreSQL.  The counter's value means nothing by itself; only equality does:
-two reads that give the same number saw the same content of those tables.
+per row on SQLite, which has no statement triggers, once per writing
+transaction on PostgreSQL.  The counter's value means nothing by itself; only
+equality does: two reads that give the same number saw the same content of
+those tables, since every committed write moves it.
 
 Each directory keeps ``planned_revision``, the revision its last applied run
 left the store at, and ``planned_settings``, the digest of the settings that

@@ -170,13 +170,33 @@ def test_writes_to_the_connectors_own_tables_leave_the_revision(seeded: Store, t
         assert revision(seeded) == before, sql
 
 
-def test_a_multi_row_statement_bumps_per_row_on_sqlite_and_once_on_postgresql(store: Store) -> None:
+def test_sqlite_bumps_per_row_and_postgresql_once_per_transaction(store: Store) -> None:
+    postgresql = store.engine.dialect.name == "postgresql"
     before = revision(store)
     run(store, "INSERT INTO verified_domains (domain) VALUES ('a.com'), ('b.com'), ('c.com')")
-    assert revision(store) == before + (1 if store.engine.dialect.name == "postgresql" else 3)
-    with store.transaction() as conn:  # an executemany: one bump per row on both backends
+    assert revision(store) == before + (1 if postgresql else 3)
+    with store.transaction() as conn:  # psycopg runs an executemany as a statement per row
         conn.execute(text("DELETE FROM verified_domains WHERE domain = :d"), [{"d": "a.com"}, {"d": "b.com"}])
-    assert revision(store) == before + (3 if store.engine.dialect.name == "postgresql" else 5)
+        conn.execute(text("UPDATE verified_domains SET domain = 'd.com' WHERE domain = 'c.com'"))
+        conn.execute(text("INSERT INTO product_grants (product, group_name) VALUES ('wiki', 'eng')"))
+    assert revision(store) == before + (2 if postgresql else 7)
+
+
+def test_a_write_in_a_rolled_back_savepoint_is_not_counted_and_the_next_one_is(store: Store) -> None:
+    with store.transaction() as conn:
+        savepoint = conn.begin_nested()
+        conn.execute(text("INSERT INTO verified_domains (domain) VALUES ('a.com')"))
+        savepoint.rollback()
+    assert revision(store) == 0
+    with store.transaction() as conn:
+        savepoint = conn.begin_nested()
+        conn.execute(text("INSERT INTO verified_domains (domain) VALUES ('a.com')"))
+        savepoint.rollback()
+        conn.execute(text("INSERT INTO verified_domains (domain) VALUES ('b.com')"))
+        with conn.begin_nested():
+            conn.execute(text("INSERT INTO verified_domains (domain) VALUES ('c.com')"))
+    assert revision(store) == (1 if store.engine.dialect.name == "postgresql" else 2)
+    assert store.verified_domains() == ("b.com", "c.com")
 
 
 def test_a_rolled_back_write_leaves_the_revision(store: Store) -> None:

@@ -3,10 +3,15 @@ and, per directory, the revision its last applied run left (``planned_revision``
 the digest of the settings that run planned with (``planned_settings``).
 
 SQLite has only row triggers, so there each inserted, updated or deleted row adds one.
-PostgreSQL bumps once per statement (a COPY or an executemany's multi-row INSERT is
-one), from a ``BEFORE`` statement trigger: the revision row is locked before the rows
-the statement touches, in the same order :func:`connector.store.revision.read_revision`
-with ``lock=True`` takes it, so two writers queue rather than deadlock.
+PostgreSQL bumps once per transaction, from ``BEFORE`` statement triggers: the first
+write statement of a transaction adds one and notes it in a transaction-local setting
+(rolled back with a savepoint, as the bump is), the later ones see the note and skip.
+Once per statement was not enough: psycopg runs an executemany ``UPDATE`` as one
+statement per row, and thousands of updates of the one revision row in a transaction
+grew a version chain each lookup walks (20,000 link updates: 0.8 s -> 4.4 s).  The
+revision row is locked before the rows the first statement touches, in the same order
+:func:`connector.store.revision.read_revision` with ``lock=True`` takes it, so two
+writers queue rather than deadlock.
 
 Revision ID: 0002
 Revises: 0001
@@ -35,6 +40,7 @@ TRACKED = (
 
 SQLITE_EVENTS = ("insert", "update", "delete")
 BUMP_FUNCTION = "store_revision_bump"
+BUMPED_SETTING = "connector.store_revision_bumped"  # PostgreSQL: set (locally) once this transaction bumped
 
 
 def upgrade() -> None:
@@ -68,8 +74,11 @@ def _postgresql_triggers() -> None:
     # made in, whatever the search path of the session that writes
     op.execute(
         f"CREATE FUNCTION {BUMP_FUNCTION}() RETURNS trigger LANGUAGE plpgsql "
-        "SET search_path FROM CURRENT AS $$ "
-        "BEGIN UPDATE store_revision SET revision = revision + 1 WHERE id = 1; RETURN NULL; END $$"
+        "SET search_path FROM CURRENT AS $$ BEGIN "
+        f"IF current_setting('{BUMPED_SETTING}', true) IS DISTINCT FROM 'on' THEN "
+        "UPDATE store_revision SET revision = revision + 1 WHERE id = 1; "
+        f"PERFORM set_config('{BUMPED_SETTING}', 'on', true); "
+        "END IF; RETURN NULL; END $$"
     )
     for table in TRACKED:
         op.execute(
