@@ -173,6 +173,7 @@ def run_sync(spec: dict[str, Any]) -> dict[str, Any]:
         "users": report.users_read,
         "requests": report.requests,
         "full_read": report.full_read,
+        "read_reason": report.read_reason,
         "outcome": report.outcome,
         "changes": sum(report.counts.values()),
         "counts": {k: v for k, v in report.counts.items() if v},

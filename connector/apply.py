@@ -75,7 +75,9 @@ Handler = Callable[["ApplyContext", Sequence[Any]], list[Result]]
 Progress = Callable[[str, int, int | None], None]
 H = TypeVar("H", bound=Handler)
 
-NOT_AUDITED = frozenset({Action.MIRROR_USER, Action.MIRROR_GROUP, Action.MIRROR_MEMBERS})
+NOT_AUDITED = frozenset(
+    {Action.MIRROR_USER, Action.MIRROR_GROUP, Action.MIRROR_MEMBERS, Action.MIRROR_MEMBER_ROWS}
+)
 """Mirror writes record the read, not a change to the product: too many and too dull to audit."""
 
 _HANDLERS: dict[Action, Handler] = {}

@@ -18,6 +18,9 @@ tripped plan through; the outcome still names the rule and its numbers.
 from __future__ import annotations
 
 from collections import Counter
+from collections.abc import Callable
+from collections.abc import Collection
+from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -25,6 +28,7 @@ from typing import Any
 
 from connector.errors import GuardTrippedError
 from connector.model import DirectoryView
+from connector.model import GroupMembership
 from connector.model import StoreSnapshot
 from connector.plan import Action
 from connector.plan import DeactivateAccount
@@ -69,18 +73,60 @@ class GuardOutcome:
         }
 
 
+@dataclass(frozen=True)
+class GuardFacts:
+    """What the guard weighs a plan against, besides the plan itself.
+
+    ``linked``: the directory's links; ``users_read``: users in the read (or in
+    the mirror after an incremental run's changes); ``memberships``: at least
+    every membership of each account the plan removes memberships of or
+    deactivates, as the directory's snapshot holds them; ``group_sizes``:
+    distinct accounts per group, for the groups asked; ``group_names``: product
+    group names.  :meth:`of_snapshot` takes them all from a whole snapshot.
+    """
+
+    linked: int
+    users_read: int
+    last_good_user_count: int | None
+    memberships: Iterable[GroupMembership]
+    group_sizes: Callable[[Collection[str]], Mapping[str, int]]
+    group_names: Mapping[str, str]
+
+    @classmethod
+    def of_snapshot(cls, snapshot: StoreSnapshot, view: DirectoryView) -> GuardFacts:
+        directory_id = view.directory_id
+
+        def group_sizes(group_ids: Collection[str]) -> dict[str, int]:
+            wanted = set(group_ids)
+            pairs = {(m.group_id, m.account_id) for m in snapshot.memberships if m.group_id in wanted}
+            size = Counter(group_id for group_id, _ in pairs)
+            return {group_id: size[group_id] for group_id in wanted}
+
+        return cls(
+            linked=sum(1 for (dir_id, _) in snapshot.links if dir_id == directory_id),
+            users_read=len(view.users),
+            last_good_user_count=snapshot.directory.last_good_user_count if snapshot.directory else None,
+            memberships=snapshot.memberships,
+            group_sizes=group_sizes,
+            group_names={g.group_id: g.name for g in snapshot.groups.values()},
+        )
+
+
 def check_guard(
     plan: Plan, snapshot: StoreSnapshot, view: DirectoryView, settings: GuardSettings, *, force: bool = False
 ) -> GuardOutcome:
     """Judge ``plan`` (made from ``view`` against ``snapshot``) by the guard's rules."""
-    directory_id = plan.directory_id
-    linked = sum(1 for (dir_id, _) in snapshot.links if dir_id == directory_id)
-    if linked == 0:
+    return judge(plan, GuardFacts.of_snapshot(snapshot, view), settings, force=force)
+
+
+def judge(plan: Plan, facts: GuardFacts, settings: GuardSettings, *, force: bool = False) -> GuardOutcome:
+    """Judge ``plan`` by the guard's rules, given what it is weighed against."""
+    if facts.linked == 0:
         return GuardOutcome(
             False, message="guard skipped: first sync of this directory, nothing is linked yet"
         )
-    found = _read_rule(view, snapshot, settings) or _deactivation_rule(plan, linked, settings)
-    found = found or _group_rule(plan, snapshot, settings)
+    found = _read_rule(facts, settings) or _deactivation_rule(plan, facts.linked, settings)
+    found = found or _group_rule(plan, facts, settings)
     if found is None:
         return GuardOutcome(False)
     rule, numbers, what, fix = found
@@ -95,9 +141,9 @@ def check_guard(
 _Found = tuple[str, dict[str, Any], str, str]
 
 
-def _read_rule(view: DirectoryView, snapshot: StoreSnapshot, s: GuardSettings) -> _Found | None:
-    read = len(view.users)
-    last = snapshot.directory.last_good_user_count if snapshot.directory is not None else None
+def _read_rule(facts: GuardFacts, s: GuardSettings) -> _Found | None:
+    read = facts.users_read
+    last = facts.last_good_user_count
     if read == 0:
         numbers = {"users_read": 0, "last_good_user_count": last}
         what = "the read came back with no users at all; that is a fault of the source, not everybody leaving"
@@ -141,11 +187,11 @@ def _deactivation_rule(plan: Plan, linked: int, s: GuardSettings) -> _Found | No
     return None
 
 
-def _group_rule(plan: Plan, snapshot: StoreSnapshot, s: GuardSettings) -> _Found | None:
+def _group_rule(plan: Plan, facts: GuardFacts, s: GuardSettings) -> _Found | None:
     if not plan.of(Action.REMOVE_MEMBERSHIP) and not plan.of(Action.DEACTIVATE):
         return None
     sources: dict[tuple[str, str], set[str]] = {}
-    for m in snapshot.memberships:
+    for m in facts.memberships:
         sources.setdefault((m.group_id, m.account_id), set()).add(m.source)
     removed: dict[tuple[str, str], set[str]] = {}
     deactivated = {(c.account_id, c.directory_id) for c in plan.changes if isinstance(c, DeactivateAccount)}
@@ -157,10 +203,10 @@ def _group_rule(plan: Plan, snapshot: StoreSnapshot, s: GuardSettings) -> _Found
             for source in srcs:
                 if (account_id, source) in deactivated:
                     removed.setdefault((group_id, account_id), set()).add(source)
-    size = Counter(group_id for group_id, _ in sources)
     leaving = Counter(
         gid for key, gone in removed.items() if key in sources and sources[key] <= gone for gid in key[:1]
     )
+    size = facts.group_sizes(list(leaving)) if leaving else {}
     worst: tuple[float, str] | None = None
     for group_id, out in leaving.items():
         total = size[group_id]
@@ -170,8 +216,7 @@ def _group_rule(plan: Plan, snapshot: StoreSnapshot, s: GuardSettings) -> _Found
     if worst is None:
         return None
     ratio, group_id = worst
-    group = snapshot.groups.get(group_id)
-    name = group.name if group is not None else group_id
+    name = facts.group_names.get(group_id, group_id)
     numbers = {
         "group_id": group_id,
         "group": name,

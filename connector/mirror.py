@@ -17,6 +17,7 @@ write it are in :mod:`connector.store.mirror_handlers`.
 from __future__ import annotations
 
 import itertools
+from collections.abc import Collection
 from collections.abc import Hashable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -26,6 +27,7 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy import Row
 from sqlalchemy import select
 
 from connector.model import ChangeSet
@@ -39,6 +41,7 @@ from connector.plan import MirrorGroup
 from connector.plan import MirrorMembers
 from connector.plan import MirrorUser
 from connector.store import tables as t
+from connector.store.scoped_reads import rows_by_ids
 from connector.store.snapshot import stream
 
 # ---------------------------------------------------------------------- records <-> rows
@@ -89,7 +92,7 @@ def group_fields(group: IdpGroup) -> dict[str, Any]:
     return {"name": group.name, "description": group.description, "updated_at": _iso(group.updated_at)}
 
 
-def _group_key(group: IdpGroup) -> tuple[str, str | None, str | None]:
+def group_key(group: IdpGroup) -> tuple[str, str | None, str | None]:
     return (group.name, group.description, _iso(group.updated_at))
 
 
@@ -98,13 +101,13 @@ _KINDS = {kind.value: kind for kind in MemberKind}
 _KIND_VALUES = {id(kind): kind.value for kind in MemberKind}
 
 
-def _kind_value(kind: MemberKind | str) -> str:
+def kind_value(kind: MemberKind | str) -> str:
     value = _KIND_VALUES.get(id(kind))  # by identity: hashing an enum member runs Python code
     return value if value is not None else MemberKind(kind).value
 
 
 def _member_key(members: Iterable[IdpMember]) -> frozenset[MemberKey]:
-    return frozenset([(m.member_id, _kind_value(m.kind)) for m in members])
+    return frozenset([(m.member_id, kind_value(m.kind)) for m in members])
 
 
 def digest(value: Hashable) -> int:
@@ -146,17 +149,41 @@ class MirrorIndex:
         return cls(
             view.directory_id,
             {uid: digest(user_key(u)) for uid, u in view.users.items()},
-            {gid: _group_key(g) for gid, g in view.groups.items()},
+            {gid: group_key(g) for gid, g in view.groups.items()},
             {gid: members_digest(_member_key(ms)) for gid, ms in view.members.items() if ms},
         )
 
 
-def _user_rows(conn: Connection, directory_id: str) -> Iterator[tuple[str, UserKey]]:
+def _user_rows(
+    conn: Connection, directory_id: str, ids: Collection[str] | None = None
+) -> Iterator[tuple[str, UserKey]]:
+    """Each mirrored user's id and key: the directory's, or only those of ``ids``."""
     u = t.idp_users.c
     columns = [u[name] for name in USER_COLUMNS]
-    query = select(u.idp_user_id, *columns).where(u.directory_id == directory_id)
-    for r in stream(conn, query):
+    mine = u.directory_id == directory_id
+    if ids is None:
+        rows: Iterable[Row[Any]] = stream(conn, select(u.idp_user_id, *columns).where(mine))
+    else:
+        rows = rows_by_ids(
+            conn, u.idp_user_id, ids, lambda cond: select(u.idp_user_id, *columns).where(mine, cond)
+        )
+    for r in rows:
         yield r[0], (r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], tuple(r[8] or ()), bool(r[9]), r[10])
+
+
+def user_of_key(idp_user_id: str, k: UserKey) -> IdpUser:
+    """The user a mirror key describes (the inverse of :func:`user_key`)."""
+    return IdpUser(idp_user_id, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], _when(k[9]))
+
+
+def load_mirror_users(conn: Connection, directory_id: str, ids: Collection[str]) -> dict[str, UserKey]:
+    """The mirror's keys of these users (those it holds)."""
+    return dict(_user_rows(conn, directory_id, ids))
+
+
+def load_mirror_groups(conn: Connection, directory_id: str) -> dict[str, IdpGroup]:
+    """Every mirrored group of the directory."""
+    return {gid: IdpGroup(gid, k[0], k[1], _when(k[2])) for gid, k in _group_rows(conn, directory_id).items()}
 
 
 def _group_rows(conn: Connection, directory_id: str) -> dict[str, tuple[str, str | None, str | None]]:
@@ -185,13 +212,8 @@ def load_mirror_index(conn: Connection, directory_id: str) -> MirrorIndex:
 
 def load_mirror(conn: Connection, directory_id: str) -> DirectoryView:
     """The directory as last read (an empty view when it was never mirrored)."""
-    users = {
-        uid: IdpUser(uid, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], _when(k[9]))
-        for uid, k in _user_rows(conn, directory_id)
-    }
-    groups = {
-        gid: IdpGroup(gid, k[0], k[1], _when(k[2])) for gid, k in _group_rows(conn, directory_id).items()
-    }
+    users = {uid: user_of_key(uid, k) for uid, k in _user_rows(conn, directory_id)}
+    groups = load_mirror_groups(conn, directory_id)
     members = {
         gid: tuple(
             IdpMember(gid, users[mid].idp_user_id if mid in users else mid, _KINDS[kind])
@@ -279,7 +301,7 @@ def mirror_changes(old: MirrorIndex | DirectoryView, new: DirectoryView) -> list
         if uid not in new.users
     ]
     for gid, group in new.groups.items():
-        if old.groups.get(gid) != _group_key(group):
+        if old.groups.get(gid) != group_key(group):
             out.append(
                 MirrorGroup(
                     reason="mirror: a group new or changed",

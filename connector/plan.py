@@ -43,13 +43,21 @@ class Action(str, enum.Enum):
     MIRROR_USER = "mirror_user"
     MIRROR_GROUP = "mirror_group"
     MIRROR_MEMBERS = "mirror_members"
+    MIRROR_MEMBER_ROWS = "mirror_member_rows"
     SET_CURSOR = "set_cursor"
 
 
 APPLY_ORDER: tuple[Action, ...] = tuple(Action)
 
 BOOKKEEPING: frozenset[Action] = frozenset(
-    {Action.MARK_MISSING, Action.MIRROR_USER, Action.MIRROR_GROUP, Action.MIRROR_MEMBERS, Action.SET_CURSOR}
+    {
+        Action.MARK_MISSING,
+        Action.MIRROR_USER,
+        Action.MIRROR_GROUP,
+        Action.MIRROR_MEMBERS,
+        Action.MIRROR_MEMBER_ROWS,
+        Action.SET_CURSOR,
+    }
 )
 """Actions that record what was read rather than change the product; a plan of only these is empty."""
 
@@ -275,6 +283,23 @@ class MirrorMembers(Change):
     group_id: str = ""
     user_ids: tuple[str, ...] = ()
     group_ids: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class MirrorMemberRows(Change):
+    """Add and drop single rows of a group's direct members in the mirror.
+
+    What a run that planned only the changed identities writes: the changes the
+    IdP reported, without the rest of the group's list (:mod:`connector.scoped`).
+    """
+
+    action = Action.MIRROR_MEMBER_ROWS
+    directory_id: str = ""
+    group_id: str = ""
+    added_users: tuple[str, ...] = ()
+    added_groups: tuple[str, ...] = ()
+    removed_users: tuple[str, ...] = ()
+    removed_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,16 +55,26 @@ class StoreInputs:
         fingerprint: bool,
         mirror: MirrorForm | None,
         billing: bool,
+        scoped: bool = False,
     ) -> None:
         self._pool: ThreadPoolExecutor | None = None
         if sqlite_path(store.engine) is not None or store.engine.dialect.name != "sqlite":
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="store-inputs")
+        self.scoped = store if scoped else None
         self._billing = self._submit(store.billing) if billing else None
-        self._snapshot = self._submit(lambda: store.planning_input(directory_id, fingerprint=fingerprint))
+        self._snapshot: Future[tuple[StoreSnapshot, str, int]] | None = None
+        self._mirror: Future[MirrorIndex | DirectoryView] | None = None
+        self._load_snapshot = lambda: store.planning_input(directory_id, fingerprint=fingerprint)
         whole = mirror == "view"
-        self._mirror = (
-            self._submit(lambda: _load_mirror(store, directory_id, whole=whole)) if mirror else None
-        )
+        self._load_mirror = (lambda: _load_mirror(store, directory_id, whole=whole)) if mirror else None
+        if not scoped:  # else they load only if the run turns out to need them
+            self._start()
+
+    def _start(self) -> None:
+        if self._snapshot is None:
+            self._snapshot = self._submit(self._load_snapshot)
+        if self._mirror is None and self._load_mirror is not None:
+            self._mirror = self._submit(self._load_mirror)
 
     def _submit(self, load: Callable[[], T]) -> Future[T]:
         if self._pool is not None:
@@ -73,11 +83,15 @@ class StoreInputs:
         done.set_result(load())
         return done
 
-    def snapshot(self) -> tuple[StoreSnapshot, str]:
+    def snapshot(self) -> tuple[StoreSnapshot, str, int]:
+        """The snapshot, its fingerprint (or ``""``) and the store revision it was read at."""
+        self._start()
+        assert self._snapshot is not None
         return self._snapshot.result()
 
     def mirror(self) -> MirrorIndex | DirectoryView | None:
         """The mirror as asked for: a view when an incremental run was expected, else its index."""
+        self._start()
         return self._mirror.result() if self._mirror is not None else None
 
     def billing(self) -> BillingReport | None:

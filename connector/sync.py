@@ -42,9 +42,11 @@ from connector.errors import CursorExpiredError
 from connector.errors import StalePlanError
 from connector.guard import GuardOutcome
 from connector.guard import check_guard
+from connector.guard import judge
 from connector.mirror import MirrorIndex
 from connector.mirror import mirror_changes
 from connector.mirror import overlay
+from connector.model import ChangeSet
 from connector.model import DirectoryState
 from connector.model import DirectoryView
 from connector.model import IdpMember
@@ -53,10 +55,13 @@ from connector.plan import BOOKKEEPING
 from connector.plan import Action
 from connector.plan import Plan
 from connector.plan import SetCursor
+from connector.plan import UpdateAccount
 from connector.planner import make_plan
 from connector.planning_inputs import MirrorForm
 from connector.planning_inputs import StoreInputs
 from connector.providers.base import Provider
+from connector.scoped import load_scope
+from connector.scoped import planning_basis
 from connector.settings import SyncSettings
 from connector.store import Store
 from connector.sync_report import SyncReport
@@ -75,6 +80,7 @@ class _Planned:
     guard: GuardOutcome
     view: DirectoryView
     read_reason: str
+    users_read: int
 
 
 @contextlib.contextmanager
@@ -167,6 +173,8 @@ def _plan(
     view: DirectoryView | None = None
     cursor: str | None = None
     old: MirrorIndex | None = None
+    basis = planning_basis(settings)
+    whole = ""  # why an incremental run planned the whole directory
     if reason is None:
         assert state is not None
         try:
@@ -174,6 +182,13 @@ def _plan(
         except CursorExpiredError:
             reason = "the IdP refused the stored cursor"
         else:
+            if inputs.scoped is not None:
+                scoped = _plan_scoped(inputs.scoped, settings, state, changes, basis, force=force)
+                if isinstance(scoped, _Planned):
+                    return scoped
+                whole = f"; planned whole: {scoped}"
+            elif state.planned_revision is None:
+                whole = "; planned whole: the store as the last run left it is not on record"
             mirror = inputs.mirror()
             assert isinstance(mirror, DirectoryView)
             old = MirrorIndex.of_view(mirror)
@@ -185,7 +200,7 @@ def _plan(
         view = read_directory(provider, directory_id, progress)
     if progress is not None:
         progress("plan", 0, None)
-    snapshot, fingerprint = inputs.snapshot()
+    snapshot, fingerprint, revision = inputs.snapshot()
     if old is None and provider.supports_changes:
         loaded = inputs.mirror()
         old = MirrorIndex.of_view(loaded) if isinstance(loaded, DirectoryView) else loaded
@@ -200,9 +215,43 @@ def _plan(
             user_count=len(view.users) if view.full_read else None,
         )
     )
-    plan = dataclasses.replace(plan, changes=plan.changes + tuple(extra))
+    plan = dataclasses.replace(
+        plan, changes=plan.changes + tuple(extra), base_revision=revision, settings_digest=basis
+    )
     guard = check_guard(plan, snapshot, view, settings.guard, force=force)
-    return _Planned(plan, guard, view, reason or "changes since the stored cursor")
+    return _Planned(plan, guard, view, reason or f"changes since the stored cursor{whole}", len(view.users))
+
+
+def _plan_scoped(
+    store: Store,
+    settings: SyncSettings,
+    state: DirectoryState,
+    changes: ChangeSet,
+    basis: str,
+    *,
+    force: bool,
+) -> _Planned | str:
+    """Plan only the identities ``changes`` touch (:mod:`connector.scoped`), or say why not."""
+    with store.transaction(write=False) as conn:
+        scope = load_scope(conn, state, changes, basis)
+        if isinstance(scope, str):
+            return scope
+        plan = make_plan(scope.view, scope.snapshot, settings)
+        if any(isinstance(c, UpdateAccount) and "email" in c.fields for c in plan.changes):
+            return "an account's email would change, which is checked against every account"
+        cursor = SetCursor(
+            reason="changes read", directory_id=state.directory_id, cursor=changes.cursor, full_read=False
+        )
+        plan = dataclasses.replace(
+            plan,
+            changes=plan.changes + scope.mirror + (cursor,),
+            users_read=scope.facts.users_read,
+            base_revision=scope.revision,
+            settings_digest=basis,
+        )
+        guard = judge(plan, scope.facts, settings.guard, force=force)
+    why = f"changes since the stored cursor; planned only the {scope.identities} identities they touch"
+    return _Planned(plan, guard, scope.view, why, scope.facts.users_read)
 
 
 def plan_directory(
@@ -251,7 +300,11 @@ def _plan_with_inputs(
     state = store.directory_state(directory_id)
     reason = full_read_reason(provider, state, settings, full, datetime.now(timezone.utc))
     mirror: MirrorForm | None = None if not provider.supports_changes else "index" if reason else "view"
-    inputs = StoreInputs(store, directory_id, fingerprint=fingerprint, mirror=mirror, billing=billing)
+    # a sync's incremental run over a store its last run left may plan only what changed
+    scoped = not fingerprint and reason is None and state is not None and state.planned_revision is not None
+    inputs = StoreInputs(
+        store, directory_id, fingerprint=fingerprint, mirror=mirror, billing=billing, scoped=scoped
+    )
     try:
         planned = _plan(provider, settings, state, reason, inputs, force=force, progress=progress)
         return planned, inputs.billing()
@@ -338,7 +391,7 @@ def _sync(
         skipped=plan.skipped,
         notes=plan.notes,
         guard=planned.guard,
-        users_read=len(planned.view.users),
+        users_read=planned.users_read,
         billing_before=before,
         plan=plan,
     )

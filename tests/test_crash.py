@@ -159,7 +159,10 @@ def test_incremental_sync_killed_between_batches_reruns_from_the_old_cursor(
 def test_killed_anywhere_in_apply_the_rerun_converges(urls: tuple[str, str]) -> None:
     clean, crashed = urls
     synced(clean, 1)
-    first = run(crashed, 1, env={"KILL_SELF_AFTER": "0.01"})  # mid-transaction, most likely
+    first = run(crashed, 1, env={"KILL_SELF_AFTER": "0.002"})  # mid-transaction, most likely
     assert first.returncode in (0, -signal.SIGKILL), first.stderr
+    if first.returncode == 0:  # apply outran the kill: the store is the clean one already
+        assert canonical(crashed) == canonical(clean)
+        return
     synced(crashed, 1)
     assert canonical(crashed) == canonical(clean)

@@ -23,6 +23,7 @@ from connector.mirror import MemberKey
 from connector.model import MemberKind
 from connector.plan import Action
 from connector.plan import MirrorGroup
+from connector.plan import MirrorMemberRows
 from connector.plan import MirrorMembers
 from connector.plan import MirrorUser
 from connector.store import tables as t
@@ -166,6 +167,25 @@ def mirror_members(ctx: ApplyContext, changes: Sequence[MirrorMembers]) -> list[
         if len(gone) + len(rows) >= MEMBER_ROWS_PER_WRITE:
             _write_members(ctx, gone, rows)
             gone, rows = [], []
+    _write_members(ctx, gone, rows)
+    return results
+
+
+@handles(Action.MIRROR_MEMBER_ROWS)
+def mirror_member_rows(ctx: ApplyContext, changes: Sequence[MirrorMemberRows]) -> list[Result]:
+    """Drop and add single member rows; a row added that is there already stays one row."""
+    ok, results = _split(ctx, changes)
+    user, group = MemberKind.USER.value, MemberKind.GROUP.value
+    gone: list[dict[str, str]] = []
+    rows: list[dict[str, str]] = []
+    for c in ok:
+        added = [(mid, user) for mid in c.added_users] + [(mid, group) for mid in c.added_groups]
+        dropped = [(mid, user) for mid in c.removed_users] + [(mid, group) for mid in c.removed_groups]
+        gone += [{"gid": c.group_id, "mid": mid, "kind": kind} for mid, kind in dropped + added]
+        rows += [
+            {"directory_id": ctx.directory_id, "group_id": c.group_id, "member_id": mid, "kind": kind}
+            for mid, kind in dict.fromkeys(added)
+        ]
     _write_members(ctx, gone, rows)
     return results
 

@@ -41,6 +41,7 @@ from connector.store import lock
 from connector.store import snapshot as snap
 from connector.store import tables as t
 from connector.store.local import LocalObjects
+from connector.store.revision import read_revision
 from connector.store.runs import RunLog
 from connector.store.runs import utcnow
 
@@ -189,6 +190,8 @@ class Store(RunLog, LocalObjects):
             except InvalidEmailError as exc:
                 raise StoreError(f"{domain!r} is not a domain name: {exc}") from exc
         with self.transaction() as conn:
+            if set(conn.execute(select(t.verified_domains.c.domain)).scalars()) == set(normal):
+                return  # unchanged: no write, so the store revision stays (connector.store.revision)
             conn.execute(delete(t.verified_domains))
             if normal:
                 conn.execute(insert(t.verified_domains), [{"domain": d} for d in dict.fromkeys(normal)])
@@ -212,6 +215,11 @@ class Store(RunLog, LocalObjects):
                 raise StoreError(f"the groups granting {product!r} must be a list, not one string")
             rows += [{"product": product, "group_name": n} for n in dict.fromkeys(names)]
         with self.transaction() as conn:
+            c = t.product_grants.c
+            if {tuple(r) for r in conn.execute(select(c.product, c.group_name))} == {
+                (r["product"], r["group_name"]) for r in rows
+            }:
+                return  # unchanged: no write, so the store revision stays
             conn.execute(delete(t.product_grants))
             if rows:
                 conn.execute(insert(t.product_grants), rows)
@@ -253,16 +261,20 @@ class Store(RunLog, LocalObjects):
         """Changes whenever the planner's input from the store changes (see ``fingerprint_of``)."""
         return self.planning_input(directory_id)[1]
 
-    def planning_input(self, directory_id: str, *, fingerprint: bool = True) -> tuple[StoreSnapshot, str]:
-        """The snapshot and its fingerprint, read in one transaction.
+    def planning_input(
+        self, directory_id: str, *, fingerprint: bool = True
+    ) -> tuple[StoreSnapshot, str, int]:
+        """The snapshot, its fingerprint and the store revision, read in one transaction.
 
         ``fingerprint=False`` skips the digest (``""``): a sync applies its plan
-        at once under the run lock, so only a saved plan needs one.
+        at once under the run lock, so only a saved plan needs one.  The
+        revision (:mod:`connector.store.revision`) goes with the plan to apply.
         """
         with self.transaction(write=False) as conn:
             snapshot = snap.load_snapshot(conn, directory_id)
             domains = [r[0] for r in conn.execute(select(t.verified_domains.c.domain))]
-        return snapshot, snap.fingerprint_of(snapshot, domains) if fingerprint else ""
+            revision = read_revision(conn)
+        return snapshot, snap.fingerprint_of(snapshot, domains) if fingerprint else "", revision
 
     def accounts(self) -> list[Account]:
         with self.transaction(write=False) as conn:

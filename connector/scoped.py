@@ -1,0 +1,354 @@
+"""Planning only what changed: an incremental run over a store its last run left as it was.
+
+An incremental run normally lays the IdP's changes over the whole mirror and
+plans the whole directory against the whole store (:mod:`connector.sync`), so
+whatever drifted in the product since is put right.  That costs as much as a
+full plan.  When the store is exactly as this directory's last applied run
+left it (its revision, :mod:`connector.store.revision`, and the planning
+settings match what that run recorded), every identity the changes do not
+touch plans nothing, and planning only the touched ones gives the same plan
+at a cost proportional to the change.
+
+In scope: the users the IdP reports changed or gone, the users whose direct
+membership moved, and every user under a nested group that moved or went.
+The view handed to the planner holds those users as the directory has them
+now, every group, and every nested-group edge (so flattening is exact for
+them); the snapshot holds their links and accounts, every link to those
+accounts, every group, and those accounts' memberships.
+
+A run plans the whole directory instead (:func:`load_scope` says why) when
+the store's state is not known to be the last run's, or when a change needs
+linking, which looks across the whole organization: an identity new to the
+directory, one whose email changed, one not linked that became active or
+inactive, or an active one not linked that left.  An identity not linked
+whose email and status stay (a conflict or a skip) stays one, and is not
+planned.
+A scoped plan that would change an account's email also gives way, as that
+checks the address against every account.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Collection
+from collections.abc import Iterable
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+
+from sqlalchemy import Connection
+
+from connector.guard import GuardFacts
+from connector.mirror import MemberKey
+from connector.mirror import UserKey
+from connector.mirror import group_fields
+from connector.mirror import group_key
+from connector.mirror import kind_value
+from connector.mirror import load_mirror_groups
+from connector.mirror import load_mirror_users
+from connector.mirror import user_key
+from connector.mirror import user_of_key
+from connector.model import ChangeSet
+from connector.model import DirectoryState
+from connector.model import DirectoryView
+from connector.model import IdpGroup
+from connector.model import IdpMember
+from connector.model import IdpUser
+from connector.model import MemberKind
+from connector.model import StoreSnapshot
+from connector.plan import Change
+from connector.plan import MirrorGroup
+from connector.plan import MirrorMemberRows
+from connector.plan import MirrorUser
+from connector.settings import SyncSettings
+from connector.store import scoped_reads as reads
+from connector.store.revision import read_revision
+from connector.store.snapshot import load_groups
+
+USER = MemberKind.USER.value
+GROUP = MemberKind.GROUP.value
+
+
+def planning_basis(settings: SyncSettings) -> str:
+    """A digest of what planning depends on besides the store and the directory.
+
+    Recorded with a run; a later run plans only what changed only while it is
+    the same (the verified domains, the missing threshold, the connector's
+    version).
+    """
+    import connector  # the package's version; imported here, as the package imports this module
+
+    basis = {
+        "version": connector.__version__,
+        "verified_domains": sorted(settings.verified_domains),
+        "missing_threshold": settings.missing_threshold,
+    }
+    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What planning the changed identities needs, read from the store in one transaction."""
+
+    view: DirectoryView
+    snapshot: StoreSnapshot
+    facts: GuardFacts
+    mirror: tuple[Change, ...]
+    revision: int
+    identities: int  # identities planned (the scope's users, the gone ones included)
+
+
+@dataclass
+class _Members:
+    """The direct-member changes of one run, as overlaying them on the mirror would apply them."""
+
+    added: dict[str, set[MemberKey]] = field(default_factory=dict)
+    dropped: dict[str, set[MemberKey]] = field(default_factory=dict)
+    whole: set[str] = field(default_factory=set)
+    removed_groups: set[str] = field(default_factory=set)
+    gone: set[MemberKey] = field(default_factory=set)  # removed users and groups leave every list
+
+    def after(self, group_id: str, before: Iterable[MemberKey]) -> set[MemberKey]:
+        """A group's direct members after the changes, given (some of) them before."""
+        if group_id in self.removed_groups:
+            return set()
+        added = self.added.get(group_id, set())
+        if group_id in self.whole:
+            return added - self.gone
+        return (set(before) - self.dropped.get(group_id, set()) | added) - self.gone
+
+
+def _members_of(changes: ChangeSet, removed_users: set[str], removed_groups: set[str]) -> _Members:
+    out = _Members(whole=set(changes.groups_with_full_members), removed_groups=removed_groups)
+    for m in changes.members_removed:
+        if m.group_id not in out.whole:
+            out.dropped.setdefault(m.group_id, set()).add((m.member_id, kind_value(m.kind)))
+    for m in changes.members_added:
+        if m.group_id not in removed_groups:
+            out.added.setdefault(m.group_id, set()).add((m.member_id, kind_value(m.kind)))
+    out.gone = {(uid, USER) for uid in removed_users} | {(gid, GROUP) for gid in removed_groups}
+    return out
+
+
+def _under(groups: Iterable[str], children: Mapping[str, set[str]]) -> set[str]:
+    """The groups and every group nested in them, at any depth (cycles included once)."""
+    seen: set[str] = set()
+    todo = list(groups)
+    while todo:
+        group_id = todo.pop()
+        if group_id not in seen:
+            seen.add(group_id)
+            todo.extend(children.get(group_id, ()))
+    return seen
+
+
+def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basis: str) -> Scope | str:
+    """What planning only the changed identities needs, or why the whole directory must be planned."""
+    d = state.directory_id
+    if state.planned_revision is None:
+        return "the store as the last run left it is not on record"
+    if state.planned_settings != basis:
+        return "the settings or the connector changed since the last run"
+    revision = read_revision(conn)
+    if revision != state.planned_revision:
+        return "something besides this directory's runs wrote to the store since its last run"
+
+    changed = {u.idp_user_id: u for u in changes.users}
+    removed_users = set(changes.removed_user_ids) - changed.keys()
+    old: dict[str, UserKey] = load_mirror_users(conn, d, changed.keys() | removed_users)
+    links = reads.links_of_identities(conn, d, changed.keys() | removed_users)
+    for uid in sorted(changed):
+        if uid not in old:
+            return f"identity {uid} is new to the directory"
+        if changed[uid].email != old[uid][1]:
+            return f"identity {uid} has a new email"
+        if (d, uid) not in links and bool(changed[uid].active) != old[uid][2]:
+            return f"identity {uid}, not linked, is {'active' if changed[uid].active else 'inactive'} now"
+    for uid in sorted(removed_users):
+        if uid in old and (d, uid) not in links and old[uid][2]:
+            return f"identity {uid}, active and not linked, left the directory"
+
+    old_groups = load_mirror_groups(conn, d)
+    groups = dict(old_groups)
+    removed_groups = set(changes.removed_group_ids)
+    for group in changes.groups:
+        groups[group.idp_group_id] = group
+        removed_groups.discard(group.idp_group_id)
+    for group_id in removed_groups:
+        groups.pop(group_id, None)
+    members = _members_of(changes, removed_users, removed_groups)
+
+    whole_before: dict[str, set[MemberKey]] = {g: set() for g in members.whole}
+    for group_id, member_id, kind in reads.mirror_members_of_groups(conn, d, members.whole):
+        whole_before[group_id].add((member_id, kind))
+    children_before: dict[str, set[str]] = {}
+    for parent, child in reads.mirror_group_edges(conn, d):
+        children_before.setdefault(parent, set()).add(child)
+    parents = children_before.keys() | members.added.keys() | members.dropped.keys() | members.whole
+    children: dict[str, set[str]] = {}
+    for parent in parents:
+        before = [(c, GROUP) for c in children_before.get(parent, ())]
+        if parent in members.whole:
+            before = list(whole_before[parent])
+        after = {mid for mid, kind in members.after(parent, before) if kind == GROUP}
+        if after:
+            children[parent] = after
+
+    # the users in scope: changed or gone, moved in a list, or under a group that moved or went
+    scope = set(changed) | removed_users
+    for group_id in members.added.keys() | members.dropped.keys():
+        if group_id not in members.whole:
+            keys = members.added.get(group_id, set()) | members.dropped.get(group_id, set())
+            scope |= {mid for mid, kind in keys if kind == USER}
+    for group_id in members.whole:
+        before_users = {k for k in whole_before[group_id] if k[1] == USER}
+        after_users = {k for k in members.after(group_id, ()) if k[1] == USER}
+        scope |= {mid for mid, _ in before_users ^ after_users}
+    moved = set(removed_groups)
+    for parent in parents:
+        moved |= children_before.get(parent, set()) ^ children.get(parent, set())
+    if moved:
+        both = {p: children_before.get(p, set()) | children.get(p, set()) for p in parents}
+        under = _under(moved, both)
+        scope |= {mid for _, mid, _ in reads.mirror_members_of_groups(conn, d, under, users_only=True)}
+        scope |= {mid for g in under for mid, kind in members.added.get(g, ()) if kind == USER}
+
+    old.update(load_mirror_users(conn, d, scope - old.keys()))
+    links.update(reads.links_of_identities(conn, d, scope - changed.keys() - removed_users))
+    users: dict[str, IdpUser] = {}
+    for uid in sorted(scope - removed_users):
+        # an identity not linked whose email and status stay (a conflict or a skip) stays one,
+        # and moves no other identity's link: it plans nothing
+        if (d, uid) not in links:
+            continue
+        if uid in changed:
+            users[uid] = changed[uid]
+        elif uid in old:
+            users[uid] = user_of_key(uid, old[uid])
+
+    rows_before = list(reads.mirror_rows_of_members(conn, d, scope))
+    direct: dict[str, set[MemberKey]] = {}
+    for group_id, member_id, kind in rows_before:
+        if kind == USER and member_id in users:
+            direct.setdefault(group_id, set()).add((member_id, kind))
+    view_members: dict[str, tuple[IdpMember, ...]] = {}
+    for group_id in groups:
+        before = direct.get(group_id, set())
+        now = {k for k in members.after(group_id, before) if k[1] == USER and k[0] in users}
+        listed = [IdpMember(group_id, mid, MemberKind.USER) for mid, _ in sorted(now)]
+        listed += [IdpMember(group_id, c, MemberKind.GROUP) for c in sorted(children.get(group_id, ()))]
+        if listed:
+            view_members[group_id] = tuple(listed)
+    view = DirectoryView(
+        d, users, groups, view_members, full_read=False, removed_user_ids=frozenset(removed_users)
+    )
+
+    here = {key: link for key, link in links.items() if key[1] in scope}
+    account_ids = {link.account_id for link in here.values()}
+    product_groups = load_groups(conn)
+    snapshot = StoreSnapshot(
+        accounts=reads.accounts_by_id(conn, account_ids),
+        links={**reads.links_of_accounts(conn, account_ids), **here},
+        groups=product_groups,
+        memberships=frozenset(reads.memberships_of_accounts(conn, d, account_ids)),
+        directory=state,
+    )
+    facts = GuardFacts(
+        linked=reads.links_count(conn, d),
+        users_read=reads.mirror_user_count(conn, d) - len(removed_users & old.keys()),
+        last_good_user_count=state.last_good_user_count,
+        memberships=snapshot.memberships,
+        group_sizes=lambda group_ids: reads.group_sizes(conn, d, group_ids),
+        group_names={g.group_id: g.name for g in product_groups.values()},
+    )
+    mirror = _mirror_changes(
+        d,
+        changed,
+        removed_users,
+        old,
+        old_groups,
+        changes.groups,
+        removed_groups,
+        members,
+        whole_before,
+        rows_before,
+        children_before,
+    )
+    return Scope(view, snapshot, facts, tuple(mirror), revision, len(users) + len(removed_users))
+
+
+def _mirror_changes(
+    d: str,
+    changed: Mapping[str, IdpUser],
+    removed_users: Collection[str],
+    old: Mapping[str, UserKey],
+    old_groups: Mapping[str, IdpGroup],
+    new_groups: Iterable[IdpGroup],
+    removed_groups: Collection[str],
+    members: _Members,
+    whole_before: Mapping[str, set[MemberKey]],
+    rows_before: Iterable[tuple[str, str, str]],
+    children_before: Mapping[str, set[str]],
+) -> list[Change]:
+    """The mirror's changes as rows: the same end state as :func:`connector.mirror.mirror_changes`."""
+    out: list[Change] = []
+    for uid in sorted(changed):
+        key = user_key(changed[uid])
+        if old.get(uid) != key:
+            out.append(MirrorUser("mirror: the user changed in the IdP", d, uid, False, *key))
+    out += [
+        MirrorUser(
+            reason="mirror: the user is gone from the IdP", directory_id=d, idp_user_id=uid, removed=True
+        )
+        for uid in sorted(removed_users)
+        if uid in old
+    ]
+    latest = {g.idp_group_id: g for g in new_groups}
+    for gid in sorted(latest):
+        before = old_groups.get(gid)
+        if gid not in removed_groups and (before is None or group_key(before) != group_key(latest[gid])):
+            out.append(
+                MirrorGroup(
+                    reason="mirror: a group new or changed",
+                    directory_id=d,
+                    idp_group_id=gid,
+                    **group_fields(latest[gid]),
+                )
+            )
+    out += [
+        MirrorGroup(
+            reason="mirror: the group is gone from the IdP", directory_id=d, idp_group_id=gid, removed=True
+        )
+        for gid in sorted(removed_groups)
+        if gid in old_groups
+    ]
+    # rows that leave a list because their member is gone
+    leaving: dict[str, set[MemberKey]] = {}
+    for group_id, member_id, kind in rows_before:
+        if (member_id, kind) in members.gone:
+            leaving.setdefault(group_id, set()).add((member_id, kind))
+    for parent, kids in children_before.items():
+        for child in kids & set(removed_groups):
+            leaving.setdefault(parent, set()).add((child, GROUP))
+    touched = members.added.keys() | members.dropped.keys() | members.whole | leaving.keys()
+    for gid in sorted(touched - set(removed_groups)):
+        if gid in members.whole:
+            after = members.after(gid, ())
+            add, drop = after - whole_before[gid], whole_before[gid] - after
+        else:
+            add = members.added.get(gid, set()) - members.gone
+            drop = (members.dropped.get(gid, set()) - add) | leaving.get(gid, set())
+        if add or drop:
+            out.append(
+                MirrorMemberRows(
+                    reason="mirror: the group's members changed",
+                    directory_id=d,
+                    group_id=gid,
+                    added_users=tuple(sorted(m for m, k in add if k == USER)),
+                    added_groups=tuple(sorted(m for m, k in add if k == GROUP)),
+                    removed_users=tuple(sorted(m for m, k in drop if k == USER)),
+                    removed_groups=tuple(sorted(m for m, k in drop if k == GROUP)),
+                )
+            )
+    return out

@@ -1,0 +1,168 @@
+"""Reads of a few rows by id, for a run that plans only what changed (:mod:`connector.scoped`).
+
+Each function reads only the rows of the ids it is given (in slices, so a
+long list never exceeds a database's bound-parameter limit), the same columns
+:mod:`connector.store.snapshot` and :mod:`connector.mirror` read for a whole
+directory.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from collections.abc import Collection
+from collections.abc import Iterator
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy import Row
+from sqlalchemy import Select
+from sqlalchemy import func
+from sqlalchemy import or_
+from sqlalchemy import select
+from sqlalchemy.sql import ColumnElement
+
+from connector.model import LOCAL_SOURCE
+from connector.model import Account
+from connector.model import AccountOrigin
+from connector.model import AccountStatus
+from connector.model import GroupMembership
+from connector.model import Link
+from connector.model import MemberKind
+from connector.store import tables as t
+from connector.store.bulk import one_of
+
+ID_SLICE = 1000
+"""Ids per query: one bound parameter each on SQLite (an array on PostgreSQL)."""
+
+_STATUSES = {s.value: s for s in AccountStatus}
+_ORIGINS = {o.value: o for o in AccountOrigin}
+
+
+def rows_by_ids(
+    conn: Connection,
+    column: ColumnElement[Any],
+    ids: Collection[str],
+    query: Callable[[ColumnElement[bool]], Select[Any]],
+) -> Iterator[Row[Any]]:
+    """The rows of ``query(condition)`` where ``column`` is one of ``ids``, a slice of ids at a time."""
+    values = sorted(ids)
+    for start in range(0, len(values), ID_SLICE):
+        yield from conn.execute(query(one_of(conn, column, values[start : start + ID_SLICE])))
+
+
+# ---------------------------------------------------------------------- the mirror
+
+
+def mirror_user_count(conn: Connection, directory_id: str) -> int:
+    u = t.idp_users.c
+    return conn.execute(select(func.count()).where(u.directory_id == directory_id)).scalar_one()
+
+
+def mirror_group_edges(conn: Connection, directory_id: str) -> list[tuple[str, str]]:
+    """Every (parent, child) pair of nested groups in the mirror."""
+    m = t.idp_members.c
+    query = select(m.group_id, m.member_id).where(
+        m.directory_id == directory_id, m.kind == MemberKind.GROUP.value
+    )
+    return [(r[0], r[1]) for r in conn.execute(query)]
+
+
+def mirror_members_of_groups(
+    conn: Connection, directory_id: str, group_ids: Collection[str], *, users_only: bool = False
+) -> Iterator[tuple[str, str, str]]:
+    """(group, member, kind) of every mirrored member of these groups."""
+    m = t.idp_members.c
+
+    def query(cond: ColumnElement[bool]) -> Select[Any]:
+        q = select(m.group_id, m.member_id, m.kind).where(m.directory_id == directory_id, cond)
+        return q.where(m.kind == MemberKind.USER.value) if users_only else q
+
+    for r in rows_by_ids(conn, m.group_id, group_ids, query):
+        yield r[0], r[1], r[2]
+
+
+def mirror_rows_of_members(
+    conn: Connection, directory_id: str, member_ids: Collection[str]
+) -> Iterator[tuple[str, str, str]]:
+    """(group, member, kind) of every mirrored membership of these members (users or groups)."""
+    m = t.idp_members.c
+    for r in rows_by_ids(
+        conn,
+        m.member_id,
+        member_ids,
+        lambda cond: select(m.group_id, m.member_id, m.kind).where(m.directory_id == directory_id, cond),
+    ):
+        yield r[0], r[1], r[2]
+
+
+# ---------------------------------------------------------------------- the product's rows
+
+
+def links_of_identities(
+    conn: Connection, directory_id: str, ids: Collection[str]
+) -> dict[tuple[str, str], Link]:
+    c = t.links.c
+    columns = (c.directory_id, c.idp_user_id, c.account_id, c.missing_count, c.idp_active)
+    rows = rows_by_ids(
+        conn, c.idp_user_id, ids, lambda cond: select(*columns).where(c.directory_id == directory_id, cond)
+    )
+    return {(r[0], r[1]): Link(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows}
+
+
+def links_of_accounts(conn: Connection, account_ids: Collection[str]) -> dict[tuple[str, str], Link]:
+    """Every link (any directory) to these accounts."""
+    c = t.links.c
+    columns = (c.directory_id, c.idp_user_id, c.account_id, c.missing_count, c.idp_active)
+    rows = rows_by_ids(conn, c.account_id, account_ids, lambda cond: select(*columns).where(cond))
+    return {(r[0], r[1]): Link(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows}
+
+
+def accounts_by_id(conn: Connection, account_ids: Collection[str]) -> dict[str, Account]:
+    a = t.accounts.c
+    columns = (a.account_id, a.email, a.display_name, a.status, a.origin, a.given_name, a.family_name)
+    rows = rows_by_ids(conn, a.account_id, account_ids, lambda cond: select(*columns).where(cond))
+    return {r[0]: Account(r[0], r[1], r[2], _STATUSES[r[3]], _ORIGINS[r[4]], r[5], r[6]) for r in rows}
+
+
+def _seen_by(directory_id: str) -> ColumnElement[bool]:
+    """The memberships a directory's snapshot holds (``snapshot.load_memberships``)."""
+    m = t.memberships.c
+    managed = select(t.groups.c.group_id).where(t.groups.c.directory_id == directory_id)
+    return or_(m.source == directory_id, m.source == LOCAL_SOURCE, m.group_id.in_(managed))
+
+
+def memberships_of_accounts(
+    conn: Connection, directory_id: str, account_ids: Collection[str]
+) -> list[GroupMembership]:
+    """The memberships of these accounts that the directory's snapshot would hold."""
+    m = t.memberships.c
+    seen = _seen_by(directory_id)
+    rows = rows_by_ids(
+        conn,
+        m.account_id,
+        account_ids,
+        lambda cond: select(m.group_id, m.account_id, m.source).where(seen, cond),
+    )
+    return [GroupMembership(r[0], r[1], r[2]) for r in rows]
+
+
+def group_sizes(conn: Connection, directory_id: str, group_ids: Collection[str]) -> dict[str, int]:
+    """Distinct accounts per group among the memberships the directory's snapshot would hold."""
+    m = t.memberships.c
+    seen = _seen_by(directory_id)
+    sizes = {group_id: 0 for group_id in group_ids}
+    for r in rows_by_ids(
+        conn,
+        m.group_id,
+        group_ids,
+        lambda cond: (
+            select(m.group_id, func.count(m.account_id.distinct())).where(seen, cond).group_by(m.group_id)
+        ),
+    ):
+        sizes[r[0]] = r[1]
+    return sizes
+
+
+def links_count(conn: Connection, directory_id: str) -> int:
+    c = t.links.c
+    return conn.execute(select(func.count()).where(c.directory_id == directory_id)).scalar_one()

@@ -1,0 +1,390 @@
+"""Planning only what changed (connector.scoped) gives the whole directory's plan.
+
+The property test builds a random directory (nested groups, conflicts, invited
+accounts), syncs it, changes it at random, and then plans the same changes
+twice on the same store: only the identities they touch, and the whole
+directory laid over the mirror.  Whenever the scoped path is taken, both plans
+and the guard's verdicts must be equal, and the mirror it writes must be the
+directory as the IdP has it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+import json
+from collections.abc import Callable
+
+import pytest
+from fakes import FakeProvider
+from fakes import user
+from hypothesis import HealthCheck
+from hypothesis import event
+from hypothesis import given
+from hypothesis import settings
+from hypothesis import strategies as st
+
+from connector.guard import GuardOutcome
+from connector.guard import check_guard
+from connector.guard import judge
+from connector.mirror import load_mirror
+from connector.mirror import overlay
+from connector.model import DirectoryView
+from connector.model import MemberKind
+from connector.plan import BOOKKEEPING
+from connector.plan import Plan
+from connector.plan import UpdateAccount
+from connector.planner import make_plan
+from connector.scoped import Scope
+from connector.scoped import load_scope
+from connector.scoped import planning_basis
+from connector.settings import GuardSettings
+from connector.settings import SyncSettings
+from connector.store import Store
+from connector.sync import sync_directory
+
+DOMAINS = ("example.com",)
+SETTINGS = SyncSettings(
+    verified_domains=DOMAINS,
+    product_grants={"jira-software": ("Group 0",)},
+    guard=GuardSettings(min_deactivations=2, group_min_size=2),
+)
+D = "fake-dir"
+
+
+def _counter() -> Callable[[], str]:
+    numbers = itertools.count()
+    return lambda: f"new-{next(numbers)}"
+
+
+def _product(plan: Plan) -> list[str]:
+    """The plan's changes that matter to the product (and MarkMissing), comparable as text."""
+    keep = [c for c in plan.changes if c.action not in BOOKKEEPING or c.action.value == "mark_missing"]
+    return sorted(json.dumps(c.to_dict(), sort_keys=True) for c in keep)
+
+
+def _members(view: DirectoryView) -> dict[str, set[tuple[str, str]]]:
+    return {g: {(m.member_id, MemberKind(m.kind).value) for m in ms} for g, ms in view.members.items() if ms}
+
+
+@dataclasses.dataclass
+class _Both:
+    scope: Scope | str  # or why none
+    scoped: Plan | None
+    scoped_guard: GuardOutcome | None
+    whole: Plan
+    whole_guard: GuardOutcome
+    whole_view: DirectoryView
+
+
+def _both(store: Store, provider: FakeProvider) -> _Both:
+    """The scoped plan and the whole-directory plan of the changes since the cursor, and their guards."""
+    state = store.directory_state(D)
+    assert state is not None
+    changes = provider.changes(state.cursor)
+    with store.transaction(write=False) as conn:
+        scope = load_scope(conn, state, changes, planning_basis(SETTINGS))
+        scoped = guard = None
+        if isinstance(scope, Scope):  # the guard asks the store for group sizes: inside the transaction
+            scoped = make_plan(scope.view, scope.snapshot, SETTINGS, new_id=_counter())
+            scoped = dataclasses.replace(scoped, users_read=scope.facts.users_read)
+            guard = judge(scoped, scope.facts, SETTINGS.guard)
+        whole_view = overlay(load_mirror(conn, D), changes)
+    snapshot = store.snapshot(D)
+    whole = make_plan(whole_view, snapshot, SETTINGS, new_id=_counter())
+    whole_guard = check_guard(whole, snapshot, whole_view, SETTINGS.guard)
+    return _Both(scope, scoped, guard, whole, whole_guard, whole_view)
+
+
+# ---------------------------------------------------------------------- examples
+
+
+def _synced(member_diffs: bool = True) -> tuple[Store, FakeProvider]:
+    provider = FakeProvider(member_diffs=member_diffs)
+    for n in range(6):
+        provider.put_user(user(n))
+    for g in range(3):
+        provider.put_group(f"g{g}", f"Group {g}")
+    for n in range(6):
+        provider.add_member(f"g{n % 3}", f"u{n}")
+    provider.add_member("g0", "g1", MemberKind.GROUP)
+    store = Store.open("sqlite://")
+    store.set_verified_domains(DOMAINS)
+    store.set_product_grants(SETTINGS.product_grants)
+    report = sync_directory(provider, store, SETTINGS)
+    assert report.failed == [] and report.full_read
+    return store, provider
+
+
+def test_a_delta_plans_only_the_identities_it_touches() -> None:
+    store, provider = _synced()
+    with store:
+        store.set_verified_domains(DOMAINS)  # as every CLI run does: the same values write nothing
+        store.set_product_grants(SETTINGS.product_grants)
+        provider.update_user("u1", display_name="Renamed")
+        provider.remove_member("g2", "u2")
+        report = sync_directory(provider, store, SETTINGS)
+        assert "planned only the 2 identities they touch" in report.read_reason
+        assert report.counts["update_account"] == 1 and report.counts["remove_membership"] == 1
+        assert report.users_read == 6
+        with store.transaction(write=False) as conn:
+            mirror = load_mirror(conn, D)
+        assert mirror.users["u1"].display_name == "Renamed"
+        assert ("u2", "user") not in _members(mirror).get("g2", set())
+        # nothing else to do: a whole plan now agrees
+        again = sync_directory(provider, store, SETTINGS, full=True)
+        assert not [a for a, n in again.counts.items() if n], again.counts
+
+
+def test_nesting_a_group_reaches_everyone_under_it() -> None:
+    store, provider = _synced()
+    with store:
+        provider.add_member("g2", "g0", MemberKind.GROUP)  # g0 holds g1: all of them join g2
+        both = _both(store, provider)
+        assert isinstance(both.scope, Scope) and both.scoped is not None
+        assert _product(both.scoped) == _product(both.whole)
+        assert sum(1 for c in both.scoped.changes if c.action.value == "add_membership") == 4
+        report = sync_directory(provider, store, SETTINGS)
+        assert "planned only" in report.read_reason and report.counts["add_membership"] == 4
+
+
+@pytest.mark.parametrize("gone", ["u0", "g1"])
+def test_a_deletion_reported_alone_leaves_every_list(gone: str) -> None:
+    store, provider = _synced()
+    with store:
+        _vanish(provider, gone, MemberKind.USER if gone.startswith("u") else MemberKind.GROUP)
+        both = _both(store, provider)
+        assert both.scoped is not None and _product(both.scoped) == _product(both.whole)
+        report = sync_directory(provider, store, SETTINGS, force=True)  # one of six gone: the read shrank
+        assert "planned only" in report.read_reason and report.outcome == "applied"
+        with store.transaction(write=False) as conn:
+            members = _members(load_mirror(conn, D))
+        assert members == _members(both.whole_view)
+        assert all(gone not in {m for m, _ in listed} for listed in members.values())
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        (lambda p, s: p.put_user(user(9)), "identity u9 is new to the directory"),
+        (lambda p, s: p.update_user("u1", email="other@example.com"), "identity u1 has a new email"),
+        (lambda p, s: s.add_account("late@example.com"), "something besides this directory's runs wrote"),
+        (lambda p, s: s.set_verified_domains(["example.com", "example.org"]), "something besides"),
+    ],
+)
+def test_what_needs_the_whole_directory_plans_it(change: Callable[..., object], why: str) -> None:
+    store, provider = _synced()
+    with store:
+        change(provider, store)
+        provider.update_user("u3", display_name="Also renamed")
+        report = sync_directory(provider, store, SETTINGS)
+        assert report.read_reason.startswith("changes since the stored cursor; planned whole: ")
+        assert why in report.read_reason
+        assert report.failed == []
+        # and the run after it, with nothing else written, is scoped again
+        provider.update_user("u4", display_name="Later")
+        assert "planned only" in sync_directory(provider, store, SETTINGS).read_reason
+
+
+def test_a_conflict_that_a_departure_ends_is_planned_whole() -> None:
+    store, provider = _synced()
+    with store:
+        provider.put_user(user(7, email="twin@example.com"))
+        provider.put_user(user(8, email="twin@example.com"))
+        first = sync_directory(provider, store, SETTINGS)
+        assert {c.idp_user_id for c in first.conflicts} == {"u7", "u8"}
+        provider.delete_user("u8")
+        both = _both(store, provider)
+        assert both.scope == "identity u8, active and not linked, left the directory"
+        report = sync_directory(provider, store, SETTINGS)
+        assert report.counts["create_account"] == 1 and report.conflicts == ()
+
+
+def test_other_settings_plan_the_whole_directory() -> None:
+    store, provider = _synced()
+    with store:
+        provider.update_user("u3", display_name="Renamed")
+        other = dataclasses.replace(SETTINGS, missing_threshold=3)
+        report = sync_directory(provider, store, other)
+        assert "planned whole: the settings or the connector changed" in report.read_reason
+
+
+def test_a_failed_change_leaves_the_next_run_whole() -> None:
+    store, provider = _synced()
+    with store:
+        with store.transaction() as conn:
+            conn.exec_driver_sql("UPDATE directories SET planned_revision = NULL")
+        provider.update_user("u3", display_name="Renamed")
+        report = sync_directory(provider, store, SETTINGS)
+        assert "the store as the last run left it is not on record" in report.read_reason
+
+
+def test_whole_member_lists_are_written_as_row_differences() -> None:
+    store, provider = _synced(member_diffs=False)
+    with store:
+        provider.remove_member("g0", "u0")
+        provider.add_member("g0", "u1")
+        both = _both(store, provider)
+        assert both.scoped is not None and _product(both.scoped) == _product(both.whole)
+        assert [c.action.value for c in both.scoped if c.action.value != "set_cursor"] == [
+            "remove_membership"
+        ]
+        report = sync_directory(provider, store, SETTINGS)
+        assert "planned only" in report.read_reason
+        assert report.bookkeeping["mirror_member_rows"] == 1 and report.bookkeeping["mirror_members"] == 0
+        with store.transaction(write=False) as conn:
+            assert _members(load_mirror(conn, D))["g0"] == {("u1", "user"), ("u3", "user"), ("g1", "group")}
+
+
+# ---------------------------------------------------------------------- the property
+
+EMAIL_DOMAINS = ["example.com", "partner.org"]
+people = st.lists(
+    st.tuples(st.integers(0, 9), st.sampled_from(EMAIL_DOMAINS), st.booleans()),
+    min_size=1,
+    max_size=10,
+    unique_by=lambda p: p[0],
+)
+invited = st.lists(st.tuples(st.integers(0, 12), st.sampled_from(EMAIL_DOMAINS)), max_size=5)
+direct = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 9)), max_size=25)
+nested = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=4)
+step = st.one_of(
+    st.tuples(
+        st.sampled_from(["suspend", "resume", "rename", "delete", "vanish", "email", "same_email"]),
+        st.integers(0, 12),
+        st.integers(0, 4),
+    ),
+    st.tuples(
+        st.sampled_from(
+            ["join", "leave", "nest", "unnest", "drop_group", "vanish_group", "rename_group", "new_group"]
+        ),
+        st.integers(0, 12),
+        st.integers(0, 5),
+    ),
+)
+
+
+def _build(provider: FakeProvider, who: list, members: list, edges: list) -> None:
+    for n, domain, active in who:  # u7, u8, u9 share u0, u1, u2's addresses: conflicts
+        provider.put_user(user(n, domain=domain, active=active, email=f"user{n % 7}@{domain}"))
+    for g in range(5):
+        provider.put_group(f"g{g}", f"Group {g}")
+    for g, n in members:
+        if f"u{n}" in provider.users:
+            provider.add_member(f"g{g}", f"u{n}")
+    for parent, child in edges:
+        provider.add_member(f"g{parent}", f"g{child}", MemberKind.GROUP)
+
+
+def _vanish(provider: FakeProvider, object_id: str, kind: MemberKind) -> None:
+    """Delete a user or group as an IdP that reports only the deletion, not the lists it left."""
+    for members in provider.members.values():
+        members.pop((object_id, kind), None)
+    if kind is MemberKind.USER:
+        del provider.users[object_id]
+        provider.log.append(("user", object_id))
+    else:
+        del provider.groups[object_id]
+        del provider.members[object_id]
+        provider.log.append(("group", object_id))
+
+
+def _live(provider: FakeProvider, steps: list[tuple[str, int, int]]) -> None:
+    for kind, n, g in steps:
+        uid, gid = f"u{n}", f"g{g}"
+        if kind == "new_group":
+            provider.put_group(f"g{5 + n}", f"New group {n}")
+            if gid in provider.groups:
+                provider.add_member(gid, f"g{5 + n}", MemberKind.GROUP)
+            continue
+        if kind in ("nest", "unnest"):
+            child = f"g{n % 6}"
+            if gid in provider.groups and child in provider.groups:
+                if kind == "nest":
+                    provider.add_member(gid, child, MemberKind.GROUP)
+                else:
+                    provider.remove_member(gid, child, MemberKind.GROUP)
+            continue
+        if kind in ("drop_group", "vanish_group", "rename_group"):
+            if gid in provider.groups:
+                if kind == "drop_group":
+                    provider.delete_group(gid)
+                elif kind == "vanish_group":
+                    _vanish(provider, gid, MemberKind.GROUP)
+                else:
+                    provider.put_group(gid, f"Renamed group {g}")
+            continue
+        if uid not in provider.users:
+            continue
+        if kind == "suspend":
+            provider.update_user(uid, active=False, raw_status="SUSPENDED")
+        elif kind == "resume":
+            provider.update_user(uid, active=True, raw_status="ACTIVE")
+        elif kind == "rename":
+            provider.update_user(uid, display_name=f"Renamed {n}", given_name=f"G{g}")
+        elif kind == "delete":
+            provider.delete_user(uid)
+        elif kind == "vanish":
+            _vanish(provider, uid, MemberKind.USER)
+        elif kind == "email":
+            provider.update_user(uid, email=f"moved{n}@example.com")
+        elif kind == "same_email":
+            provider.update_user(uid, user_name=f"login{n}")
+        elif gid in provider.groups and kind == "join":
+            provider.add_member(gid, uid)
+        elif gid in provider.groups:
+            provider.remove_member(gid, uid)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    who=people,
+    hand=invited,
+    members=direct,
+    edges=nested,
+    days=st.lists(st.lists(step, max_size=6), min_size=1, max_size=3),
+    member_diffs=st.booleans(),
+)
+def test_a_scoped_plan_is_the_whole_plan(
+    who: list, hand: list, members: list, edges: list, days: list, member_diffs: bool
+) -> None:
+    provider = FakeProvider(member_diffs=member_diffs)
+    _build(provider, who, members, edges)
+    with Store.open("sqlite://") as store:
+        store.set_verified_domains(DOMAINS)
+        store.set_product_grants(SETTINGS.product_grants)
+        for n, domain in hand:
+            try:
+                store.add_account(f"user{n}@{domain}")
+            except Exception:  # the same address twice: one account is enough here
+                pass
+        first = sync_directory(provider, store, SETTINGS, force=True)
+        assert first.failed == []
+        for steps in days:
+            _live(provider, steps)
+            both = _both(store, provider)
+            whole_view = both.whole_view
+            event("scoped" if both.scoped is not None else f"whole: {str(both.scope).split(' ')[0]}")
+            if both.scoped is not None:
+                assert both.scoped_guard is not None
+                changes_email = [
+                    c for c in both.scoped if isinstance(c, UpdateAccount) and "email" in c.fields
+                ]
+                if not changes_email:  # (a sync plans those whole)
+                    assert _product(both.scoped) == _product(both.whole)
+                    got, want = both.scoped_guard, both.whole_guard
+                    assert (got.tripped, got.rule, dict(got.numbers)) == (
+                        want.tripped,
+                        want.rule,
+                        dict(want.numbers),
+                    )
+            report = sync_directory(provider, store, SETTINGS, force=True)
+            assert report.failed == []
+            with store.transaction(write=False) as conn:
+                mirror = load_mirror(conn, D)
+            assert mirror.users == whole_view.users
+            assert mirror.groups == whole_view.groups
+            assert _members(mirror) == _members(whole_view)
+        # level-based all along: a whole plan of the directory now plans nothing
+        final = sync_directory(provider, store, SETTINGS, force=True, full=True)
+        assert not {a for a, n in final.counts.items() if n} - {"deactivate", "remove_membership"}
