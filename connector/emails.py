@@ -180,6 +180,12 @@ def try_parse_email(raw: str | None) -> Email | None:
         return None
 
 
+def address_keys(raw: str | None) -> tuple[str, str]:
+    """An address's matching and look-alike keys, ``("", "")`` for a missing or invalid one."""
+    parsed = try_parse_email(raw)
+    return (parsed.key, parsed.loose) if parsed is not None else ("", "")
+
+
 def normalize_email(raw: str) -> str:
     """The matching key of an address (see the module docstring)."""
     return parse_email(raw).key

@@ -39,6 +39,7 @@ from dataclasses import field
 
 from sqlalchemy import Connection
 
+from connector.emails import address_keys
 from connector.guard import GuardFacts
 from connector.mirror import MemberKey
 from connector.mirror import UserKey
@@ -55,6 +56,7 @@ from connector.model import DirectoryView
 from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
+from connector.model import Link
 from connector.model import MemberKind
 from connector.model import StoreSnapshot
 from connector.plan import Change
@@ -63,6 +65,10 @@ from connector.plan import MirrorMemberRows
 from connector.plan import MirrorUser
 from connector.settings import SyncSettings
 from connector.store import scoped_reads as reads
+from connector.store.address_keys import accounts_with_keys
+from connector.store.address_keys import fill_mirror_keys
+from connector.store.address_keys import identities_with_keys
+from connector.store.address_keys import refresh_account_keys
 from connector.store.revision import read_revision
 from connector.store.snapshot import load_groups
 
@@ -143,8 +149,81 @@ def _under(groups: Iterable[str], children: Mapping[str, set[str]]) -> set[str]:
     return seen
 
 
+def _linking_seeds(
+    conn: Connection,
+    d: str,
+    changed: Mapping[str, IdpUser],
+    removed_users: Collection[str],
+    old: Mapping[str, UserKey],
+    links: Mapping[tuple[str, str], Link],
+) -> tuple[set[str], set[str]]:
+    """The identities whose link decisions may move, and the address keys in play.
+
+    An identity new to the directory, one with a new email (and its account's
+    address, which may follow it), one not linked that became active or
+    inactive, and an active one not linked that left: each may link, or free
+    or take an address another identity or account shares.
+    """
+    seeds: set[str] = set()
+    addresses: set[str] = set()
+    readdressed: dict[str, str] = {}
+    for uid, user in changed.items():
+        before = old.get(uid)
+        linked = (d, uid) in links
+        if before is not None and user.email == before[1] and (linked or bool(user.active) == before[2]):
+            continue
+        seeds.add(uid)
+        addresses.update(address_keys(user.email))
+        if before is not None:
+            addresses.update(address_keys(before[1]))
+        if linked:
+            readdressed[links[(d, uid)].account_id] = uid
+    for uid in removed_users:
+        if uid in old and (d, uid) not in links and old[uid][2]:
+            seeds.add(uid)
+            addresses.update(address_keys(old[uid][1]))
+    for account in reads.accounts_by_id(conn, readdressed).values():
+        addresses.update(address_keys(account.email))
+    return seeds, addresses
+
+
+def _linking_closure(
+    conn: Connection, d: str, seeds: set[str], addresses: set[str], changed: Mapping[str, IdpUser]
+) -> tuple[set[str], set[str]]:
+    """The identities and accounts that share an address key with the seeds, and with those, until
+    no new key comes in: linking decides each of them from exactly these (:mod:`connector.linking`)."""
+    identities, accounts = set(seeds), set()
+    seen: set[str] = set()
+    todo = {key for key in addresses if key}
+    while todo:
+        seen |= todo
+        more: set[str] = set()
+        for uid, keys in identities_with_keys(conn, d, todo).items():
+            if uid not in identities:
+                identities.add(uid)
+                more.update(keys)
+                if uid in changed:
+                    more.update(address_keys(changed[uid].email))
+        for account_id, keys in accounts_with_keys(conn, todo).items():
+            if account_id not in accounts:
+                accounts.add(account_id)
+                more.update(keys)
+        todo = {key for key in more if key} - seen
+    return identities, accounts
+
+
+def keep_keys_fresh(conn: Connection, directory_id: str) -> None:
+    """Work out the address keys that :func:`load_scope` looks identities and accounts up by,
+    where missing or stale (the connector's own caches: no store revision moves)."""
+    refresh_account_keys(conn)
+    fill_mirror_keys(conn, directory_id)
+
+
 def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basis: str) -> Scope | str:
-    """What planning only the changed identities needs, or why the whole directory must be planned."""
+    """What planning only the changed identities needs, or why the whole directory must be planned.
+
+    The address keys must be fresh (:func:`keep_keys_fresh`, in an earlier transaction).
+    """
     d = state.directory_id
     if state.planned_revision is None:
         return "the store as the last run left it is not on record"
@@ -158,16 +237,8 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
     removed_users = set(changes.removed_user_ids) - changed.keys()
     old: dict[str, UserKey] = load_mirror_users(conn, d, changed.keys() | removed_users)
     links = reads.links_of_identities(conn, d, changed.keys() | removed_users)
-    for uid in sorted(changed):
-        if uid not in old:
-            return f"identity {uid} is new to the directory"
-        if changed[uid].email != old[uid][1]:
-            return f"identity {uid} has a new email"
-        if (d, uid) not in links and bool(changed[uid].active) != old[uid][2]:
-            return f"identity {uid}, not linked, is {'active' if changed[uid].active else 'inactive'} now"
-    for uid in sorted(removed_users):
-        if uid in old and (d, uid) not in links and old[uid][2]:
-            return f"identity {uid}, active and not linked, left the directory"
+    seeds, addresses = _linking_seeds(conn, d, changed, removed_users, old, links)
+    new_users = changed.keys() - old.keys()
 
     old_groups = load_mirror_groups(conn, d)
     groups = dict(old_groups)
@@ -214,13 +285,20 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
         scope |= {mid for _, mid, _ in reads.mirror_members_of_groups(conn, d, under, users_only=True)}
         scope |= {mid for g in under for mid, kind in members.added.get(g, ()) if kind == USER}
 
+    # linking: every identity and account an address in play could match, and their links
+    linking, candidates = _linking_closure(conn, d, seeds, addresses, changed)
+    scope |= linking
+    links.update(reads.links_of_identities(conn, d, scope - links.keys()))
+    account_ids = {link.account_id for key, link in links.items() if key[1] in scope} | candidates
+    all_links = reads.links_of_accounts(conn, account_ids)
+    scope |= {uid for dir_id, uid in all_links if dir_id == d}  # an account's identity here plans with it
+    links.update((key, link) for key, link in all_links.items() if key[0] == d)
     old.update(load_mirror_users(conn, d, scope - old.keys()))
-    links.update(reads.links_of_identities(conn, d, scope - changed.keys() - removed_users))
     users: dict[str, IdpUser] = {}
     for uid in sorted(scope - removed_users):
-        # an identity not linked whose email and status stay (a conflict or a skip) stays one,
-        # and moves no other identity's link: it plans nothing
-        if (d, uid) not in links:
+        # an identity not linked that no address in play can reach (a conflict or a skip whose
+        # email and status stay) stays one, and moves no other identity's link: it plans nothing
+        if (d, uid) not in links and uid not in linking:
             continue
         if uid in changed:
             users[uid] = changed[uid]
@@ -245,18 +323,17 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
     )
 
     here = {key: link for key, link in links.items() if key[1] in scope}
-    account_ids = {link.account_id for link in here.values()}
     product_groups = load_groups(conn)
     snapshot = StoreSnapshot(
         accounts=reads.accounts_by_id(conn, account_ids),
-        links={**reads.links_of_accounts(conn, account_ids), **here},
+        links={**all_links, **here},
         groups=product_groups,
         memberships=frozenset(reads.memberships_of_accounts(conn, d, account_ids)),
         directory=state,
     )
     facts = GuardFacts(
         linked=reads.links_count(conn, d),
-        users_read=reads.mirror_user_count(conn, d) - len(removed_users & old.keys()),
+        users_read=reads.mirror_user_count(conn, d) - len(removed_users & old.keys()) + len(new_users),
         last_good_user_count=state.last_good_user_count,
         memberships=snapshot.memberships,
         group_sizes=lambda group_ids: reads.group_sizes(conn, d, group_ids),

@@ -60,6 +60,7 @@ from connector.planner import make_plan
 from connector.planning_inputs import MirrorForm
 from connector.planning_inputs import StoreInputs
 from connector.providers.base import Provider
+from connector.scoped import keep_keys_fresh
 from connector.scoped import load_scope
 from connector.scoped import planning_basis
 from connector.settings import SyncSettings
@@ -216,10 +217,22 @@ def _plan(
         )
     )
     plan = dataclasses.replace(
-        plan, changes=plan.changes + tuple(extra), base_revision=revision, settings_digest=basis
+        plan,
+        changes=plan.changes + tuple(extra),
+        base_revision=_base_revision(plan, revision),
+        settings_digest=basis,
     )
     guard = check_guard(plan, snapshot, view, settings.guard, force=force)
     return _Planned(plan, guard, view, reason or f"changes since the stored cursor{whole}", len(view.users))
+
+
+def _base_revision(plan: Plan, revision: int) -> int | None:
+    """The revision the plan goes to apply with; None (the next run plans the whole directory)
+    when it readdresses an account: identities its old address kept from linking were decided
+    before it moved, and only a whole plan looks at them again."""
+    if any(isinstance(c, UpdateAccount) and "email" in c.fields for c in plan.changes):
+        return None
+    return revision
 
 
 def _plan_scoped(
@@ -232,13 +245,13 @@ def _plan_scoped(
     force: bool,
 ) -> _Planned | str:
     """Plan only the identities ``changes`` touch (:mod:`connector.scoped`), or say why not."""
+    with store.transaction() as conn:
+        keep_keys_fresh(conn, state.directory_id)
     with store.transaction(write=False) as conn:
         scope = load_scope(conn, state, changes, basis)
         if isinstance(scope, str):
             return scope
         plan = make_plan(scope.view, scope.snapshot, settings)
-        if any(isinstance(c, UpdateAccount) and "email" in c.fields for c in plan.changes):
-            return "an account's email would change, which is checked against every account"
         cursor = SetCursor(
             reason="changes read", directory_id=state.directory_id, cursor=changes.cursor, full_read=False
         )
@@ -246,7 +259,7 @@ def _plan_scoped(
             plan,
             changes=plan.changes + scope.mirror + (cursor,),
             users_read=scope.facts.users_read,
-            base_revision=scope.revision,
+            base_revision=_base_revision(plan, scope.revision),
             settings_digest=basis,
         )
         guard = judge(plan, scope.facts, settings.guard, force=force)

@@ -30,6 +30,7 @@ from connector.plan import DeactivateAccount
 from connector.plan import LinkAccount
 from connector.plan import UpdateAccount
 from connector.store import tables as t
+from connector.store.address_keys import insert_account_keys
 from connector.store.bulk import bulk_insert
 from connector.store.handlers import ids_in
 from connector.store.handlers import links_by_account
@@ -94,6 +95,7 @@ def create_accounts(ctx: ApplyContext, changes: Sequence[CreateAccount]) -> list
             results.append(applied())
     bulk_insert(ctx.conn, t.accounts, accounts)
     bulk_insert(ctx.conn, t.links, links)
+    insert_account_keys(ctx.conn, [(a["account_id"], a["email"]) for a in accounts])
     return results
 
 

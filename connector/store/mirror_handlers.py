@@ -19,6 +19,7 @@ from connector.apply import Result
 from connector.apply import applied
 from connector.apply import failed
 from connector.apply import handles
+from connector.emails import address_keys
 from connector.mirror import MemberKey
 from connector.model import MemberKind
 from connector.plan import Action
@@ -86,24 +87,29 @@ def _replace(ctx: ApplyContext, table: Any, key: str, ids: list[str], rows: list
 def mirror_users(ctx: ApplyContext, changes: Sequence[MirrorUser]) -> list[Result]:
     ok, results = _split(ctx, changes)
     latest = {c.idp_user_id: c for c in ok}
-    rows = [
-        {
-            "directory_id": ctx.directory_id,
-            "idp_user_id": c.idp_user_id,
-            "user_name": c.user_name,
-            "email": c.email,
-            "active": c.active,
-            "raw_status": c.raw_status,
-            "display_name": c.display_name,
-            "given_name": c.given_name,
-            "family_name": c.family_name,
-            "other_emails": list(c.other_emails),
-            "is_guest": c.is_guest,
-            "updated_at": c.updated_at,
-        }
-        for c in latest.values()
-        if not c.removed
-    ]
+    rows = []
+    for c in latest.values():
+        if c.removed:
+            continue
+        match, loose = address_keys(c.email)  # for linking by index (connector.store.address_keys)
+        rows.append(
+            {
+                "directory_id": ctx.directory_id,
+                "idp_user_id": c.idp_user_id,
+                "user_name": c.user_name,
+                "email": c.email,
+                "active": c.active,
+                "raw_status": c.raw_status,
+                "display_name": c.display_name,
+                "given_name": c.given_name,
+                "family_name": c.family_name,
+                "other_emails": list(c.other_emails),
+                "is_guest": c.is_guest,
+                "updated_at": c.updated_at,
+                "match_key": match,
+                "loose_key": loose,
+            }
+        )
     _replace(ctx, t.idp_users, "idp_user_id", list(latest), rows)
     return results
 

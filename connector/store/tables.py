@@ -199,6 +199,23 @@ idp_users = Table(
     Column("other_emails", JSON, nullable=False),
     Column("is_guest", Boolean, nullable=False, default=False),
     Column("updated_at", String(40), nullable=True),  # ISO 8601, as the IdP said it
+    # the email's matching and look-alike keys; "" when it has none, NULL when not worked out yet
+    Column("match_key", EMAIL, nullable=True),
+    Column("loose_key", EMAIL, nullable=True),
+    Index("ix_idp_users_match_key", "directory_id", "match_key"),
+    Index("ix_idp_users_loose_key", "directory_id", "loose_key"),
+)
+
+account_keys = Table(
+    "account_keys",
+    metadata,
+    # an account's address keys, worked out from ``email``; stale once that is not the account's
+    Column("account_id", ID, primary_key=True),
+    Column("email", EMAIL, nullable=False),
+    Column("match_key", EMAIL, nullable=False),
+    Column("loose_key", EMAIL, nullable=False),
+    Index("ix_account_keys_match_key", "match_key"),
+    Index("ix_account_keys_loose_key", "loose_key"),
 )
 
 idp_groups = Table(
@@ -218,4 +235,5 @@ idp_members = Table(
     Column("group_id", IDP_ID, primary_key=True),
     Column("member_id", IDP_ID, primary_key=True),
     Column("kind", String(8), primary_key=True),  # user | group
+    Index("ix_idp_members_member_id", "directory_id", "member_id"),
 )

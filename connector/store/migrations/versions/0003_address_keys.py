@@ -1,0 +1,51 @@
+"""Address keys kept beside the mirror's users and the accounts, so a run that plans only
+what changed can find every identity and account an address could link to by index
+(``connector.scoped``) instead of parsing the whole organization's addresses.
+
+``idp_users`` gains ``match_key`` and ``loose_key`` (the matching and look-alike keys of
+its ``email``; ``""`` when the address is missing or invalid, NULL when not worked out
+yet).  ``account_keys`` holds the same two keys per account, for the email it was worked
+out from: a row whose ``email`` is no longer the account's is stale and is worked out
+again.  Neither is tracked by the store revision: both are the connector's own caches.
+
+Revision ID: 0003
+Revises: 0002
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0003"
+down_revision = "0002"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("idp_users", sa.Column("match_key", sa.String(320), nullable=True))
+    op.add_column("idp_users", sa.Column("loose_key", sa.String(320), nullable=True))
+    op.create_index("ix_idp_users_match_key", "idp_users", ["directory_id", "match_key"])
+    op.create_index("ix_idp_users_loose_key", "idp_users", ["directory_id", "loose_key"])
+    op.create_table(
+        "account_keys",
+        sa.Column("account_id", sa.String(64), nullable=False),
+        sa.Column("email", sa.String(320), nullable=False),
+        sa.Column("match_key", sa.String(320), nullable=False),
+        sa.Column("loose_key", sa.String(320), nullable=False),
+        sa.PrimaryKeyConstraint("account_id", name="pk_account_keys"),
+    )
+    op.create_index("ix_account_keys_match_key", "account_keys", ["match_key"])
+    op.create_index("ix_account_keys_loose_key", "account_keys", ["loose_key"])
+    op.create_index("ix_idp_members_member_id", "idp_members", ["directory_id", "member_id"])
+
+
+def downgrade() -> None:
+    op.drop_index("ix_idp_members_member_id", table_name="idp_members")
+    op.drop_table("account_keys")
+    op.drop_index("ix_idp_users_loose_key", table_name="idp_users")
+    op.drop_index("ix_idp_users_match_key", table_name="idp_users")
+    with op.batch_alter_table("idp_users") as batch:
+        batch.drop_column("loose_key")
+        batch.drop_column("match_key")
