@@ -324,11 +324,12 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
 
     here = {key: link for key, link in links.items() if key[1] in scope}
     product_groups = load_groups(conn)
+    managed = {g.group_id for g in product_groups.values() if g.directory_id == d}
     snapshot = StoreSnapshot(
         accounts=reads.accounts_by_id(conn, account_ids),
         links={**all_links, **here},
         groups=product_groups,
-        memberships=frozenset(reads.memberships_of_accounts(conn, d, account_ids)),
+        memberships=frozenset(reads.memberships_of_accounts(conn, d, account_ids, managed)),
         directory=state,
     )
     facts = GuardFacts(
@@ -336,7 +337,7 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
         users_read=reads.mirror_user_count(conn, d) - len(removed_users & old.keys()) + len(new_users),
         last_good_user_count=state.last_good_user_count,
         memberships=snapshot.memberships,
-        group_sizes=lambda group_ids: reads.group_sizes(conn, d, group_ids),
+        group_sizes=lambda group_ids: reads.group_sizes(conn, d, group_ids, managed),
         group_names={g.group_id: g.name for g in product_groups.values()},
     )
     mirror = _mirror_changes(

@@ -184,6 +184,8 @@ def _plan(
             reason = "the IdP refused the stored cursor"
         else:
             if inputs.scoped is not None:
+                if progress is not None:
+                    progress("plan", 0, None)
                 scoped = _plan_scoped(inputs.scoped, settings, state, changes, basis, force=force)
                 if isinstance(scoped, _Planned):
                     return scoped

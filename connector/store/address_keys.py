@@ -30,11 +30,18 @@ from connector.store.bulk import bulk_insert
 from connector.store.scoped_reads import rows_by_ids
 
 
+def stored_keys(email: str | None) -> tuple[str, str | None]:
+    """An address's keys as stored: the matching key (``""`` for none), and the look-alike key
+    only where it differs from that (never for an ASCII address), so its index stays small."""
+    match, loose = address_keys(email)
+    return match, loose if loose != match else None
+
+
 def insert_account_keys(conn: Connection, accounts: Collection[tuple[str, str]]) -> None:
     """Record the keys of these (account id, email) pairs, for accounts that have none."""
     rows = []
     for account_id, email in accounts:
-        match, loose = address_keys(email)
+        match, loose = stored_keys(email)
         rows.append({"account_id": account_id, "email": email, "match_key": match, "loose_key": loose})
     bulk_insert(conn, t.account_keys, rows)
 
@@ -75,7 +82,7 @@ def fill_mirror_keys(conn: Connection, directory_id: str) -> int:
     if rows:
         values = []
         for idp_user_id, email in rows:
-            match, loose = address_keys(email)
+            match, loose = stored_keys(email)
             values.append({"uid": idp_user_id, "match": match, "loose": loose})
         conn.execute(
             update(t.idp_users)
@@ -96,7 +103,7 @@ def identities_with_keys(
     for column in (u.match_key, u.loose_key):
         query = select(u.idp_user_id, u.match_key, u.loose_key).where(u.directory_id == directory_id)
         for r in rows_by_ids(conn, column, wanted, lambda cond, q=query: q.where(cond)):
-            found[r[0]] = (r[1] or "", r[2] or "")
+            found[r[0]] = (r[1] or "", r[2] or r[1] or "")
     return found
 
 
@@ -109,5 +116,5 @@ def accounts_with_keys(conn: Connection, keys: Collection[str]) -> dict[str, tup
     found: dict[str, tuple[str, str]] = {}
     for column in (k.match_key, k.loose_key):
         for r in rows_by_ids(conn, column, wanted, lambda cond: query.where(cond)):
-            found[r[0]] = (r[1], r[2])
+            found[r[0]] = (r[1], r[2] or r[1])
     return found

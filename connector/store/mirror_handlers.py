@@ -19,7 +19,6 @@ from connector.apply import Result
 from connector.apply import applied
 from connector.apply import failed
 from connector.apply import handles
-from connector.emails import address_keys
 from connector.mirror import MemberKey
 from connector.model import MemberKind
 from connector.plan import Action
@@ -28,6 +27,7 @@ from connector.plan import MirrorMemberRows
 from connector.plan import MirrorMembers
 from connector.plan import MirrorUser
 from connector.store import tables as t
+from connector.store.address_keys import stored_keys
 from connector.store.bulk import bulk_insert
 
 
@@ -91,7 +91,7 @@ def mirror_users(ctx: ApplyContext, changes: Sequence[MirrorUser]) -> list[Resul
     for c in latest.values():
         if c.removed:
             continue
-        match, loose = address_keys(c.email)  # for linking by index (connector.store.address_keys)
+        match, loose = stored_keys(c.email)  # for linking by index (connector.store.address_keys)
         rows.append(
             {
                 "directory_id": ctx.directory_id,

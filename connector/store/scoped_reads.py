@@ -17,7 +17,6 @@ from sqlalchemy import Connection
 from sqlalchemy import Row
 from sqlalchemy import Select
 from sqlalchemy import func
-from sqlalchemy import or_
 from sqlalchemy import select
 from sqlalchemy.sql import ColumnElement
 
@@ -124,42 +123,46 @@ def accounts_by_id(conn: Connection, account_ids: Collection[str]) -> dict[str, 
     return {r[0]: Account(r[0], r[1], r[2], _STATUSES[r[3]], _ORIGINS[r[4]], r[5], r[6]) for r in rows}
 
 
-def _seen_by(directory_id: str) -> ColumnElement[bool]:
-    """The memberships a directory's snapshot holds (``snapshot.load_memberships``)."""
-    m = t.memberships.c
-    managed = select(t.groups.c.group_id).where(t.groups.c.directory_id == directory_id)
-    return or_(m.source == directory_id, m.source == LOCAL_SOURCE, m.group_id.in_(managed))
-
-
 def memberships_of_accounts(
-    conn: Connection, directory_id: str, account_ids: Collection[str]
+    conn: Connection, directory_id: str, account_ids: Collection[str], managed: Collection[str]
 ) -> list[GroupMembership]:
-    """The memberships of these accounts that the directory's snapshot would hold."""
+    """The memberships of these accounts that the directory's snapshot would hold
+    (``snapshot.load_memberships``): its own, the local ones, and any in a group it manages.
+
+    ``managed``: the ids of the groups the directory manages.  Read by account and
+    filtered here: a condition on the source or the group makes SQLite leave the
+    account index for a scan.
+    """
     m = t.memberships.c
-    seen = _seen_by(directory_id)
     rows = rows_by_ids(
-        conn,
-        m.account_id,
-        account_ids,
-        lambda cond: select(m.group_id, m.account_id, m.source).where(seen, cond),
+        conn, m.account_id, account_ids, lambda cond: select(m.group_id, m.account_id, m.source).where(cond)
     )
-    return [GroupMembership(r[0], r[1], r[2]) for r in rows]
+    return [
+        GroupMembership(r[0], r[1], r[2])
+        for r in rows
+        if r[2] == directory_id or r[2] == LOCAL_SOURCE or r[0] in managed
+    ]
 
 
-def group_sizes(conn: Connection, directory_id: str, group_ids: Collection[str]) -> dict[str, int]:
-    """Distinct accounts per group among the memberships the directory's snapshot would hold."""
+def group_sizes(
+    conn: Connection, directory_id: str, group_ids: Collection[str], managed: Collection[str]
+) -> dict[str, int]:
+    """Distinct accounts per group among the memberships the directory's snapshot would hold:
+    every source in a group it manages, its own and local ones elsewhere."""
     m = t.memberships.c
-    seen = _seen_by(directory_id)
     sizes = {group_id: 0 for group_id in group_ids}
-    for r in rows_by_ids(
-        conn,
-        m.group_id,
-        group_ids,
-        lambda cond: (
-            select(m.group_id, func.count(m.account_id.distinct())).where(seen, cond).group_by(m.group_id)
+    counted = select(m.group_id, func.count(m.account_id.distinct()))
+    ours = [g for g in group_ids if g in managed]
+    others = [g for g in group_ids if g not in managed]
+    for ids, query in (
+        (ours, lambda cond: counted.where(cond).group_by(m.group_id)),
+        (
+            others,
+            lambda cond: counted.where(cond, m.source.in_([directory_id, LOCAL_SOURCE])).group_by(m.group_id),
         ),
     ):
-        sizes[r[0]] = r[1]
+        for r in rows_by_ids(conn, m.group_id, ids, query):
+            sizes[r[0]] = r[1]
     return sizes
 
 

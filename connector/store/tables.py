@@ -25,6 +25,8 @@ The ``idp_*`` tables are the mirror of the last read of each directory
 
 from __future__ import annotations
 
+from typing import Any
+
 from sqlalchemy import JSON
 from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
@@ -39,6 +41,7 @@ from sqlalchemy import String
 from sqlalchemy import Table
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import text
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -184,6 +187,11 @@ audit_log = Table(
     Index("ix_audit_log_run_id", "run_id"),
 )
 
+_ONLY_SET: dict[str, Any] = {
+    "sqlite_where": text("loose_key IS NOT NULL"),
+    "postgresql_where": text("loose_key IS NOT NULL"),
+}
+
 idp_users = Table(
     "idp_users",
     metadata,
@@ -199,11 +207,12 @@ idp_users = Table(
     Column("other_emails", JSON, nullable=False),
     Column("is_guest", Boolean, nullable=False, default=False),
     Column("updated_at", String(40), nullable=True),  # ISO 8601, as the IdP said it
-    # the email's matching and look-alike keys; "" when it has none, NULL when not worked out yet
+    # the email's matching key ("" when it has none, NULL when not worked out yet) and its
+    # look-alike key where that differs (connector.store.address_keys)
     Column("match_key", EMAIL, nullable=True),
     Column("loose_key", EMAIL, nullable=True),
     Index("ix_idp_users_match_key", "directory_id", "match_key"),
-    Index("ix_idp_users_loose_key", "directory_id", "loose_key"),
+    Index("ix_idp_users_loose_key", "directory_id", "loose_key", **_ONLY_SET),
 )
 
 account_keys = Table(
@@ -213,9 +222,9 @@ account_keys = Table(
     Column("account_id", ID, primary_key=True),
     Column("email", EMAIL, nullable=False),
     Column("match_key", EMAIL, nullable=False),
-    Column("loose_key", EMAIL, nullable=False),
+    Column("loose_key", EMAIL, nullable=True),
     Index("ix_account_keys_match_key", "match_key"),
-    Index("ix_account_keys_loose_key", "loose_key"),
+    Index("ix_account_keys_loose_key", "loose_key", **_ONLY_SET),
 )
 
 idp_groups = Table(

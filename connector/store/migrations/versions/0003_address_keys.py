@@ -2,11 +2,13 @@
 what changed can find every identity and account an address could link to by index
 (``connector.scoped``) instead of parsing the whole organization's addresses.
 
-``idp_users`` gains ``match_key`` and ``loose_key`` (the matching and look-alike keys of
-its ``email``; ``""`` when the address is missing or invalid, NULL when not worked out
-yet).  ``account_keys`` holds the same two keys per account, for the email it was worked
-out from: a row whose ``email`` is no longer the account's is stale and is worked out
-again.  Neither is tracked by the store revision: both are the connector's own caches.
+``idp_users`` gains ``match_key`` and ``loose_key``, the matching and look-alike keys
+of its ``email``: ``match_key`` is ``""`` when the address is missing or invalid and NULL
+when not worked out yet; ``loose_key`` is NULL where it equals ``match_key`` (always for
+an ASCII address), and only the rows that have one are in its index.  ``account_keys``
+holds the same two keys per account, for the email they were worked out from: a row
+whose ``email`` is no longer the account's is stale and is worked out again.  Neither is
+tracked by the store revision: both are the connector's own caches.
 
 Revision ID: 0003
 Revises: 0002
@@ -23,21 +25,29 @@ branch_labels = None
 depends_on = None
 
 
+_ONLY_SET = {
+    "sqlite_where": sa.text("loose_key IS NOT NULL"),
+    "postgresql_where": sa.text("loose_key IS NOT NULL"),
+}
+"""A look-alike key is stored only where it differs from the matching key (never for an ASCII
+address), so its index holds only those rows."""
+
+
 def upgrade() -> None:
     op.add_column("idp_users", sa.Column("match_key", sa.String(320), nullable=True))
     op.add_column("idp_users", sa.Column("loose_key", sa.String(320), nullable=True))
     op.create_index("ix_idp_users_match_key", "idp_users", ["directory_id", "match_key"])
-    op.create_index("ix_idp_users_loose_key", "idp_users", ["directory_id", "loose_key"])
+    op.create_index("ix_idp_users_loose_key", "idp_users", ["directory_id", "loose_key"], **_ONLY_SET)
     op.create_table(
         "account_keys",
         sa.Column("account_id", sa.String(64), nullable=False),
         sa.Column("email", sa.String(320), nullable=False),
         sa.Column("match_key", sa.String(320), nullable=False),
-        sa.Column("loose_key", sa.String(320), nullable=False),
+        sa.Column("loose_key", sa.String(320), nullable=True),
         sa.PrimaryKeyConstraint("account_id", name="pk_account_keys"),
     )
     op.create_index("ix_account_keys_match_key", "account_keys", ["match_key"])
-    op.create_index("ix_account_keys_loose_key", "account_keys", ["loose_key"])
+    op.create_index("ix_account_keys_loose_key", "account_keys", ["loose_key"], **_ONLY_SET)
     op.create_index("ix_idp_members_member_id", "idp_members", ["directory_id", "member_id"])
 
 
