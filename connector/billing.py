@@ -42,6 +42,34 @@ class BillingReport:
     active_internal: int = 0
     active_external: int = 0
 
+    def moved(self, before: BillingReport, after: BillingReport) -> BillingReport:
+        """This report with some accounts' share ``before`` replaced by their share ``after``.
+
+        Every figure is a sum over accounts, so a run that touched a few accounts
+        can bring the whole organization's report up to date from theirs alone.
+        """
+
+        def counts(mine: Mapping[str, int], old: Mapping[str, int], new: Mapping[str, int]) -> dict[str, int]:
+            return {k: mine.get(k, 0) - old.get(k, 0) + new.get(k, 0) for k in {*mine, *old, *new}}
+
+        return BillingReport(
+            billable=self.billable - before.billable + after.billable,
+            per_product=dict(sorted(counts(self.per_product, before.per_product, after.per_product).items())),
+            external_with_access=self.external_with_access
+            - before.external_with_access
+            + after.external_with_access,
+            external_per_product=dict(
+                sorted(
+                    counts(
+                        self.external_per_product, before.external_per_product, after.external_per_product
+                    ).items()
+                )
+            ),
+            active_accounts=self.active_accounts - before.active_accounts + after.active_accounts,
+            active_internal=self.active_internal - before.active_internal + after.active_internal,
+            active_external=self.active_external - before.active_external + after.active_external,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "billable": self.billable,

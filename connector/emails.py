@@ -181,9 +181,18 @@ def try_parse_email(raw: str | None) -> Email | None:
 
 
 def address_keys(raw: str | None) -> tuple[str, str]:
-    """An address's matching and look-alike keys, ``("", "")`` for a missing or invalid one."""
-    parsed = try_parse_email(raw)
-    return (parsed.key, parsed.loose) if parsed is not None else ("", "")
+    """An address's matching and look-alike keys, ``("", "")`` for a missing or invalid one.
+
+    Not cached: the store works these out once per address it writes, and a first
+    sync's 200k of them would otherwise fill :func:`parse_email`'s cache again.
+    """
+    if raw is None:
+        return "", ""
+    try:
+        parsed = parse_email.__wrapped__(raw)
+    except InvalidEmailError:
+        return "", ""
+    return parsed.key, parsed.loose
 
 
 def normalize_email(raw: str) -> str:

@@ -53,6 +53,7 @@ from connector.model import IdpMember
 from connector.model import IdpUser
 from connector.plan import BOOKKEEPING
 from connector.plan import Action
+from connector.plan import CreateAccount
 from connector.plan import Plan
 from connector.plan import SetCursor
 from connector.plan import UpdateAccount
@@ -82,6 +83,7 @@ class _Planned:
     view: DirectoryView
     read_reason: str
     users_read: int
+    accounts: frozenset[str] | None = None  # a scoped plan's accounts: all it can change
 
 
 @contextlib.contextmanager
@@ -228,6 +230,9 @@ def _plan(
     return _Planned(plan, guard, view, reason or f"changes since the stored cursor{whole}", len(view.users))
 
 
+GROUP_ACTIONS = frozenset({Action.CREATE_GROUP, Action.ADOPT_GROUP, Action.UPDATE_GROUP})
+
+
 def _base_revision(plan: Plan, revision: int) -> int | None:
     """The revision the plan goes to apply with; None (the next run plans the whole directory)
     when it readdresses an account: identities its old address kept from linking were decided
@@ -266,7 +271,9 @@ def _plan_scoped(
         )
         guard = judge(plan, scope.facts, settings.guard, force=force)
     why = f"changes since the stored cursor; planned only the {scope.identities} identities they touch"
-    return _Planned(plan, guard, scope.view, why, scope.facts.users_read)
+    created = {c.account_id for c in plan.changes if isinstance(c, CreateAccount)}
+    accounts = frozenset(scope.snapshot.accounts.keys() | created)
+    return _Planned(plan, guard, scope.view, why, scope.facts.users_read, accounts)
 
 
 def plan_directory(
@@ -412,12 +419,20 @@ def _sync(
     )
     if dry_run or planned.guard.tripped:
         return report
+    # a scoped plan that renames, makes or adopts no group changes only its own accounts' billing
+    touched = None if any(c.action in GROUP_ACTIONS for c in plan.changes) else planned.accounts
+    share = store.billing(touched) if touched is not None and not plan.is_empty else None
     del planned  # the read and its view are done with: apply needs the plan alone
     result = apply_plan(store, plan, run_id=run_id, batch_size=batch_size, progress=progress)
     report.applied = True
     report.failed = result.failed
     report.outcome = "applied" if result.ok else "applied_with_failures"
-    report.billing_after = before if plan.is_empty else store.billing()
+    if plan.is_empty:
+        report.billing_after = before
+    elif share is not None and touched is not None:
+        report.billing_after = before.moved(share, store.billing(touched))
+    else:
+        report.billing_after = store.billing()
     return report
 
 

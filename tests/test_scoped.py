@@ -305,6 +305,20 @@ def _address(n: int, domain: str, variant: int) -> str:
     return f"us{'е' if variant % 3 == 2 else 'e'}r{n % 7}@{domain}"
 
 
+def test_billing_after_a_scoped_run_is_the_whole_count() -> None:
+    store, provider = _synced()
+    with store:
+        assert store.billing().per_product == {"jira-software": 4}  # u0, u3 and, through g1, u1, u4
+        provider.update_user("u0", active=False, raw_status="SUSPENDED")
+        provider.add_member("g0", "u2")
+        report = sync_directory(provider, store, SETTINGS)
+        assert "planned only" in report.read_reason
+        assert report.billing_before.per_product == {"jira-software": 4}
+        assert report.billing_after.per_product == {"jira-software": 4}  # u0 out, u2 in
+        assert report.billing_after == store.billing()
+        assert report.billing_after.active_accounts == 5
+
+
 def _build(provider: FakeProvider, who: list, members: list, edges: list) -> None:
     for n, domain, active in who:  # u7, u8, u9 share u0, u1, u2's addresses: conflicts
         provider.put_user(user(n, domain=domain, active=active, email=_address(n, domain, n)))
@@ -423,6 +437,7 @@ def test_a_scoped_plan_is_the_whole_plan(
                 )
             report = sync_directory(provider, store, SETTINGS, force=True)
             assert report.failed == []
+            assert report.billing_after == store.billing()  # brought up to date from the scope's accounts
             with store.transaction(write=False) as conn:
                 mirror = load_mirror(conn, D)
             assert mirror.users == whole_view.users

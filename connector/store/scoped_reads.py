@@ -123,6 +123,15 @@ def accounts_by_id(conn: Connection, account_ids: Collection[str]) -> dict[str, 
     return {r[0]: Account(r[0], r[1], r[2], _STATUSES[r[3]], _ORIGINS[r[4]], r[5], r[6]) for r in rows}
 
 
+def memberships_of(conn: Connection, account_ids: Collection[str]) -> list[GroupMembership]:
+    """Every membership (any source) of these accounts."""
+    m = t.memberships.c
+    rows = rows_by_ids(
+        conn, m.account_id, account_ids, lambda cond: select(m.group_id, m.account_id, m.source).where(cond)
+    )
+    return [GroupMembership(r[0], r[1], r[2]) for r in rows]
+
+
 def memberships_of_accounts(
     conn: Connection, directory_id: str, account_ids: Collection[str], managed: Collection[str]
 ) -> list[GroupMembership]:
@@ -133,14 +142,10 @@ def memberships_of_accounts(
     filtered here: a condition on the source or the group makes SQLite leave the
     account index for a scan.
     """
-    m = t.memberships.c
-    rows = rows_by_ids(
-        conn, m.account_id, account_ids, lambda cond: select(m.group_id, m.account_id, m.source).where(cond)
-    )
     return [
-        GroupMembership(r[0], r[1], r[2])
-        for r in rows
-        if r[2] == directory_id or r[2] == LOCAL_SOURCE or r[0] in managed
+        m
+        for m in memberships_of(conn, account_ids)
+        if m.source == directory_id or m.source == LOCAL_SOURCE or m.group_id in managed
     ]
 
 

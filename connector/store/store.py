@@ -9,6 +9,7 @@ does, and changing the store goes through these methods or
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -31,6 +32,7 @@ from connector.emails import InvalidEmailError
 from connector.emails import normalize_domain
 from connector.errors import StoreError
 from connector.model import Account
+from connector.model import AccountStatus
 from connector.model import DirectoryState
 from connector.model import Group
 from connector.model import GroupMembership
@@ -44,6 +46,8 @@ from connector.store.local import LocalObjects
 from connector.store.revision import read_revision
 from connector.store.runs import RunLog
 from connector.store.runs import utcnow
+from connector.store.scoped_reads import accounts_by_id
+from connector.store.scoped_reads import memberships_of
 
 if TYPE_CHECKING:
     from connector.billing import BillingReport
@@ -298,18 +302,28 @@ class Store(RunLog, LocalObjects):
         with self.transaction(write=False) as conn:
             return sorted(snap.load_memberships(conn), key=lambda m: (m.group_id, m.account_id, m.source))
 
-    def billing(self) -> BillingReport:
-        """Billable accounts, overall and per product, from the stored grants and domains."""
+    def billing(self, account_ids: Collection[str] | None = None) -> BillingReport:
+        """Billable accounts, overall and per product, from the stored grants and domains.
+
+        With ``account_ids``, the share of those accounts only (the report is a sum over
+        accounts): what a run that touched a few accounts adds to or takes from the whole.
+        """
         from connector.billing import billing
 
         grants = self.product_grants()
         granting = {name for names in grants.values() for name in names}
         with self.transaction(write=False) as conn:
-            accounts = list(snap.load_accounts(conn, active_only=True).values())
             groups = list(snap.load_groups(conn).values())
             # only memberships of groups that grant a product can count: none without grants
             group_ids = [g.group_id for g in groups if g.name in granting]
-            memberships = snap.load_memberships_of_groups(conn, group_ids)
+            if account_ids is None:
+                accounts = list(snap.load_accounts(conn, active_only=True).values())
+                memberships = snap.load_memberships_of_groups(conn, group_ids)
+            else:
+                active = AccountStatus.ACTIVE
+                accounts = [a for a in accounts_by_id(conn, account_ids).values() if a.status is active]
+                wanted = set(group_ids)
+                memberships = [m for m in memberships_of(conn, account_ids) if m.group_id in wanted]
         return billing(accounts, groups, memberships, grants, self.verified_domains())
 
     def counts(self) -> dict[str, Any]:
