@@ -279,6 +279,36 @@ def _normal(member: IdpMember) -> IdpMember:
 # ---------------------------------------------------------------------- the mirror's changes
 
 
+def user_gone(directory_id: str, idp_user_id: str) -> MirrorUser:
+    """Drop a user from the mirror."""
+    return MirrorUser(
+        reason="mirror: the user is gone from the IdP",
+        directory_id=directory_id,
+        idp_user_id=idp_user_id,
+        removed=True,
+    )
+
+
+def group_written(directory_id: str, group: IdpGroup) -> MirrorGroup:
+    """Record a group, new or changed, in the mirror."""
+    return MirrorGroup(
+        reason="mirror: a group new or changed",
+        directory_id=directory_id,
+        idp_group_id=group.idp_group_id,
+        **group_fields(group),
+    )
+
+
+def group_gone(directory_id: str, idp_group_id: str) -> MirrorGroup:
+    """Drop a group (and its member list) from the mirror."""
+    return MirrorGroup(
+        reason="mirror: the group is gone from the IdP",
+        directory_id=directory_id,
+        idp_group_id=idp_group_id,
+        removed=True,
+    )
+
+
 def mirror_changes(old: MirrorIndex | DirectoryView, new: DirectoryView) -> list[Change]:
     """What to write so that the mirror holding ``old`` holds ``new``; nothing when equal."""
     if isinstance(old, DirectoryView):
@@ -293,30 +323,13 @@ def mirror_changes(old: MirrorIndex | DirectoryView, new: DirectoryView) -> list
                 "mirror: a user new in the read" if before is None else "mirror: the user changed in the IdP"
             )
             out.append(MirrorUser(reason, d, uid, False, *key))
+    out += [user_gone(d, uid) for uid in old.users if uid not in new.users]
     out += [
-        MirrorUser(
-            reason="mirror: the user is gone from the IdP", directory_id=d, idp_user_id=uid, removed=True
-        )
-        for uid in old.users
-        if uid not in new.users
+        group_written(d, group)
+        for gid, group in new.groups.items()
+        if old.groups.get(gid) != group_key(group)
     ]
-    for gid, group in new.groups.items():
-        if old.groups.get(gid) != group_key(group):
-            out.append(
-                MirrorGroup(
-                    reason="mirror: a group new or changed",
-                    directory_id=d,
-                    idp_group_id=gid,
-                    **group_fields(group),
-                )
-            )
-    out += [
-        MirrorGroup(
-            reason="mirror: the group is gone from the IdP", directory_id=d, idp_group_id=gid, removed=True
-        )
-        for gid in old.groups
-        if gid not in new.groups
-    ]
+    out += [group_gone(d, gid) for gid in old.groups if gid not in new.groups]
     for gid in sorted(set(new.members) | set(old.members)):
         now = new.members.get(gid, ())
         if gid not in new.groups and gid not in new.members:

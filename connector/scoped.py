@@ -1,30 +1,34 @@
 """Planning only what changed: an incremental run over a store its last run left as it was.
 
-An incremental run normally lays the IdP's changes over the whole mirror and
-plans the whole directory against the whole store (:mod:`connector.sync`), so
-whatever drifted in the product since is put right.  That costs as much as a
-full plan.  When the store is exactly as this directory's last applied run
-left it (its revision, :mod:`connector.store.revision`, and the planning
+An incremental run otherwise lays the IdP's changes over the whole mirror and
+plans the whole directory against the whole store (:mod:`connector.run_planning`),
+so whatever drifted in the product since is put right.  That costs as much
+as a full plan.  When the store is exactly as this directory's last applied
+run left it (its revision, :mod:`connector.store.revision`, and the planning
 settings match what that run recorded), every identity the changes do not
-touch plans nothing, and planning only the touched ones gives the same plan
-at a cost proportional to the change.
+reach plans nothing, and planning only the reached ones gives the same plan
+at a cost proportional to the change (``tests/test_scoped.py`` holds the two
+plans to each other on random directories and changes).
 
-In scope: the users the IdP reports changed or gone, the users whose direct
-membership moved, and every user under a nested group that moved or went.
+Reached:
+
+* the users the IdP reports changed or gone, the users whose direct
+  membership moved, and every user under a nested group that moved or went;
+* for linking, which looks across the organization: when an identity is new,
+  changes its email, is not linked and turns active or inactive, or is active,
+  not linked and leaves, every identity and account that shares a matching or
+  look-alike key with the addresses in play (found by index,
+  :mod:`connector.store.address_keys`), to a fixed point;
+* every identity of the directory linked to an account in scope.
+
 The view handed to the planner holds those users as the directory has them
 now, every group, and every nested-group edge (so flattening is exact for
 them); the snapshot holds their links and accounts, every link to those
-accounts, every group, and those accounts' memberships.
-
-A run plans the whole directory instead (:func:`load_scope` says why) when
-the store's state is not known to be the last run's, or when a change needs
-linking, which looks across the whole organization: an identity new to the
-directory, one whose email changed, one not linked that became active or
-inactive, or an active one not linked that left.  An identity not linked
-whose email and status stay (a conflict or a skip) stays one, and is not
-planned.
-A scoped plan that would change an account's email also gives way, as that
-checks the address against every account.
+accounts, every group, and those accounts' memberships.  An identity not
+linked that no address in play reaches (a conflict or a skip that stays one)
+is left out: it plans nothing.  The mirror's changes are written as rows
+(:mod:`connector.scoped_mirror`).  Otherwise :func:`load_scope` says why the
+whole directory must be planned.
 """
 
 from __future__ import annotations
@@ -32,10 +36,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Collection
-from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
-from dataclasses import field
 
 from sqlalchemy import Connection
 
@@ -43,26 +45,23 @@ from connector.emails import address_keys
 from connector.guard import GuardFacts
 from connector.mirror import MemberKey
 from connector.mirror import UserKey
-from connector.mirror import group_fields
-from connector.mirror import group_key
-from connector.mirror import kind_value
 from connector.mirror import load_mirror_groups
 from connector.mirror import load_mirror_users
-from connector.mirror import user_key
 from connector.mirror import user_of_key
 from connector.model import ChangeSet
 from connector.model import DirectoryState
 from connector.model import DirectoryView
-from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
 from connector.model import Link
 from connector.model import MemberKind
 from connector.model import StoreSnapshot
 from connector.plan import Change
-from connector.plan import MirrorGroup
-from connector.plan import MirrorMemberRows
-from connector.plan import MirrorUser
+from connector.scoped_mirror import GROUP
+from connector.scoped_mirror import USER
+from connector.scoped_mirror import member_changes
+from connector.scoped_mirror import nested_under
+from connector.scoped_mirror import scoped_mirror_changes
 from connector.settings import SyncSettings
 from connector.store import scoped_reads as reads
 from connector.store.address_keys import accounts_with_keys
@@ -71,9 +70,6 @@ from connector.store.address_keys import identities_with_keys
 from connector.store.address_keys import refresh_account_keys
 from connector.store.revision import read_revision
 from connector.store.snapshot import load_groups
-
-USER = MemberKind.USER.value
-GROUP = MemberKind.GROUP.value
 
 
 def planning_basis(settings: SyncSettings) -> str:
@@ -103,50 +99,6 @@ class Scope:
     mirror: tuple[Change, ...]
     revision: int
     identities: int  # identities planned (the scope's users, the gone ones included)
-
-
-@dataclass
-class _Members:
-    """The direct-member changes of one run, as overlaying them on the mirror would apply them."""
-
-    added: dict[str, set[MemberKey]] = field(default_factory=dict)
-    dropped: dict[str, set[MemberKey]] = field(default_factory=dict)
-    whole: set[str] = field(default_factory=set)
-    removed_groups: set[str] = field(default_factory=set)
-    gone: set[MemberKey] = field(default_factory=set)  # removed users and groups leave every list
-
-    def after(self, group_id: str, before: Iterable[MemberKey]) -> set[MemberKey]:
-        """A group's direct members after the changes, given (some of) them before."""
-        if group_id in self.removed_groups:
-            return set()
-        added = self.added.get(group_id, set())
-        if group_id in self.whole:
-            return added - self.gone
-        return (set(before) - self.dropped.get(group_id, set()) | added) - self.gone
-
-
-def _members_of(changes: ChangeSet, removed_users: set[str], removed_groups: set[str]) -> _Members:
-    out = _Members(whole=set(changes.groups_with_full_members), removed_groups=removed_groups)
-    for m in changes.members_removed:
-        if m.group_id not in out.whole:
-            out.dropped.setdefault(m.group_id, set()).add((m.member_id, kind_value(m.kind)))
-    for m in changes.members_added:
-        if m.group_id not in removed_groups:
-            out.added.setdefault(m.group_id, set()).add((m.member_id, kind_value(m.kind)))
-    out.gone = {(uid, USER) for uid in removed_users} | {(gid, GROUP) for gid in removed_groups}
-    return out
-
-
-def _under(groups: Iterable[str], children: Mapping[str, set[str]]) -> set[str]:
-    """The groups and every group nested in them, at any depth (cycles included once)."""
-    seen: set[str] = set()
-    todo = list(groups)
-    while todo:
-        group_id = todo.pop()
-        if group_id not in seen:
-            seen.add(group_id)
-            todo.extend(children.get(group_id, ()))
-    return seen
 
 
 def _linking_seeds(
@@ -248,7 +200,7 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
         removed_groups.discard(group.idp_group_id)
     for group_id in removed_groups:
         groups.pop(group_id, None)
-    members = _members_of(changes, removed_users, removed_groups)
+    members = member_changes(changes, removed_users, removed_groups)
 
     whole_before: dict[str, set[MemberKey]] = {g: set() for g in members.whole}
     for group_id, member_id, kind in reads.mirror_members_of_groups(conn, d, members.whole):
@@ -281,7 +233,7 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
         moved |= children_before.get(parent, set()) ^ children.get(parent, set())
     if moved:
         both = {p: children_before.get(p, set()) | children.get(p, set()) for p in parents}
-        under = _under(moved, both)
+        under = nested_under(moved, both)
         scope |= {mid for _, mid, _ in reads.mirror_members_of_groups(conn, d, under, users_only=True)}
         scope |= {mid for g in under for mid, kind in members.added.get(g, ()) if kind == USER}
 
@@ -340,7 +292,7 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
         group_sizes=lambda group_ids: reads.group_sizes(conn, d, group_ids, managed),
         group_names={g.group_id: g.name for g in product_groups.values()},
     )
-    mirror = _mirror_changes(
+    mirror = scoped_mirror_changes(
         d,
         changed,
         removed_users,
@@ -354,79 +306,3 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
         children_before,
     )
     return Scope(view, snapshot, facts, tuple(mirror), revision, len(users) + len(removed_users))
-
-
-def _mirror_changes(
-    d: str,
-    changed: Mapping[str, IdpUser],
-    removed_users: Collection[str],
-    old: Mapping[str, UserKey],
-    old_groups: Mapping[str, IdpGroup],
-    new_groups: Iterable[IdpGroup],
-    removed_groups: Collection[str],
-    members: _Members,
-    whole_before: Mapping[str, set[MemberKey]],
-    rows_before: Iterable[tuple[str, str, str]],
-    children_before: Mapping[str, set[str]],
-) -> list[Change]:
-    """The mirror's changes as rows: the same end state as :func:`connector.mirror.mirror_changes`."""
-    out: list[Change] = []
-    for uid in sorted(changed):
-        key = user_key(changed[uid])
-        if old.get(uid) != key:
-            out.append(MirrorUser("mirror: the user changed in the IdP", d, uid, False, *key))
-    out += [
-        MirrorUser(
-            reason="mirror: the user is gone from the IdP", directory_id=d, idp_user_id=uid, removed=True
-        )
-        for uid in sorted(removed_users)
-        if uid in old
-    ]
-    latest = {g.idp_group_id: g for g in new_groups}
-    for gid in sorted(latest):
-        before = old_groups.get(gid)
-        if gid not in removed_groups and (before is None or group_key(before) != group_key(latest[gid])):
-            out.append(
-                MirrorGroup(
-                    reason="mirror: a group new or changed",
-                    directory_id=d,
-                    idp_group_id=gid,
-                    **group_fields(latest[gid]),
-                )
-            )
-    out += [
-        MirrorGroup(
-            reason="mirror: the group is gone from the IdP", directory_id=d, idp_group_id=gid, removed=True
-        )
-        for gid in sorted(removed_groups)
-        if gid in old_groups
-    ]
-    # rows that leave a list because their member is gone
-    leaving: dict[str, set[MemberKey]] = {}
-    for group_id, member_id, kind in rows_before:
-        if (member_id, kind) in members.gone:
-            leaving.setdefault(group_id, set()).add((member_id, kind))
-    for parent, kids in children_before.items():
-        for child in kids & set(removed_groups):
-            leaving.setdefault(parent, set()).add((child, GROUP))
-    touched = members.added.keys() | members.dropped.keys() | members.whole | leaving.keys()
-    for gid in sorted(touched - set(removed_groups)):
-        if gid in members.whole:
-            after = members.after(gid, ())
-            add, drop = after - whole_before[gid], whole_before[gid] - after
-        else:
-            add = members.added.get(gid, set()) - members.gone
-            drop = (members.dropped.get(gid, set()) - add) | leaving.get(gid, set())
-        if add or drop:
-            out.append(
-                MirrorMemberRows(
-                    reason="mirror: the group's members changed",
-                    directory_id=d,
-                    group_id=gid,
-                    added_users=tuple(sorted(m for m, k in add if k == USER)),
-                    added_groups=tuple(sorted(m for m, k in add if k == GROUP)),
-                    removed_users=tuple(sorted(m for m, k in drop if k == USER)),
-                    removed_groups=tuple(sorted(m for m, k in drop if k == GROUP)),
-                )
-            )
-    return out

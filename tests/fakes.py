@@ -12,9 +12,15 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from collections.abc import Sequence
 from typing import Any
 from typing import ClassVar
 
+from sqlalchemy import insert
+
+from connector.apply import ApplyContext
+from connector.apply import Result
+from connector.apply import applied
 from connector.errors import CursorExpiredError
 from connector.errors import IncompleteReadError
 from connector.model import ChangeSet
@@ -22,8 +28,10 @@ from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
 from connector.model import MemberKind
+from connector.plan import AddMembership
 from connector.providers.base import CheckResult
 from connector.providers.base import ProviderSettings
+from connector.store import tables as t
 
 
 def user(n: int | str, *, domain: str = "example.com", active: bool = True, **fields: Any) -> IdpUser:
@@ -190,3 +198,14 @@ def seeded(users: int = 6, groups: int = 2, **kwargs: Any) -> FakeProvider:
     if groups > 1:
         provider.add_member("g0", "g1", MemberKind.GROUP)
     return provider
+
+
+def blind_add_memberships(ctx: ApplyContext, changes: Sequence[AddMembership]) -> list[Result]:
+    """An add-membership handler that checks nothing first, as if a concurrent writer got there in
+    between: a membership already there makes the database refuse the batch."""
+    rows = [
+        {"group_id": c.group_id, "account_id": c.account_id, "source": c.source, "added_at": ctx.now}
+        for c in changes
+    ]
+    ctx.conn.execute(insert(t.memberships), rows)
+    return [applied() for _ in changes]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import pytest
+from fakes import blind_add_memberships
 from sqlalchemy import event
-from sqlalchemy import insert
 
 from connector import apply as applier
 from connector.apply import apply_plan
@@ -30,7 +30,6 @@ from connector.plan import SetCursor
 from connector.plan import UpdateAccount
 from connector.plan import UpdateGroup
 from connector.store import Store
-from connector.store import tables as t
 
 D = "okta-main"
 
@@ -238,16 +237,6 @@ def test_a_refused_change_is_recorded_and_the_run_goes_on(org: Store, change: Ch
     assert (org.groups(), org.memberships()) == (before[2], before[3])
 
 
-def _blind_add(ctx: applier.ApplyContext, changes: Sequence[AddMembership]) -> list[applier.Result]:
-    """A handler that checks nothing first, as if a concurrent writer got there in between."""
-    rows = [
-        {"group_id": c.group_id, "account_id": c.account_id, "source": c.source, "added_at": ctx.now}
-        for c in changes
-    ]
-    ctx.conn.execute(insert(t.memberships), rows)
-    return [applier.applied() for _ in changes]
-
-
 def test_a_database_refusal_fails_only_the_offending_change(
     org: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -261,7 +250,7 @@ def test_a_database_refusal_fails_only_the_offending_change(
         ),
     )
     org.add_membership("g1", "a2", D)  # already there: the blind insert of it hits the primary key
-    monkeypatch.setitem(applier._HANDLERS, Action.ADD_MEMBERSHIP, _blind_add)
+    monkeypatch.setitem(applier._HANDLERS, Action.ADD_MEMBERSHIP, blind_add_memberships)
     result = apply_plan(
         org,
         plan(*(AddMembership(reason="r", group_id="g1", account_id=f"a{n}", source=D) for n in (1, 2, 3))),

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
-
 import pytest
-from sqlalchemy import insert
+from fakes import blind_add_memberships
 
 from connector import apply as applier
 from connector.apply import apply_plan
@@ -18,7 +16,6 @@ from connector.plan import LinkAccount
 from connector.plan import Plan
 from connector.plan import SetCursor
 from connector.store import Store
-from connector.store import tables as t
 from connector.store.revision import read_revision
 
 D = "okta-main"
@@ -171,15 +168,6 @@ def test_a_failure_in_an_earlier_transaction_records_null(org: Store) -> None:
     assert planned(org) == (None, None)
 
 
-def _blind_add(ctx: applier.ApplyContext, changes: Sequence[AddMembership]) -> list[applier.Result]:
-    rows = [
-        {"group_id": c.group_id, "account_id": c.account_id, "source": c.source, "added_at": ctx.now}
-        for c in changes
-    ]
-    ctx.conn.execute(insert(t.memberships), rows)
-    return [applier.applied() for _ in changes]
-
-
 def test_a_batch_refused_and_retried_one_by_one_counts_its_failed_change(
     org: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -194,7 +182,7 @@ def test_a_batch_refused_and_retried_one_by_one_counts_its_failed_change(
         ),
     )
     org.add_membership("g1", f"{D}-a2", D)
-    monkeypatch.setitem(applier._HANDLERS, Action.ADD_MEMBERSHIP, _blind_add)
+    monkeypatch.setitem(applier._HANDLERS, Action.ADD_MEMBERSHIP, blind_add_memberships)
     result = apply_plan(
         org,
         run_plan(

@@ -12,6 +12,7 @@ from types import MappingProxyType
 from typing import Any
 
 import pytest
+from fakes import blind_add_memberships
 from sqlalchemy import Connection
 from sqlalchemy import Table
 from sqlalchemy import delete
@@ -182,16 +183,6 @@ def test_a_duplicate_key_raises_dbapierror_and_the_savepoint_rolls_back_cleanly(
     assert [a.account_id for a in org.accounts()] == ["a1", "a3"]
 
 
-def _blind_add(ctx: applier.ApplyContext, changes: Sequence[AddMembership]) -> list[applier.Result]:
-    """Bulk-inserts without checking first, as if a concurrent writer got there in between."""
-    rows = [
-        {"group_id": c.group_id, "account_id": c.account_id, "source": c.source, "added_at": ctx.now}
-        for c in changes
-    ]
-    bulk_insert(ctx.conn, t.memberships, rows)
-    return [applier.applied() for _ in changes]
-
-
 def create(n: int) -> CreateAccount:
     return CreateAccount(
         reason="new", account_id=f"a{n}", directory_id=D, idp_user_id=f"u{n}", email=f"user{n}@example.com"
@@ -204,7 +195,7 @@ def test_a_refused_bulk_insert_fails_only_the_offending_change(
     first = [CreateGroup(reason="r", group_id="g1", name="eng", directory_id=D, idp_group_id="ig1")]
     apply_plan(org, Plan(D, changes=(*first, *(create(n) for n in range(1, 5)))))
     org.add_membership("g1", "a2", D)
-    monkeypatch.setitem(applier._HANDLERS, Action.ADD_MEMBERSHIP, _blind_add)
+    monkeypatch.setitem(applier._HANDLERS, Action.ADD_MEMBERSHIP, blind_add_memberships)
     adds = [AddMembership(reason="r", group_id="g1", account_id=f"a{n}", source=D) for n in (1, 2, 3, 4)]
     run_id = org.start_run(D, kind="sync", dry_run=False)
     result = apply_plan(org, Plan(D, changes=tuple(adds)), run_id=run_id)

@@ -1,0 +1,271 @@
+"""Planning one run: read the directory (or what changed), load the store, plan, judge.
+
+:func:`plan_with_inputs` is what :mod:`connector.sync` calls.  It reads the
+whole directory, or only what changed since the stored cursor when the
+provider can say (:meth:`Provider.changes`).  A full read happens on a
+directory's first sync, when the IdP refuses the cursor, when asked
+(``full=True``) and when the last full read is older than
+``settings.full_read_interval`` (default a day, well inside Graph's 7-day
+delta-token life), to catch whatever deltas miss.  Before a full read it asks
+the provider for a cursor that marks *now*, so the next incremental run
+misses nothing that happened during the read.
+
+An incremental sync over a store exactly as this directory's last run left it
+plans only the identities the changes touch (:mod:`connector.scoped`);
+otherwise the changes are laid over the mirror and the whole directory is
+planned.  The planner's plan gets the mirror's changes and the ``SetCursor``
+appended here, and carries the store revision it was made against (or None
+when the next run must plan the whole directory).
+
+What planning needs from the store (the snapshot, the mirror, the billing
+figures) loads on a worker thread while the IdP is read
+(:mod:`connector.planning_inputs`).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from collections.abc import Iterable
+from collections.abc import Iterator
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from datetime import timezone
+
+from connector.billing import BillingReport
+from connector.errors import CursorExpiredError
+from connector.guard import GuardOutcome
+from connector.guard import check_guard
+from connector.guard import judge
+from connector.mirror import MirrorIndex
+from connector.mirror import mirror_changes
+from connector.mirror import overlay
+from connector.model import ChangeSet
+from connector.model import DirectoryState
+from connector.model import DirectoryView
+from connector.model import IdpMember
+from connector.model import IdpUser
+from connector.plan import CreateAccount
+from connector.plan import Plan
+from connector.plan import SetCursor
+from connector.plan import UpdateAccount
+from connector.planner import make_plan
+from connector.planning_inputs import MirrorForm
+from connector.planning_inputs import StoreInputs
+from connector.providers.base import Provider
+from connector.scoped import keep_keys_fresh
+from connector.scoped import load_scope
+from connector.scoped import planning_basis
+from connector.settings import SyncSettings
+from connector.store import Store
+
+Progress = Callable[[str, int, int | None], None]
+READ_PROGRESS_EVERY = 1000
+
+
+@dataclass(frozen=True)
+class Planned:
+    plan: Plan
+    guard: GuardOutcome
+    view: DirectoryView
+    read_reason: str
+    users_read: int
+    accounts: frozenset[str] | None = None  # a scoped plan's accounts: all it can change
+
+
+def directory_id_of(provider: Provider) -> str:
+    """The directory a provider reads (its settings' ``directory_id``)."""
+    directory_id = getattr(provider, "directory_id", None)
+    if not directory_id:
+        settings = getattr(provider, "settings", None)
+        directory_id = getattr(settings, "directory_id", None)
+    if not directory_id:
+        raise ValueError(f"provider {type(provider).__name__} does not say which directory it reads")
+    return str(directory_id)
+
+
+def full_read_reason(
+    provider: Provider, state: DirectoryState | None, settings: SyncSettings, full: bool | None, now: datetime
+) -> str | None:
+    """Why this run must read everything, or None when changes since the cursor will do."""
+    if full:
+        return "a full read was asked for"
+    if not provider.supports_changes:
+        return f"the {provider.name} provider cannot say what changed"
+    if state is None or not state.synced_before or not state.cursor:
+        return "first sync of this directory"
+    last = state.last_full_read_at
+    if last is None:
+        return "no full read on record"
+    if last.tzinfo is None:
+        last = last.replace(tzinfo=timezone.utc)
+    if now - last >= settings.full_read_interval:
+        return f"the last full read is older than {settings.full_read_interval}"
+    return None
+
+
+def _sharing_ids(members: Iterable[IdpMember], users: Mapping[str, IdpUser]) -> Iterator[IdpMember]:
+    """The members, each user id the very string object of the user read (one copy, not two)."""
+    for member in members:
+        user = users.get(member.member_id)
+        if user is not None and user.idp_user_id is not member.member_id:
+            member = IdpMember(member.group_id, user.idp_user_id, member.kind)
+        yield member
+
+
+def read_directory(provider: Provider, directory_id: str, progress: Progress | None = None) -> DirectoryView:
+    """Every user, group and direct membership of the directory."""
+    users = {}
+    for n, user in enumerate(provider.iter_users(), 1):
+        users[user.idp_user_id] = user
+        if progress is not None and n % READ_PROGRESS_EVERY == 0:
+            progress("read users", n, None)
+    if progress is not None:
+        progress("read users", len(users), len(users))
+    groups = {g.idp_group_id: g for g in provider.iter_groups()}
+    members = {}
+    for n, group_id in enumerate(groups, 1):
+        members[group_id] = tuple(_sharing_ids(provider.iter_members(group_id), users))
+        if progress is not None:
+            progress("read members", n, len(groups))
+    return DirectoryView(directory_id, users, groups, members, full_read=True)
+
+
+def _plan(
+    provider: Provider,
+    settings: SyncSettings,
+    state: DirectoryState | None,
+    reason: str | None,
+    inputs: StoreInputs,
+    *,
+    force: bool,
+    progress: Progress | None,
+) -> Planned:
+    directory_id = directory_id_of(provider)
+    view: DirectoryView | None = None
+    cursor: str | None = None
+    old: MirrorIndex | None = None
+    basis = planning_basis(settings)
+    whole = ""  # why an incremental run planned the whole directory
+    if reason is None:
+        assert state is not None
+        try:
+            changes = provider.changes(state.cursor)
+        except CursorExpiredError:
+            reason = "the IdP refused the stored cursor"
+        else:
+            if inputs.scoped is not None:
+                if progress is not None:
+                    progress("plan", 0, None)
+                scoped = _plan_scoped(inputs.scoped, settings, state, changes, basis, force=force)
+                if isinstance(scoped, Planned):
+                    return scoped
+                whole = f"; planned whole: {scoped}"
+            elif state.planned_revision is None:
+                whole = "; planned whole: the store as the last run left it is not on record"
+            mirror = inputs.mirror()
+            assert isinstance(mirror, DirectoryView)
+            old = MirrorIndex.of_view(mirror)
+            view, cursor = overlay(mirror, changes), changes.cursor
+            del mirror
+    if view is None:
+        if provider.supports_changes:
+            cursor = provider.changes(None).cursor  # marks now: nothing during the read is missed
+        view = read_directory(provider, directory_id, progress)
+    if progress is not None:
+        progress("plan", 0, None)
+    snapshot, fingerprint, revision = inputs.snapshot()
+    if old is None and provider.supports_changes:
+        loaded = inputs.mirror()
+        old = MirrorIndex.of_view(loaded) if isinstance(loaded, DirectoryView) else loaded
+    plan = make_plan(view, snapshot, settings, base_fingerprint=fingerprint)
+    extra = list(mirror_changes(old, view)) if old is not None else []
+    extra.append(
+        SetCursor(
+            reason="full read done" if view.full_read else "changes read",
+            directory_id=directory_id,
+            cursor=cursor,
+            full_read=view.full_read,
+            user_count=len(view.users) if view.full_read else None,
+        )
+    )
+    plan = dataclasses.replace(
+        plan,
+        changes=plan.changes + tuple(extra),
+        base_revision=_base_revision(plan, revision),
+        settings_digest=basis,
+    )
+    guard = check_guard(plan, snapshot, view, settings.guard, force=force)
+    return Planned(plan, guard, view, reason or f"changes since the stored cursor{whole}", len(view.users))
+
+
+def _base_revision(plan: Plan, revision: int) -> int | None:
+    """The revision the plan goes to apply with; None (the next run plans the whole directory)
+    when it readdresses an account: identities its old address kept from linking were decided
+    before it moved, and only a whole plan looks at them again."""
+    if any(isinstance(c, UpdateAccount) and "email" in c.fields for c in plan.changes):
+        return None
+    return revision
+
+
+def _plan_scoped(
+    store: Store,
+    settings: SyncSettings,
+    state: DirectoryState,
+    changes: ChangeSet,
+    basis: str,
+    *,
+    force: bool,
+) -> Planned | str:
+    """Plan only the identities ``changes`` touch (:mod:`connector.scoped`), or say why not."""
+    with store.transaction() as conn:
+        keep_keys_fresh(conn, state.directory_id)
+    with store.transaction(write=False) as conn:
+        scope = load_scope(conn, state, changes, basis)
+        if isinstance(scope, str):
+            return scope
+        plan = make_plan(scope.view, scope.snapshot, settings)
+        cursor = SetCursor(
+            reason="changes read", directory_id=state.directory_id, cursor=changes.cursor, full_read=False
+        )
+        plan = dataclasses.replace(
+            plan,
+            changes=plan.changes + scope.mirror + (cursor,),
+            users_read=scope.facts.users_read,
+            base_revision=_base_revision(plan, scope.revision),
+            settings_digest=basis,
+        )
+        guard = judge(plan, scope.facts, settings.guard, force=force)
+    why = f"changes since the stored cursor; planned only the {scope.identities} identities they touch"
+    created = {c.account_id for c in plan.changes if isinstance(c, CreateAccount)}
+    accounts = frozenset(scope.snapshot.accounts.keys() | created)
+    return Planned(plan, guard, scope.view, why, scope.facts.users_read, accounts)
+
+
+def plan_with_inputs(
+    provider: Provider,
+    store: Store,
+    settings: SyncSettings,
+    *,
+    fingerprint: bool,
+    billing: bool,
+    force: bool,
+    full: bool | None,
+    progress: Progress | None,
+) -> tuple[Planned, BillingReport | None]:
+    """Plan, with the store's inputs loaded alongside the read; the billing before, if asked."""
+    directory_id = directory_id_of(provider)
+    state = store.directory_state(directory_id)
+    reason = full_read_reason(provider, state, settings, full, datetime.now(timezone.utc))
+    mirror: MirrorForm | None = None if not provider.supports_changes else "index" if reason else "view"
+    # a sync's incremental run over a store its last run left may plan only what changed
+    scoped = not fingerprint and reason is None and state is not None and state.planned_revision is not None
+    inputs = StoreInputs(
+        store, directory_id, fingerprint=fingerprint, mirror=mirror, billing=billing, scoped=scoped
+    )
+    try:
+        planned = _plan(provider, settings, state, reason, inputs, force=force, progress=progress)
+        return planned, inputs.billing()
+    finally:
+        inputs.close()
