@@ -5,7 +5,7 @@ A directory with no OAuth clients and no API tokens gets, per dialect:
 * Okta: an SSWS API token, and a ``private_key_jwt`` service app whose
   public key is registered as a JWKS (the key pair is the test key shipped in
   ``mock_idp/fixtures/okta-service-app-key.pem``, the same for every seed);
-  scopes ``okta.users.read okta.groups.read``;
+  scopes ``okta.users.read okta.groups.read okta.logs.read``;
 * Graph: an app with a client secret and the app roles ``User.Read.All`` and
   ``GroupMember.Read.All``;
 * SCIM: a bearer token, and an OAuth client with a secret; scopes ``scim.read scim.write``.
@@ -30,7 +30,7 @@ from mock_idp.state import ApiToken
 from mock_idp.state import Directory
 from mock_idp.state import OAuthClient
 
-OKTA_SCOPES = ("okta.users.read", "okta.groups.read")
+OKTA_SCOPES = ("okta.users.read", "okta.groups.read", "okta.logs.read")
 GRAPH_ROLES = ("User.Read.All", "GroupMember.Read.All")
 SCIM_SCOPES = ("scim.read", "scim.write")
 

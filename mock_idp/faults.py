@@ -10,7 +10,7 @@ a per-rule RNG seeded with ``seed``, so a test sees the same sequence every run.
 :class:`RateLimiter` keeps a fixed one-minute window per bucket that resets
 at the next minute boundary (epoch seconds), as Okta's per-minute limits do
 (idp-wire-protocols.md §1.8).  Okta requests fall into Okta's own endpoint
-buckets (``users``, ``user``, ``groups``, ``group``, ``api``, ``oauth2``);
+buckets (``users``, ``user``, ``groups``, ``group``, ``logs``, ``api``, ``oauth2``);
 Graph and SCIM into one bucket each (``api``) plus ``token`` for token
 endpoints.  A bucket's budget is its own limit if one is set
 (``okta:users=100``), else the dialect's (``okta=600``).
@@ -202,6 +202,7 @@ _OKTA_BUCKETS: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"^/api/v1/users/[^/]+/?$"), "user"),
     (re.compile(r"^/api/v1/groups/?$"), "groups"),
     (re.compile(r"^/api/v1/groups/[^/]+/?$"), "group"),
+    (re.compile(r"^/api/v1/logs/?$"), "logs"),
     (re.compile(r"^/oauth2/"), "oauth2"),
 )
 

@@ -3,7 +3,10 @@
 :class:`Memberships` is a part of :class:`mock_idp.state.Directory`: it keeps
 each group's ``user_ids`` and ``group_ids`` (insertion-ordered dicts), logs an
 ``added``/``removed`` change per edit and bumps ``last_membership_updated``.
-It relies on the directory's ``lock``, ``user``, ``group``, ``now`` and ``_log``.
+Every edit also writes Okta System Log events (:mod:`mock_idp.system_log`) for
+each group whose flattened users it changes, the edited group's ancestors
+included.  It relies on the directory's ``lock``, ``user``, ``group``, ``now``,
+``_log`` and ``system_log``.
 """
 
 from __future__ import annotations
@@ -17,17 +20,26 @@ from typing import Literal
 from mock_idp.records import Group
 from mock_idp.records import StateError
 from mock_idp.records import User
+from mock_idp.system_log import ADD
+from mock_idp.system_log import REMOVE
+from mock_idp.system_log import SystemLog
+from mock_idp.system_log import ancestors
+from mock_idp.system_log import group_edit_diffs
+from mock_idp.system_log import transitive_sets
+from mock_idp.system_log import user_edit_groups
 
 
 class Memberships:
     """Membership edits and walks over the directory's groups, under ``lock``."""
 
     lock: threading.RLock
+    users: dict[str, User]
     groups: dict[str, Group]
     user: Callable[[str], User]  # the rest come from Directory
     group: Callable[[str], Group]
     now: Callable[[], datetime]
     _log: Callable[..., None]
+    system_log: SystemLog
 
     def add_member(self, group_id: str, member_id: str, *, kind: Literal["user", "group"] = "user") -> bool:
         """Add a direct member; False when it was already there.  Cycles are allowed
@@ -44,10 +56,12 @@ class Memberships:
                 members = group.group_ids
             if member_id in members:
                 return False
+            before = self._flattened_before(group_id, member_id, kind, adding=True)
             at = self.now()
             members[member_id] = None
             group.last_membership_updated = at
             self._log(at, "membership", "added", group_id, member_id=member_id, member_kind=kind)
+            self._log_events(at, ADD, group_id, member_id, kind, before)
             return True
 
     def remove_member(
@@ -59,11 +73,45 @@ class Memberships:
             members = group.user_ids if kind == "user" else group.group_ids
             if member_id not in members:
                 return False
+            before = self._flattened_before(group_id, member_id, kind, adding=False)
             at = self.now()
             del members[member_id]
             group.last_membership_updated = at
             self._log(at, "membership", "removed", group_id, member_id=member_id, member_kind=kind)
+            self._log_events(at, REMOVE, group_id, member_id, kind, before)
             return True
+
+    def _flattened_before(
+        self, group_id: str, member_id: str, kind: str, *, adding: bool
+    ) -> dict[str, set[str]] | list[str] | None:
+        """What the System Log needs from before an edit: for a user added, the groups that
+        do not reach it yet; for a nested group, each ancestor's flattened users."""
+        if kind == "user":
+            return user_edit_groups(self.groups, group_id, member_id) if adding else None
+        return transitive_sets(self.groups, ancestors(self.groups, group_id), self.transitive_user_ids)
+
+    def _log_events(
+        self,
+        at: datetime,
+        event_type: str,
+        group_id: str,
+        member_id: str,
+        kind: str,
+        before: dict[str, set[str]] | list[str] | None,
+    ) -> None:
+        if kind == "user":
+            user = self.users[member_id]
+            if isinstance(before, list):  # an add: the groups that did not reach the user before
+                changed = before
+            else:  # a removal: the groups that no longer reach the user
+                changed = user_edit_groups(self.groups, group_id, member_id)
+            for gid in changed:
+                self.system_log.append(at, event_type, user, self.groups[gid])
+            return
+        assert isinstance(before, dict)
+        after = transitive_sets(self.groups, before, self.transitive_user_ids)
+        for diff_type, gid, uid in group_edit_diffs(before, after):
+            self.system_log.append(at, diff_type, self.users[uid], self.groups[gid])
 
     def set_members(self, group_id: str, user_ids: Iterable[str], group_ids: Iterable[str] = ()) -> None:
         """Make the direct members exactly these (a SCIM PUT of ``members``)."""

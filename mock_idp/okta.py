@@ -14,7 +14,8 @@ Okta has no nested groups: ``/groups/{id}/users`` lists the group's
 *transitive* users (a nested group's members appear in every ancestor, the
 flattened view the other dialects imply) and ``/users/{id}/groups`` is the
 inverse of that.  When a fault sets ``flask.g.truncate_page``, the next link
-is left out and the listing ends early.
+is left out and the listing ends early.  ``/api/v1/logs`` (the System Log's
+membership events, scope ``okta.logs.read``) is in :mod:`mock_idp.okta_logs`.
 """
 
 from __future__ import annotations
@@ -34,6 +35,8 @@ from mock_idp.okta_fields import group_filter_field
 from mock_idp.okta_fields import group_search_field
 from mock_idp.okta_fields import user_filter_field
 from mock_idp.okta_fields import user_search_field
+from mock_idp.okta_logs import LOGS_SCOPE
+from mock_idp.okta_logs import list_logs
 from mock_idp.okta_objects import group_json
 from mock_idp.okta_objects import type_ids
 from mock_idp.okta_objects import user_json
@@ -71,7 +74,12 @@ DEFAULT_RATE_LIMIT = 600
 
 @blueprint.before_request
 def _authenticate() -> None:
-    scope = GROUPS_SCOPE if request.path.startswith("/api/v1/groups") else USERS_SCOPE
+    if request.path.startswith("/api/v1/groups"):
+        scope = GROUPS_SCOPE
+    elif request.path.rstrip("/") == "/api/v1/logs":
+        scope = LOGS_SCOPE
+    else:
+        scope = USERS_SCOPE
     require_auth("okta", [scope])
 
 
@@ -243,6 +251,9 @@ def group_users(okta_id: str) -> Response:
         lambda: Listing.of(directory.user(uid) for uid in directory.transitive_user_ids(group.object_id)),
     )
     return page(listing, limit, user_renderer(directory))
+
+
+blueprint.add_url_rule("/api/v1/logs", view_func=list_logs, methods=["GET"])
 
 
 @blueprint.route("/api/v1/<path:rest>")

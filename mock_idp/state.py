@@ -45,6 +45,7 @@ from mock_idp.records import OAuthClient as OAuthClient  # re-exported
 from mock_idp.records import StateError
 from mock_idp.records import User
 from mock_idp.records import utc_ms
+from mock_idp.system_log import SystemLog
 from mock_idp.tokens import TokenBook
 
 
@@ -77,6 +78,7 @@ class Directory(Memberships, TokenBook, BulkLoad):
         self._users_by_name: dict[str, str] = {}  # lower-cased user_name -> object_id
         TokenBook.__init__(self)
         self.changes: list[ChangeEvent] = []
+        self.system_log = SystemLog()  # Okta membership events, after the directory is built
         self.version = 0
         self._snapshot_cache: dict[str, tuple[int, tuple[Any, ...]]] = {}
 

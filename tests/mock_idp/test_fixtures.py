@@ -172,7 +172,8 @@ def test_default_credentials_are_deterministic_and_added_once() -> None:
     assert add_default_credentials(directory) is None
     assert {t.dialect for t in directory.api_tokens.values()} == {"okta", "scim"}
     okta = directory.clients[creds.okta_client_id]
-    assert okta.auth_method == "private_key_jwt" and okta.scopes == ("okta.users.read", "okta.groups.read")
+    assert okta.auth_method == "private_key_jwt"
+    assert okta.scopes == ("okta.users.read", "okta.groups.read", "okta.logs.read")
     assert okta.jwks is not None and okta.jwks["keys"][0]["kid"] == creds.okta_key_id
     assert known_private_key(directory, okta) == creds.okta_private_key_pem
     graph = directory.clients[creds.graph_client_id]
