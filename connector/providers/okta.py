@@ -14,21 +14,35 @@
   ``X-Rate-Limit-*`` headers (§1.8) and are handled by :mod:`connector.http`.
 * ``active`` per PRODUCT.md: ``ACTIVE``, ``PASSWORD_EXPIRED``, ``LOCKED_OUT``,
   ``RECOVERY``; every other status is inactive.
-* ``changes(cursor)``: the cursor is a UTC timestamp.  Users with
-  ``lastUpdated gt (cursor - 60 s)`` (deprovisioned ones included), groups
-  with ``lastUpdated`` or ``lastMembershipUpdated`` past it; a group whose
-  membership moved is re-listed whole (``groups_with_full_members``).  Okta's
-  lists cannot show deleted objects, so ``removed_*`` stay empty: the next
-  full read notices them.
+* ``changes(cursor)``: the cursor is a UTC timestamp; reads look back from
+  ``cursor - 60 s`` (``CURSOR_OVERLAP``: the System Log is near-real-time and
+  shows recent events late) to the time the read started.  Users with
+  ``lastUpdated`` past it (deprovisioned ones included) and groups with
+  ``lastUpdated`` past it (renames) are read whole.  Membership changes come
+  from the System Log: ``GET /api/v1/logs?since&until&sortOrder=ASCENDING``
+  filtered to ``group.user_membership.add`` / ``.remove``, paged by
+  ``Link: rel="next"``, up to 1000 events a page.  Each event's targets are the
+  user and the group; only ``outcome.result == "SUCCESS"`` counts, and the last
+  event per (group, user) decides whether the pair lands in
+  ``members_added`` or ``members_removed``.  When the log answers 403 (the
+  ``okta.logs.read`` scope or the admin role is missing) the provider says so
+  once on its logger and falls back to re-listing whole every group whose
+  ``lastMembershipUpdated`` is past the cursor (``groups_with_full_members``).
+  Okta's lists cannot show deleted objects, so ``removed_*`` stay empty: the
+  next full read notices them.
 
 Auth: an SSWS API token, or OAuth ``private_key_jwt`` against the org
 authorization server ``{base_url}/oauth2/v1/token`` with scopes
-``okta.users.read okta.groups.read``.
+``okta.users.read okta.groups.read okta.logs.read`` (a client not granted
+``okta.logs.read`` sets ``scopes`` to the other two; its incremental runs
+take the fallback above).
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
+from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
 
@@ -54,10 +68,18 @@ from connector.providers.common import parse_time
 from connector.providers.common import require
 
 ACTIVE_STATUSES = frozenset({"ACTIVE", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY"})
-SCOPES = ("okta.users.read", "okta.groups.read")
+SCOPES = ("okta.users.read", "okta.groups.read", "okta.logs.read")
+OPTIONAL_SCOPES = frozenset({"okta.logs.read"})  # without it, incremental runs re-list changed groups
 USERS_PAGE_MAX = 200
 GROUPS_PAGE_MAX = 200
+LOGS_PAGE_MAX = 1000
+LOG_UNTIL_PAD = timedelta(milliseconds=1)
 ALL_USERS_FILTER = 'lastUpdated gt "1970-01-01T00:00:00.000Z"'
+MEMBERSHIP_ADD = "group.user_membership.add"
+MEMBERSHIP_REMOVE = "group.user_membership.remove"
+MEMBERSHIP_FILTER = f'eventType eq "{MEMBERSHIP_ADD}" or eventType eq "{MEMBERSHIP_REMOVE}"'
+
+log = logging.getLogger(__name__)
 
 
 def read_okta_error(response: requests.Response) -> tuple[str | None, str | None]:
@@ -83,6 +105,7 @@ class OktaProvider(HttpProvider):
             read_error=read_okta_error,
         )
         self._member_counts: dict[str, int] = {}  # usersCount per group, from the last group listing
+        self._logs_refused = False  # the System Log answered 403 once: re-list changed groups instead
 
     @classmethod
     def from_settings(cls, settings: ProviderSettings) -> OktaProvider:
@@ -91,10 +114,12 @@ class OktaProvider(HttpProvider):
     # ------------------------------------------------------------------ reads
 
     def check(self) -> CheckResult:
-        """Get a token (OAuth), then read one user and one group to prove each scope."""
+        """Get a token (OAuth), then read one user, one group and one log event to prove each
+        scope.  Only a missing ``okta.logs.read`` still passes: incremental runs fall back."""
         probes = {
             "okta.users.read": f"{self.base_url}/api/v1/users",
             "okta.groups.read": f"{self.base_url}/api/v1/groups",
+            "okta.logs.read": f"{self.base_url}/api/v1/logs",
         }
         granted, missing = [], []
         for scope, url in probes.items():
@@ -108,7 +133,10 @@ class OktaProvider(HttpProvider):
             except ProviderError as exc:
                 return CheckResult(False, self.name, self.directory_id, detail=str(exc), error=exc)
         detail = "reachable, authenticated" + (f"; missing {', '.join(missing)}" if missing else "")
-        return CheckResult(not missing, self.name, self.directory_id, tuple(granted), tuple(missing), detail)
+        if OPTIONAL_SCOPES.intersection(missing):
+            detail += " (without okta.logs.read, incremental runs re-list every group whose members moved)"
+        ok = not set(missing) - OPTIONAL_SCOPES
+        return CheckResult(ok, self.name, self.directory_id, tuple(granted), tuple(missing), detail)
 
     def iter_users(self) -> Iterator[IdpUser]:
         yield from self._users(ALL_USERS_FILTER)
@@ -151,29 +179,95 @@ class OktaProvider(HttpProvider):
             )
 
     def changes(self, cursor: str | None) -> ChangeSet:
-        """Users and groups changed after ``cursor`` (minus a 60 s overlap); see the module doc."""
+        """Users, groups and memberships changed after ``cursor`` (minus a 60 s overlap); see the
+        module doc."""
         started = now_utc()
         if cursor is None:
             return ChangeSet(cursor=format_cursor(started))
         since = format_cursor(parse_cursor(cursor, self.directory_id) - CURSOR_OVERLAP)
+        cursor_out = format_cursor(started)
+        until = format_cursor(started + LOG_UNTIL_PAD)  # ``until`` may be exclusive: keep this millisecond
         users = tuple(self._users(f'lastUpdated gt "{since}"'))
+        moves = self._membership_moves(since, until)
         groups: list[IdpGroup] = []
         members: list[IdpMember] = []
         full: list[str] = []
-        group_filter = f'lastUpdated gt "{since}" or lastMembershipUpdated gt "{since}"'
+        group_filter = f'lastUpdated gt "{since}"'
+        if moves is None:
+            group_filter += f' or lastMembershipUpdated gt "{since}"'
         for group, raw in self._groups(group_filter):
             groups.append(group)
+            if moves is not None:
+                continue
             moved = parse_time(raw.get("lastMembershipUpdated"), "lastMembershipUpdated", self.directory_id)
             if moved is not None and format_cursor(moved) > since:
                 members.extend(self.iter_members(group.idp_group_id))
                 full.append(group.idp_group_id)
+        added, removed = moves if moves is not None else (members, [])
         return ChangeSet(
-            cursor=format_cursor(started),
+            cursor=cursor_out,
             users=users,
             groups=tuple(groups),
-            members_added=tuple(members),
+            members_added=tuple(added),
+            members_removed=tuple(removed),
             groups_with_full_members=tuple(full),
         )
+
+    def _membership_moves(self, since: str, until: str) -> tuple[list[IdpMember], list[IdpMember]] | None:
+        """``(added, removed)`` from the System Log's membership events in ``[since, until)``,
+        or None when the log is refused (403), which is said once on the logger."""
+        if self._logs_refused:
+            return None
+        params = {
+            "since": since,
+            "until": until,
+            "filter": MEMBERSHIP_FILTER,
+            "limit": self.page(LOGS_PAGE_MAX),
+            "sortOrder": "ASCENDING",
+        }
+        try:
+            events = [
+                event
+                for page in okta_pages(self.http, f"{self.base_url}/api/v1/logs", params, self.base_url)
+                for event in page
+            ]
+        except AuthError as exc:
+            if exc.status != 403:
+                raise
+            self._logs_refused = True
+            log.warning(
+                "directory %s: the Okta System Log refused the read (403: okta.logs.read not granted?); "
+                "incremental runs re-list every group whose members changed instead",
+                self.directory_id,
+            )
+            return None
+        return self.membership_moves(events)
+
+    def membership_moves(self, events: list[Any]) -> tuple[list[IdpMember], list[IdpMember]]:
+        """System Log events, oldest first, as ``(added, removed)``: the last successful
+        ``group.user_membership.add``/``.remove`` per (group, user) decides."""
+        last: dict[tuple[str, str], str] = {}
+        for event in events:
+            kind = event.get("eventType") if isinstance(event, dict) else None
+            if kind not in (MEMBERSHIP_ADD, MEMBERSHIP_REMOVE):
+                continue
+            if (event.get("outcome") or {}).get("result") != "SUCCESS":
+                continue
+            targets = {t.get("type"): t.get("id") for t in event.get("target") or () if isinstance(t, dict)}
+            user_id, group_id = targets.get("User"), targets.get("UserGroup")
+            if not user_id or not group_id:
+                raise IncompleteReadError(
+                    f"System Log event {event.get('uuid')} ({kind}) does not name its user and group",
+                    directory_id=self.directory_id,
+                )
+            pair = (group_id, user_id)
+            last.pop(pair, None)  # keep dict order = order of each pair's last event
+            last[pair] = kind
+        added = [IdpMember(g, u, MemberKind.USER) for (g, u), kind in last.items() if kind == MEMBERSHIP_ADD]
+        removed = [
+            IdpMember(g, u, MemberKind.USER) for (g, u), kind in last.items() if kind == MEMBERSHIP_REMOVE
+        ]
+        return added, removed
 
     # ------------------------------------------------------------------ mapping
 

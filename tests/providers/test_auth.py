@@ -81,7 +81,7 @@ def test_private_key_jwt_assertion_has_the_claims_okta_requires(rsa_key, fast_ht
     assert len(claims["jti"]) >= 16
     assert 0 < claims["exp"] - time.time() <= 300
     assert form["grant_type"] == "client_credentials"
-    assert form["scope"] == "okta.users.read okta.groups.read"
+    assert form["scope"] == "okta.users.read okta.groups.read okta.logs.read"
     assert form["client_assertion_type"] == "urn:ietf:params:oauth:client-assertion-type:jwt-bearer"
 
 

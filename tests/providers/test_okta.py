@@ -21,6 +21,8 @@ from connector.providers.okta import OktaProvider
 BASE = "https://okta.test"
 USERS = f"{BASE}/api/v1/users"
 GROUPS = f"{BASE}/api/v1/groups"
+LOGS = f"{BASE}/api/v1/logs"
+FORBIDDEN = {"errorCode": "E0000006", "errorSummary": "You do not have permission"}
 
 
 @pytest.fixture
@@ -149,7 +151,7 @@ def test_changes_none_marks_now_without_traffic(okta):
     assert okta.request_count == 0
 
 
-def test_changes_filters_on_last_updated_with_overlap_and_relists_moved_groups(okta, rsps):
+def test_without_the_system_log_changes_relist_moved_groups_and_say_so_once(okta, rsps, caplog):
     since = "2026-01-02T03:03:05.678Z"  # the cursor minus 60 s
     rsps.get(
         USERS,
@@ -158,6 +160,7 @@ def test_changes_filters_on_last_updated_with_overlap_and_relists_moved_groups(o
             responses.matchers.query_param_matcher({"limit": "200", "filter": f'lastUpdated gt "{since}"'})
         ],
     )
+    rsps.get(LOGS, status=403, json=FORBIDDEN)  # okta.logs.read not granted
     rsps.get(
         GROUPS,
         json=[_group("00g1", "Renamed"), _group("00g2", "Moved", membership="2026-01-02T03:10:00.000Z")],
@@ -178,6 +181,13 @@ def test_changes_filters_on_last_updated_with_overlap_and_relists_moved_groups(o
     assert [(m.group_id, m.member_id) for m in change.members_added] == [("00g2", "00u7"), ("00g2", "00u8")]
     assert change.groups_with_full_members == ("00g2",)
     assert change.removed_user_ids == () and change.cursor > "2026-01-02T03:04:05.678Z"
+    assert [r.levelname for r in caplog.records if "System Log" in r.getMessage()] == ["WARNING"]
+    # the next run does not ask the log again, and does not say it again
+    rsps.get(USERS, json=[])
+    rsps.get(GROUPS, json=[])
+    okta.changes(change.cursor)
+    assert not any(call.request.url.startswith(LOGS) for call in rsps.calls[4:])
+    assert len([r for r in caplog.records if "System Log" in r.getMessage()]) == 1
 
 
 def test_a_cursor_that_is_not_a_timestamp_asks_for_a_full_read(okta):
@@ -195,10 +205,21 @@ def test_readers_stream_a_page_at_a_time(okta, rsps):
 
 def test_check_names_a_missing_scope(okta, rsps):
     rsps.get(USERS, json=[])
-    rsps.get(GROUPS, status=403, json={"errorCode": "E0000006", "errorSummary": "You do not have permission"})
+    rsps.get(GROUPS, status=403, json=FORBIDDEN)
+    rsps.get(LOGS, json=[])
     result = okta.check()
     assert not result.ok and result.missing_scopes == ("okta.groups.read",)
-    assert result.granted_scopes == ("okta.users.read",) and "missing okta.groups.read" in result.detail
+    assert result.granted_scopes == ("okta.users.read", "okta.logs.read")
+    assert "missing okta.groups.read" in result.detail
+
+
+def test_check_passes_without_the_log_scope_and_says_what_that_costs(okta, rsps):
+    rsps.get(USERS, json=[])
+    rsps.get(GROUPS, json=[])
+    rsps.get(LOGS, status=403, json=FORBIDDEN)
+    result = okta.check()
+    assert result.ok and result.missing_scopes == ("okta.logs.read",)
+    assert "re-list" in result.detail
 
 
 def test_check_reports_refused_credentials_without_raising(okta, rsps):
