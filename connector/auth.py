@@ -21,6 +21,7 @@ the wire; :meth:`Authenticator.secret_values` lets error messages scrub them.
 from __future__ import annotations
 
 import json
+import logging
 import time
 from collections.abc import Callable
 from typing import Any
@@ -39,6 +40,8 @@ from connector.errors import RetryableError
 from connector.errors import TerminalError
 from connector.providers.base import AuthSettings
 from connector.providers.base import Secret
+
+log = logging.getLogger(__name__)
 
 ASSERTION_LIFETIME = 300
 """Seconds a client assertion stays valid; it is used once, right away."""
@@ -179,6 +182,7 @@ class OAuthClientCredentials(Authenticator):
         self.token_url = token_url
         self._translate = translate
         self.token_calls = 0
+        self.fallback_scope: str | None = None  # asked for instead when the endpoint refuses a scope
         session.register_compliance_hook("access_token_response", self._check_response)
 
     @property
@@ -207,8 +211,22 @@ class OAuthClientCredentials(Authenticator):
             return
         self.token_calls += 1
         try:
-            # verify given explicitly: a REQUESTS_CA_BUNDLE in the environment must not override it
-            session.fetch_token(self.token_url, grant_type="client_credentials", verify=session.verify)
+            try:
+                # verify given explicitly: a REQUESTS_CA_BUNDLE in the environment must not override it
+                session.fetch_token(self.token_url, grant_type="client_credentials", verify=session.verify)
+            except OAuthError as exc:
+                if exc.error != "invalid_scope" or self.fallback_scope is None:
+                    raise
+                # an optional scope the client was not granted: ask for the others from now on
+                log.warning(
+                    "the token endpoint refused scope %r (%s); going on with %r",
+                    session.scope,
+                    exc.error,
+                    self.fallback_scope,
+                )
+                session.scope, self.fallback_scope = self.fallback_scope, None
+                self.token_calls += 1
+                session.fetch_token(self.token_url, grant_type="client_credentials", verify=session.verify)
         except requests.exceptions.SSLError:
             raise TerminalError(
                 "TLS verification failed for the token endpoint; set ca_bundle in [tls] (or in the "
@@ -250,11 +268,15 @@ def build_authenticator(
     allowed: tuple[str, ...],
     translate: Callable[[requests.Response], Exception],
     timeout: tuple[float, float],
+    optional_scopes: tuple[str, ...] = (),
 ) -> Authenticator:
     """The session for ``settings``; ConfigError names what is missing or not allowed.
 
     ``translate`` turns a 429/5xx token response into the error tree (the
     HTTP client retries those); ``timeout`` is ``(connect, read)`` seconds.
+    ``optional_scopes`` (among the defaults) make reads cheaper but are not
+    needed: when the settings name no scopes and the token endpoint answers
+    ``invalid_scope``, the token is asked for again without them.
     """
     method = settings.method
     if method not in allowed:
@@ -303,4 +325,8 @@ def build_authenticator(
             default_timeout=timeout,
         )
         secrets = (settings.client_secret,)
-    return OAuthClientCredentials(session, token_url, secrets, translate)
+    credentials = OAuthClientCredentials(session, token_url, secrets, translate)
+    required = [name for name in default_scopes if name not in optional_scopes]
+    if not settings.scopes and len(required) < len(default_scopes):
+        credentials.fallback_scope = " ".join(required) or None
+    return credentials

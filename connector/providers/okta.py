@@ -33,9 +33,10 @@
 
 Auth: an SSWS API token, or OAuth ``private_key_jwt`` against the org
 authorization server ``{base_url}/oauth2/v1/token`` with scopes
-``okta.users.read okta.groups.read okta.logs.read`` (a client not granted
-``okta.logs.read`` sets ``scopes`` to the other two; its incremental runs
-take the fallback above).
+``okta.users.read okta.groups.read okta.logs.read``.  ``okta.logs.read`` is
+optional: when the token endpoint refuses it (``invalid_scope``) the token is
+asked for again with the other two, and incremental runs take the fallback
+above.
 """
 
 from __future__ import annotations
@@ -102,6 +103,7 @@ class OktaProvider(HttpProvider):
             allowed=("ssws", "private_key_jwt"),
             default_token_url=f"{self.base_url}/oauth2/v1/token",
             default_scopes=SCOPES,
+            optional_scopes=tuple(OPTIONAL_SCOPES),
             read_error=read_okta_error,
         )
         self._member_counts: dict[str, int] = {}  # usersCount per group, from the last group listing

@@ -257,3 +257,56 @@ def test_no_secret_reaches_the_logs(graph, rsps, caplog):
     assert caplog.records, "nothing was logged; the test would prove nothing"
     for secret in (SECRET, "access-token-one", "access-token-two"):
         assert secret not in caplog.text
+
+
+def _okta(rsa_key, fast_http, scopes: tuple[str, ...] = ()) -> OktaProvider:
+    auth = AuthSettings(
+        "private_key_jwt",
+        client_id="0oa-client",
+        private_key=Secret(rsa_key.as_pem(private=True).decode()),
+        key_id="kid-1",
+        scopes=scopes,
+    )
+    return OktaProvider(ProviderSettings("okta-1", "https://okta.test", auth, http=fast_http))
+
+
+def _refusing_logs_scope(rsps, times: int) -> list[str]:
+    """A token endpoint that has not granted okta.logs.read; the scopes asked for, in order."""
+    asked: list[str] = []
+
+    def answer(request):
+        scope = parse_qs(request.body)["scope"][0]
+        asked.append(scope)
+        if "okta.logs.read" in scope.split():
+            body = {"error": "invalid_scope", "error_description": "not granted: okta.logs.read"}
+            return 400, {}, json.dumps(body)
+        return 200, {}, json.dumps({"token_type": "Bearer", "expires_in": 3600, "access_token": "t1"})
+
+    for _ in range(times):  # the registry answers each registration once, in order
+        rsps.add_callback(responses.POST, "https://okta.test/oauth2/v1/token", callback=answer)
+    return asked
+
+
+def test_a_client_not_granted_the_optional_logs_scope_gets_a_token_without_it(
+    rsa_key, fast_http, rsps, caplog
+):
+    asked = _refusing_logs_scope(rsps, 2)
+    rsps.get("https://okta.test/api/v1/users", json=[])
+    provider = _okta(rsa_key, fast_http)
+    with caplog.at_level(logging.WARNING):
+        assert list(provider.iter_users()) == []
+    provider.close()
+    assert asked == ["okta.users.read okta.groups.read okta.logs.read", "okta.users.read okta.groups.read"]
+    assert any("okta.logs.read" in r.getMessage() for r in caplog.records)
+    assert (
+        provider.http.auth.granted_scopes is None or "okta.logs.read" not in provider.http.auth.granted_scopes
+    )
+
+
+def test_scopes_named_in_the_settings_are_asked_for_as_they_are(rsa_key, fast_http, rsps):
+    asked = _refusing_logs_scope(rsps, 1)
+    provider = _okta(rsa_key, fast_http, scopes=("okta.users.read", "okta.groups.read", "okta.logs.read"))
+    with pytest.raises(AuthError, match="invalid_scope"):
+        list(provider.iter_users())
+    provider.close()
+    assert asked == ["okta.users.read okta.groups.read okta.logs.read"]
