@@ -244,5 +244,5 @@ idp_members = Table(
     Column("group_id", IDP_ID, primary_key=True),
     Column("member_id", IDP_ID, primary_key=True),
     Column("kind", String(8), primary_key=True),  # user | group
-    Index("ix_idp_members_member_id", "directory_id", "member_id"),
+    Index("ix_idp_members_member_id", "directory_id", "member_id", "group_id", "kind"),  # covering
 )

@@ -48,7 +48,10 @@ def upgrade() -> None:
     )
     op.create_index("ix_account_keys_match_key", "account_keys", ["match_key"])
     op.create_index("ix_account_keys_loose_key", "account_keys", ["loose_key"], **_ONLY_SET)
-    op.create_index("ix_idp_members_member_id", "idp_members", ["directory_id", "member_id"])
+    # covering, so SQLite prefers it to the primary key for look-ups by member
+    op.create_index(
+        "ix_idp_members_member_id", "idp_members", ["directory_id", "member_id", "group_id", "kind"]
+    )
 
 
 def downgrade() -> None:
