@@ -70,6 +70,19 @@ class BillingReport:
             active_external=self.active_external - before.active_external + after.active_external,
         )
 
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> BillingReport:
+        """The report :meth:`to_dict` gave."""
+        return cls(
+            billable=int(data["billable"]),
+            per_product={str(k): int(v) for k, v in data["per_product"].items()},
+            external_with_access=int(data["external_with_access"]),
+            external_per_product={str(k): int(v) for k, v in data["external_per_product"].items()},
+            active_accounts=int(data["active_accounts"]),
+            active_internal=int(data["active_internal"]),
+            active_external=int(data["active_external"]),
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "billable": self.billable,

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
+from typing import Any
 
 # --------------------------------------------------------------------------
 # What a provider reads
@@ -203,6 +204,8 @@ class DirectoryState:
     """The store revision this directory's last applied run left (None: unknown, or not clean)."""
     planned_settings: str | None = None
     """The digest of the settings that run planned with, beside ``planned_revision``."""
+    planned_billing: Mapping[str, Any] | None = None
+    """The billing figures (``BillingReport.to_dict``) at ``planned_revision``, when known."""
 
 
 @dataclass(frozen=True)

@@ -56,12 +56,16 @@ class StoreInputs:
         mirror: MirrorForm | None,
         billing: bool,
         scoped: bool = False,
+        later_billing: bool = False,
     ) -> None:
         self._pool: ThreadPoolExecutor | None = None
         if sqlite_path(store.engine) is not None or store.engine.dialect.name != "sqlite":
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="store-inputs")
         self.scoped = store if scoped else None
-        self._billing = self._submit(store.billing) if billing else None
+        self._billing: Future[BillingReport] | None = None
+        self._load_billing = store.billing if billing else None
+        if billing and not later_billing:
+            self._billing = self._submit(store.billing)
         self._snapshot: Future[tuple[StoreSnapshot, str, int]] | None = None
         self._mirror: Future[MirrorIndex | DirectoryView] | None = None
         self._load_snapshot = lambda: store.planning_input(directory_id, fingerprint=fingerprint)
@@ -95,6 +99,9 @@ class StoreInputs:
         return self._mirror.result() if self._mirror is not None else None
 
     def billing(self) -> BillingReport | None:
+        """The billing figures before the run (``later_billing``: counted now, on first ask)."""
+        if self._billing is None and self._load_billing is not None:
+            self._billing = self._submit(self._load_billing)
         return self._billing.result() if self._billing is not None else None
 
     def close(self) -> None:

@@ -261,11 +261,21 @@ def plan_with_inputs(
     mirror: MirrorForm | None = None if not provider.supports_changes else "index" if reason else "view"
     # a sync's incremental run over a store its last run left may plan only what changed
     scoped = not fingerprint and reason is None and state is not None and state.planned_revision is not None
+    # a scoped run takes the billing figures its last run kept; others count them during the read
+    kept = state.planned_billing if scoped and state is not None else None
     inputs = StoreInputs(
-        store, directory_id, fingerprint=fingerprint, mirror=mirror, billing=billing, scoped=scoped
+        store,
+        directory_id,
+        fingerprint=fingerprint,
+        mirror=mirror,
+        billing=billing,
+        scoped=scoped,
+        later_billing=kept is not None,
     )
     try:
         planned = _plan(provider, settings, state, reason, inputs, force=force, progress=progress)
+        if billing and kept is not None and planned.accounts is not None:
+            return planned, BillingReport.from_dict(kept)  # valid: the revision was found unmoved
         return planned, inputs.billing()
     finally:
         inputs.close()

@@ -208,6 +208,7 @@ def _sync(
         report.billing_after = before.moved(share, store.billing(touched))
     else:
         report.billing_after = store.billing()
+    store.keep_billing(directory_id, report.billing_after)  # the next scoped run starts from these
     return report
 
 

@@ -446,3 +446,22 @@ def test_a_scoped_plan_is_the_whole_plan(
         # level-based all along: a whole plan of the directory now plans nothing
         final = sync_directory(provider, store, SETTINGS, force=True, full=True)
         assert not {a for a, n in final.counts.items() if n} - {"deactivate", "remove_membership"}
+
+
+def test_a_scoped_run_starts_from_the_billing_figures_the_last_run_kept() -> None:
+    store, provider = _synced()
+    with store:
+        state = store.directory_state(D)
+        assert state is not None and state.planned_billing == store.billing().to_dict()
+        provider.update_user("u1", display_name="Renamed")
+        report = sync_directory(provider, store, SETTINGS)
+        assert "planned only" in report.read_reason
+        assert report.billing_before == report.billing_after == store.billing()
+        # a write by the product: the figures kept no longer hold, and nobody keeps new ones
+        store.add_account("late@example.com", groups=["Group 0"])
+        assert not store.keep_billing(D, store.billing())
+        provider.update_user("u2", display_name="Renamed")
+        report = sync_directory(provider, store, SETTINGS)
+        assert "planned whole" in report.read_reason
+        assert report.billing_before == report.billing_after == store.billing()
+        assert report.billing_after.active_accounts == 7

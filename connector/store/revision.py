@@ -19,7 +19,10 @@ command, not another directory's sync.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy import select
@@ -70,8 +73,24 @@ def record_planned(conn: Connection, directory_id: str, revision: int | None, se
     conn.execute(
         update(t.directories)
         .where(d.directory_id == directory_id)
-        .values(planned_revision=revision, planned_settings=settings)
+        .values(planned_revision=revision, planned_settings=settings, planned_billing=None)
     )
+
+
+def record_billing(conn: Connection, directory_id: str, billing: Mapping[str, Any]) -> bool:
+    """Keep the billing figures with the directory's planned revision, if that is still the store's.
+
+    Computed after apply, the figures describe the store at ``planned_revision`` only when
+    nothing wrote in between; the condition is checked in the same statement.
+    """
+    d, r = t.directories.c, t.store_revision.c
+    now = select(r.revision).where(r.id == ROW_ID).scalar_subquery()
+    done = conn.execute(
+        update(t.directories)
+        .where(d.directory_id == directory_id, d.planned_revision == now)
+        .values(planned_billing=json.dumps(dict(billing), sort_keys=True))
+    )
+    return done.rowcount == 1
 
 
 @dataclass

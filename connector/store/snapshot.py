@@ -11,6 +11,7 @@ group it manages.
 from __future__ import annotations
 
 import hashlib
+import json
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
@@ -58,6 +59,7 @@ def load_directory(conn: Connection, directory_id: str) -> DirectoryState | None
         synced_before=bool(row.synced_before),
         planned_revision=row.planned_revision,
         planned_settings=row.planned_settings,
+        planned_billing=json.loads(row.planned_billing) if row.planned_billing else None,
     )
 
 

@@ -44,6 +44,7 @@ from connector.store import snapshot as snap
 from connector.store import tables as t
 from connector.store.local import LocalObjects
 from connector.store.revision import read_revision
+from connector.store.revision import record_billing
 from connector.store.runs import RunLog
 from connector.store.runs import utcnow
 from connector.store.scoped_reads import accounts_by_id
@@ -325,6 +326,12 @@ class Store(RunLog, LocalObjects):
                 wanted = set(group_ids)
                 memberships = [m for m in memberships_of(conn, account_ids) if m.group_id in wanted]
         return billing(accounts, groups, memberships, grants, self.verified_domains())
+
+    def keep_billing(self, directory_id: str, billing: BillingReport) -> bool:
+        """Keep the billing figures with the directory's planned revision, if that is still the
+        store's (:func:`connector.store.revision.record_billing`); whether they were kept."""
+        with self.transaction() as conn:
+            return record_billing(conn, directory_id, billing.to_dict())
 
     def counts(self) -> dict[str, Any]:
         """Rows per table: a cheap health figure for reports and tests."""

@@ -91,6 +91,8 @@ directories = Table(
     # settings it planned with; NULL when unknown (connector.store.revision)
     Column("planned_revision", BigInteger, nullable=True),
     Column("planned_settings", Text, nullable=True),
+    # the billing figures at planned_revision (JSON), NULL when not known (connector.store.revision)
+    Column("planned_billing", Text, nullable=True),
 )
 
 store_revision = Table(

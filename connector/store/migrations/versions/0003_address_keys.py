@@ -10,6 +10,10 @@ holds the same two keys per account, for the email they were worked out from: a 
 whose ``email`` is no longer the account's is stale and is worked out again.  Neither is
 tracked by the store revision: both are the connector's own caches.
 
+``directories.planned_billing`` keeps the billing figures as the directory's last run left
+the store (valid while ``planned_revision`` is the store's), so a run that plans only what
+changed need not count the whole organization again.
+
 Revision ID: 0003
 Revises: 0002
 """
@@ -34,6 +38,7 @@ address), so its index holds only those rows."""
 
 
 def upgrade() -> None:
+    op.add_column("directories", sa.Column("planned_billing", sa.Text, nullable=True))
     op.add_column("idp_users", sa.Column("match_key", sa.String(320), nullable=True))
     op.add_column("idp_users", sa.Column("loose_key", sa.String(320), nullable=True))
     op.create_index("ix_idp_users_match_key", "idp_users", ["directory_id", "match_key"])
@@ -55,10 +60,11 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    # in place (SQLite 3.35+): a batch copy of directories would trip the foreign keys naming it
+    op.execute("ALTER TABLE directories DROP COLUMN planned_billing")
     op.drop_index("ix_idp_members_member_id", table_name="idp_members")
     op.drop_table("account_keys")
     op.drop_index("ix_idp_users_loose_key", table_name="idp_users")
     op.drop_index("ix_idp_users_match_key", table_name="idp_users")
-    with op.batch_alter_table("idp_users") as batch:
-        batch.drop_column("loose_key")
-        batch.drop_column("match_key")
+    for column in ("loose_key", "match_key"):
+        op.execute(f"ALTER TABLE idp_users DROP COLUMN {column}")
