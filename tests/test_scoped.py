@@ -465,3 +465,30 @@ def test_a_scoped_run_starts_from_the_billing_figures_the_last_run_kept() -> Non
         assert "planned whole" in report.read_reason
         assert report.billing_before == report.billing_after == store.billing()
         assert report.billing_after.active_accounts == 7
+
+
+def test_scoped_runs_on_each_backend(store: Store) -> None:
+    """The scoped path's reads (array parameters on PostgreSQL, IN lists on SQLite) and its
+    kept billing figures, on a file store and on the real PostgreSQL server."""
+    provider = FakeProvider()
+    for n in range(8):
+        provider.put_user(user(n))
+    for g in range(3):
+        provider.put_group(f"g{g}", f"Group {g}")
+    for n in range(8):
+        provider.add_member(f"g{n % 3}", f"u{n}")
+    provider.add_member("g0", "g1", MemberKind.GROUP)
+    store.set_verified_domains(DOMAINS)
+    store.set_product_grants(SETTINGS.product_grants)
+    sync_directory(provider, store, SETTINGS)
+    provider.update_user("u1", active=False, raw_status="SUSPENDED")
+    provider.put_user(user(9, email="user2@example.com"))  # u2's address: a conflict
+    provider.add_member("g2", "g0", MemberKind.GROUP)
+    both = _both(store, provider)
+    assert both.scoped is not None and _product(both.scoped) == _product(both.whole)
+    report = sync_directory(provider, store, SETTINGS, force=True)
+    assert "planned only" in report.read_reason and report.failed == []
+    assert [c.idp_user_id for c in report.conflicts] == ["u9"]
+    assert report.billing_after == store.billing()
+    again = sync_directory(provider, store, SETTINGS, full=True)
+    assert not [a for a, n in again.counts.items() if n], again.counts
