@@ -13,16 +13,14 @@ which survives a killed process; foreign keys are enforced.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 from typing import Any
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy import Engine
 from sqlalchemy import create_engine
 from sqlalchemy import event
+from sqlalchemy import inspect
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
@@ -30,7 +28,13 @@ from sqlalchemy.pool import StaticPool
 
 from connector.errors import StoreError
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
 MIGRATIONS = Path(__file__).with_name("migrations")
+HEAD_REVISION = "0003"
+"""The newest migration, known without loading Alembic (about 11 MB of modules): a store
+already there opens without it.  ``tests/store/test_schema.py`` holds it to Alembic's head."""
 WRITE = "connector_write"  # execution option: this transaction writes
 SQLITE_BUSY_TIMEOUT = 60.0  # seconds a writer waits for another writer
 SQLITE_CACHE_KIB = 16384
@@ -117,6 +121,8 @@ def sqlite_path(engine: Engine) -> str | None:
 
 
 def alembic_config(engine: Engine) -> Config:
+    from alembic.config import Config  # loaded only when migrations run
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     config.set_main_option("sqlalchemy.url", engine.url.render_as_string().replace("%", "%%"))
@@ -124,7 +130,10 @@ def alembic_config(engine: Engine) -> Config:
 
 
 def head_revision() -> str:
-    """The newest migration."""
+    """The newest migration, as Alembic finds it in the migrations folder."""
+    from alembic.config import Config
+    from alembic.script import ScriptDirectory
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     head = ScriptDirectory.from_config(config).get_current_head()
@@ -135,16 +144,28 @@ def head_revision() -> str:
 def current_revision(engine: Engine) -> str | None:
     """The migration the database is at (None for an empty database)."""
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        return _stamped(conn)
+
+
+def _stamped(conn: Connection) -> str | None:
+    """The revision in Alembic's version table, read with plain SQL (None when there is none)."""
+    if not inspect(conn).has_table("alembic_version"):
+        return None
+    return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def upgrade(engine: Engine, revision: str = "head") -> None:
     """Run the Alembic migrations up to ``revision`` in one transaction.
 
-    Two processes opening an empty database at once take turns: SQLite's
-    ``BEGIN IMMEDIATE`` and, on PostgreSQL, a transaction-level advisory lock
-    make the second one find the schema already at head.
+    A store already at the newest migration is left alone without loading
+    Alembic.  Two processes opening an empty database at once take turns:
+    SQLite's ``BEGIN IMMEDIATE`` and, on PostgreSQL, a transaction-level
+    advisory lock make the second one find the schema already at head.
     """
+    if revision in ("head", HEAD_REVISION) and current_revision(engine) == HEAD_REVISION:
+        return
+    from alembic import command
+
     config = alembic_config(engine)
     with engine.connect() as conn:
         conn.execution_options(**{WRITE: True})
@@ -157,6 +178,8 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
 
 def downgrade(engine: Engine, revision: str) -> None:
     """Run the migrations down to ``revision`` (``"base"`` empties the database)."""
+    from alembic import command
+
     config = alembic_config(engine)
     with engine.connect() as conn:
         conn.execution_options(**{WRITE: True})

@@ -118,7 +118,7 @@ class Store(RunLog, LocalObjects):
     def check_schema(self) -> None:
         """Refuse a database that is not at the newest migration."""
         try:
-            current, head = self.schema_revision(), engines.head_revision()
+            current, head = self.schema_revision(), engines.HEAD_REVISION
         except (OperationalError, InterfaceError) as exc:
             raise unreachable(exc) from exc
         if current != head:

@@ -94,3 +94,19 @@ def test_a_sqlite_file_in_a_missing_folder_names_the_folder(tmp_path) -> None:
     with pytest.raises(StoreError, match=re.escape(f"the SQLite store's folder {missing} does not exist")):
         Store.open(f"sqlite:///{missing}/connector.sqlite")
     assert not missing.exists()
+
+
+def test_the_head_known_without_alembic_is_alembics_head() -> None:
+    assert engines.HEAD_REVISION == engines.head_revision()
+
+
+def test_a_store_at_head_opens_without_loading_alembic(sqlite_url: str) -> None:
+    Store.open(sqlite_url).close()  # made and migrated here
+    code = (
+        "import sys\n"
+        "from connector.store import Store\n"
+        f"Store.open({sqlite_url!r}).close()\n"
+        "print('alembic' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
