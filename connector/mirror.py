@@ -21,6 +21,7 @@ from collections.abc import Collection
 from collections.abc import Hashable
 from collections.abc import Iterable
 from collections.abc import Iterator
+from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
 from datetime import datetime
@@ -224,6 +225,19 @@ def load_mirror(conn: Connection, directory_id: str) -> DirectoryView:
     return DirectoryView(directory_id, users, groups, members, full_read=True)
 
 
+def groups_after(groups: Mapping[str, IdpGroup], changes: ChangeSet) -> tuple[dict[str, IdpGroup], set[str]]:
+    """The groups after ``changes``, and the ids of those gone (a group reported both changed and
+    gone stays)."""
+    after = dict(groups)
+    removed = set(changes.removed_group_ids)
+    for group in changes.groups:
+        after[group.idp_group_id] = group
+        removed.discard(group.idp_group_id)
+    for group_id in removed:
+        after.pop(group_id, None)
+    return after, removed
+
+
 def overlay(mirror: DirectoryView, changes: ChangeSet) -> DirectoryView:
     """The whole directory after ``changes``, as an incremental view (``full_read`` False).
 
@@ -232,20 +246,15 @@ def overlay(mirror: DirectoryView, changes: ChangeSet) -> DirectoryView:
     groups lose ``members_removed`` and gain ``members_added``.
     """
     users = dict(mirror.users)
-    groups = dict(mirror.groups)
     members = {gid: dict.fromkeys(ms) for gid, ms in mirror.members.items()}
     removed_users = set(changes.removed_user_ids)
-    removed_groups = set(changes.removed_group_ids)
     for user in changes.users:
         users[user.idp_user_id] = user
         removed_users.discard(user.idp_user_id)
     for user_id in removed_users:
         users.pop(user_id, None)
-    for group in changes.groups:
-        groups[group.idp_group_id] = group
-        removed_groups.discard(group.idp_group_id)
+    groups, removed_groups = groups_after(mirror.groups, changes)
     for group_id in removed_groups:
-        groups.pop(group_id, None)
         members.pop(group_id, None)
     whole = set(changes.groups_with_full_members)
     for group_id in whole:

@@ -45,6 +45,7 @@ from connector.emails import address_keys
 from connector.guard import GuardFacts
 from connector.mirror import MemberKey
 from connector.mirror import UserKey
+from connector.mirror import groups_after
 from connector.mirror import load_mirror_groups
 from connector.mirror import load_mirror_users
 from connector.mirror import user_of_key
@@ -193,13 +194,7 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
     new_users = changed.keys() - old.keys()
 
     old_groups = load_mirror_groups(conn, d)
-    groups = dict(old_groups)
-    removed_groups = set(changes.removed_group_ids)
-    for group in changes.groups:
-        groups[group.idp_group_id] = group
-        removed_groups.discard(group.idp_group_id)
-    for group_id in removed_groups:
-        groups.pop(group_id, None)
+    groups, removed_groups = groups_after(old_groups, changes)
     members = member_changes(changes, removed_users, removed_groups)
 
     whole_before: dict[str, set[MemberKey]] = {g: set() for g in members.whole}

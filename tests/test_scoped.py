@@ -101,15 +101,21 @@ def _both(store: Store, provider: FakeProvider) -> _Both:
 # ---------------------------------------------------------------------- examples
 
 
-def _synced(member_diffs: bool = True) -> tuple[Store, FakeProvider]:
+def _directory(users: int, member_diffs: bool = True) -> FakeProvider:
+    """``users`` users spread over three groups, g0 nesting g1."""
     provider = FakeProvider(member_diffs=member_diffs)
-    for n in range(6):
+    for n in range(users):
         provider.put_user(user(n))
     for g in range(3):
         provider.put_group(f"g{g}", f"Group {g}")
-    for n in range(6):
+    for n in range(users):
         provider.add_member(f"g{n % 3}", f"u{n}")
     provider.add_member("g0", "g1", MemberKind.GROUP)
+    return provider
+
+
+def _synced(member_diffs: bool = True) -> tuple[Store, FakeProvider]:
+    provider = _directory(6, member_diffs)
     store = Store.open("sqlite://")
     store.set_verified_domains(DOMAINS)
     store.set_product_grants(SETTINGS.product_grants)
@@ -470,14 +476,7 @@ def test_a_scoped_run_starts_from_the_billing_figures_the_last_run_kept() -> Non
 def test_scoped_runs_on_each_backend(store: Store) -> None:
     """The scoped path's reads (array parameters on PostgreSQL, IN lists on SQLite) and its
     kept billing figures, on a file store and on the real PostgreSQL server."""
-    provider = FakeProvider()
-    for n in range(8):
-        provider.put_user(user(n))
-    for g in range(3):
-        provider.put_group(f"g{g}", f"Group {g}")
-    for n in range(8):
-        provider.add_member(f"g{n % 3}", f"u{n}")
-    provider.add_member("g0", "g1", MemberKind.GROUP)
+    provider = _directory(8)
     store.set_verified_domains(DOMAINS)
     store.set_product_grants(SETTINGS.product_grants)
     sync_directory(provider, store, SETTINGS)

@@ -3,9 +3,15 @@
 from __future__ import annotations
 
 import pytest
+import responses
 from joserfc.jwk import RSAKey
+from responses.registries import OrderedRegistry
 
+from connector.providers.base import AuthSettings
 from connector.providers.base import HttpSettings
+from connector.providers.base import ProviderSettings
+from connector.providers.base import Secret
+from connector.providers.okta import OktaProvider
 
 from .harnesses import GraphHarness
 from .harnesses import OktaHarness
@@ -20,6 +26,24 @@ def rsa_key() -> RSAKey:
 @pytest.fixture
 def fast_http() -> HttpSettings:
     return HttpSettings(max_retries=2, backoff_base=0.01, backoff_max=0.05, max_total_wait=30.0)
+
+
+@pytest.fixture
+def rsps():
+    """Mocked HTTP answering each registered response once, in order."""
+    with responses.RequestsMock(registry=OrderedRegistry) as mock_:
+        yield mock_
+
+
+@pytest.fixture
+def okta(fast_http: HttpSettings) -> OktaProvider:
+    """An Okta adapter for ``https://okta.test`` with an SSWS token."""
+    settings = ProviderSettings(
+        "okta-1", "https://okta.test", AuthSettings("ssws", token=Secret("tok-1234")), http=fast_http
+    )
+    provider = OktaProvider.from_settings(settings)
+    yield provider
+    provider.close()
 
 
 @pytest.fixture(params=["okta", "okta_jwt", "graph", "scim"])

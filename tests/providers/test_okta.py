@@ -8,37 +8,16 @@ from unittest import mock
 
 import pytest
 import responses
-from responses.registries import OrderedRegistry
 
 from connector.errors import CursorExpiredError
 from connector.errors import IncompleteReadError
 from connector.model import MemberKind
-from connector.providers.base import AuthSettings
-from connector.providers.base import ProviderSettings
-from connector.providers.base import Secret
-from connector.providers.okta import OktaProvider
 
 BASE = "https://okta.test"
 USERS = f"{BASE}/api/v1/users"
 GROUPS = f"{BASE}/api/v1/groups"
 LOGS = f"{BASE}/api/v1/logs"
 FORBIDDEN = {"errorCode": "E0000006", "errorSummary": "You do not have permission"}
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(registry=OrderedRegistry) as mock_:
-        yield mock_
-
-
-@pytest.fixture
-def okta(fast_http) -> OktaProvider:
-    settings = ProviderSettings(
-        "okta-1", BASE, AuthSettings("ssws", token=Secret("tok-1234")), http=fast_http
-    )
-    provider = OktaProvider.from_settings(settings)
-    yield provider
-    provider.close()
 
 
 def _user(uid: str, status: str = "ACTIVE", **profile) -> dict:

@@ -4,14 +4,10 @@ from __future__ import annotations
 
 import pytest
 import responses
-from responses.registries import OrderedRegistry
 
 from connector.errors import AuthError
 from connector.errors import IncompleteReadError
 from connector.model import MemberKind
-from connector.providers.base import AuthSettings
-from connector.providers.base import ProviderSettings
-from connector.providers.base import Secret
 from connector.providers.okta import MEMBERSHIP_FILTER
 from connector.providers.okta import OktaProvider
 
@@ -23,22 +19,6 @@ CURSOR = "2026-01-02T03:04:05.678Z"
 SINCE = "2026-01-02T03:03:05.678Z"  # the cursor minus 60 s
 ADD = "group.user_membership.add"
 REMOVE = "group.user_membership.remove"
-
-
-@pytest.fixture
-def rsps():
-    with responses.RequestsMock(registry=OrderedRegistry) as mock_:
-        yield mock_
-
-
-@pytest.fixture
-def okta(fast_http) -> OktaProvider:
-    settings = ProviderSettings(
-        "okta-1", BASE, AuthSettings("ssws", token=Secret("tok-1234")), http=fast_http
-    )
-    provider = OktaProvider.from_settings(settings)
-    yield provider
-    provider.close()
 
 
 def event(kind: str, group: str, user: str, result: str = "SUCCESS", n: int = 0) -> dict:
