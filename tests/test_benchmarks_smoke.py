@@ -81,6 +81,7 @@ def test_delta_reads_only_the_churn(rows):
     assert delta["requests"] < rows["full sqlite"]["requests"]
     assert delta["changes"] > 0
     assert delta["churn"]["users"] == 4
+    assert "planned only the" in delta["read_reason"]  # the store is as the last run left it
 
 
 def test_report_prints_ratios_and_targets(result):
@@ -88,3 +89,4 @@ def test_report_prints_ratios_and_targets(result):
     assert "delta/full" in result["ratios"]["scim sqlite"]
     assert "targets:" in result["stdout"]
     assert "peak RSS" in result["stdout"]
+    assert "how the incremental runs planned:" in result["stdout"]
