@@ -107,11 +107,13 @@ class Memberships:
                 changed = user_edit_groups(self.groups, group_id, member_id)
             for gid in changed:
                 self.system_log.append(at, event_type, user, self.groups[gid])
+                self.groups[gid].users_updated = at  # Okta's lastMembershipUpdated, ancestors too
             return
         assert isinstance(before, dict)
         after = transitive_sets(self.groups, before, self.transitive_user_ids)
         for diff_type, gid, uid in group_edit_diffs(before, after):
             self.system_log.append(at, diff_type, self.users[uid], self.groups[gid])
+            self.groups[gid].users_updated = at
 
     def set_members(self, group_id: str, user_ids: Iterable[str], group_ids: Iterable[str] = ()) -> None:
         """Make the direct members exactly these (a SCIM PUT of ``members``)."""

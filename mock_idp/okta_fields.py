@@ -92,7 +92,7 @@ _GROUP_FILTER: dict[str, Field[Any]] = {
     "id": Field(_attr("okta_id"), _EQ),
     "type": Field(lambda _group: "OKTA_GROUP", _EQ),
     "lastUpdated": Field(_attr("last_updated"), _DATE_OPS - {"pr"}, date=True),
-    "lastMembershipUpdated": Field(_attr("last_membership_updated"), _DATE_OPS - {"pr"}, date=True),
+    "lastMembershipUpdated": Field(_attr("okta_membership_updated"), _DATE_OPS - {"pr"}, date=True),
 }
 _GROUP_SEARCH: dict[str, Field[Any]] = {
     "id": Field(_attr("okta_id"), frozenset({"eq", "sw"})),
@@ -102,7 +102,7 @@ _GROUP_SEARCH: dict[str, Field[Any]] = {
     "source.id": Field(lambda _group: None, _EQ),
     "created": Field(_attr("created"), _DATE_OPS, date=True),
     "lastUpdated": Field(_attr("last_updated"), _DATE_OPS, date=True),
-    "lastMembershipUpdated": Field(_attr("last_membership_updated"), _DATE_OPS, date=True),
+    "lastMembershipUpdated": Field(_attr("okta_membership_updated"), _DATE_OPS, date=True),
 }
 
 

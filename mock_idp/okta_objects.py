@@ -101,7 +101,7 @@ def group_json(group: Group, host: str) -> dict[str, Any]:
         "id": group.okta_id,
         "created": _ts(group.created),
         "lastUpdated": _ts(group.last_updated),
-        "lastMembershipUpdated": _ts(group.last_membership_updated),
+        "lastMembershipUpdated": _ts(group.okta_membership_updated),
         "objectClass": ["okta:user_group"],
         "type": "OKTA_GROUP",
         "profile": {"name": group.name, "description": group.description},

@@ -107,6 +107,16 @@ class Group:
     user_ids: dict[str, None] = field(default_factory=dict)
     group_ids: dict[str, None] = field(default_factory=dict)
     version: int = 1
+    users_updated: datetime | None = None
+    """When the users Okta lists for the group (transitively) last changed, which an edit of a
+    nested group below it does too; None: at ``last_membership_updated``."""
+
+    @property
+    def okta_membership_updated(self) -> datetime:
+        """Okta's ``lastMembershipUpdated``: the later of a direct edit and a change of its users."""
+        if self.users_updated is None:
+            return self.last_membership_updated
+        return max(self.last_membership_updated, self.users_updated)
 
 
 @dataclass

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
+from datetime import timedelta
 from datetime import timezone
 
 import pytest
@@ -154,7 +155,26 @@ def test_filter_last_membership_updated(client, directory):
     changed = max(directory.groups.values(), key=lambda g: g.last_membership_updated)
     stamp = changed.last_membership_updated.strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
     body = client.get(f'/api/v1/groups?filter=lastMembershipUpdated ge "{stamp}"').json
-    assert [g["id"] for g in body] == [changed.okta_id]
+    # the group edited last, and every group whose (transitive) users that edit changed
+    moved = {
+        g.okta_id
+        for g in directory.groups.values()
+        if g.okta_membership_updated >= changed.last_membership_updated
+    }
+    assert changed.okta_id in moved
+    assert {g["id"] for g in body} == moved
+
+
+def test_an_edit_below_a_group_moves_its_last_membership_updated(client, directory):
+    groups = {g.name: g for g in directory.groups.values()}
+    before = client.get(f"/api/v1/groups/{groups['Engineering'].okta_id}").json["lastMembershipUpdated"]
+    directory._clock = lambda: T0 + timedelta(hours=1)
+    only_there = list(groups["Databases"].user_ids)[1]  # u08: in no other group directly
+    directory.remove_member(groups["Databases"].object_id, only_there)
+    for name in ("Databases", "Backend", "Engineering"):  # Engineering and Backend list Databases' users
+        after = client.get(f"/api/v1/groups/{groups[name].okta_id}").json["lastMembershipUpdated"]
+        assert after > before, name
+    assert client.get(f"/api/v1/groups/{groups['Sales'].okta_id}").json["lastMembershipUpdated"] <= before
 
 
 def test_filter_on_name_is_refused(client):
