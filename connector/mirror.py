@@ -31,6 +31,9 @@ from sqlalchemy import Connection
 from sqlalchemy import Row
 from sqlalchemy import select
 
+from connector.mirror_records import MirrorGroup
+from connector.mirror_records import MirrorMembers
+from connector.mirror_records import MirrorUser
 from connector.model import ChangeSet
 from connector.model import DirectoryView
 from connector.model import IdpGroup
@@ -38,11 +41,8 @@ from connector.model import IdpMember
 from connector.model import IdpUser
 from connector.model import MemberKind
 from connector.plan import Change
-from connector.plan import MirrorGroup
-from connector.plan import MirrorMembers
-from connector.plan import MirrorUser
 from connector.store import tables as t
-from connector.store.scoped_reads import rows_by_ids
+from connector.store.bulk import rows_by_ids
 from connector.store.snapshot import stream
 
 # ---------------------------------------------------------------------- records <-> rows

@@ -61,11 +61,12 @@ class StoreInputs:
         self._pool: ThreadPoolExecutor | None = None
         if sqlite_path(store.engine) is not None or store.engine.dialect.name != "sqlite":
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="store-inputs")
-        self.scoped = store if scoped else None
+        self.store = store
+        self.scoped = scoped  # an incremental run that may plan only what changed
         self._billing: Future[BillingReport] | None = None
         self._load_billing = store.billing if billing else None
-        if billing and not later_billing:
-            self._billing = self._submit(store.billing)
+        if not later_billing:
+            self._start_billing()
         self._snapshot: Future[tuple[StoreSnapshot, str, int]] | None = None
         self._mirror: Future[MirrorIndex | DirectoryView] | None = None
         self._load_snapshot = lambda: store.planning_input(directory_id, fingerprint=fingerprint)
@@ -79,6 +80,10 @@ class StoreInputs:
             self._snapshot = self._submit(self._load_snapshot)
         if self._mirror is None and self._load_mirror is not None:
             self._mirror = self._submit(self._load_mirror)
+
+    def _start_billing(self) -> None:
+        if self._billing is None and self._load_billing is not None:
+            self._billing = self._submit(self._load_billing)
 
     def _submit(self, load: Callable[[], T]) -> Future[T]:
         if self._pool is not None:
@@ -100,8 +105,7 @@ class StoreInputs:
 
     def billing(self) -> BillingReport | None:
         """The billing figures before the run (``later_billing``: counted now, on first ask)."""
-        if self._billing is None and self._load_billing is not None:
-            self._billing = self._submit(self._load_billing)
+        self._start_billing()
         return self._billing.result() if self._billing is not None else None
 
     def close(self) -> None:

@@ -54,6 +54,7 @@ from connector.planner import make_plan
 from connector.planning_inputs import MirrorForm
 from connector.planning_inputs import StoreInputs
 from connector.providers.base import Provider
+from connector.scoped import NOT_ON_RECORD
 from connector.scoped import keep_keys_fresh
 from connector.scoped import load_scope
 from connector.scoped import planning_basis
@@ -155,15 +156,15 @@ def _plan(
         except CursorExpiredError:
             reason = "the IdP refused the stored cursor"
         else:
-            if inputs.scoped is not None:
+            if inputs.scoped:
                 if progress is not None:
                     progress("plan", 0, None)
-                scoped = _plan_scoped(inputs.scoped, settings, state, changes, basis, force=force)
+                scoped = _plan_scoped(inputs.store, settings, state, changes, basis, force=force)
                 if isinstance(scoped, Planned):
                     return scoped
                 whole = f"; planned whole: {scoped}"
             elif state.planned_revision is None:
-                whole = "; planned whole: the store as the last run left it is not on record"
+                whole = f"; planned whole: {NOT_ON_RECORD}"
             mirror = inputs.mirror()
             assert isinstance(mirror, DirectoryView)
             old = MirrorIndex.of_view(mirror)

@@ -72,6 +72,9 @@ from connector.store.address_keys import refresh_account_keys
 from connector.store.revision import read_revision
 from connector.store.snapshot import load_groups
 
+NOT_ON_RECORD = "the store as the last run left it is not on record"
+"""Why a run plans the whole directory when its last run recorded no store revision."""
+
 
 def planning_basis(settings: SyncSettings) -> str:
     """A digest of what planning depends on besides the store and the directory.
@@ -119,7 +122,7 @@ def _linking_seeds(
     """
     seeds: set[str] = set()
     addresses: set[str] = set()
-    readdressed: dict[str, str] = {}
+    readdressed: set[str] = set()  # accounts whose identity here has a new email
     for uid, user in changed.items():
         before = old.get(uid)
         linked = (d, uid) in links
@@ -130,7 +133,7 @@ def _linking_seeds(
         if before is not None:
             addresses.update(address_keys(before[1]))
         if linked:
-            readdressed[links[(d, uid)].account_id] = uid
+            readdressed.add(links[(d, uid)].account_id)
     for uid in removed_users:
         if uid in old and (d, uid) not in links and old[uid][2]:
             seeds.add(uid)
@@ -179,7 +182,7 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
     """
     d = state.directory_id
     if state.planned_revision is None:
-        return "the store as the last run left it is not on record"
+        return NOT_ON_RECORD
     if state.planned_settings != basis:
         return "the settings or the connector changed since the last run"
     revision = read_revision(conn)
@@ -205,10 +208,8 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
         children_before.setdefault(parent, set()).add(child)
     parents = children_before.keys() | members.added.keys() | members.dropped.keys() | members.whole
     children: dict[str, set[str]] = {}
-    for parent in parents:
+    for parent in parents:  # (a whole list's members after do not depend on those before)
         before = [(c, GROUP) for c in children_before.get(parent, ())]
-        if parent in members.whole:
-            before = list(whole_before[parent])
         after = {mid for mid, kind in members.after(parent, before) if kind == GROUP}
         if after:
             children[parent] = after
@@ -235,7 +236,7 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
     # linking: every identity and account an address in play could match, and their links
     linking, candidates = _linking_closure(conn, d, seeds, addresses, changed)
     scope |= linking
-    links.update(reads.links_of_identities(conn, d, scope - links.keys()))
+    links.update(reads.links_of_identities(conn, d, scope - {uid for _, uid in links}))
     account_ids = {link.account_id for key, link in links.items() if key[1] in scope} | candidates
     all_links = reads.links_of_accounts(conn, account_ids)
     scope |= {uid for dir_id, uid in all_links if dir_id == d}  # an account's identity here plans with it
@@ -269,12 +270,11 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
         d, users, groups, view_members, full_read=False, removed_user_ids=frozenset(removed_users)
     )
 
-    here = {key: link for key, link in links.items() if key[1] in scope}
     product_groups = load_groups(conn)
     managed = {g.group_id for g in product_groups.values() if g.directory_id == d}
     snapshot = StoreSnapshot(
         accounts=reads.accounts_by_id(conn, account_ids),
-        links={**all_links, **here},
+        links=all_links,  # every scope identity's link here is one of these accounts' links
         groups=product_groups,
         memberships=frozenset(reads.memberships_of_accounts(conn, d, account_ids, managed)),
         directory=state,
@@ -294,7 +294,6 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
         old,
         old_groups,
         changes.groups,
-        removed_groups,
         members,
         whole_before,
         rows_before,

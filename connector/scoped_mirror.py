@@ -24,13 +24,13 @@ from connector.mirror import group_written
 from connector.mirror import kind_value
 from connector.mirror import user_gone
 from connector.mirror import user_key
+from connector.mirror_records import MirrorMemberRows
+from connector.mirror_records import MirrorUser
 from connector.model import ChangeSet
 from connector.model import IdpGroup
 from connector.model import IdpUser
 from connector.model import MemberKind
 from connector.plan import Change
-from connector.plan import MirrorMemberRows
-from connector.plan import MirrorUser
 
 USER = MemberKind.USER.value
 GROUP = MemberKind.GROUP.value
@@ -87,13 +87,13 @@ def scoped_mirror_changes(
     old: Mapping[str, UserKey],
     old_groups: Mapping[str, IdpGroup],
     new_groups: Iterable[IdpGroup],
-    removed_groups: Collection[str],
     members: MemberChanges,
     whole_before: Mapping[str, set[MemberKey]],
     rows_before: Iterable[tuple[str, str, str]],
     children_before: Mapping[str, set[str]],
 ) -> list[Change]:
     """The mirror's changes as rows: the same end state as :func:`connector.mirror.mirror_changes`."""
+    removed_groups = members.removed_groups
     out: list[Change] = []
     for uid in sorted(changed):
         key = user_key(changed[uid])
@@ -101,7 +101,7 @@ def scoped_mirror_changes(
             out.append(MirrorUser("mirror: the user changed in the IdP", d, uid, False, *key))
     out += [user_gone(d, uid) for uid in sorted(removed_users) if uid in old]
     latest = {g.idp_group_id: g for g in new_groups}
-    for gid in sorted(latest.keys() - set(removed_groups)):
+    for gid in sorted(latest.keys() - removed_groups):
         before = old_groups.get(gid)
         if before is None or group_key(before) != group_key(latest[gid]):
             out.append(group_written(d, latest[gid]))
@@ -112,10 +112,10 @@ def scoped_mirror_changes(
         if (member_id, kind) in members.gone:
             leaving.setdefault(group_id, set()).add((member_id, kind))
     for parent, kids in children_before.items():
-        for child in kids & set(removed_groups):
+        for child in kids & removed_groups:
             leaving.setdefault(parent, set()).add((child, GROUP))
     touched = members.added.keys() | members.dropped.keys() | members.whole | leaving.keys()
-    for gid in sorted(touched - set(removed_groups)):
+    for gid in sorted(touched - removed_groups):
         if gid in members.whole:
             after = members.after(gid, ())
             add, drop = after - whole_before[gid], whole_before[gid] - after

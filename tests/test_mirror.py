@@ -23,12 +23,12 @@ from connector.mirror import load_mirror
 from connector.mirror import load_mirror_index
 from connector.mirror import mirror_changes
 from connector.mirror import overlay
+from connector.mirror_records import MirrorUser
 from connector.model import ChangeSet
 from connector.model import DirectoryView
 from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import MemberKind
-from connector.plan import MirrorUser
 from connector.plan import Plan
 from connector.store import Store
 from connector.store import mirror_handlers

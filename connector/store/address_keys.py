@@ -27,7 +27,7 @@ from sqlalchemy import update
 from connector.emails import address_keys
 from connector.store import tables as t
 from connector.store.bulk import bulk_insert
-from connector.store.scoped_reads import rows_by_ids
+from connector.store.bulk import rows_by_ids
 
 
 def stored_keys(email: str | None) -> tuple[str, str | None]:

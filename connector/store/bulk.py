@@ -17,12 +17,17 @@ Either way a refusal comes out as :class:`sqlalchemy.exc.DBAPIError`, which
 :mod:`connector.apply` relies on to retry a batch one change at a time in
 savepoints.  Table and column names come from the ``Table`` and are quoted
 by the dialect, never taken from the data.
+
+Reads of many ids go through the same helpers: :func:`one_of` binds them
+(one array on PostgreSQL) and :func:`rows_by_ids` slices them.
 """
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from collections.abc import Collection
+from collections.abc import Iterator
 from collections.abc import Mapping
 from collections.abc import Sequence
 from typing import Any
@@ -31,6 +36,8 @@ from sqlalchemy import JSON
 from sqlalchemy import Column
 from sqlalchemy import ColumnElement
 from sqlalchemy import Connection
+from sqlalchemy import Row
+from sqlalchemy import Select
 from sqlalchemy import Table
 from sqlalchemy import any_
 from sqlalchemy import bindparam
@@ -44,6 +51,10 @@ ROWS_PER_INSERT = 100
 """Rows per SQLite ``INSERT`` statement (fewer when the columns would pass the parameter limit)."""
 SQLITE_MAX_PARAMETERS = 999
 """The bound-parameter limit of SQLite builds before 3.32 (32,766 since); the lowest one may meet."""
+
+
+ID_SLICE = 1000
+"""Ids per query: one bound parameter each on SQLite (an array on PostgreSQL)."""
 
 
 def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
@@ -175,3 +186,15 @@ def _copy(conn: Connection, table: Table, columns: list[Column[Any]], values: li
         raise DBAPIError.instance(sql, None, exc, dbapi.Error, dialect=conn.dialect) from exc
     finally:
         cursor.close()
+
+
+def rows_by_ids(
+    conn: Connection,
+    column: ColumnElement[Any],
+    ids: Collection[str],
+    query: Callable[[ColumnElement[bool]], Select[Any]],
+) -> Iterator[Row[Any]]:
+    """The rows of ``query(condition)`` where ``column`` is one of ``ids``, a slice of ids at a time."""
+    values = sorted(ids)
+    for start in range(0, len(values), ID_SLICE):
+        yield from conn.execute(query(one_of(conn, column, values[start : start + ID_SLICE])))

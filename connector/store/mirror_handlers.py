@@ -20,15 +20,16 @@ from connector.apply import applied
 from connector.apply import failed
 from connector.apply import handles
 from connector.mirror import MemberKey
+from connector.mirror_records import MirrorGroup
+from connector.mirror_records import MirrorMemberRows
+from connector.mirror_records import MirrorMembers
+from connector.mirror_records import MirrorUser
 from connector.model import MemberKind
 from connector.plan import Action
-from connector.plan import MirrorGroup
-from connector.plan import MirrorMemberRows
-from connector.plan import MirrorMembers
-from connector.plan import MirrorUser
 from connector.store import tables as t
 from connector.store.address_keys import stored_keys
 from connector.store.bulk import bulk_insert
+from connector.store.scoped_reads import mirror_members_of_groups
 
 
 def _split(ctx: ApplyContext, changes: Sequence[Any]) -> tuple[list[Any], list[Result]]:
@@ -136,15 +137,9 @@ def mirror_groups(ctx: ApplyContext, changes: Sequence[MirrorGroup]) -> list[Res
 
 
 def _stored_members(ctx: ApplyContext, group_ids: list[str]) -> dict[str, set[MemberKey]]:
-    m = t.idp_members.c
     out: dict[str, set[MemberKey]] = {gid: set() for gid in group_ids}
-    for start in range(0, len(group_ids), DELETE_CHUNK):
-        chunk = group_ids[start : start + DELETE_CHUNK]
-        query = select(m.group_id, m.member_id, m.kind).where(
-            m.directory_id == ctx.directory_id, ctx.one_of(m.group_id, chunk)
-        )
-        for group_id, member_id, kind in ctx.conn.execute(query).all():
-            out[group_id].add((member_id, kind))
+    for group_id, member_id, kind in mirror_members_of_groups(ctx.conn, ctx.directory_id, group_ids):
+        out[group_id].add((member_id, kind))
     return out
 
 

@@ -8,13 +8,11 @@ directory.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from collections.abc import Collection
 from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import Connection
-from sqlalchemy import Row
 from sqlalchemy import Select
 from sqlalchemy import func
 from sqlalchemy import select
@@ -22,32 +20,15 @@ from sqlalchemy.sql import ColumnElement
 
 from connector.model import LOCAL_SOURCE
 from connector.model import Account
-from connector.model import AccountOrigin
-from connector.model import AccountStatus
 from connector.model import GroupMembership
 from connector.model import Link
 from connector.model import MemberKind
 from connector.store import tables as t
-from connector.store.bulk import one_of
-
-ID_SLICE = 1000
-"""Ids per query: one bound parameter each on SQLite (an array on PostgreSQL)."""
-
-_STATUSES = {s.value: s for s in AccountStatus}
-_ORIGINS = {o.value: o for o in AccountOrigin}
-
-
-def rows_by_ids(
-    conn: Connection,
-    column: ColumnElement[Any],
-    ids: Collection[str],
-    query: Callable[[ColumnElement[bool]], Select[Any]],
-) -> Iterator[Row[Any]]:
-    """The rows of ``query(condition)`` where ``column`` is one of ``ids``, a slice of ids at a time."""
-    values = sorted(ids)
-    for start in range(0, len(values), ID_SLICE):
-        yield from conn.execute(query(one_of(conn, column, values[start : start + ID_SLICE])))
-
+from connector.store.bulk import rows_by_ids
+from connector.store.snapshot import ACCOUNT_COLUMNS
+from connector.store.snapshot import LINK_COLUMNS
+from connector.store.snapshot import account_of
+from connector.store.snapshot import links_of_rows
 
 # ---------------------------------------------------------------------- the mirror
 
@@ -100,27 +81,21 @@ def mirror_rows_of_members(
 def links_of_identities(
     conn: Connection, directory_id: str, ids: Collection[str]
 ) -> dict[tuple[str, str], Link]:
-    c = t.links.c
-    columns = (c.directory_id, c.idp_user_id, c.account_id, c.missing_count, c.idp_active)
-    rows = rows_by_ids(
-        conn, c.idp_user_id, ids, lambda cond: select(*columns).where(c.directory_id == directory_id, cond)
-    )
-    return {(r[0], r[1]): Link(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows}
+    """The directory's links of these identities."""
+    query = select(*LINK_COLUMNS).where(t.links.c.directory_id == directory_id)
+    return links_of_rows(rows_by_ids(conn, t.links.c.idp_user_id, ids, lambda cond: query.where(cond)))
 
 
 def links_of_accounts(conn: Connection, account_ids: Collection[str]) -> dict[tuple[str, str], Link]:
     """Every link (any directory) to these accounts."""
-    c = t.links.c
-    columns = (c.directory_id, c.idp_user_id, c.account_id, c.missing_count, c.idp_active)
-    rows = rows_by_ids(conn, c.account_id, account_ids, lambda cond: select(*columns).where(cond))
-    return {(r[0], r[1]): Link(r[0], r[1], r[2], r[3], bool(r[4])) for r in rows}
+    query = select(*LINK_COLUMNS)
+    return links_of_rows(rows_by_ids(conn, t.links.c.account_id, account_ids, lambda cond: query.where(cond)))
 
 
 def accounts_by_id(conn: Connection, account_ids: Collection[str]) -> dict[str, Account]:
-    a = t.accounts.c
-    columns = (a.account_id, a.email, a.display_name, a.status, a.origin, a.given_name, a.family_name)
-    rows = rows_by_ids(conn, a.account_id, account_ids, lambda cond: select(*columns).where(cond))
-    return {r[0]: Account(r[0], r[1], r[2], _STATUSES[r[3]], _ORIGINS[r[4]], r[5], r[6]) for r in rows}
+    query = select(*ACCOUNT_COLUMNS)
+    rows = rows_by_ids(conn, t.accounts.c.account_id, account_ids, lambda cond: query.where(cond))
+    return {r[0]: account_of(r) for r in rows}
 
 
 def memberships_of(conn: Connection, account_ids: Collection[str]) -> list[GroupMembership]:

@@ -33,6 +33,7 @@ from connector.model import GroupMembership
 from connector.model import Link
 from connector.model import StoreSnapshot
 from connector.store import tables as t
+from connector.store.bulk import rows_by_ids
 
 STREAM_ROWS = 5000
 
@@ -63,16 +64,31 @@ def load_directory(conn: Connection, directory_id: str) -> DirectoryState | None
     )
 
 
+_a = t.accounts.c
+ACCOUNT_COLUMNS = (
+    _a.account_id,
+    _a.email,
+    _a.display_name,
+    _a.status,
+    _a.origin,
+    _a.given_name,
+    _a.family_name,
+)
+_STATUSES = {s.value: s for s in AccountStatus}
+_ORIGINS = {o.value: o for o in AccountOrigin}
+
+
+def account_of(r: Row[Any]) -> Account:
+    """The account a row of :data:`ACCOUNT_COLUMNS` holds."""
+    return Account(r[0], r[1], r[2], _STATUSES[r[3]], _ORIGINS[r[4]], r[5], r[6])
+
+
 def load_accounts(conn: Connection, *, active_only: bool = False) -> dict[str, Account]:
     """Every account (or only the active ones), by id."""
-    a = t.accounts.c
-    statuses = {s.value: s for s in AccountStatus}
-    origins = {o.value: o for o in AccountOrigin}
-    query = select(a.account_id, a.email, a.display_name, a.status, a.origin, a.given_name, a.family_name)
+    query = select(*ACCOUNT_COLUMNS)
     if active_only:
-        query = query.where(a.status == AccountStatus.ACTIVE.value)
-    rows = stream(conn, query)
-    return {r[0]: Account(r[0], r[1], r[2], statuses[r[3]], origins[r[4]], r[5], r[6]) for r in rows}
+        query = query.where(_a.status == AccountStatus.ACTIVE.value)
+    return {r[0]: account_of(r) for r in stream(conn, query)}
 
 
 Strings = dict[str, str]
@@ -88,19 +104,27 @@ def _shared(known: Strings | None) -> Callable[[str], str]:
     return lambda value: known.setdefault(value, value)
 
 
-def load_links(
-    conn: Connection, directory_id: str | None = None, known: Strings | None = None
-) -> dict[tuple[str, str], Link]:
-    c = t.links.c
-    query = select(c.directory_id, c.idp_user_id, c.account_id, c.missing_count, c.idp_active)
-    if directory_id is not None:
-        query = query.where(c.directory_id == directory_id)
+_k = t.links.c
+LINK_COLUMNS = (_k.directory_id, _k.idp_user_id, _k.account_id, _k.missing_count, _k.idp_active)
+
+
+def links_of_rows(rows: Iterable[Row[Any]], known: Strings | None = None) -> dict[tuple[str, str], Link]:
+    """The links rows of :data:`LINK_COLUMNS` hold, by (directory, identity)."""
     share = _shared(known)
     links = {}
-    for r in stream(conn, query):
+    for r in rows:
         dir_id = share(r[0])
         links[(dir_id, r[1])] = Link(dir_id, r[1], share(r[2]), r[3], bool(r[4]))
     return links
+
+
+def load_links(
+    conn: Connection, directory_id: str | None = None, known: Strings | None = None
+) -> dict[tuple[str, str], Link]:
+    query = select(*LINK_COLUMNS)
+    if directory_id is not None:
+        query = query.where(_k.directory_id == directory_id)
+    return links_of_rows(stream(conn, query), known)
 
 
 def load_groups(conn: Connection) -> dict[str, Group]:
@@ -123,20 +147,12 @@ def load_memberships(
     return frozenset(GroupMembership(share(r[0]), share(r[1]), share(r[2])) for r in stream(conn, query))
 
 
-GROUP_CHUNK = 1000  # group ids per IN (...): well inside PostgreSQL's 65,535 bound parameters
-
-
 def load_memberships_of_groups(conn: Connection, group_ids: Iterable[str]) -> list[GroupMembership]:
     """Every membership (any source) of the given groups."""
     m = t.memberships.c
-    ids = list(dict.fromkeys(group_ids))
-    out: list[GroupMembership] = []
-    for start in range(0, len(ids), GROUP_CHUNK):
-        query = select(m.group_id, m.account_id, m.source).where(
-            m.group_id.in_(ids[start : start + GROUP_CHUNK])
-        )
-        out += [GroupMembership(r[0], r[1], r[2]) for r in conn.execute(query).all()]
-    return out
+    query = select(m.group_id, m.account_id, m.source)
+    rows = rows_by_ids(conn, m.group_id, set(group_ids), lambda cond: query.where(cond))
+    return [GroupMembership(r[0], r[1], r[2]) for r in rows]
 
 
 def load_snapshot(conn: Connection, directory_id: str) -> StoreSnapshot:
