@@ -203,10 +203,12 @@ class Connector:
         force: bool = False,
         full: bool | None = None,
         wait: bool = False,
+        whole: bool = False,
     ) -> Any:
         """Read, plan, guard and apply one directory; returns its ``SyncReport``.
 
         Another run of the directory raises RunInProgressError, or is waited for with ``wait``.
+        ``whole`` plans every identity, not only what changed since the last run.
         """
         from connector.sync import sync_directory
 
@@ -221,6 +223,7 @@ class Connector:
                 force=force,
                 full=full,
                 wait=wait,
+                whole=whole,
                 progress=self.progress,
             ),
         )

@@ -170,6 +170,11 @@ def apply(app: AppContext, plan_file: str, wait: bool, as_json: bool) -> None:
 @click.option("--dry-run", is_flag=True, help="Plan and report, apply nothing.")
 @click.option("--force", is_flag=True, help="Apply a plan the guard would stop.")
 @click.option("--full", is_flag=True, default=None, help="Read the whole directory, not only changes.")
+@click.option(
+    "--whole",
+    is_flag=True,
+    help="Plan every identity against the store, not only those that changed since the last run.",
+)
 @click.option("--strict", is_flag=True, help="Exit 8 when any conflict was found.")
 @click.option("--wait", is_flag=True, help=WAIT_HELP)
 @json_option
@@ -180,6 +185,7 @@ def sync(
     dry_run: bool,
     force: bool,
     full: bool | None,
+    whole: bool,
     strict: bool,
     wait: bool,
     as_json: bool,
@@ -189,7 +195,9 @@ def sync(
     with progress_reporter() as progress:
         connector.progress = progress
         results, error = _run(
-            app, directory_id, lambda c, d: c.sync(d, dry_run=dry_run, force=force, full=full, wait=wait)
+            app,
+            directory_id,
+            lambda c, d: c.sync(d, dry_run=dry_run, force=force, full=full, wait=wait, whole=whole),
         )
     if as_json:
         emit_json({"version": 1, "dry_run": dry_run, "directories": [as_dict(r) for r in results]})

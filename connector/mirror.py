@@ -107,7 +107,8 @@ def kind_value(kind: MemberKind | str) -> str:
     return value if value is not None else MemberKind(kind).value
 
 
-def _member_key(members: Iterable[IdpMember]) -> frozenset[MemberKey]:
+def member_keys(members: Iterable[IdpMember]) -> frozenset[MemberKey]:
+    """The (member id, kind) pairs of a member list, as the mirror keeps them."""
     return frozenset([(m.member_id, kind_value(m.kind)) for m in members])
 
 
@@ -151,7 +152,7 @@ class MirrorIndex:
             view.directory_id,
             {uid: digest(user_key(u)) for uid, u in view.users.items()},
             {gid: group_key(g) for gid, g in view.groups.items()},
-            {gid: members_digest(_member_key(ms)) for gid, ms in view.members.items() if ms},
+            {gid: members_digest(member_keys(ms)) for gid, ms in view.members.items() if ms},
         )
 
 
@@ -343,7 +344,7 @@ def mirror_changes(old: MirrorIndex | DirectoryView, new: DirectoryView) -> list
         now = new.members.get(gid, ())
         if gid not in new.groups and gid not in new.members:
             continue  # the group is gone: dropping it drops its member list
-        if (members_digest(_member_key(now)) if now else None) != old.members.get(gid):
+        if (members_digest(member_keys(now)) if now else None) != old.members.get(gid):
             out.append(
                 MirrorMembers(
                     reason="mirror: the group's members changed",

@@ -62,7 +62,9 @@ class StoreInputs:
         if sqlite_path(store.engine) is not None or store.engine.dialect.name != "sqlite":
             self._pool = ThreadPoolExecutor(1, thread_name_prefix="store-inputs")
         self.store = store
-        self.scoped = scoped  # an incremental run that may plan only what changed
+        self.directory_id = directory_id
+        self.scoped = scoped  # the store is as the last run left it: this run may plan only what changed
+        self._index: Future[MirrorIndex] | None = None
         self._billing: Future[BillingReport] | None = None
         self._load_billing = store.billing if billing else None
         if not later_billing:
@@ -102,6 +104,17 @@ class StoreInputs:
         """The mirror as asked for: a view when an incremental run was expected, else its index."""
         self._start()
         return self._mirror.result() if self._mirror is not None else None
+
+    def mirror_index(self) -> Future[MirrorIndex]:
+        """The mirror's digests, loading alone on the worker thread, for a full read to compare
+        itself with as it goes (:mod:`connector.read_differences`)."""
+        if self._index is None:
+            self._index = self._submit(self._load_index)
+        return self._index
+
+    def _load_index(self) -> MirrorIndex:
+        with self.store.transaction(write=False) as conn:
+            return load_mirror_index(conn, self.directory_id)
 
     def billing(self) -> BillingReport | None:
         """The billing figures before the run (``later_billing``: counted now, on first ask)."""

@@ -54,10 +54,12 @@ from connector.planner import make_plan
 from connector.planning_inputs import MirrorForm
 from connector.planning_inputs import StoreInputs
 from connector.providers.base import Provider
-from connector.scoped import NOT_ON_RECORD
+from connector.read_differences import read_differences
+from connector.scoped import FullRead
 from connector.scoped import keep_keys_fresh
 from connector.scoped import load_scope
 from connector.scoped import planning_basis
+from connector.scoped import why_whole
 from connector.settings import SyncSettings
 from connector.store import Store
 
@@ -73,6 +75,7 @@ class Planned:
     read_reason: str
     users_read: int
     accounts: frozenset[str] | None = None  # a scoped plan's accounts: all it can change
+    identities: int = 0  # a scoped plan's identities planned
 
 
 def directory_id_of(provider: Provider) -> str:
@@ -138,6 +141,7 @@ def _plan(
     settings: SyncSettings,
     state: DirectoryState | None,
     reason: str | None,
+    refused: str | None,
     inputs: StoreInputs,
     *,
     force: bool,
@@ -148,7 +152,7 @@ def _plan(
     cursor: str | None = None
     old: MirrorIndex | None = None
     basis = planning_basis(settings)
-    whole = ""  # why an incremental run planned the whole directory
+    whole = f"; planned whole: {refused}" if refused else ""  # why a run planned the whole directory
     if reason is None:
         assert state is not None
         try:
@@ -163,8 +167,6 @@ def _plan(
                 if isinstance(scoped, Planned):
                     return scoped
                 whole = f"; planned whole: {scoped}"
-            elif state.planned_revision is None:
-                whole = f"; planned whole: {NOT_ON_RECORD}"
             mirror = inputs.mirror()
             assert isinstance(mirror, DirectoryView)
             old = MirrorIndex.of_view(mirror)
@@ -173,6 +175,21 @@ def _plan(
     if view is None:
         if provider.supports_changes:
             cursor = provider.changes(None).cursor  # marks now: nothing during the read is missed
+        if inputs.scoped and provider.supports_changes and state is not None and state.synced_before:
+            assert reason is not None
+            diff = read_differences(provider, inputs.mirror_index(), cursor, progress)
+            if progress is not None:
+                progress("plan", 0, None)
+            full_read = FullRead(diff.users_read, settings.missing_threshold)
+            scoped = _plan_scoped(
+                inputs.store, settings, state, diff.changes, basis, force=force, full_read=full_read
+            )
+            if isinstance(scoped, Planned):
+                n = scoped.identities
+                why = f"{reason}; planned only the {n} identities that differ from the last read"
+                return dataclasses.replace(scoped, read_reason=why)
+            # something wrote to the store during the read, which was not kept whole: read it again
+            whole = f"; planned whole: {scoped}"
         view = read_directory(provider, directory_id, progress)
     if progress is not None:
         progress("plan", 0, None)
@@ -198,7 +215,7 @@ def _plan(
         settings_digest=basis,
     )
     guard = check_guard(plan, snapshot, view, settings.guard, force=force)
-    return Planned(plan, guard, view, reason or f"changes since the stored cursor{whole}", len(view.users))
+    return Planned(plan, guard, view, (reason or "changes since the stored cursor") + whole, len(view.users))
 
 
 def _base_revision(plan: Plan, revision: int) -> int | None:
@@ -218,17 +235,25 @@ def _plan_scoped(
     basis: str,
     *,
     force: bool,
+    full_read: FullRead | None = None,
 ) -> Planned | str:
-    """Plan only the identities ``changes`` touch (:mod:`connector.scoped`), or say why not."""
+    """Plan only the identities ``changes`` touch (:mod:`connector.scoped`), or say why not.
+
+    ``changes`` are the IdP's since the cursor, or with ``full_read`` a full read's differences
+    from the mirror."""
     with store.transaction() as conn:
         keep_keys_fresh(conn, state.directory_id)
     with store.transaction(write=False) as conn:
-        scope = load_scope(conn, state, changes, basis)
+        scope = load_scope(conn, state, changes, basis, full_read)
         if isinstance(scope, str):
             return scope
         plan = make_plan(scope.view, scope.snapshot, settings)
         cursor = SetCursor(
-            reason="changes read", directory_id=state.directory_id, cursor=changes.cursor, full_read=False
+            reason="full read done" if full_read is not None else "changes read",
+            directory_id=state.directory_id,
+            cursor=changes.cursor,
+            full_read=full_read is not None,
+            user_count=full_read.users_read if full_read is not None else None,
         )
         plan = dataclasses.replace(
             plan,
@@ -241,7 +266,7 @@ def _plan_scoped(
     why = f"changes since the stored cursor; planned only the {scope.identities} identities they touch"
     created = {c.account_id for c in plan.changes if isinstance(c, CreateAccount)}
     accounts = frozenset(scope.snapshot.accounts.keys() | created)
-    return Planned(plan, guard, scope.view, why, scope.facts.users_read, accounts)
+    return Planned(plan, guard, scope.view, why, scope.facts.users_read, accounts, scope.identities)
 
 
 def plan_with_inputs(
@@ -254,14 +279,27 @@ def plan_with_inputs(
     force: bool,
     full: bool | None,
     progress: Progress | None,
+    whole: bool = False,
 ) -> tuple[Planned, BillingReport | None]:
-    """Plan, with the store's inputs loaded alongside the read; the billing before, if asked."""
+    """Plan, with the store's inputs loaded alongside the read; the billing before, if asked.
+
+    ``whole`` plans every identity against the store even when the store is as
+    the last run left it (else only what changed, or what a full read finds
+    different from the last read)."""
     directory_id = directory_id_of(provider)
     state = store.directory_state(directory_id)
     reason = full_read_reason(provider, state, settings, full, datetime.now(timezone.utc))
     mirror: MirrorForm | None = None if not provider.supports_changes else "index" if reason else "view"
-    # a sync's incremental run over a store its last run left may plan only what changed
-    scoped = not fingerprint and reason is None and state is not None and state.planned_revision is not None
+    # a sync over a store its last run left as it was may plan only what changed, or what a full
+    # read finds different from the last (a saved plan is made whole: it carries a fingerprint)
+    refused: str | None = None
+    if not fingerprint and state is not None and state.synced_before and provider.supports_changes:
+        if whole:
+            refused = "a whole plan was asked for"
+        else:
+            with store.transaction(write=False) as conn:
+                refused = why_whole(conn, state, planning_basis(settings))
+    scoped = not fingerprint and state is not None and state.synced_before and refused is None
     # a scoped run takes the billing figures its last run kept; others count them during the read
     kept = state.planned_billing if scoped and state is not None else None
     inputs = StoreInputs(
@@ -274,7 +312,7 @@ def plan_with_inputs(
         later_billing=kept is not None,
     )
     try:
-        planned = _plan(provider, settings, state, reason, inputs, force=force, progress=progress)
+        planned = _plan(provider, settings, state, reason, refused, inputs, force=force, progress=progress)
         if billing and kept is not None and planned.accounts is not None:
             return planned, BillingReport.from_dict(kept)  # valid: the revision was found unmoved
         return planned, inputs.billing()

@@ -175,19 +175,45 @@ def keep_keys_fresh(conn: Connection, directory_id: str) -> None:
     fill_mirror_keys(conn, directory_id)
 
 
-def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basis: str) -> Scope | str:
-    """What planning only the changed identities needs, or why the whole directory must be planned.
+@dataclass(frozen=True)
+class FullRead:
+    """A full read given as its differences from the mirror (:mod:`connector.read_differences`).
 
-    The address keys must be fresh (:func:`keep_keys_fresh`, in an earlier transaction).
+    Its change set names every user, group and member list that differs; a
+    user or group it lacks is absent from the read, not deleted: a linked
+    identity's absence is counted (``missing_threshold`` in a row deactivates),
+    and a member list holds exactly what the read listed.
     """
-    d = state.directory_id
+
+    users_read: int
+    missing_threshold: int
+
+
+def why_whole(conn: Connection, state: DirectoryState, basis: str) -> str | None:
+    """Why this run must plan the whole directory, or None when the store is as its last run left it."""
     if state.planned_revision is None:
         return NOT_ON_RECORD
     if state.planned_settings != basis:
         return "the settings or the connector changed since the last run"
-    revision = read_revision(conn)
-    if revision != state.planned_revision:
+    if read_revision(conn) != state.planned_revision:
         return "something besides this directory's runs wrote to the store since its last run"
+    return None
+
+
+def load_scope(
+    conn: Connection, state: DirectoryState, changes: ChangeSet, basis: str, full_read: FullRead | None = None
+) -> Scope | str:
+    """What planning only the changed identities needs, or why the whole directory must be planned.
+
+    ``changes`` are the IdP's changes since the cursor, or with ``full_read`` a
+    full read's differences from the mirror.  The address keys must be fresh
+    (:func:`keep_keys_fresh`, in an earlier transaction).
+    """
+    d = state.directory_id
+    refused = why_whole(conn, state, basis)
+    if refused is not None:
+        return refused
+    revision = read_revision(conn)
 
     changed = {u.idp_user_id: u for u in changes.users}
     removed_users = set(changes.removed_user_ids) - changed.keys()
@@ -198,7 +224,7 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
 
     old_groups = load_mirror_groups(conn, d)
     groups, removed_groups = groups_after(old_groups, changes)
-    members = member_changes(changes, removed_users, removed_groups)
+    members = member_changes(changes, removed_users, removed_groups, lists_complete=full_read is not None)
 
     whole_before: dict[str, set[MemberKey]] = {g: set() for g in members.whole}
     for group_id, member_id, kind in reads.mirror_members_of_groups(conn, d, members.whole):
@@ -233,6 +259,11 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
         scope |= {mid for _, mid, _ in reads.mirror_members_of_groups(conn, d, under, users_only=True)}
         scope |= {mid for g in under for mid, kind in members.added.get(g, ()) if kind == USER}
 
+    recount: set[str] = set()  # a full read counts the absence of every linked identity it lacks
+    if full_read is not None:
+        recount = set(reads.links_absent_from_mirror(conn, d, full_read.missing_threshold)) - removed_users
+        scope |= recount
+
     # linking: every identity and account an address in play could match, and their links
     linking, candidates = _linking_closure(conn, d, seeds, addresses, changed)
     scope |= linking
@@ -266,8 +297,9 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
         listed += [IdpMember(group_id, c, MemberKind.GROUP) for c in sorted(children.get(group_id, ()))]
         if listed:
             view_members[group_id] = tuple(listed)
+    deleted = frozenset(removed_users) if full_read is None else frozenset()  # else only absent
     view = DirectoryView(
-        d, users, groups, view_members, full_read=False, removed_user_ids=frozenset(removed_users)
+        d, users, groups, view_members, full_read=full_read is not None, removed_user_ids=deleted
     )
 
     product_groups = load_groups(conn)
@@ -281,7 +313,11 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
     )
     facts = GuardFacts(
         linked=reads.links_count(conn, d),
-        users_read=reads.mirror_user_count(conn, d) - len(removed_users & old.keys()) + len(new_users),
+        users_read=(
+            full_read.users_read
+            if full_read is not None
+            else reads.mirror_user_count(conn, d) - len(removed_users & old.keys()) + len(new_users)
+        ),
         last_good_user_count=state.last_good_user_count,
         memberships=snapshot.memberships,
         group_sizes=lambda group_ids: reads.group_sizes(conn, d, group_ids, managed),
@@ -299,4 +335,5 @@ def load_scope(conn: Connection, state: DirectoryState, changes: ChangeSet, basi
         rows_before,
         children_before,
     )
-    return Scope(view, snapshot, facts, tuple(mirror), revision, len(users) + len(removed_users))
+    identities = len(users) + len(removed_users) + len(recount - users.keys())
+    return Scope(view, snapshot, facts, tuple(mirror), revision, identities)

@@ -45,6 +45,7 @@ class MemberChanges:
     whole: set[str] = field(default_factory=set)
     removed_groups: set[str] = field(default_factory=set)
     gone: set[MemberKey] = field(default_factory=set)  # removed users and groups leave every list
+    lists_complete: bool = False  # a full read's: every list that changed is whole; the gone stay listed
 
     def after(self, group_id: str, before: Iterable[MemberKey]) -> set[MemberKey]:
         """A group's direct members after the changes, given (some of) them before."""
@@ -56,15 +57,24 @@ class MemberChanges:
         return (set(before) - self.dropped.get(group_id, set()) | added) - self.gone
 
 
-def member_changes(changes: ChangeSet, removed_users: set[str], removed_groups: set[str]) -> MemberChanges:
-    out = MemberChanges(whole=set(changes.groups_with_full_members), removed_groups=removed_groups)
+def member_changes(
+    changes: ChangeSet, removed_users: set[str], removed_groups: set[str], *, lists_complete: bool = False
+) -> MemberChanges:
+    """The changes' member edits.  ``lists_complete`` (a full read's differences): a user or group
+    gone from the read stays in the lists that still name it, as the read listed them."""
+    out = MemberChanges(
+        whole=set(changes.groups_with_full_members),
+        removed_groups=removed_groups,
+        lists_complete=lists_complete,
+    )
     for m in changes.members_removed:
         if m.group_id not in out.whole:
             out.dropped.setdefault(m.group_id, set()).add((m.member_id, kind_value(m.kind)))
     for m in changes.members_added:
         if m.group_id not in removed_groups:
             out.added.setdefault(m.group_id, set()).add((m.member_id, kind_value(m.kind)))
-    out.gone = {(uid, USER) for uid in removed_users} | {(gid, GROUP) for gid in removed_groups}
+    if not lists_complete:
+        out.gone = {(uid, USER) for uid in removed_users} | {(gid, GROUP) for gid in removed_groups}
     return out
 
 
@@ -111,7 +121,7 @@ def scoped_mirror_changes(
     for group_id, member_id, kind in rows_before:
         if (member_id, kind) in members.gone:
             leaving.setdefault(group_id, set()).add((member_id, kind))
-    for parent, kids in children_before.items():
+    for parent, kids in children_before.items() if not members.lists_complete else ():
         for child in kids & removed_groups:
             leaving.setdefault(parent, set()).add((child, GROUP))
     touched = members.added.keys() | members.dropped.keys() | members.whole | leaving.keys()

@@ -127,12 +127,15 @@ def sync_directory(
     wait: bool = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
+    whole: bool = False,
 ) -> SyncReport:
     """One sync run of the provider's directory; see the module docstring.
 
     A dry run plans and reports without writing anything but its run record.
     Another run of the same directory makes this one raise
     :class:`~connector.errors.RunInProgressError`, or wait with ``wait``.
+    ``whole`` plans every identity against the store even when the store is as
+    the last run left it (which otherwise plans only what changed since).
     """
     started = time.perf_counter()
     requests_before = provider.request_count
@@ -144,7 +147,9 @@ def sync_directory(
             store.close_interrupted_runs(directory_id)
         run_id = store.start_run(directory_id, kind="sync", dry_run=dry_run)
         try:
-            report = _sync(provider, store, settings, run_id, dry_run, force, full, batch_size, progress)
+            report = _sync(
+                provider, store, settings, run_id, dry_run, force, full, whole, batch_size, progress
+            )
         except BaseException as exc:
             store.finish_run(
                 run_id, outcome="failed", counts={}, detail=f"{type(exc).__name__}: {exc}"[:2000]
@@ -165,12 +170,21 @@ def _sync(
     dry_run: bool,
     force: bool,
     full: bool | None,
+    whole: bool,
     batch_size: int,
     progress: Progress | None,
 ) -> SyncReport:
     directory_id = directory_id_of(provider)
     planned, before = plan_with_inputs(
-        provider, store, settings, fingerprint=False, billing=True, force=force, full=full, progress=progress
+        provider,
+        store,
+        settings,
+        fingerprint=False,
+        billing=True,
+        force=force,
+        full=full,
+        progress=progress,
+        whole=whole,
     )
     assert before is not None
     plan = planned.plan

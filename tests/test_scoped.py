@@ -14,6 +14,7 @@ import dataclasses
 import itertools
 import json
 from collections.abc import Callable
+from concurrent.futures import Future
 
 import pytest
 from fakes import FakeProvider
@@ -27,13 +28,18 @@ from hypothesis import strategies as st
 from connector.guard import GuardOutcome
 from connector.guard import check_guard
 from connector.guard import judge
+from connector.mirror import MirrorIndex
 from connector.mirror import load_mirror
+from connector.mirror import load_mirror_index
 from connector.mirror import overlay
 from connector.model import DirectoryView
 from connector.model import MemberKind
 from connector.plan import BOOKKEEPING
 from connector.plan import Plan
 from connector.planner import make_plan
+from connector.read_differences import read_differences
+from connector.run_planning import read_directory
+from connector.scoped import FullRead
 from connector.scoped import Scope
 from connector.scoped import keep_keys_fresh
 from connector.scoped import load_scope
@@ -77,21 +83,30 @@ class _Both:
     whole_view: DirectoryView
 
 
-def _both(store: Store, provider: FakeProvider) -> _Both:
-    """The scoped plan and the whole-directory plan of the changes since the cursor, and their guards."""
+def _both(store: Store, provider: FakeProvider, *, full: bool = False) -> _Both:
+    """The scoped plan and the whole-directory plan of the changes since the cursor (``full``: of a
+    full read, given as its differences from the mirror), and their guards."""
     state = store.directory_state(D)
     assert state is not None
-    changes = provider.changes(state.cursor)
+    full_read: FullRead | None = None
+    if full:
+        with store.transaction(write=False) as conn:
+            index: Future[MirrorIndex] = Future()
+            index.set_result(load_mirror_index(conn, D))
+        diff = read_differences(provider, index, "cursor")
+        changes, full_read = diff.changes, FullRead(diff.users_read, SETTINGS.missing_threshold)
+    else:
+        changes = provider.changes(state.cursor)
     with store.transaction() as conn:
         keep_keys_fresh(conn, D)
     with store.transaction(write=False) as conn:
-        scope = load_scope(conn, state, changes, planning_basis(SETTINGS))
+        scope = load_scope(conn, state, changes, planning_basis(SETTINGS), full_read)
         scoped = guard = None
         if isinstance(scope, Scope):  # the guard asks the store for group sizes: inside the transaction
             scoped = make_plan(scope.view, scope.snapshot, SETTINGS, new_id=_counter())
             scoped = dataclasses.replace(scoped, users_read=scope.facts.users_read)
             guard = judge(scoped, scope.facts, SETTINGS.guard)
-        whole_view = overlay(load_mirror(conn, D), changes)
+        whole_view = read_directory(provider, D) if full else overlay(load_mirror(conn, D), changes)
     snapshot = store.snapshot(D)
     whole = make_plan(whole_view, snapshot, SETTINGS, new_id=_counter())
     whole_guard = check_guard(whole, snapshot, whole_view, SETTINGS.guard)
@@ -140,7 +155,7 @@ def test_a_delta_plans_only_the_identities_it_touches() -> None:
         assert mirror.users["u1"].display_name == "Renamed"
         assert ("u2", "user") not in _members(mirror).get("g2", set())
         # nothing else to do: a whole plan now agrees
-        again = sync_directory(provider, store, SETTINGS, full=True)
+        again = sync_directory(provider, store, SETTINGS, full=True, whole=True)
         assert not [a for a, n in again.counts.items() if n], again.counts
 
 
@@ -292,7 +307,9 @@ direct = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 9)), max_size=25)
 nested = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=4)
 step = st.one_of(
     st.tuples(
-        st.sampled_from(["suspend", "resume", "rename", "delete", "vanish", "email", "same_email", "hire"]),
+        st.sampled_from(
+            ["suspend", "resume", "rename", "delete", "vanish", "unlist", "email", "same_email", "hire"]
+        ),
         st.integers(0, 12),
         st.integers(0, 4),
     ),
@@ -393,6 +410,9 @@ def _live(provider: FakeProvider, steps: list[tuple[str, int, int]]) -> None:
             provider.delete_user(uid)
         elif kind == "vanish":
             _vanish(provider, uid, MemberKind.USER)
+        elif kind == "unlist":  # gone from the user listing, still named in its groups' lists
+            del provider.users[uid]
+            provider.log.append(("user", uid))
         elif kind == "email":
             provider.update_user(uid, email=f"moved{n}@example.com")
         elif kind == "same_email":
@@ -409,12 +429,14 @@ def _live(provider: FakeProvider, steps: list[tuple[str, int, int]]) -> None:
     hand=invited,
     members=direct,
     edges=nested,
-    days=st.lists(st.lists(step, max_size=6), min_size=1, max_size=3),
+    days=st.lists(st.tuples(st.lists(step, max_size=6), st.booleans()), min_size=1, max_size=4),
     member_diffs=st.booleans(),
 )
 def test_a_scoped_plan_is_the_whole_plan(
     who: list, hand: list, members: list, edges: list, days: list, member_diffs: bool
 ) -> None:
+    """Each day's changes are read as a delta, or (the day's flag) by a full read compared with the
+    mirror; either way the scoped plan is the whole plan."""
     provider = FakeProvider(member_diffs=member_diffs)
     _build(provider, who, members, edges)
     with Store.open("sqlite://") as store:
@@ -427,11 +449,14 @@ def test_a_scoped_plan_is_the_whole_plan(
                 pass
         first = sync_directory(provider, store, SETTINGS, force=True)
         assert first.failed == []
-        for steps in days:
+        for steps, full in days:
             _live(provider, steps)
-            both = _both(store, provider)
+            both = _both(store, provider, full=full)
             whole_view = both.whole_view
-            event("scoped" if both.scoped is not None else f"whole: {str(both.scope).split(' ')[0]}")
+            kind = "full read" if full else "delta"
+            event(
+                f"{kind} scoped" if both.scoped is not None else f"{kind} whole: {str(both.scope).split()[0]}"
+            )
             if both.scoped is not None:
                 assert both.scoped_guard is not None
                 assert _product(both.scoped) == _product(both.whole)
@@ -441,8 +466,9 @@ def test_a_scoped_plan_is_the_whole_plan(
                     want.rule,
                     dict(want.numbers),
                 )
-            report = sync_directory(provider, store, SETTINGS, force=True)
+            report = sync_directory(provider, store, SETTINGS, force=True, full=full or None)
             assert report.failed == []
+            assert ("planned only" in report.read_reason) == (both.scoped is not None), report.read_reason
             assert report.billing_after == store.billing()  # brought up to date from the scope's accounts
             with store.transaction(write=False) as conn:
                 mirror = load_mirror(conn, D)
@@ -450,7 +476,7 @@ def test_a_scoped_plan_is_the_whole_plan(
             assert mirror.groups == whole_view.groups
             assert _members(mirror) == _members(whole_view)
         # level-based all along: a whole plan of the directory now plans nothing
-        final = sync_directory(provider, store, SETTINGS, force=True, full=True)
+        final = sync_directory(provider, store, SETTINGS, force=True, full=True, whole=True)
         assert not {a for a, n in final.counts.items() if n} - {"deactivate", "remove_membership"}
 
 
@@ -489,5 +515,5 @@ def test_scoped_runs_on_each_backend(store: Store) -> None:
     assert "planned only" in report.read_reason and report.failed == []
     assert [c.idp_user_id for c in report.conflicts] == ["u9"]
     assert report.billing_after == store.billing()
-    again = sync_directory(provider, store, SETTINGS, full=True)
+    again = sync_directory(provider, store, SETTINGS, full=True, whole=True)
     assert not [a for a, n in again.counts.items() if n], again.counts

@@ -119,7 +119,7 @@ def test_a_refused_cursor_falls_back_to_a_full_read(org: Store, idp: FakeProvide
     idp.put_user(user(8))
     idp.expire_cursors()
     report = sync_directory(idp, org, SETTINGS)
-    assert report.full_read and report.read_reason == "the IdP refused the stored cursor"
+    assert report.full_read and report.read_reason.startswith("the IdP refused the stored cursor")
     assert changed(report) == {"create_account": 1}
     assert not sync_directory(idp, org, SETTINGS).full_read  # the new cursor works
 

@@ -20,6 +20,7 @@ from sqlalchemy.sql import ColumnElement
 
 from connector.model import LOCAL_SOURCE
 from connector.model import Account
+from connector.model import AccountStatus
 from connector.model import GroupMembership
 from connector.model import Link
 from connector.model import MemberKind
@@ -84,6 +85,32 @@ def links_of_identities(
     """The directory's links of these identities."""
     query = select(*LINK_COLUMNS).where(t.links.c.directory_id == directory_id)
     return links_of_rows(rows_by_ids(conn, t.links.c.idp_user_id, ids, lambda cond: query.where(cond)))
+
+
+def links_absent_from_mirror(conn: Connection, directory_id: str, missing_threshold: int) -> list[str]:
+    """The identities a full read must count absent again: linked here, not in the mirror (so not
+    in the last read either), and not yet done with (missing fewer than ``missing_threshold`` times,
+    or their account still active); and any link still counting absence of an identity the
+    mirror holds."""
+    link, user, account = t.links.c, t.idp_users.c, t.accounts.c
+    mirrored = (
+        select(user.idp_user_id)
+        .where(user.directory_id == link.directory_id, user.idp_user_id == link.idp_user_id)
+        .exists()
+    )
+    query = (
+        select(link.idp_user_id)
+        .join_from(t.links, t.accounts, account.account_id == link.account_id)
+        .where(
+            link.directory_id == directory_id,
+            ((link.missing_count > 0) & mirrored)
+            | (
+                ~mirrored
+                & ((link.missing_count < missing_threshold) | (account.status == AccountStatus.ACTIVE.value))
+            ),
+        )
+    )
+    return [r[0] for r in conn.execute(query)]
 
 
 def links_of_accounts(conn: Connection, account_ids: Collection[str]) -> dict[tuple[str, str], Link]:
