@@ -17,6 +17,7 @@ write it are in :mod:`connector.store.mirror_handlers`.
 from __future__ import annotations
 
 import itertools
+import json
 from collections.abc import Collection
 from collections.abc import Hashable
 from collections.abc import Iterable
@@ -29,7 +30,9 @@ from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy import Row
+from sqlalchemy import String
 from sqlalchemy import select
+from sqlalchemy import type_coerce
 
 from connector.mirror_records import MirrorGroup
 from connector.mirror_records import MirrorMembers
@@ -161,7 +164,8 @@ def _user_rows(
 ) -> Iterator[tuple[str, UserKey]]:
     """Each mirrored user's id and key: the directory's, or only those of ``ids``."""
     u = t.idp_users.c
-    columns = [u[name] for name in USER_COLUMNS]
+    # other_emails as its stored text: most users have none ("[]"), which then costs no JSON parse
+    columns = [type_coerce(u[name], String) if name == "other_emails" else u[name] for name in USER_COLUMNS]
     mine = u.directory_id == directory_id
     if ids is None:
         rows: Iterable[Row[Any]] = stream(conn, select(u.idp_user_id, *columns).where(mine))
@@ -170,7 +174,14 @@ def _user_rows(
             conn, u.idp_user_id, ids, lambda cond: select(u.idp_user_id, *columns).where(mine, cond)
         )
     for r in rows:
-        yield r[0], (r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], tuple(r[8] or ()), bool(r[9]), r[10])
+        yield r[0], (r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], _addresses(r[8]), bool(r[9]), r[10])
+
+
+def _addresses(stored: Any) -> tuple[str, ...]:
+    """A stored ``other_emails`` as a tuple: JSON text (SQLite), or a list a driver decoded."""
+    if not stored or stored == "[]":
+        return ()
+    return tuple(json.loads(stored) if isinstance(stored, str) else stored)
 
 
 def user_of_key(idp_user_id: str, k: UserKey) -> IdpUser:

@@ -246,7 +246,7 @@ class AzureADProvider(HttpProvider):
     def to_user(self, raw: Any) -> IdpUser:
         """A Graph user as an :class:`IdpUser` (see the module doc for email and guests)."""
         user_id = require(raw, "id", "a Graph user", self.directory_id)
-        upn = require(raw, "userPrincipalName", f"Graph user {user_id}", self.directory_id)
+        upn = require(raw, "userPrincipalName", "Graph user {}", self.directory_id, user_id)
         enabled = raw.get("accountEnabled")
         if not isinstance(enabled, bool):
             raise IncompleteReadError(
@@ -283,13 +283,13 @@ class AzureADProvider(HttpProvider):
         group_id = require(raw, "id", "a Graph group", self.directory_id)
         return IdpGroup(
             idp_group_id=group_id,
-            name=require(raw, "displayName", f"Graph group {group_id}", self.directory_id),
+            name=require(raw, "displayName", "Graph group {}", self.directory_id, group_id),
             description=raw.get("description"),
         )
 
     def to_member(self, group_id: str, raw: Any) -> IdpMember | None:
         """A member by ``@odata.type``; None for kinds the product has no use for."""
-        member_id = require(raw, "id", f"a member of Graph group {group_id}", self.directory_id)
+        member_id = require(raw, "id", "a member of Graph group {}", self.directory_id, group_id)
         odata_type = raw.get("@odata.type")
         if not odata_type:
             raise IncompleteReadError(

@@ -141,9 +141,13 @@ def now_utc() -> datetime:
     return datetime.now(timezone.utc)
 
 
-def require(record: dict[str, Any], key: str, what: str, directory_id: str | None) -> Any:
-    """``record[key]``, or IncompleteReadError naming the missing field."""
+def require(record: dict[str, Any], key: str, what: str, directory_id: str | None, *about: object) -> Any:
+    """``record[key]``, or IncompleteReadError naming the missing field.
+
+    ``what`` names the record; its ``{}`` are filled from ``about`` only when the
+    field is missing (a read calls this a few times per object).
+    """
     value = record.get(key) if isinstance(record, dict) else None
     if value is None or value == "":
-        raise IncompleteReadError(f"{what} lacks {key!r}", directory_id=directory_id)
+        raise IncompleteReadError(f"{what.format(*about)} lacks {key!r}", directory_id=directory_id)
     return value

@@ -171,7 +171,7 @@ class OktaProvider(HttpProvider):
         seen = 0
         for page in okta_pages(self.http, url, params, self.base_url):
             for raw in page:
-                user_id = require(raw, "id", f"a member of group {group_id}", self.directory_id)
+                user_id = require(raw, "id", "a member of group {}", self.directory_id, group_id)
                 seen += 1
                 yield IdpMember(group_id, user_id, MemberKind.USER)
         if expected is not None and seen < expected:
@@ -276,9 +276,9 @@ class OktaProvider(HttpProvider):
     def to_user(self, raw: Any) -> IdpUser:
         """An Okta User object as an :class:`IdpUser`."""
         user_id = require(raw, "id", "an Okta user", self.directory_id)
-        status = require(raw, "status", f"Okta user {user_id}", self.directory_id)
+        status = require(raw, "status", "Okta user {}", self.directory_id, user_id)
         profile = raw.get("profile") or {}
-        login = require(profile, "login", f"the profile of Okta user {user_id}", self.directory_id)
+        login = require(profile, "login", "the profile of Okta user {}", self.directory_id, user_id)
         second = profile.get("secondEmail")
         return IdpUser(
             idp_user_id=user_id,
@@ -299,7 +299,7 @@ class OktaProvider(HttpProvider):
         profile = raw.get("profile") or {}
         return IdpGroup(
             idp_group_id=group_id,
-            name=require(profile, "name", f"the profile of Okta group {group_id}", self.directory_id),
+            name=require(profile, "name", "the profile of Okta group {}", self.directory_id, group_id),
             description=profile.get("description"),
             updated_at=parse_time(raw.get("lastUpdated"), "lastUpdated", self.directory_id),
         )

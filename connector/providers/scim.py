@@ -155,7 +155,7 @@ class ScimProvider(HttpProvider):
     def to_user(self, raw: Any) -> IdpUser:
         """A SCIM User resource as an :class:`IdpUser`."""
         user_id = require(raw, "id", "a SCIM user", self.directory_id)
-        user_name = require(raw, "userName", f"SCIM user {user_id}", self.directory_id)
+        user_name = require(raw, "userName", "SCIM user {}", self.directory_id, user_id)
         emails = [e for e in raw.get("emails") or [] if isinstance(e, dict) and e.get("value")]
         primary = next((e for e in emails if e.get("primary") is True), emails[0] if emails else None)
         email = primary["value"] if primary else None
@@ -186,7 +186,7 @@ class ScimProvider(HttpProvider):
         meta = raw.get("meta") or {}
         return IdpGroup(
             idp_group_id=group_id,
-            name=require(raw, "displayName", f"SCIM group {group_id}", self.directory_id),
+            name=require(raw, "displayName", "SCIM group {}", self.directory_id, group_id),
             description=raw.get("description"),
             updated_at=parse_time(meta.get("lastModified"), "meta.lastModified", self.directory_id),
         )
@@ -198,7 +198,7 @@ class ScimProvider(HttpProvider):
                 f"SCIM group {group_id} is not an object", directory_id=self.directory_id
             )
         for member in raw.get("members") or []:
-            member_id = require(member, "value", f"a member of SCIM group {group_id}", self.directory_id)
+            member_id = require(member, "value", "a member of SCIM group {}", self.directory_id, group_id)
             kind = str(member.get("type") or "").lower()
             if not kind and "/Groups/" in str(member.get("$ref") or ""):
                 kind = "group"

@@ -204,3 +204,23 @@ def test_tls_settings_reach_the_session(sleeps):
     assert off.session.verify is False
     assert bundle.session.verify == "/etc/ca.pem"
     assert default.session.verify is True
+
+
+def test_the_environments_proxy_settings_are_read_once_per_host(client, rsps, monkeypatch):
+    asked: list[str] = []
+    real = requests.sessions.get_environ_proxies
+
+    def counting(url: str, no_proxy: str | None = None) -> dict:
+        asked.append(url)
+        return real(url, no_proxy=no_proxy)
+
+    monkeypatch.setattr(requests.sessions, "get_environ_proxies", counting)
+    other = "https://login.idp.test/token"
+    rsps.get(URL, json=[])
+    rsps.get(URL + "?after=2", json=[])
+    rsps.get(other, json={})
+    client.get_json(URL)
+    client.get_json(URL + "?after=2")
+    assert asked == [URL]  # the second page of the same host asks the environment nothing
+    client.get_json(other)
+    assert asked == [URL, other]
