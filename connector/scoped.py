@@ -72,6 +72,9 @@ from connector.store.address_keys import refresh_account_keys
 from connector.store.revision import read_revision
 from connector.store.snapshot import load_groups
 
+SETTLED_TOGETHER = 50
+"""Groups whose whole lists are compared with their stored lists per read of the store."""
+
 NOT_ON_RECORD = "the store as the last run left it is not on record"
 """Why a run plans the whole directory when its last run recorded no store revision."""
 
@@ -226,13 +229,20 @@ def load_scope(
     groups, removed_groups = groups_after(old_groups, changes)
     members = member_changes(changes, removed_users, removed_groups, lists_complete=full_read is not None)
 
-    whole_before: dict[str, set[MemberKey]] = {g: set() for g in members.whole}
-    for group_id, member_id, kind in reads.mirror_members_of_groups(conn, d, members.whole):
-        whole_before[group_id].add((member_id, kind))
+    # a list read whole becomes its differences from the stored one, a few groups at a time: the
+    # stored lists of every group at once would be the largest thing the run holds
+    whole = sorted(members.whole)
+    for start in range(0, len(whole), SETTLED_TOGETHER):
+        part = whole[start : start + SETTLED_TOGETHER]
+        stored: dict[str, set[MemberKey]] = {g: set() for g in part}
+        for group_id, member_id, kind in reads.mirror_members_of_groups(conn, d, part):
+            stored[group_id].add((member_id, kind))
+        for group_id in part:
+            members.settle(group_id, stored.pop(group_id))
     children_before: dict[str, set[str]] = {}
     for parent, child in reads.mirror_group_edges(conn, d):
         children_before.setdefault(parent, set()).add(child)
-    parents = children_before.keys() | members.added.keys() | members.dropped.keys() | members.whole
+    parents = children_before.keys() | members.added.keys() | members.dropped.keys()
     children: dict[str, set[str]] = {}
     for parent in parents:  # (a whole list's members after do not depend on those before)
         before = [(c, GROUP) for c in children_before.get(parent, ())]
@@ -243,13 +253,8 @@ def load_scope(
     # the users in scope: changed or gone, moved in a list, or under a group that moved or went
     scope = set(changed) | removed_users
     for group_id in members.added.keys() | members.dropped.keys():
-        if group_id not in members.whole:
-            keys = members.added.get(group_id, set()) | members.dropped.get(group_id, set())
-            scope |= {mid for mid, kind in keys if kind == USER}
-    for group_id in members.whole:
-        before_users = {k for k in whole_before[group_id] if k[1] == USER}
-        after_users = {k for k in members.after(group_id, ()) if k[1] == USER}
-        scope |= {mid for mid, _ in before_users ^ after_users}
+        keys = members.added.get(group_id, set()) | members.dropped.get(group_id, set())
+        scope |= {mid for mid, kind in keys if kind == USER}
     moved = set(removed_groups)
     for parent in parents:
         moved |= children_before.get(parent, set()) ^ children.get(parent, set())
@@ -331,7 +336,6 @@ def load_scope(
         old_groups,
         changes.groups,
         members,
-        whole_before,
         rows_before,
         children_before,
     )

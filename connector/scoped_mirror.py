@@ -47,6 +47,20 @@ class MemberChanges:
     gone: set[MemberKey] = field(default_factory=set)  # removed users and groups leave every list
     lists_complete: bool = False  # a full read's: every list that changed is whole; the gone stay listed
 
+    def settle(self, group_id: str, before: set[MemberKey]) -> None:
+        """Turn a group's whole list into its differences from ``before``, its stored list: the
+        same list after, at the size of what moved."""
+        if group_id not in self.whole:
+            return
+        self.whole.discard(group_id)
+        now = self.added.pop(group_id, set())
+        if group_id in self.removed_groups:
+            return
+        if now - before:
+            self.added[group_id] = now - before
+        if before - now:
+            self.dropped[group_id] = before - now
+
     def after(self, group_id: str, before: Iterable[MemberKey]) -> set[MemberKey]:
         """A group's direct members after the changes, given (some of) them before."""
         if group_id in self.removed_groups:
@@ -98,11 +112,13 @@ def scoped_mirror_changes(
     old_groups: Mapping[str, IdpGroup],
     new_groups: Iterable[IdpGroup],
     members: MemberChanges,
-    whole_before: Mapping[str, set[MemberKey]],
     rows_before: Iterable[tuple[str, str, str]],
     children_before: Mapping[str, set[str]],
 ) -> list[Change]:
-    """The mirror's changes as rows: the same end state as :func:`connector.mirror.mirror_changes`."""
+    """The mirror's changes as rows: the same end state as :func:`connector.mirror.mirror_changes`.
+
+    Whole lists must be settled (:meth:`MemberChanges.settle`) first."""
+    assert not members.whole, "whole member lists are settled into differences first"
     removed_groups = members.removed_groups
     out: list[Change] = []
     for uid in sorted(changed):
@@ -124,14 +140,10 @@ def scoped_mirror_changes(
     for parent, kids in children_before.items() if not members.lists_complete else ():
         for child in kids & removed_groups:
             leaving.setdefault(parent, set()).add((child, GROUP))
-    touched = members.added.keys() | members.dropped.keys() | members.whole | leaving.keys()
+    touched = members.added.keys() | members.dropped.keys() | leaving.keys()
     for gid in sorted(touched - removed_groups):
-        if gid in members.whole:
-            after = members.after(gid, ())
-            add, drop = after - whole_before[gid], whole_before[gid] - after
-        else:
-            add = members.added.get(gid, set()) - members.gone
-            drop = (members.dropped.get(gid, set()) - add) | leaving.get(gid, set())
+        add = members.added.get(gid, set()) - members.gone
+        drop = (members.dropped.get(gid, set()) - add) | leaving.get(gid, set())
         if add or drop:
             out.append(
                 MirrorMemberRows(
