@@ -11,7 +11,7 @@
   ``$ref`` under ``/Groups/``.
 * ``changes(cursor)``: the cursor is a UTC timestamp; users and groups with
   ``meta.lastModified gt (cursor - 60 s)``, changed groups with their whole
-  member list (``groups_with_full_members``).  Only when
+  member list (``groups_with_full_members``), fifty groups to a page.  Only when
   ``/ServiceProviderConfig`` says ``filter.supported``; otherwise the stored
   cursor is refused with :class:`CursorExpiredError` (a full read is needed).
   SCIM lists cannot show deletions; the next full read notices them.
@@ -49,6 +49,9 @@ from connector.providers.common import parse_time
 from connector.providers.common import require
 
 PAGE_MAX = 1000
+GROUPS_WITH_MEMBERS_PER_PAGE = 50
+"""Changed groups come with their whole member lists: fifty to a page keeps one page's JSON (and
+its parse) at a few megabytes where a thousand groups of 300 would be a hundred."""
 SCIM_MEDIA = "application/scim+json, application/json"
 
 
@@ -137,7 +140,8 @@ class ScimProvider(HttpProvider):
         users = tuple(self._users(flt))
         groups: list[IdpGroup] = []
         members: list[IdpMember] = []
-        for page in scim_pages(self.http, f"{self.base_url}/Groups", flt, self.page(PAGE_MAX)):
+        per_page = min(self.page(PAGE_MAX), GROUPS_WITH_MEMBERS_PER_PAGE)
+        for page in scim_pages(self.http, f"{self.base_url}/Groups", flt, per_page):
             for raw in page:
                 group = self.to_group(raw)
                 groups.append(group)

@@ -152,6 +152,20 @@ def test_changes_filter_on_last_modified_and_report_whole_groups(scim, rsps):
     assert change.groups_with_full_members == ("g1",)
 
 
+def test_changed_groups_come_fifty_to_a_page_with_their_members(fast_http, rsps):
+    auth = AuthSettings("bearer", token=Secret("t"))
+    scim = ScimProvider(ProviderSettings("s1", BASE, auth, http=fast_http))  # page size 1000
+    rsps.get(f"{BASE}/ServiceProviderConfig", json={"filter": {"supported": True}})
+    rsps.get(f"{BASE}/Users", json=_list(0, []))
+    groups = [{"id": f"g{n}", "displayName": f"G{n}", "members": [{"value": "a"}]} for n in range(60)]
+    for start, part in ((1, groups[:50]), (51, groups[50:])):
+        page = {"startIndex": str(start), "count": "50"}
+        match = [responses.matchers.query_param_matcher(page, strict_match=False)]
+        rsps.get(f"{BASE}/Groups", json=_list(60, part), match=match)
+    change = scim.changes("2026-01-02T03:04:05.678Z")
+    assert len(change.groups_with_full_members) == 60 and len(change.members_added) == 60
+
+
 def test_without_filter_support_a_stored_cursor_asks_for_a_full_read(scim, rsps):
     rsps.get(f"{BASE}/ServiceProviderConfig", json={"filter": {"supported": False}})
     assert scim.changes(None).cursor
