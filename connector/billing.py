@@ -102,17 +102,14 @@ def billing(
     product_grants: Mapping[str, Iterable[str]],
     verified_domains: Iterable[str],
 ) -> BillingReport:
-    """Count product access and billable accounts over a whole organization."""
+    """Count product access and billable accounts over a whole organization.
+
+    One pass over ``accounts``, each account once (a stream will do: none is
+    kept), after the memberships of the groups that grant a product.
+    """
     domains = frozenset(_domain(d) for d in verified_domains)
-    account_list = list(accounts.values() if isinstance(accounts, Mapping) else accounts)
-    group_list = list(groups.values() if isinstance(groups, Mapping) else groups)
-    internal: dict[str, bool] = {
-        a.account_id: account_is_internal(a, domains)
-        for a in account_list
-        if a.status is AccountStatus.ACTIVE
-    }
     group_ids_by_name: dict[str, list[str]] = {}
-    for group in group_list:
+    for group in groups.values() if isinstance(groups, Mapping) else groups:
         group_ids_by_name.setdefault(group.name, []).append(group.group_id)
     products_by_group: dict[str, set[str]] = {}
     for product, names in product_grants.items():
@@ -122,28 +119,35 @@ def billing(
     products_of: dict[str, set[str]] = {}
     for m in memberships:
         granted = products_by_group.get(m.group_id)
-        if granted and m.account_id in internal:
+        if granted:
             products_of.setdefault(m.account_id, set()).update(granted)
     per_product = {p: 0 for p in sorted(product_grants)}
     external_per_product = dict(per_product)
-    billable = external = 0
-    for account_id, products in products_of.items():
-        counts = per_product if internal[account_id] else external_per_product
+    billable = external = active = active_internal = 0
+    for a in accounts.values() if isinstance(accounts, Mapping) else accounts:
+        if a.status is not AccountStatus.ACTIVE:
+            continue
+        internal = account_is_internal(a, domains)
+        active += 1
+        active_internal += internal
+        products = products_of.get(a.account_id)
+        if not products:
+            continue
+        counts = per_product if internal else external_per_product
         for product in products:
             counts[product] += 1
-        if internal[account_id]:
+        if internal:
             billable += 1
         else:
             external += 1
-    active_internal = sum(internal.values())
     return BillingReport(
         billable=billable,
         per_product=per_product,
         external_with_access=external,
         external_per_product=external_per_product,
-        active_accounts=len(internal),
+        active_accounts=active,
         active_internal=active_internal,
-        active_external=len(internal) - active_internal,
+        active_external=active - active_internal,
     )
 
 

@@ -83,12 +83,17 @@ def account_of(r: Row[Any]) -> Account:
     return Account(r[0], r[1], r[2], _STATUSES[r[3]], _ORIGINS[r[4]], r[5], r[6])
 
 
-def load_accounts(conn: Connection, *, active_only: bool = False) -> dict[str, Account]:
-    """Every account (or only the active ones), by id."""
+def iter_accounts(conn: Connection, *, active_only: bool = False) -> Iterator[Account]:
+    """Every account (or only the active ones), streamed."""
     query = select(*ACCOUNT_COLUMNS)
     if active_only:
         query = query.where(_a.status == AccountStatus.ACTIVE.value)
-    return {r[0]: account_of(r) for r in stream(conn, query)}
+    return (account_of(r) for r in stream(conn, query))
+
+
+def load_accounts(conn: Connection, *, active_only: bool = False) -> dict[str, Account]:
+    """Every account (or only the active ones), by id."""
+    return {a.account_id: a for a in iter_accounts(conn, active_only=active_only)}
 
 
 Strings = dict[str, str]

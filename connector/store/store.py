@@ -313,19 +313,20 @@ class Store(RunLog, LocalObjects):
 
         grants = self.product_grants()
         granting = {name for names in grants.values() for name in names}
+        domains = self.verified_domains()
         with self.transaction(write=False) as conn:
             groups = list(snap.load_groups(conn).values())
             # only memberships of groups that grant a product can count: none without grants
             group_ids = [g.group_id for g in groups if g.name in granting]
-            if account_ids is None:
-                accounts = list(snap.load_accounts(conn, active_only=True).values())
+            if account_ids is None:  # the accounts streamed: a whole organization's never held at once
                 memberships = snap.load_memberships_of_groups(conn, group_ids)
-            else:
-                active = AccountStatus.ACTIVE
-                accounts = [a for a in accounts_by_id(conn, account_ids).values() if a.status is active]
-                wanted = set(group_ids)
-                memberships = [m for m in memberships_of(conn, account_ids) if m.group_id in wanted]
-        return billing(accounts, groups, memberships, grants, self.verified_domains())
+                accounts = snap.iter_accounts(conn, active_only=True)
+                return billing(accounts, groups, memberships, grants, domains)
+            active = AccountStatus.ACTIVE
+            some = [a for a in accounts_by_id(conn, account_ids).values() if a.status is active]
+            wanted = set(group_ids)
+            memberships = [m for m in memberships_of(conn, account_ids) if m.group_id in wanted]
+        return billing(some, groups, memberships, grants, domains)
 
     def keep_billing(self, directory_id: str, billing: BillingReport) -> bool:
         """Keep the billing figures with the directory's planned revision, if that is still the
