@@ -14,9 +14,9 @@ import responses
 from joserfc.jwk import ECKey
 from responses.registries import OrderedRegistry
 
-from connector.auth import load_private_key
 from connector.errors import AuthError
 from connector.errors import ConfigError
+from connector.oauth_client import load_private_key
 from connector.providers.azure_ad import AzureADProvider
 from connector.providers.base import AuthSettings
 from connector.providers.base import HttpSettings
