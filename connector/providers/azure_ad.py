@@ -268,7 +268,7 @@ class AzureADProvider(HttpProvider):
         return IdpUser(
             idp_user_id=user_id,
             user_name=upn,
-            email=email,
+            email=upn if email == upn else email,  # one string where equal: a read holds them all
             active=enabled,
             raw_status="accountEnabled=true" if enabled else "accountEnabled=false",
             display_name=raw.get("displayName"),

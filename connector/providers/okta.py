@@ -69,6 +69,10 @@ from connector.providers.common import parse_time
 from connector.providers.common import require
 
 ACTIVE_STATUSES = frozenset({"ACTIVE", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY"})
+STATUS_WORDS = {
+    word: word for word in (*ACTIVE_STATUSES, "STAGED", "PROVISIONED", "SUSPENDED", "DEPROVISIONED")
+}
+"""Okta's user statuses, each one string object, where a read would hold one per user."""
 SCOPES = ("okta.users.read", "okta.groups.read", "okta.logs.read")
 OPTIONAL_SCOPES = frozenset({"okta.logs.read"})  # without it, incremental runs re-list changed groups
 USERS_PAGE_MAX = 200
@@ -280,12 +284,13 @@ class OktaProvider(HttpProvider):
         profile = raw.get("profile") or {}
         login = require(profile, "login", "the profile of Okta user {}", self.directory_id, user_id)
         second = profile.get("secondEmail")
+        email = profile.get("email")
         return IdpUser(
             idp_user_id=user_id,
             user_name=login,
-            email=profile.get("email"),
+            email=login if email == login else email,  # one string where equal: a read holds them all
             active=status in ACTIVE_STATUSES,
-            raw_status=status,
+            raw_status=STATUS_WORDS.get(status, status),
             display_name=profile.get("displayName"),
             given_name=profile.get("firstName"),
             family_name=profile.get("lastName"),

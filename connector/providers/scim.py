@@ -173,7 +173,7 @@ class ScimProvider(HttpProvider):
         return IdpUser(
             idp_user_id=user_id,
             user_name=user_name,
-            email=email,
+            email=user_name if email == user_name else email,  # one string where equal
             active=active,
             raw_status="active=true" if active else "active=false",
             display_name=raw.get("displayName") or name.get("formatted"),
