@@ -10,12 +10,15 @@ delta-token life), to catch whatever deltas miss.  Before a full read it asks
 the provider for a cursor that marks *now*, so the next incremental run
 misses nothing that happened during the read.
 
-An incremental sync over a store exactly as this directory's last run left it
-plans only the identities the changes touch (:mod:`connector.scoped`);
-otherwise the changes are laid over the mirror and the whole directory is
-planned.  The planner's plan gets the mirror's changes and the ``SetCursor``
-appended here, and carries the store revision it was made against (or None
-when the next run must plan the whole directory).
+A sync over a store exactly as this directory's last run left it plans only
+the identities that changed (:mod:`connector.scoped`): those the changes
+since the cursor touch, or, after a full read, those the read finds different
+from the mirror (:mod:`connector.read_differences`, which never holds the read
+whole).  Otherwise (or with ``whole``) the changes are laid over the mirror,
+or the full read is kept whole, and the whole directory is planned.  The
+planner's plan gets the mirror's changes and the ``SetCursor`` appended here,
+and carries the store revision it was made against (or None when the next
+run must plan the whole directory).
 
 What planning needs from the store (the snapshot, the mirror, the billing
 figures) loads on a worker thread while the IdP is read
