@@ -168,10 +168,10 @@ def render(rows: list[dict[str, Any]]) -> str:
     out += ["", "targets:"]
     for name, met, figure in targets(rows, ratio):
         out.append(f"  [{'met' if met else 'MISSED'}] {name}: {figure}")
-    incremental = [r for r in rows if r.get("read_reason") and r.get("full_read") is False]
-    if incremental:  # planned only what changed, or the whole directory and why
-        out += ["", "how the incremental runs planned:"]
-        out += [f"  {r['dialect']} {r['case']}: {r['read_reason']}" for r in incremental]
+    later = [r for r in rows if r.get("read_reason") and not str(r.get("case", "")).startswith("full")]
+    if later:  # planned only what changed, or the whole directory and why
+        out += ["", "how the runs after the first planned:"]
+        out += [f"  {r['dialect']} {r['case']}: {r['read_reason']}" for r in later]
     troubled = [r for r in rows if r.get("failed") or r.get("outcome") not in (None, "applied")]
     if troubled:
         out += ["", "runs that did not simply apply (their figures are not comparable):"]

@@ -215,9 +215,21 @@ def _member_rows(conn: Connection, directory_id: str) -> Iterator[tuple[str, lis
 
 def load_mirror_index(conn: Connection, directory_id: str) -> MirrorIndex:
     """The stored mirror's :class:`MirrorIndex`, streamed from the rows (empty when never mirrored)."""
+    lists = load_mirror_lists(conn, directory_id)
+    lists.users = load_user_digests(conn, directory_id)
+    return lists
+
+
+def load_user_digests(conn: Connection, directory_id: str) -> dict[str, int]:
+    """The :class:`MirrorIndex` users part: each mirrored user's digest, by id."""
+    return {uid: digest(key) for uid, key in _user_rows(conn, directory_id)}
+
+
+def load_mirror_lists(conn: Connection, directory_id: str) -> MirrorIndex:
+    """The :class:`MirrorIndex` without its users: the groups and their member digests."""
     return MirrorIndex(
         directory_id,
-        {uid: digest(key) for uid, key in _user_rows(conn, directory_id)},
+        {},
         _group_rows(conn, directory_id),
         {gid: members_digest(keys) for gid, keys in _member_rows(conn, directory_id)},
     )

@@ -16,12 +16,17 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Literal
 from typing import TypeVar
 
+from sqlalchemy import Connection
+
 from connector.billing import BillingReport
 from connector.mirror import MirrorIndex
 from connector.mirror import load_mirror
 from connector.mirror import load_mirror_index
+from connector.mirror import load_mirror_lists
+from connector.mirror import load_user_digests
 from connector.model import DirectoryView
 from connector.model import StoreSnapshot
+from connector.read_differences import MirrorDigests
 from connector.store import Store
 from connector.store.engine import sqlite_path
 
@@ -64,7 +69,7 @@ class StoreInputs:
         self.store = store
         self.directory_id = directory_id
         self.scoped = scoped  # the store is as the last run left it: this run may plan only what changed
-        self._index: Future[MirrorIndex] | None = None
+        self._digests: MirrorDigests | None = None
         self._billing: Future[BillingReport] | None = None
         self._load_billing = store.billing if billing else None
         if not later_billing:
@@ -105,16 +110,20 @@ class StoreInputs:
         self._start()
         return self._mirror.result() if self._mirror is not None else None
 
-    def mirror_index(self) -> Future[MirrorIndex]:
-        """The mirror's digests, loading alone on the worker thread, for a full read to compare
-        itself with as it goes (:mod:`connector.read_differences`)."""
-        if self._index is None:
-            self._index = self._submit(self._load_index)
-        return self._index
+    def mirror_digests(self) -> MirrorDigests:
+        """The mirror's digests, loading alone on the worker thread (the users' first), for a full
+        read to compare itself with as it goes (:mod:`connector.read_differences`)."""
+        if self._digests is None:
+            d = self.directory_id
+            self._digests = MirrorDigests(
+                self._submit(lambda: self._read(lambda conn: load_user_digests(conn, d))),
+                self._submit(lambda: self._read(lambda conn: load_mirror_lists(conn, d))),
+            )
+        return self._digests
 
-    def _load_index(self) -> MirrorIndex:
+    def _read(self, load: Callable[[Connection], T]) -> T:
         with self.store.transaction(write=False) as conn:
-            return load_mirror_index(conn, self.directory_id)
+            return load(conn)
 
     def billing(self) -> BillingReport | None:
         """The billing figures before the run (``later_billing``: counted now, on first ask)."""

@@ -13,8 +13,11 @@ comes, and keeps only those that differ, so the read is never held whole:
 * a group new or changed, and the ids of those gone;
 * the whole member list of every group whose list differs.
 
-The digests load on a worker thread while the users are read; users read
-before they arrive wait in a list and are compared as soon as they do.
+The digests load on a worker thread while the users are read (the users'
+first); users read before they arrive wait, at most ``MAX_WAITING`` of them,
+and are compared as soon as they do.  A user compared is marked in the
+digests themselves, so what is left unmarked at the end is what the read
+lacks, with no second set of a million ids.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from concurrent.futures import Future
 from dataclasses import dataclass
+from typing import Any
 
 from connector.mirror import MirrorIndex
 from connector.mirror import digest
@@ -39,6 +43,23 @@ Progress = Callable[[str, int, int | None], None]
 READ_PROGRESS_EVERY = 1000
 
 
+MAX_WAITING = 100_000
+"""Users read before the mirror's digests are in that may wait for them; past this the read waits
+instead (at 1M users the digests take seconds to load, and a million waiting users gigabytes)."""
+
+_SEEN = None  # a compared user's digest is replaced by this: the digests are ints
+_ABSENT: Any = object()
+
+
+@dataclass(frozen=True)
+class MirrorDigests:
+    """The mirror's digests, loading: the users' (:func:`connector.mirror.load_user_digests`)
+    and the groups' and member lists' (:func:`connector.mirror.load_mirror_lists`)."""
+
+    users: Future[dict[str, int]]
+    lists: Future[MirrorIndex]
+
+
 @dataclass(frozen=True)
 class Differences:
     """A full read as its differences from the mirror, and how many users it read."""
@@ -50,73 +71,84 @@ class Differences:
 class _UserDiff:
     """The users read so far that differ from the mirror; those read before its digests came wait."""
 
-    def __init__(self, index: Future[MirrorIndex]) -> None:
-        self.index = index
-        self.known: dict[str, int] | None = None
+    def __init__(self, digests: Future[dict[str, int]]) -> None:
+        self.digests = digests
+        self.known: dict[str, int | None] | None = None
         self.waiting: list[tuple[IdpUser, int]] = []
         self.changed: dict[str, IdpUser] = {}
-        self.seen: set[str] = set()
+        self.fresh: set[str] = set()  # read, and not in the mirror
+        self.count = 0  # distinct users read
 
     def add(self, user: IdpUser) -> None:
-        self.seen.add(user.idp_user_id)
         mark = digest(user_key(user))
         if self.known is None:
-            if not self.index.done():
+            if len(self.waiting) < MAX_WAITING and not self.digests.done():
                 self.waiting.append((user, mark))
                 return
             self._arrived()
         self._compare(user, mark)
 
     def _arrived(self) -> None:
-        self.known = self.index.result().users
+        self.known = self.digests.result()  # type: ignore[assignment]
         waiting, self.waiting = self.waiting, []
         for user, mark in waiting:
             self._compare(user, mark)
 
     def _compare(self, user: IdpUser, mark: int) -> None:
         assert self.known is not None
-        if self.known.get(user.idp_user_id) != mark:
-            self.changed[user.idp_user_id] = user
+        uid = user.idp_user_id
+        before = self.known.get(uid, _ABSENT)
+        if before is _ABSENT:
+            if uid not in self.fresh:
+                self.fresh.add(uid)
+                self.count += 1
+            self.changed[uid] = user
+        elif before is _SEEN:
+            self.changed[uid] = user  # listed twice: planned as listed last
         else:
-            self.changed.pop(user.idp_user_id, None)  # listed twice: the later listing counts
+            self.known[uid] = _SEEN
+            self.count += 1
+            if before != mark:
+                self.changed[uid] = user
 
     def finish(self) -> tuple[tuple[IdpUser, ...], tuple[str, ...]]:
         """The users new or changed, and the ids the mirror holds that the read lacks."""
         if self.known is None:
             self._arrived()
         assert self.known is not None
-        return tuple(self.changed.values()), tuple(uid for uid in self.known if uid not in self.seen)
+        absent = tuple(uid for uid, mark in self.known.items() if mark is not _SEEN)
+        return tuple(self.changed.values()), absent
 
 
 def read_differences(
-    provider: Provider, index: Future[MirrorIndex], cursor: str | None, progress: Progress | None = None
+    provider: Provider, mirror: MirrorDigests, cursor: str | None, progress: Progress | None = None
 ) -> Differences:
-    """Read the whole directory and keep what differs from the mirror ``index`` describes.
+    """Read the whole directory and keep what differs from the mirror ``mirror`` describes.
 
     ``cursor`` marks where the next incremental run starts (taken before the
     read).  The change set lists whole member lists only
     (``groups_with_full_members``), never a diff.
     """
-    users = _UserDiff(index)
+    users = _UserDiff(mirror.users)
     for n, user in enumerate(provider.iter_users(), 1):
         users.add(user)
         if progress is not None and n % READ_PROGRESS_EVERY == 0:
             progress("read users", n, None)
     changed_users, absent_users = users.finish()
-    users_read = len(users.seen)
+    users_read = users.count
     del users
     if progress is not None:
         progress("read users", users_read, users_read)
-    mirror = index.result()
+    lists = mirror.lists.result()
     groups: dict[str, IdpGroup] = {g.idp_group_id: g for g in provider.iter_groups()}
-    changed_groups = tuple(g for gid, g in groups.items() if mirror.groups.get(gid) != group_key(g))
-    absent_groups = tuple(gid for gid in mirror.groups if gid not in groups)
+    changed_groups = tuple(g for gid, g in groups.items() if lists.groups.get(gid) != group_key(g))
+    absent_groups = tuple(gid for gid in lists.groups if gid not in groups)
     listed: list[IdpMember] = []
     whole: list[str] = []
     for n, group_id in enumerate(groups, 1):
         members = tuple(provider.iter_members(group_id))
         now = members_digest(member_keys(members)) if members else None
-        if now != mirror.members.get(group_id):
+        if now != lists.members.get(group_id):
             whole.append(group_id)
             listed.extend(members)
         if progress is not None:

@@ -180,7 +180,7 @@ def _plan(
             cursor = provider.changes(None).cursor  # marks now: nothing during the read is missed
         if inputs.scoped and provider.supports_changes and state is not None and state.synced_before:
             assert reason is not None
-            diff = read_differences(provider, inputs.mirror_index(), cursor, progress)
+            diff = read_differences(provider, inputs.mirror_digests(), cursor, progress)
             if progress is not None:
                 progress("plan", 0, None)
             full_read = FullRead(diff.users_read, settings.missing_threshold)

@@ -71,6 +71,7 @@ def test_second_full_sync_writes_no_data(rows):
     again = rows["again sqlite"]
     assert again["full_read"] is True
     assert again["changes"] == 0
+    assert "planned only the 0 identities that differ from the last read" in again["read_reason"]
     data = {"accounts", "links", "groups", "memberships", "idp_users", "idp_groups", "idp_members"}
     assert not data & {table for table, n in again["written"].items() if n}
 
@@ -89,4 +90,4 @@ def test_report_prints_ratios_and_targets(result):
     assert "delta/full" in result["ratios"]["scim sqlite"]
     assert "targets:" in result["stdout"]
     assert "peak RSS" in result["stdout"]
-    assert "how the incremental runs planned:" in result["stdout"]
+    assert "how the runs after the first planned:" in result["stdout"]

@@ -7,14 +7,21 @@ on random directories; these are the cases a reader looks for by name.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import Future
 
 from fakes import FakeProvider
 from fakes import user
 
+from connector import read_differences as read_differences_module
+from connector.mirror import MirrorIndex
 from connector.mirror import load_mirror
+from connector.mirror import load_mirror_lists
+from connector.mirror import load_user_digests
 from connector.model import AccountStatus
 from connector.model import IdpUser
 from connector.model import MemberKind
+from connector.read_differences import MirrorDigests
+from connector.read_differences import read_differences
 from connector.settings import GuardSettings
 from connector.settings import SyncSettings
 from connector.store import Store
@@ -156,3 +163,60 @@ def test_a_store_written_during_the_read_is_read_again_and_planned_whole() -> No
         assert "late@example.com" in accounts
         after = sync_directory(provider, store, SETTINGS, full=True)
         assert "planned only the 0 identities" in after.read_reason
+
+
+class _Late:
+    """A future whose result is there when asked for, but which never says it is done."""
+
+    def __init__(self, value: object) -> None:
+        self.value = value
+        self.asked = 0
+
+    def done(self) -> bool:
+        return False
+
+    def result(self) -> object:
+        self.asked += 1
+        return self.value
+
+
+def test_users_read_before_the_digests_wait_at_most_max_waiting(monkeypatch) -> None:
+    store, provider = _synced(users=8)
+    with store:
+        with store.transaction(write=False) as conn:
+            users, lists = load_user_digests(conn, D), load_mirror_lists(conn, D)
+        monkeypatch.setattr(read_differences_module, "MAX_WAITING", 3)
+        waited: list[int] = []
+        real = read_differences_module._UserDiff.add
+
+        def add(self, user):  # noqa: ANN001, ANN202
+            real(self, user)
+            waited.append(len(self.waiting))
+
+        monkeypatch.setattr(read_differences_module._UserDiff, "add", add)
+        provider.update_user("u5", display_name="Renamed")
+        late_users, late_lists = _Late(users), _Late(lists)
+        diff = read_differences(provider, MirrorDigests(late_users, late_lists), "c")  # type: ignore[arg-type]
+        assert max(waited) == 3 and waited[-1] == 0  # the fourth user waited for the digests instead
+        assert [u.idp_user_id for u in diff.changes.users] == ["u5"] and diff.users_read == 8
+
+
+def test_a_user_listed_twice_is_read_once() -> None:
+    store, provider = _synced(users=4)
+    with store:
+
+        class Twice(FakeProvider):
+            def iter_users(self) -> Iterator[IdpUser]:
+                yield from provider.iter_users()
+                yield provider.users["u1"]
+
+        twice = Twice()
+        twice.groups, twice.members = provider.groups, provider.members
+        users: Future[dict[str, int]] = Future()
+        lists: Future[MirrorIndex] = Future()
+        with store.transaction(write=False) as conn:
+            users.set_result(load_user_digests(conn, D))
+            lists.set_result(load_mirror_lists(conn, D))
+        diff = read_differences(twice, MirrorDigests(users, lists), "c")
+        assert diff.users_read == 4 and diff.changes.removed_user_ids == ()
+        assert [u.idp_user_id for u in diff.changes.users] == ["u1"]  # planned, as listed last

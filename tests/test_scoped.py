@@ -30,13 +30,15 @@ from connector.guard import check_guard
 from connector.guard import judge
 from connector.mirror import MirrorIndex
 from connector.mirror import load_mirror
-from connector.mirror import load_mirror_index
+from connector.mirror import load_mirror_lists
+from connector.mirror import load_user_digests
 from connector.mirror import overlay
 from connector.model import DirectoryView
 from connector.model import MemberKind
 from connector.plan import BOOKKEEPING
 from connector.plan import Plan
 from connector.planner import make_plan
+from connector.read_differences import MirrorDigests
 from connector.read_differences import read_differences
 from connector.run_planning import read_directory
 from connector.scoped import FullRead
@@ -90,10 +92,12 @@ def _both(store: Store, provider: FakeProvider, *, full: bool = False) -> _Both:
     assert state is not None
     full_read: FullRead | None = None
     if full:
+        users: Future[dict[str, int]] = Future()
+        lists: Future[MirrorIndex] = Future()
         with store.transaction(write=False) as conn:
-            index: Future[MirrorIndex] = Future()
-            index.set_result(load_mirror_index(conn, D))
-        diff = read_differences(provider, index, "cursor")
+            users.set_result(load_user_digests(conn, D))
+            lists.set_result(load_mirror_lists(conn, D))
+        diff = read_differences(provider, MirrorDigests(users, lists), "cursor")
         changes, full_read = diff.changes, FullRead(diff.users_read, SETTINGS.missing_threshold)
     else:
         changes = provider.changes(state.cursor)
