@@ -200,16 +200,7 @@ def oauth_authenticator(
         if settings.private_key is None or not settings.private_key.reveal():
             raise ConfigError("auth.private_key is required for auth.method 'private_key_jwt'")
         key, alg, kid = load_private_key(settings.private_key.reveal(), settings.key_id)
-        session = OAuth2Session(
-            client_id=settings.client_id,
-            client_secret=key,
-            token_endpoint_auth_method="private_key_jwt",
-            scope=scope,
-            token_endpoint=token_url,
-            grant_type="client_credentials",
-            leeway=TOKEN_LEEWAY,
-            default_timeout=timeout,
-        )
+        session = _session(settings.client_id, key, "private_key_jwt", scope, token_url, timeout)
         session.register_client_auth_method(
             ShortLivedPrivateKeyJWT(token_url, headers={"kid": kid} if kid else None, alg=alg)
         )
@@ -217,19 +208,27 @@ def oauth_authenticator(
     else:
         if settings.client_secret is None or not settings.client_secret.reveal():
             raise ConfigError("auth.client_secret is required for auth.method 'client_secret'")
-        session = OAuth2Session(
-            client_id=settings.client_id,
-            client_secret=settings.client_secret.reveal(),
-            token_endpoint_auth_method="client_secret_post",
-            scope=scope,
-            token_endpoint=token_url,
-            grant_type="client_credentials",
-            leeway=TOKEN_LEEWAY,
-            default_timeout=timeout,
-        )
+        secret = settings.client_secret.reveal()
+        session = _session(settings.client_id, secret, "client_secret_post", scope, token_url, timeout)
         secrets = (settings.client_secret,)
     credentials = OAuthClientCredentials(session, token_url, secrets, translate)
     required = [name for name in default_scopes if name not in optional_scopes]
     if not settings.scopes and len(required) < len(default_scopes):
         credentials.fallback_scope = " ".join(required) or None
     return credentials
+
+
+def _session(
+    client_id: str, secret: Any, method: str, scope: str | None, token_url: str, timeout: tuple[float, float]
+) -> OAuth2Session:
+    """A client-credentials session authenticating with ``method`` (``secret``: a key or a string)."""
+    return OAuth2Session(
+        client_id=client_id,
+        client_secret=secret,
+        token_endpoint_auth_method=method,
+        scope=scope,
+        token_endpoint=token_url,
+        grant_type="client_credentials",
+        leeway=TOKEN_LEEWAY,
+        default_timeout=timeout,
+    )

@@ -27,9 +27,13 @@ from concurrent.futures import Future
 from dataclasses import dataclass
 from typing import Any
 
+from sqlalchemy import Connection
+
 from connector.mirror import MirrorIndex
 from connector.mirror import digest
 from connector.mirror import group_key
+from connector.mirror import load_mirror_lists
+from connector.mirror import load_user_digests
 from connector.mirror import member_keys
 from connector.mirror import members_digest
 from connector.mirror import user_key
@@ -58,6 +62,15 @@ class MirrorDigests:
 
     users: Future[dict[str, int]]
     lists: Future[MirrorIndex]
+
+    @classmethod
+    def load(cls, conn: Connection, directory_id: str) -> MirrorDigests:
+        """The digests loaded here and now, on the caller's thread."""
+        users: Future[dict[str, int]] = Future()
+        users.set_result(load_user_digests(conn, directory_id))
+        lists: Future[MirrorIndex] = Future()
+        lists.set_result(load_mirror_lists(conn, directory_id))
+        return cls(users, lists)
 
 
 @dataclass(frozen=True)

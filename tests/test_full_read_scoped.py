@@ -7,13 +7,11 @@ on random directories; these are the cases a reader looks for by name.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from concurrent.futures import Future
 
 from fakes import FakeProvider
 from fakes import user
 
 from connector import read_differences as read_differences_module
-from connector.mirror import MirrorIndex
 from connector.mirror import load_mirror
 from connector.mirror import load_mirror_lists
 from connector.mirror import load_user_digests
@@ -212,11 +210,8 @@ def test_a_user_listed_twice_is_read_once() -> None:
 
         twice = Twice()
         twice.groups, twice.members = provider.groups, provider.members
-        users: Future[dict[str, int]] = Future()
-        lists: Future[MirrorIndex] = Future()
         with store.transaction(write=False) as conn:
-            users.set_result(load_user_digests(conn, D))
-            lists.set_result(load_mirror_lists(conn, D))
-        diff = read_differences(twice, MirrorDigests(users, lists), "c")
+            digests = MirrorDigests.load(conn, D)
+        diff = read_differences(twice, digests, "c")
         assert diff.users_read == 4 and diff.changes.removed_user_ids == ()
         assert [u.idp_user_id for u in diff.changes.users] == ["u1"]  # planned, as listed last

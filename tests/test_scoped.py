@@ -14,7 +14,6 @@ import dataclasses
 import itertools
 import json
 from collections.abc import Callable
-from concurrent.futures import Future
 
 import pytest
 from fakes import FakeProvider
@@ -28,10 +27,7 @@ from hypothesis import strategies as st
 from connector.guard import GuardOutcome
 from connector.guard import check_guard
 from connector.guard import judge
-from connector.mirror import MirrorIndex
 from connector.mirror import load_mirror
-from connector.mirror import load_mirror_lists
-from connector.mirror import load_user_digests
 from connector.mirror import overlay
 from connector.model import DirectoryView
 from connector.model import MemberKind
@@ -92,12 +88,9 @@ def _both(store: Store, provider: FakeProvider, *, full: bool = False) -> _Both:
     assert state is not None
     full_read: FullRead | None = None
     if full:
-        users: Future[dict[str, int]] = Future()
-        lists: Future[MirrorIndex] = Future()
         with store.transaction(write=False) as conn:
-            users.set_result(load_user_digests(conn, D))
-            lists.set_result(load_mirror_lists(conn, D))
-        diff = read_differences(provider, MirrorDigests(users, lists), "cursor")
+            digests = MirrorDigests.load(conn, D)
+        diff = read_differences(provider, digests, "cursor")
         changes, full_read = diff.changes, FullRead(diff.users_read, SETTINGS.missing_threshold)
     else:
         changes = provider.changes(state.cursor)
