@@ -28,7 +28,6 @@ figures) loads on a worker thread while the IdP is read
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Mapping
@@ -57,6 +56,8 @@ from connector.planner import make_plan
 from connector.planning_inputs import MirrorForm
 from connector.planning_inputs import StoreInputs
 from connector.providers.base import Provider
+from connector.read_differences import READ_PROGRESS_EVERY
+from connector.read_differences import Progress
 from connector.read_differences import read_differences
 from connector.scoped import FullRead
 from connector.scoped import keep_keys_fresh
@@ -65,9 +66,6 @@ from connector.scoped import planning_basis
 from connector.scoped import why_whole
 from connector.settings import SyncSettings
 from connector.store import Store
-
-Progress = Callable[[str, int, int | None], None]
-READ_PROGRESS_EVERY = 1000
 
 
 @dataclass(frozen=True)
