@@ -271,6 +271,17 @@ def test_changes_in_the_idp_flow_through(run: Cli, admin: Admin):
     assert changed(run.sync()) == {}
 
 
+def test_a_full_read_plans_what_differs_and_whole_plans_everyone(run: Cli, admin: Admin):
+    run.sync()
+    admin.call("PATCH", f"/users/{oid('eng11')}", {"display_name": "Eleven Renamed"})
+    full = run.sync("--full")
+    assert full["full_read"] is True and full["counts"]["update_account"] == 1
+    assert "planned only the 1 identities that differ from the last read" in full["read_reason"]
+    whole = run.sync("--full", "--whole")
+    assert whole["read_reason"].endswith("planned whole: a whole plan was asked for")
+    assert changed(whole) == {}
+
+
 def test_guard_stops_a_mass_deactivation_and_force_passes_it(run: Cli, admin: Admin):
     run.sync()
     for ref in INTERNAL[:5]:  # 5 of 14 linked accounts: 36%
