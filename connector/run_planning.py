@@ -300,7 +300,13 @@ def plan_with_inputs(
         else:
             with store.transaction(write=False) as conn:
                 refused = why_whole(conn, state, planning_basis(settings))
-    scoped = not fingerprint and state is not None and state.synced_before and refused is None
+    scoped = (
+        not fingerprint
+        and provider.supports_changes  # (no mirror to tell what changed otherwise)
+        and state is not None
+        and state.synced_before
+        and refused is None
+    )
     # a scoped run takes the billing figures its last run kept; others count them during the read
     kept = state.planned_billing if scoped and state is not None else None
     inputs = StoreInputs(

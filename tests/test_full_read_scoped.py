@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 
 from fakes import FakeProvider
+from fakes import FullReadOnlyProvider
 from fakes import user
 
 from connector import read_differences as read_differences_module
@@ -18,6 +19,7 @@ from connector.mirror import load_user_digests
 from connector.model import AccountStatus
 from connector.model import IdpUser
 from connector.model import MemberKind
+from connector.planning_inputs import StoreInputs
 from connector.read_differences import MirrorDigests
 from connector.read_differences import read_differences
 from connector.settings import GuardSettings
@@ -215,3 +217,24 @@ def test_a_user_listed_twice_is_read_once() -> None:
         diff = read_differences(twice, digests, "c")
         assert diff.users_read == 4 and diff.changes.removed_user_ids == ()
         assert [u.idp_user_id for u in diff.changes.users] == ["u1"]  # planned, as listed last
+
+
+def test_a_provider_that_cannot_say_what_changed_plans_every_full_read_whole(monkeypatch) -> None:
+    provider = FullReadOnlyProvider()
+    for n in range(4):
+        provider.put_user(user(n))
+    with Store.open("sqlite://") as store:
+        store.set_verified_domains(DOMAINS)
+        sync_directory(provider, store, SETTINGS)
+        started: list[bool] = []
+        real = StoreInputs.__init__
+
+        def spy(self, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+            real(self, *args, **kwargs)
+            started.append(self._snapshot is not None)  # loading alongside the read, not after it
+
+        monkeypatch.setattr(StoreInputs, "__init__", spy)
+        provider.update_user("u1", display_name="Renamed")
+        report = sync_directory(provider, store, SETTINGS)
+        assert report.read_reason == "the fake provider cannot say what changed"
+        assert _changed(report) == {"update_account": 1} and started == [True]
