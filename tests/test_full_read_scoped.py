@@ -238,3 +238,18 @@ def test_a_provider_that_cannot_say_what_changed_plans_every_full_read_whole(mon
         report = sync_directory(provider, store, SETTINGS)
         assert report.read_reason == "the fake provider cannot say what changed"
         assert _changed(report) == {"update_account": 1} and started == [True]
+
+
+def test_a_full_read_that_shrank_trips_the_guard_and_applies_nothing() -> None:
+    store, provider = _synced(users=10)
+    with store:
+        for n in range(4):  # 40% of the directory missing from the read
+            del provider.users[f"u{n}"]
+        strict = SyncSettings(verified_domains=DOMAINS)  # max_shrink_ratio 10%
+        report = sync_directory(provider, store, strict, full=True)
+        assert "planned only the 4 identities" in report.read_reason
+        assert report.outcome == "guard_tripped" and report.guard.rule == "read_shrank"
+        assert report.guard.numbers["users_read"] == 6 and report.guard.numbers["last_good_user_count"] == 10
+        assert all(link.missing_count == 0 for link in store.links(D))  # nothing applied
+        with store.transaction(write=False) as conn:
+            assert len(load_mirror(conn, D).users) == 10  # the mirror, and the cursor, as they were
