@@ -1,4 +1,8 @@
-"""Planning only what changed: an incremental run over a store its last run left as it was.
+"""Planning only what changed: a run over a store its last run left as it was.
+
+The changes are the IdP's since the stored cursor, or a full read's differences
+from the mirror (:mod:`connector.read_differences`, given with :class:`FullRead`:
+absence is then counted, not taken as deletion).
 
 An incremental run otherwise lays the IdP's changes over the whole mirror and
 plans the whole directory against the whole store (:mod:`connector.run_planning`),
@@ -216,7 +220,8 @@ def load_scope(
     refused = why_whole(conn, state, basis)
     if refused is not None:
         return refused
-    revision = read_revision(conn)
+    revision = state.planned_revision  # (why_whole found the store's to be this)
+    assert revision is not None
 
     changed = {u.idp_user_id: u for u in changes.users}
     removed_users = set(changes.removed_user_ids) - changed.keys()
@@ -244,7 +249,7 @@ def load_scope(
         children_before.setdefault(parent, set()).add(child)
     parents = children_before.keys() | members.added.keys() | members.dropped.keys()
     children: dict[str, set[str]] = {}
-    for parent in parents:  # (a whole list's members after do not depend on those before)
+    for parent in parents:
         before = [(c, GROUP) for c in children_before.get(parent, ())]
         after = {mid for mid, kind in members.after(parent, before) if kind == GROUP}
         if after:
