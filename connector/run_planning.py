@@ -76,7 +76,6 @@ class Planned:
     read_reason: str
     users_read: int
     accounts: frozenset[str] | None = None  # a scoped plan's accounts: all it can change
-    identities: int = 0  # a scoped plan's identities planned
 
 
 def directory_id_of(provider: Provider) -> str:
@@ -164,7 +163,15 @@ def _plan(
             if inputs.scoped:
                 if progress is not None:
                     progress("plan", 0, None)
-                scoped = _plan_scoped(inputs.store, settings, state, changes, basis, force=force)
+                scoped = _plan_scoped(
+                    inputs.store,
+                    settings,
+                    state,
+                    changes,
+                    basis,
+                    "changes since the stored cursor",
+                    force=force,
+                )
                 if isinstance(scoped, Planned):
                     return scoped
                 whole = f"; planned whole: {scoped}"
@@ -176,19 +183,17 @@ def _plan(
     if view is None:
         if provider.supports_changes:
             cursor = provider.changes(None).cursor  # marks now: nothing during the read is missed
-        if inputs.scoped and provider.supports_changes and state is not None and state.synced_before:
-            assert reason is not None
+        if inputs.scoped:  # (a directory synced before, whose provider keeps a mirror)
+            assert state is not None and reason is not None
             diff = read_differences(provider, inputs.mirror_digests(), cursor, progress)
             if progress is not None:
                 progress("plan", 0, None)
             full_read = FullRead(diff.users_read, settings.missing_threshold)
             scoped = _plan_scoped(
-                inputs.store, settings, state, diff.changes, basis, force=force, full_read=full_read
+                inputs.store, settings, state, diff.changes, basis, reason, force=force, full_read=full_read
             )
             if isinstance(scoped, Planned):
-                n = scoped.identities
-                why = f"{reason}; planned only the {n} identities that differ from the last read"
-                return dataclasses.replace(scoped, read_reason=why)
+                return scoped
             # something wrote to the store during the read, which was not kept whole: read it again
             whole = f"; planned whole: {scoped}"
         view = read_directory(provider, directory_id, progress)
@@ -200,15 +205,7 @@ def _plan(
         old = MirrorIndex.of_view(loaded) if isinstance(loaded, DirectoryView) else loaded
     plan = make_plan(view, snapshot, settings, base_fingerprint=fingerprint)
     extra = list(mirror_changes(old, view)) if old is not None else []
-    extra.append(
-        SetCursor(
-            reason="full read done" if view.full_read else "changes read",
-            directory_id=directory_id,
-            cursor=cursor,
-            full_read=view.full_read,
-            user_count=len(view.users) if view.full_read else None,
-        )
-    )
+    extra.append(_set_cursor(directory_id, cursor, len(view.users) if view.full_read else None))
     plan = dataclasses.replace(
         plan,
         changes=plan.changes + tuple(extra),
@@ -217,6 +214,19 @@ def _plan(
     )
     guard = check_guard(plan, snapshot, view, settings.guard, force=force)
     return Planned(plan, guard, view, (reason or "changes since the stored cursor") + whole, len(view.users))
+
+
+def _set_cursor(directory_id: str, cursor: str | None, full_read_users: int | None) -> SetCursor:
+    """The plan's last change: the cursor, and for a full read (``full_read_users`` read) its date
+    and count."""
+    full_read = full_read_users is not None
+    return SetCursor(
+        reason="full read done" if full_read else "changes read",
+        directory_id=directory_id,
+        cursor=cursor,
+        full_read=full_read,
+        user_count=full_read_users,
+    )
 
 
 def _base_revision(plan: Plan, revision: int) -> int | None:
@@ -234,6 +244,7 @@ def _plan_scoped(
     state: DirectoryState,
     changes: ChangeSet,
     basis: str,
+    reason: str,
     *,
     force: bool,
     full_read: FullRead | None = None,
@@ -241,7 +252,7 @@ def _plan_scoped(
     """Plan only the identities ``changes`` touch (:mod:`connector.scoped`), or say why not.
 
     ``changes`` are the IdP's since the cursor, or with ``full_read`` a full read's differences
-    from the mirror."""
+    from the mirror; ``reason`` is why the run read what it read."""
     with store.transaction() as conn:
         keep_keys_fresh(conn, state.directory_id)
     with store.transaction(write=False) as conn:
@@ -249,12 +260,8 @@ def _plan_scoped(
         if isinstance(scope, str):
             return scope
         plan = make_plan(scope.view, scope.snapshot, settings)
-        cursor = SetCursor(
-            reason="full read done" if full_read is not None else "changes read",
-            directory_id=state.directory_id,
-            cursor=changes.cursor,
-            full_read=full_read is not None,
-            user_count=full_read.users_read if full_read is not None else None,
+        cursor = _set_cursor(
+            state.directory_id, changes.cursor, full_read.users_read if full_read is not None else None
         )
         plan = dataclasses.replace(
             plan,
@@ -264,10 +271,11 @@ def _plan_scoped(
             settings_digest=basis,
         )
         guard = judge(plan, scope.facts, settings.guard, force=force)
-    why = f"changes since the stored cursor; planned only the {scope.identities} identities they touch"
+    reached = "they touch" if full_read is None else "that differ from the last read"
+    why = f"{reason}; planned only the {scope.identities} identities {reached}"
     created = {c.account_id for c in plan.changes if isinstance(c, CreateAccount)}
     accounts = frozenset(scope.snapshot.accounts.keys() | created)
-    return Planned(plan, guard, scope.view, why, scope.facts.users_read, accounts, scope.identities)
+    return Planned(plan, guard, scope.view, why, scope.facts.users_read, accounts)
 
 
 def plan_with_inputs(
@@ -293,20 +301,15 @@ def plan_with_inputs(
     mirror: MirrorForm | None = None if not provider.supports_changes else "index" if reason else "view"
     # a sync over a store its last run left as it was may plan only what changed, or what a full
     # read finds different from the last (a saved plan is made whole: it carries a fingerprint)
+    # (no mirror to tell what changed without a provider that keeps one)
+    eligible = not fingerprint and state is not None and state.synced_before and provider.supports_changes
     refused: str | None = None
-    if not fingerprint and state is not None and state.synced_before and provider.supports_changes:
-        if whole:
-            refused = "a whole plan was asked for"
-        else:
-            with store.transaction(write=False) as conn:
-                refused = why_whole(conn, state, planning_basis(settings))
-    scoped = (
-        not fingerprint
-        and provider.supports_changes  # (no mirror to tell what changed otherwise)
-        and state is not None
-        and state.synced_before
-        and refused is None
-    )
+    if eligible and whole:
+        refused = "a whole plan was asked for"
+    elif eligible and state is not None:
+        with store.transaction(write=False) as conn:
+            refused = why_whole(conn, state, planning_basis(settings))
+    scoped = eligible and refused is None
     # a scoped run takes the billing figures its last run kept; others count them during the read
     kept = state.planned_billing if scoped and state is not None else None
     inputs = StoreInputs(
