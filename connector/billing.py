@@ -14,6 +14,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from dataclasses import fields
 from typing import Any
 
 from connector.emails import InvalidEmailError
@@ -49,25 +50,15 @@ class BillingReport:
         can bring the whole organization's report up to date from theirs alone.
         """
 
-        def counts(mine: Mapping[str, int], old: Mapping[str, int], new: Mapping[str, int]) -> dict[str, int]:
-            return {k: mine.get(k, 0) - old.get(k, 0) + new.get(k, 0) for k in {*mine, *old, *new}}
+        def shift(mine: Any, old: Any, new: Any) -> Any:
+            if isinstance(mine, int):
+                return mine - old + new
+            keys = sorted({*mine, *old, *new})
+            return {k: mine.get(k, 0) - old.get(k, 0) + new.get(k, 0) for k in keys}
 
+        names = [f.name for f in fields(self)]
         return BillingReport(
-            billable=self.billable - before.billable + after.billable,
-            per_product=dict(sorted(counts(self.per_product, before.per_product, after.per_product).items())),
-            external_with_access=self.external_with_access
-            - before.external_with_access
-            + after.external_with_access,
-            external_per_product=dict(
-                sorted(
-                    counts(
-                        self.external_per_product, before.external_per_product, after.external_per_product
-                    ).items()
-                )
-            ),
-            active_accounts=self.active_accounts - before.active_accounts + after.active_accounts,
-            active_internal=self.active_internal - before.active_internal + after.active_internal,
-            active_external=self.active_external - before.active_external + after.active_external,
+            **{n: shift(getattr(self, n), getattr(before, n), getattr(after, n)) for n in names}
         )
 
     @classmethod
