@@ -56,19 +56,19 @@ class MemberChanges:
         now = self.added.pop(group_id, set())
         if group_id in self.removed_groups:
             return
-        if now - before:
-            self.added[group_id] = now - before
-        if before - now:
-            self.dropped[group_id] = before - now
+        added, dropped = now - before, before - now
+        if added:
+            self.added[group_id] = added
+        if dropped:
+            self.dropped[group_id] = dropped
 
     def after(self, group_id: str, before: Iterable[MemberKey]) -> set[MemberKey]:
-        """A group's direct members after the changes, given (some of) them before."""
+        """A group's direct members after the changes, given (some of) them before (a whole list
+        must be settled first)."""
+        assert group_id not in self.whole, "whole member lists are settled into differences first"
         if group_id in self.removed_groups:
             return set()
-        added = self.added.get(group_id, set())
-        if group_id in self.whole:
-            return added - self.gone
-        return (set(before) - self.dropped.get(group_id, set()) | added) - self.gone
+        return (set(before) - self.dropped.get(group_id, set()) | self.added.get(group_id, set())) - self.gone
 
 
 def member_changes(
