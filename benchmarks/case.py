@@ -24,15 +24,15 @@ from typing import Any
 
 from sqlalchemy import event
 
-from connector import sync as sync_module
+from connector.net.settings import AuthSettings
+from connector.net.settings import Secret
 from connector.providers import registry
-from connector.providers.base import AuthSettings
 from connector.providers.base import ProviderSettings
-from connector.providers.base import Secret
-from connector.settings import GuardSettings
-from connector.settings import SyncSettings
+from connector.rules.settings import GuardSettings
+from connector.rules.settings import SyncSettings
+from connector.run import sync as sync_module
+from connector.run.sync import sync_directory
 from connector.store import Store
-from connector.sync import sync_directory
 
 VERIFIED_DOMAINS = ("example.com",)  # the generator's own domain
 
@@ -202,7 +202,7 @@ def peak_rss_mb() -> float:
 
 
 CASES = {"floor": run_floor, "sdk": run_sdk, "sync": run_sync}
-IMPORTS = {"floor": "floor", "sdk": "sdk_okta", "sync": "connector.apply"}
+IMPORTS = {"floor": "floor", "sdk": "sdk_okta", "sync": "connector.apply.applier"}
 
 
 def main() -> None:

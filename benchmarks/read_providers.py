@@ -19,10 +19,10 @@ import time
 import tracemalloc
 from typing import Any
 
+from connector.net.settings import AuthSettings
+from connector.net.settings import Secret
 from connector.providers import registry
-from connector.providers.base import AuthSettings
 from connector.providers.base import ProviderSettings
-from connector.providers.base import Secret
 
 PAGES = {"okta": 200, "azure_ad": 999, "scim": 1000}
 

@@ -1,6 +1,6 @@
 """Keeps a SaaS product's users and groups in step with an identity provider.
 
-The embedding API (see README.md and :mod:`connector.api`)::
+The embedding API (see README.md and :mod:`connector.api.connector`)::
 
     from connector import Connector
 
@@ -17,13 +17,13 @@ from typing import Any
 __version__ = "0.1.0"
 
 _EXPORTS = {
-    "Connector": "connector.api",
-    "CheckReport": "connector.api_reports",
-    "PlanReport": "connector.api_reports",
-    "ReviewReport": "connector.api_reports",
-    "Config": "connector.config",
-    "load_config": "connector.config",
-    "config_from_dict": "connector.config",
+    "Connector": "connector.api.connector",
+    "CheckReport": "connector.api.reports",
+    "PlanReport": "connector.api.reports",
+    "ReviewReport": "connector.api.reports",
+    "Config": "connector.config.loader",
+    "load_config": "connector.config.loader",
+    "config_from_dict": "connector.config.loader",
     "ConnectorError": "connector.errors",
 }
 

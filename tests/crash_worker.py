@@ -21,9 +21,9 @@ from fakes import FakeProvider
 from fakes import user
 
 from connector.model import MemberKind
-from connector.settings import SyncSettings
+from connector.rules.settings import SyncSettings
+from connector.run.sync import sync_directory
 from connector.store import Store
-from connector.sync import sync_directory
 
 SETTINGS = SyncSettings(
     verified_domains=("example.com",), product_grants={"jira-software": ("Group 0", "Group 3")}

@@ -18,9 +18,6 @@ from typing import ClassVar
 
 from sqlalchemy import insert
 
-from connector.apply import ApplyContext
-from connector.apply import Result
-from connector.apply import applied
 from connector.errors import CursorExpiredError
 from connector.errors import IncompleteReadError
 from connector.model import ChangeSet
@@ -28,10 +25,13 @@ from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
 from connector.model import MemberKind
-from connector.plan import AddMembership
 from connector.providers.base import CheckResult
 from connector.providers.base import ProviderSettings
+from connector.rules.plan import AddMembership
 from connector.store import tables as t
+from connector.store.handlers.registry import ApplyContext
+from connector.store.handlers.registry import Result
+from connector.store.handlers.registry import applied
 
 
 def user(n: int | str, *, domain: str = "example.com", active: bool = True, **fields: Any) -> IdpUser:

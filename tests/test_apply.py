@@ -8,28 +8,29 @@ import pytest
 from fakes import blind_add_memberships
 from sqlalchemy import event
 
-from connector import apply as applier
-from connector.apply import apply_plan
-from connector.apply import batches
+from connector.apply.applier import apply_plan
+from connector.apply.applier import batches
 from connector.model import LOCAL_SOURCE
 from connector.model import AccountOrigin
 from connector.model import AccountStatus
-from connector.plan import Action
-from connector.plan import ActivateAccount
-from connector.plan import AddMembership
-from connector.plan import AdoptGroup
-from connector.plan import Change
-from connector.plan import CreateAccount
-from connector.plan import CreateGroup
-from connector.plan import DeactivateAccount
-from connector.plan import LinkAccount
-from connector.plan import MarkMissing
-from connector.plan import Plan
-from connector.plan import RemoveMembership
-from connector.plan import SetCursor
-from connector.plan import UpdateAccount
-from connector.plan import UpdateGroup
+from connector.rules.plan import Action
+from connector.rules.plan import ActivateAccount
+from connector.rules.plan import AddMembership
+from connector.rules.plan import AdoptGroup
+from connector.rules.plan import Change
+from connector.rules.plan import CreateAccount
+from connector.rules.plan import CreateGroup
+from connector.rules.plan import DeactivateAccount
+from connector.rules.plan import LinkAccount
+from connector.rules.plan import MarkMissing
+from connector.rules.plan import Plan
+from connector.rules.plan import RemoveMembership
+from connector.rules.plan import SetCursor
+from connector.rules.plan import UpdateAccount
+from connector.rules.plan import UpdateGroup
 from connector.store import Store
+from connector.store.handlers import handlers
+from connector.store.handlers import registry
 
 D = "okta-main"
 
@@ -250,7 +251,7 @@ def test_a_database_refusal_fails_only_the_offending_change(
         ),
     )
     org.add_membership("g1", "a2", D)  # already there: the blind insert of it hits the primary key
-    monkeypatch.setitem(applier._HANDLERS, Action.ADD_MEMBERSHIP, blind_add_memberships)
+    monkeypatch.setitem(registry._HANDLERS, Action.ADD_MEMBERSHIP, blind_add_memberships)
     result = apply_plan(
         org,
         plan(*(AddMembership(reason="r", group_id="g1", account_id=f"a{n}", source=D) for n in (1, 2, 3))),
@@ -285,15 +286,15 @@ def test_progress_is_reported_after_each_committed_batch(org: Store) -> None:
 def test_the_tail_is_one_transaction_handed_to_handlers_in_batch_sized_chunks(
     org: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = applier.handlers()[Action.MARK_MISSING]
+    real = handlers()[Action.MARK_MISSING]
     calls: list[int] = []
 
-    def counting(ctx: applier.ApplyContext, changes: Sequence[MarkMissing]) -> list[applier.Result]:
+    def counting(ctx: registry.ApplyContext, changes: Sequence[MarkMissing]) -> list[registry.Result]:
         calls.append(len(changes))
         return real(ctx, changes)
 
     apply_plan(org, plan(*(create(n) for n in range(5))))
-    monkeypatch.setitem(applier._HANDLERS, Action.MARK_MISSING, counting)
+    monkeypatch.setitem(registry._HANDLERS, Action.MARK_MISSING, counting)
     seen: list[tuple[str, int, int | None]] = []
     tail = [MarkMissing(reason="r", directory_id=D, idp_user_id=f"u{n}", missing_count=1) for n in range(5)]
     result = apply_plan(org, plan(*tail), batch_size=2, progress=lambda *a: seen.append(a))

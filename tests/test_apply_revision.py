@@ -5,17 +5,17 @@ from __future__ import annotations
 import pytest
 from fakes import blind_add_memberships
 
-from connector import apply as applier
-from connector.apply import apply_plan
-from connector.plan import Action
-from connector.plan import AddMembership
-from connector.plan import Change
-from connector.plan import CreateAccount
-from connector.plan import CreateGroup
-from connector.plan import LinkAccount
-from connector.plan import Plan
-from connector.plan import SetCursor
+from connector.apply.applier import apply_plan
+from connector.rules.plan import Action
+from connector.rules.plan import AddMembership
+from connector.rules.plan import Change
+from connector.rules.plan import CreateAccount
+from connector.rules.plan import CreateGroup
+from connector.rules.plan import LinkAccount
+from connector.rules.plan import Plan
+from connector.rules.plan import SetCursor
 from connector.store import Store
+from connector.store.handlers import registry
 from connector.store.revision import read_revision
 
 D = "okta-main"
@@ -182,7 +182,7 @@ def test_a_batch_refused_and_retried_one_by_one_counts_its_failed_change(
         ),
     )
     org.add_membership("g1", f"{D}-a2", D)
-    monkeypatch.setitem(applier._HANDLERS, Action.ADD_MEMBERSHIP, blind_add_memberships)
+    monkeypatch.setitem(registry._HANDLERS, Action.ADD_MEMBERSHIP, blind_add_memberships)
     result = apply_plan(
         org,
         run_plan(

@@ -23,21 +23,22 @@ from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import IntegrityError
 
-from connector import apply as applier
-from connector import plan as plan_module
-from connector.apply import apply_plan
-from connector.plan import Action
-from connector.plan import AddMembership
-from connector.plan import Change
-from connector.plan import CreateAccount
-from connector.plan import CreateGroup
-from connector.plan import Plan
-from connector.plan import UpdateAccount
+from connector.apply import applier
+from connector.apply.applier import apply_plan
+from connector.rules import plan as plan_module
+from connector.rules.plan import Action
+from connector.rules.plan import AddMembership
+from connector.rules.plan import Change
+from connector.rules.plan import CreateAccount
+from connector.rules.plan import CreateGroup
+from connector.rules.plan import Plan
+from connector.rules.plan import UpdateAccount
 from connector.store import Store
 from connector.store import bulk
 from connector.store import tables as t
 from connector.store.bulk import bulk_insert
 from connector.store.bulk import one_of
+from connector.store.handlers import registry
 
 D = "okta-main"
 NOW = datetime(2026, 3, 4, 5, 6, 7, 890123, tzinfo=timezone.utc)
@@ -195,7 +196,7 @@ def test_a_refused_bulk_insert_fails_only_the_offending_change(
     first = [CreateGroup(reason="r", group_id="g1", name="eng", directory_id=D, idp_group_id="ig1")]
     apply_plan(org, Plan(D, changes=(*first, *(create(n) for n in range(1, 5)))))
     org.add_membership("g1", "a2", D)
-    monkeypatch.setitem(applier._HANDLERS, Action.ADD_MEMBERSHIP, blind_add_memberships)
+    monkeypatch.setitem(registry._HANDLERS, Action.ADD_MEMBERSHIP, blind_add_memberships)
     adds = [AddMembership(reason="r", group_id="g1", account_id=f"a{n}", source=D) for n in (1, 2, 3, 4)]
     run_id = org.start_run(D, kind="sync", dry_run=False)
     result = apply_plan(org, Plan(D, changes=tuple(adds)), run_id=run_id)

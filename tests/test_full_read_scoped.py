@@ -12,21 +12,21 @@ from fakes import FakeProvider
 from fakes import FullReadOnlyProvider
 from fakes import user
 
-from connector import read_differences as read_differences_module
-from connector.mirror import load_mirror
-from connector.mirror import load_mirror_lists
-from connector.mirror import load_user_digests
 from connector.model import AccountStatus
 from connector.model import IdpUser
 from connector.model import MemberKind
-from connector.planning_inputs import StoreInputs
-from connector.read_differences import MirrorDigests
-from connector.read_differences import read_differences
-from connector.settings import GuardSettings
-from connector.settings import SyncSettings
+from connector.rules.settings import GuardSettings
+from connector.rules.settings import SyncSettings
+from connector.run import read_differences as read_differences_module
+from connector.run.read_differences import MirrorDigests
+from connector.run.read_differences import read_differences
+from connector.run.report import SyncReport
+from connector.run.store_inputs import StoreInputs
+from connector.run.sync import sync_directory
 from connector.store import Store
-from connector.sync import sync_directory
-from connector.sync_report import SyncReport
+from connector.store.mirror import load_mirror
+from connector.store.mirror import load_mirror_lists
+from connector.store.mirror import load_user_digests
 
 DOMAINS = ("example.com",)
 SETTINGS = SyncSettings(
@@ -212,8 +212,7 @@ def test_a_user_listed_twice_is_read_once() -> None:
 
         twice = Twice()
         twice.groups, twice.members = provider.groups, provider.members
-        with store.transaction(write=False) as conn:
-            digests = MirrorDigests.load(conn, D)
+        digests = MirrorDigests.load(store, D)
         diff = read_differences(twice, digests, "c")
         assert diff.users_read == 4 and diff.changes.removed_user_ids == ()
         assert [u.idp_user_id for u in diff.changes.users] == ["u1"]  # planned, as listed last

@@ -17,23 +17,23 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from sqlalchemy import event
 
-from connector.apply import apply_plan
-from connector.mirror import MirrorIndex
-from connector.mirror import load_mirror
-from connector.mirror import load_mirror_index
-from connector.mirror import mirror_changes
-from connector.mirror import overlay
-from connector.mirror_records import MirrorUser
+from connector.apply.applier import apply_plan
 from connector.model import ChangeSet
 from connector.model import DirectoryView
 from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import MemberKind
-from connector.plan import Plan
+from connector.rules.mirror import MirrorIndex
+from connector.rules.mirror import mirror_changes
+from connector.rules.mirror import overlay
+from connector.rules.mirror_records import MirrorUser
+from connector.rules.plan import Plan
+from connector.run.sync import read_directory
 from connector.store import Store
-from connector.store import mirror_handlers
 from connector.store.bulk import bulk_insert
-from connector.sync import read_directory
+from connector.store.handlers import mirror as mirror_handlers
+from connector.store.mirror import load_mirror
+from connector.store.mirror import load_mirror_index
 
 D = "fake-dir"
 

@@ -1,4 +1,4 @@
-"""Planning only what changed (connector.scoped) gives the whole directory's plan.
+"""Planning only what changed (connector.store.scope) gives the whole directory's plan.
 
 The property test builds a random directory (nested groups, conflicts, invited
 accounts), syncs it, changes it at random, and then plans the same changes
@@ -24,28 +24,28 @@ from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
 
-from connector.guard import GuardOutcome
-from connector.guard import check_guard
-from connector.guard import judge
-from connector.mirror import load_mirror
-from connector.mirror import overlay
 from connector.model import DirectoryView
 from connector.model import MemberKind
-from connector.plan import BOOKKEEPING
-from connector.plan import Plan
-from connector.planner import make_plan
-from connector.read_differences import MirrorDigests
-from connector.read_differences import read_differences
-from connector.run_planning import read_directory
-from connector.scoped import FullRead
-from connector.scoped import Scope
-from connector.scoped import keep_keys_fresh
-from connector.scoped import load_scope
-from connector.scoped import planning_basis
-from connector.settings import GuardSettings
-from connector.settings import SyncSettings
+from connector.rules.guard import GuardOutcome
+from connector.rules.guard import check_guard
+from connector.rules.guard import judge
+from connector.rules.mirror import overlay
+from connector.rules.plan import BOOKKEEPING
+from connector.rules.plan import Plan
+from connector.rules.planner import make_plan
+from connector.rules.settings import GuardSettings
+from connector.rules.settings import SyncSettings
+from connector.run.planning import read_directory
+from connector.run.read_differences import MirrorDigests
+from connector.run.read_differences import read_differences
+from connector.run.sync import sync_directory
 from connector.store import Store
-from connector.sync import sync_directory
+from connector.store.mirror import load_mirror
+from connector.store.scope import FullRead
+from connector.store.scope import Scope
+from connector.store.scope import keep_keys_fresh
+from connector.store.scope import load_scope
+from connector.store.scope import planning_basis
 
 DOMAINS = ("example.com",)
 SETTINGS = SyncSettings(
@@ -88,8 +88,7 @@ def _both(store: Store, provider: FakeProvider, *, full: bool = False) -> _Both:
     assert state is not None
     full_read: FullRead | None = None
     if full:
-        with store.transaction(write=False) as conn:
-            digests = MirrorDigests.load(conn, D)
+        digests = MirrorDigests.load(store, D)
         diff = read_differences(provider, digests, "cursor")
         changes, full_read = diff.changes, FullRead(diff.users_read, SETTINGS.missing_threshold)
     else:

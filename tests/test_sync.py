@@ -15,23 +15,24 @@ from fakes import seeded
 from fakes import user
 from sqlalchemy import update
 
-from connector import apply as applier
 from connector.errors import IncompleteReadError
 from connector.errors import RunInProgressError
 from connector.errors import StalePlanError
-from connector.mirror import load_mirror
 from connector.model import AccountStatus
 from connector.model import IdpUser
 from connector.model import MemberKind
-from connector.plan import Action
-from connector.settings import GuardSettings
-from connector.settings import SyncSettings
+from connector.rules.plan import Action
+from connector.rules.settings import GuardSettings
+from connector.rules.settings import SyncSettings
+from connector.run.sync import apply_saved_plan
+from connector.run.sync import plan_directory
+from connector.run.sync import read_directory
+from connector.run.sync import sync_directory
 from connector.store import Store
 from connector.store import tables as t
-from connector.sync import apply_saved_plan
-from connector.sync import plan_directory
-from connector.sync import read_directory
-from connector.sync import sync_directory
+from connector.store.handlers import handlers
+from connector.store.handlers import registry
+from connector.store.mirror import load_mirror
 
 SETTINGS = SyncSettings(verified_domains=("example.com",), product_grants={"jira-software": ("Group 0",)})
 
@@ -242,17 +243,17 @@ def test_nested_groups_give_members_to_every_ancestor(org: Store, idp: FakeProvi
 def test_a_change_the_store_refuses_is_retried_by_the_next_run(
     org: Store, idp: FakeProvider, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    real = applier.handlers()[Action.CREATE_ACCOUNT]
+    real = handlers()[Action.CREATE_ACCOUNT]
 
     def refuse_u3(ctx, changes):  # type: ignore[no-untyped-def]
         kept = [c for c in changes if c.idp_user_id != "u3"]
         results = iter(real(ctx, kept))
         return [
-            applier.failed("refused for the test") if c.idp_user_id == "u3" else next(results)
+            registry.failed("refused for the test") if c.idp_user_id == "u3" else next(results)
             for c in changes
         ]
 
-    monkeypatch.setitem(applier._HANDLERS, Action.CREATE_ACCOUNT, refuse_u3)
+    monkeypatch.setitem(registry._HANDLERS, Action.CREATE_ACCOUNT, refuse_u3)
     first = sync_directory(idp, org, SETTINGS)
     assert first.outcome == "applied_with_failures"
     # the refused account, and its two memberships (g1 and, nested, g0) that need it

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 
 from connector.model import AccountStatus
 from connector.model import MemberKind
-from connector.settings import SyncSettings
+from connector.rules.settings import SyncSettings
+from connector.run.sync import sync_directory
 from connector.store import Store
-from connector.sync import sync_directory
 
 DOMAINS = ("example.com",)
 SETTINGS = SyncSettings(verified_domains=DOMAINS, product_grants={"jira-software": ("Group 0", "Group 2")})

@@ -37,13 +37,13 @@ from connector.errors import ConfigError
 from connector.errors import CursorExpiredError
 from connector.errors import IncompleteReadError
 from connector.errors import ProviderError
-from connector.http import same_origin
 from connector.model import ChangeSet
 from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
 from connector.model import MemberKind
-from connector.paging import graph_pages
+from connector.net.http import same_origin
+from connector.net.paging import graph_pages
 from connector.providers.base import CheckResult
 from connector.providers.base import ProviderSettings
 from connector.providers.common import HttpProvider

@@ -9,13 +9,13 @@ from datetime import timedelta
 from datetime import timezone
 from typing import Any
 
-from connector.auth import build_authenticator
 from connector.errors import ConfigError
 from connector.errors import CursorExpiredError
 from connector.errors import IncompleteReadError
-from connector.http import Classifier
-from connector.http import ErrorReader
-from connector.http import HttpClient
+from connector.net.auth import build_authenticator
+from connector.net.http import Classifier
+from connector.net.http import ErrorReader
+from connector.net.http import HttpClient
 from connector.providers.base import ProviderSettings
 
 CURSOR_OVERLAP = timedelta(seconds=60)

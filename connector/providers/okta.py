@@ -8,10 +8,10 @@
   ``GET /api/v1/groups/{id}/users`` (Okta groups hold users only, never
   groups).  A member list shorter than the group's ``stats.usersCount``
   raises.  Okta gives no count of users; a full page without a next link is
-  confirmed with one more request (see :func:`connector.paging.okta_pages`).
+  confirmed with one more request (see :func:`connector.net.paging.okta_pages`).
   A missing next link after a *short* page cannot be told from the end.
 * Paging follows ``Link: rel="next"`` (§1.7); rate limits come in
-  ``X-Rate-Limit-*`` headers (§1.8) and are handled by :mod:`connector.http`.
+  ``X-Rate-Limit-*`` headers (§1.8) and are handled by :mod:`connector.net.http`.
 * ``active`` per PRODUCT.md: ``ACTIVE``, ``PASSWORD_EXPIRED``, ``LOCKED_OUT``,
   ``RECOVERY``; every other status is inactive.
 * ``changes(cursor)``: the cursor is a UTC timestamp; reads look back from
@@ -57,7 +57,7 @@ from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
 from connector.model import MemberKind
-from connector.paging import okta_pages
+from connector.net.paging import okta_pages
 from connector.providers.base import CheckResult
 from connector.providers.base import ProviderSettings
 from connector.providers.common import CURSOR_OVERLAP

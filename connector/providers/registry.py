@@ -70,5 +70,16 @@ def load(name: str) -> type[Provider]:
 
 
 def create(name: str, settings: ProviderSettings) -> Provider:
-    """Build the adapter ``name`` from ``settings`` (no network traffic yet)."""
-    return load(name).from_settings(settings)
+    """Build the adapter ``name`` from ``settings`` (no network traffic yet).
+
+    The adapter must say which directory it reads (``Provider.directory_id``), and it must be
+    the one its settings name: every run, lock and record of the store is keyed by it."""
+    provider = load(name).from_settings(settings)
+    directory_id = getattr(provider, "directory_id", None)
+    if directory_id != settings.directory_id:
+        provider.close()
+        raise ConfigError(
+            f"provider {name!r} reads directory {directory_id!r}, but its settings name "
+            f"{settings.directory_id!r}; set directory_id from ProviderSettings.directory_id"
+        )
+    return provider

@@ -37,7 +37,7 @@ from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
 from connector.model import MemberKind
-from connector.paging import scim_pages
+from connector.net.paging import scim_pages
 from connector.providers.base import CheckResult
 from connector.providers.base import ProviderSettings
 from connector.providers.common import CURSOR_OVERLAP

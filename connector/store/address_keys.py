@@ -2,11 +2,11 @@
 
 Linking matches an identity to accounts and to other identities by the
 matching and look-alike keys of their addresses (:mod:`connector.emails`).
-A run that plans only what changed (:mod:`connector.scoped`) finds those by
+A run that plans only what changed (:mod:`connector.store.scope`) finds those by
 index here instead of parsing every address of the organization:
 
 * ``idp_users.match_key`` / ``loose_key``: written with each mirrored user
-  (:mod:`connector.store.mirror_handlers`); NULL until worked out;
+  (:mod:`connector.store.handlers.mirror`); NULL until worked out;
 * ``account_keys``: one row per account, for the email it was worked out
   from.  Accounts created by sync get theirs when created; any other (an
   account the product made or readdressed) is found stale and worked out

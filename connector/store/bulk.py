@@ -14,7 +14,7 @@ does the same job with the values prepared column by column:
   cursor's row count, and ``None`` for parameters and context.
 
 Either way a refusal comes out as :class:`sqlalchemy.exc.DBAPIError`, which
-:mod:`connector.apply` relies on to retry a batch one change at a time in
+:mod:`connector.apply.applier` relies on to retry a batch one change at a time in
 savepoints.  Table and column names come from the ``Table`` and are quoted
 by the dialect, never taken from the data.
 

@@ -4,7 +4,7 @@ SQLite is driven the way SQLAlchemy documents for pysqlite with real
 transactions: the driver's own transaction handling is switched off and the
 engine emits ``BEGIN`` itself, ``BEGIN IMMEDIATE`` for writes (so two writers
 queue on the busy timeout instead of failing on a lock upgrade) and plain
-``BEGIN`` for reads.  Savepoints then work, which :mod:`connector.apply`
+``BEGIN`` for reads.  Savepoints then work, which :mod:`connector.apply.applier`
 needs to record one failed object and go on.  File databases use WAL
 journaling (readers never block the writer) with ``synchronous=NORMAL``,
 which survives a killed process; foreign keys are enforced.

@@ -11,7 +11,7 @@ Each directory keeps ``planned_revision``, the revision its last applied run
 left the store at, and ``planned_settings``, the digest of the settings that
 run planned with (:func:`record_planned`).  Apply writes them only when it
 knows the store is exactly the plan's base plus its own writes, and NULL
-otherwise (:mod:`connector.apply`).  So, later,
+otherwise (:mod:`connector.apply.applier`).  So, later,
 ``planned_revision == read_revision(conn)`` holds only when nothing but that
 run wrote to the tracked tables since: not the product, not a local admin
 command, not another directory's sync.

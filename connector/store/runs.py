@@ -9,6 +9,7 @@ import contextlib
 from collections.abc import Mapping
 from datetime import datetime
 from datetime import timezone
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy import insert
@@ -17,6 +18,7 @@ from sqlalchemy import update
 
 from connector.errors import StoreError
 from connector.store import tables as t
+from connector.store.bulk import bulk_insert
 from connector.store.records import AuditRecord
 from connector.store.records import RunRecord
 
@@ -119,3 +121,8 @@ class RunLog:
                 )
                 for row in conn.execute(query)
             ]
+
+
+def write_audit(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Append audit rows (one per applied or failed change) in the open transaction, in bulk."""
+    bulk_insert(conn, t.audit_log, rows)

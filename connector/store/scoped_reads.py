@@ -1,8 +1,8 @@
-"""Reads of a few rows by id, for a run that plans only what changed (:mod:`connector.scoped`).
+"""Reads of a few rows by id, for a run that plans only what changed (:mod:`connector.store.scope`).
 
 Each function reads only the rows of the ids it is given (in slices, so a
 long list never exceeds a database's bound-parameter limit), the same columns
-:mod:`connector.store.snapshot` and :mod:`connector.mirror` read for a whole
+:mod:`connector.store.snapshot` and :mod:`connector.rules.mirror` read for a whole
 directory.
 """
 

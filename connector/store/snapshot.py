@@ -181,7 +181,7 @@ def fingerprint_of(snapshot: StoreSnapshot, verified_domains: Iterable[str] = ()
     Equal snapshots give equal digests whatever the row order; any change to
     an account, link, group, membership, the directory's cursor and counts,
     or the verified domains gives another.  The cursor stands for the mirror
-    (:mod:`connector.mirror`), which only ever changes with it.
+    (:mod:`connector.rules.mirror`), which only ever changes with it.
     """
     digest = hashlib.sha256()
 

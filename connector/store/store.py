@@ -3,7 +3,7 @@
 Copy semantics (as scim2-server's backend states its own): every reader
 returns fresh frozen records; nothing a caller holds changes when the store
 does, and changing the store goes through these methods or
-:func:`connector.apply.apply_plan`.
+:func:`connector.apply.applier.apply_plan`.
 """
 
 from __future__ import annotations
@@ -42,7 +42,9 @@ from connector.store import engine as engines
 from connector.store import lock
 from connector.store import snapshot as snap
 from connector.store import tables as t
+from connector.store.engine import sqlite_path
 from connector.store.local import LocalObjects
+from connector.store.mirror import MirrorReads
 from connector.store.revision import read_revision
 from connector.store.revision import record_billing
 from connector.store.runs import RunLog
@@ -51,7 +53,7 @@ from connector.store.scoped_reads import accounts_by_id
 from connector.store.scoped_reads import memberships_of
 
 if TYPE_CHECKING:
-    from connector.billing import BillingReport
+    from connector.rules.billing import BillingReport
 
 DEFAULT_URL = "sqlite:///connector.sqlite"
 ORG_ID = 1  # the one organization a store holds; its domains and grants are the tables beside it
@@ -67,7 +69,7 @@ def first_line(exc: SQLAlchemyError) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-class Store(RunLog, LocalObjects):
+class Store(RunLog, LocalObjects, MirrorReads):
     """The product store on SQLite (a file) or PostgreSQL.  Open with :meth:`open`."""
 
     def __init__(self, engine: Engine) -> None:
@@ -126,6 +128,11 @@ class Store(RunLog, LocalObjects):
                 f"the store's schema is at {current or 'nothing (empty database)'}, the code needs {head}: "
                 "run `idp-connector db upgrade`"
             )
+
+    @property
+    def threads_share_one_connection(self) -> bool:
+        """An in-memory SQLite store: every thread shares its one connection, so load on the caller's."""
+        return self.engine.dialect.name == "sqlite" and sqlite_path(self.engine) is None
 
     @contextlib.contextmanager
     def transaction(self, *, write: bool = True) -> Iterator[Connection]:
@@ -309,7 +316,7 @@ class Store(RunLog, LocalObjects):
         With ``account_ids``, the share of those accounts only (the report is a sum over
         accounts): what a run that touched a few accounts adds to or takes from the whole.
         """
-        from connector.billing import billing
+        from connector.rules.billing import billing
 
         grants = self.product_grants()
         granting = {name for names in grants.values() for name in names}

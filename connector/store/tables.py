@@ -17,7 +17,7 @@ Constraints hold what a database can hold of PRODUCT.md:
   (unique ``(directory_id, idp_group_id)``).
 
 The ``idp_*`` tables are the mirror of the last read of each directory
-(:mod:`connector.mirror`), kept for incremental runs.
+(:mod:`connector.rules.mirror`), kept for incremental runs.
 
 ``store_revision`` counts the writes to the tables planning reads; triggers
 (migration 0002, not described here) bump it (:mod:`connector.store.revision`).

@@ -6,7 +6,7 @@ or one per test with ``pytest.mark.parametrize("check", CHECKS)``.
 
 The kit patches ``time.sleep`` while a check runs, so waits cost nothing and
 are recorded: an adapter must wait through ``time.sleep`` (as
-:mod:`connector.http` does) for the retry checks to see it honour
+:mod:`connector.net.http` does) for the retry checks to see it honour
 ``Retry-After``.
 """
 
@@ -30,7 +30,7 @@ from connector.errors import RateLimitedError
 from connector.errors import RetryableError
 from connector.errors import TerminalError
 from connector.model import MemberKind
-from connector.providers.base import HttpSettings
+from connector.net.settings import HttpSettings
 from connector.providers.base import Provider
 from connector.testing.directory import KitDirectory
 from connector.testing.directory import sample_directory

@@ -11,13 +11,13 @@ import pytest
 from click.testing import CliRunner
 
 from connector import errors
-from connector.cli import cli
-from connector.cli_common import AppContext
-from connector.cli_common import CliError
-from connector.output import REDACTED
-from connector.output import RedactingFilter
-from connector.output import redact
-from connector.providers.base import Secret
+from connector.cli.common import AppContext
+from connector.cli.common import CliError
+from connector.cli.main import cli
+from connector.cli.output import REDACTED
+from connector.cli.output import RedactingFilter
+from connector.cli.output import redact
+from connector.net.settings import Secret
 
 COMMANDS = ("accounts", "apply", "billing", "check", "db", "demo", "groups", "plan", "review", "runs", "sync")
 
@@ -167,7 +167,7 @@ def test_verbose_flag_turns_on_debug(runner, tmp_path):
     loud = runner.invoke(cli, ["-v", *args])
     assert quiet.exit_code == loud.exit_code == 2
     assert "loading configuration" not in quiet.stderr
-    assert "DEBUG connector.cli: loading configuration from" in loud.stderr
+    assert "DEBUG connector.cli.main: loading configuration from" in loud.stderr
 
 
 def test_plan_out_needs_one_directory(runner, config_file):

@@ -1,4 +1,4 @@
-"""connector.config: TOML and dicts into typed settings, with errors that name key and fix."""
+"""connector.config.loader: TOML and dicts into typed settings, with errors that name key and fix."""
 
 from __future__ import annotations
 
@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from connector.config import config_from_dict
-from connector.config import load_config
+from connector.config.loader import config_from_dict
+from connector.config.loader import load_config
 from connector.errors import ConfigError
-from connector.providers.base import Secret
+from connector.net.settings import Secret
 
 SECRET = "s3cr3t-value-never-shown"
 

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from connector.config import config_from_dict
-from connector.config import load_config
+from connector.config.loader import config_from_dict
+from connector.config.loader import load_config
 
 if sys.version_info >= (3, 11):
     import tomllib

@@ -5,11 +5,11 @@ from __future__ import annotations
 import json
 import logging
 
-from connector.cli_render import print_plan
-from connector.cli_render import print_sync
-from connector.cli_render import sync_outcome
-from connector.output import emit_json
-from connector.output import progress_reporter
+from connector.cli.output import emit_json
+from connector.cli.output import progress_reporter
+from connector.cli.render import print_plan
+from connector.cli.render import print_sync
+from connector.cli.render import sync_outcome
 
 GUARD_OK = {"tripped": False, "rule": None, "message": "guard passed", "numbers": {}, "forced": False}
 CONFLICT = {

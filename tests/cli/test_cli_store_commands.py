@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connector.cli import cli
+from connector.cli.main import cli
 from connector.errors import StoreError
 from connector.store import Store
 

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from connector.cli import cli
+from connector.cli.main import cli
 from mock_idp.credentials import default_credentials
 from mock_idp.generator import generate
 from mock_idp.server import MockIdpServer

@@ -22,7 +22,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
-from connector.cli import cli
+from connector.cli.main import cli
 from mock_idp.credentials import default_credentials
 
 pytestmark = pytest.mark.e2e
@@ -384,7 +384,7 @@ def test_readme_embedding_example_runs(mock: str, tmp_path: Path, admin: Admin, 
 
 
 def test_a_second_run_of_a_directory_exits_7(run: Cli):
-    from connector.config import load_config
+    from connector.config.loader import load_config
     from connector.store import Store
 
     with Store.open(load_config(run.config, env=run.env).store_url) as store, store.run_lock("e2e"):

@@ -18,12 +18,12 @@ from providers import e2e_suite as suite
 from providers.mock_support import Admin
 from providers.mock_support import expected
 
-from connector.mirror import load_mirror
 from connector.model import MemberKind
 from connector.providers.okta import OktaProvider
-from connector.settings import SyncSettings
+from connector.rules.settings import SyncSettings
+from connector.run.sync import sync_directory
 from connector.store import Store
-from connector.sync import sync_directory
+from connector.store.mirror import load_mirror
 from mock_idp.server import MockIdpServer
 
 pytestmark = pytest.mark.e2e
@@ -131,9 +131,9 @@ def test_without_the_log_scope_an_incremental_sync_still_ends_right(caplog):
 
 
 def oauth_provider(server: MockIdpServer, scopes: tuple[str, ...]) -> OktaProvider:
-    from connector.providers.base import AuthSettings
+    from connector.net.settings import AuthSettings
+    from connector.net.settings import Secret
     from connector.providers.base import ProviderSettings
-    from connector.providers.base import Secret
     from mock_idp.credentials import default_credentials
 
     creds = default_credentials(server.directory.seed)

@@ -7,10 +7,10 @@ import responses
 from joserfc.jwk import RSAKey
 from responses.registries import OrderedRegistry
 
-from connector.providers.base import AuthSettings
-from connector.providers.base import HttpSettings
+from connector.net.settings import AuthSettings
+from connector.net.settings import HttpSettings
+from connector.net.settings import Secret
 from connector.providers.base import ProviderSettings
-from connector.providers.base import Secret
 from connector.providers.okta import OktaProvider
 
 from .harnesses import GraphHarness

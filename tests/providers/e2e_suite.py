@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from connector.errors import IncompleteReadError
-from connector.providers.base import HttpSettings
+from connector.net.settings import HttpSettings
 from connector.providers.base import Provider
 from mock_idp.faults import RateLimiter
 from mock_idp.generator import generate

@@ -17,11 +17,11 @@ import requests
 from joserfc import jwt
 from joserfc.jwk import RSAKey
 
+from connector.net.settings import AuthSettings
+from connector.net.settings import HttpSettings
+from connector.net.settings import Secret
 from connector.providers.azure_ad import AzureADProvider
-from connector.providers.base import AuthSettings
-from connector.providers.base import HttpSettings
 from connector.providers.base import ProviderSettings
-from connector.providers.base import Secret
 from connector.providers.okta import OktaProvider
 from connector.providers.scim import ScimProvider
 from connector.testing import KitDirectory

@@ -14,12 +14,12 @@ from typing import Any
 import requests
 
 from connector.model import MemberKind
+from connector.net.settings import AuthSettings
+from connector.net.settings import HttpSettings
+from connector.net.settings import Secret
 from connector.providers.azure_ad import AzureADProvider
-from connector.providers.base import AuthSettings
-from connector.providers.base import HttpSettings
 from connector.providers.base import Provider
 from connector.providers.base import ProviderSettings
-from connector.providers.base import Secret
 from connector.providers.okta import OktaProvider
 from connector.providers.scim import ScimProvider
 from mock_idp.credentials import default_credentials

@@ -16,12 +16,12 @@ from responses.registries import OrderedRegistry
 
 from connector.errors import AuthError
 from connector.errors import ConfigError
-from connector.oauth_client import load_private_key
+from connector.net.oauth import load_private_key
+from connector.net.settings import AuthSettings
+from connector.net.settings import HttpSettings
+from connector.net.settings import Secret
 from connector.providers.azure_ad import AzureADProvider
-from connector.providers.base import AuthSettings
-from connector.providers.base import HttpSettings
 from connector.providers.base import ProviderSettings
-from connector.providers.base import Secret
 from connector.providers.okta import OktaProvider
 from connector.providers.scim import ScimProvider
 from connector.testing import running

@@ -12,11 +12,11 @@ from connector.errors import ConfigError
 from connector.errors import CursorExpiredError
 from connector.errors import IncompleteReadError
 from connector.model import MemberKind
+from connector.net.settings import AuthSettings
+from connector.net.settings import Secret
 from connector.providers.azure_ad import AzureADProvider
 from connector.providers.azure_ad import guest_email_from_upn
-from connector.providers.base import AuthSettings
 from connector.providers.base import ProviderSettings
-from connector.providers.base import Secret
 
 BASE = "https://graph.test/v1.0"
 TOKEN = "https://login.test/t1/oauth2/v2.0/token"

@@ -6,10 +6,10 @@ import dataclasses
 
 import pytest
 
-from connector.paging import okta_pages
-from connector.providers.base import AuthSettings
+from connector.net.paging import okta_pages
+from connector.net.settings import AuthSettings
+from connector.net.settings import Secret
 from connector.providers.base import ProviderSettings
-from connector.providers.base import Secret
 from connector.providers.okta import OktaProvider
 from connector.testing import CHECKS
 from connector.testing import run_conformance

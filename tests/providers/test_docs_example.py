@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from connector.providers.base import AuthSettings
-from connector.providers.base import HttpSettings
+from connector.net.settings import AuthSettings
+from connector.net.settings import HttpSettings
+from connector.net.settings import Secret
 from connector.providers.base import ProviderSettings
-from connector.providers.base import Secret
 from connector.testing import CHECKS
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "adding-a-provider.md"

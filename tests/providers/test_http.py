@@ -9,16 +9,16 @@ import requests
 import responses
 from responses.registries import OrderedRegistry
 
-from connector.auth import Authenticator
 from connector.errors import AuthError
 from connector.errors import IncompleteReadError
 from connector.errors import NotFoundError
 from connector.errors import RateLimitedError
 from connector.errors import RetryableError
 from connector.errors import TerminalError
-from connector.http import HttpClient
-from connector.providers.base import HttpSettings
-from connector.providers.base import Secret
+from connector.net.auth import Authenticator
+from connector.net.http import HttpClient
+from connector.net.settings import HttpSettings
+from connector.net.settings import Secret
 from connector.providers.okta import read_okta_error
 
 URL = "https://idp.test/api/v1/users"
@@ -108,9 +108,9 @@ def test_each_wait_is_logged_with_its_reason(client, rsps, caplog):
     rsps.get(URL, status=503, json=_error("E0000010", "unavailable"))
     rsps.get(URL, body=requests.ConnectionError("refused"))
     rsps.get(URL, json=[])
-    with caplog.at_level("INFO", logger="connector.http"):
+    with caplog.at_level("INFO", logger="connector.net.http"):
         client.get_json(URL)
-    lines = [r.getMessage() for r in caplog.records if r.name == "connector.http"]
+    lines = [r.getMessage() for r in caplog.records if r.name == "connector.net.http"]
     assert lines[0] == "/api/v1/users: rate limited (429); retrying in 30.0s"
     assert lines[1].startswith("/api/v1/users: answered 503; retrying in ")
     assert lines[2].startswith("/api/v1/users: cannot reach idp.test (ConnectionError); retrying in ")

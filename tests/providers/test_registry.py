@@ -7,10 +7,10 @@ from importlib.metadata import EntryPoint
 import pytest
 
 from connector.errors import ConfigError
+from connector.net.settings import AuthSettings
+from connector.net.settings import Secret
 from connector.providers import registry
-from connector.providers.base import AuthSettings
 from connector.providers.base import ProviderSettings
-from connector.providers.base import Secret
 from connector.providers.okta import OktaProvider
 
 
@@ -67,3 +67,23 @@ def test_the_installed_package_declares_the_builtins():
 
     names = {ep.name for ep in entry_points(group=registry.ENTRY_POINT_GROUP)}
     assert {"okta", "azure_ad", "scim"} <= names
+
+
+class Elsewhere(OktaProvider):
+    """An adapter that forgets which directory its settings name."""
+
+    name = "elsewhere"
+
+    def __init__(self, settings: ProviderSettings) -> None:
+        super().__init__(settings)
+        self.directory_id = "some-other-directory"
+
+
+def test_an_adapter_must_read_the_directory_its_settings_name(monkeypatch):
+    _with_entry_points(
+        monkeypatch,
+        EntryPoint("elsewhere", f"{Elsewhere.__module__}:Elsewhere", registry.ENTRY_POINT_GROUP),
+    )
+    settings = ProviderSettings("d1", "https://acme.test", AuthSettings("ssws", token=Secret("t0k3n")))
+    with pytest.raises(ConfigError, match="reads directory 'some-other-directory', but its settings name 'd1'"):
+        registry.create("elsewhere", settings)

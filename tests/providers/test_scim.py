@@ -9,9 +9,9 @@ from responses.registries import OrderedRegistry
 from connector.errors import CursorExpiredError
 from connector.errors import IncompleteReadError
 from connector.model import MemberKind
-from connector.providers.base import AuthSettings
+from connector.net.settings import AuthSettings
+from connector.net.settings import Secret
 from connector.providers.base import ProviderSettings
-from connector.providers.base import Secret
 from connector.providers.scim import ScimProvider
 
 BASE = "https://scim.test/scim/v2"

@@ -10,9 +10,9 @@ from memory_apply import apply_in_memory
 
 from connector.model import DirectoryView
 from connector.model import StoreSnapshot
-from connector.plan import Plan
-from connector.planner import make_plan
-from connector.settings import SyncSettings
+from connector.rules.plan import Plan
+from connector.rules.planner import make_plan
+from connector.rules.settings import SyncSettings
 
 
 @pytest.fixture

@@ -19,9 +19,9 @@ from connector.model import Group
 from connector.model import GroupMembership
 from connector.model import Link
 from connector.model import StoreSnapshot
-from connector.plan import Action
-from connector.plan import Change
-from connector.plan import Plan
+from connector.rules.plan import Action
+from connector.rules.plan import Change
+from connector.rules.plan import Plan
 
 
 @dataclasses.dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 from builders import account
 
-from connector.billing import billing
 from connector.model import LOCAL_SOURCE
 from connector.model import Group
 from connector.model import GroupMembership
+from connector.rules.billing import billing
 
 GRANTS = {"jira-software": ("jira-users",), "confluence": ("confluence-users", "everyone")}
 DOMAINS = ("Example.COM",)

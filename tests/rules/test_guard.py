@@ -10,16 +10,16 @@ from builders import user
 from builders import view
 
 from connector.errors import GuardTrippedError
-from connector.guard import GROUP_EMPTIED
-from connector.guard import MASS_DEACTIVATION
-from connector.guard import READ_EMPTY
-from connector.guard import READ_SHRANK
-from connector.guard import check_guard
 from connector.model import LOCAL_SOURCE
 from connector.model import Group
 from connector.model import GroupMembership
 from connector.model import Link
-from connector.settings import GuardSettings
+from connector.rules.guard import GROUP_EMPTIED
+from connector.rules.guard import MASS_DEACTIVATION
+from connector.rules.guard import READ_EMPTY
+from connector.rules.guard import READ_SHRANK
+from connector.rules.guard import check_guard
+from connector.rules.settings import GuardSettings
 
 
 def _directory(linked: int, *, last_good: int | None = None):

@@ -9,9 +9,9 @@ from builders import snapshot
 from builders import user
 from builders import view
 
-from connector.linking import LinkKind
-from connector.linking import decide_links
 from connector.model import Link
+from connector.rules.linking import LinkKind
+from connector.rules.linking import decide_links
 
 DOMAINS = ("example.com",)
 
@@ -158,7 +158,7 @@ def test_conflict_lists_the_accounts_involved() -> None:
 
 
 def test_steady_state_never_parses_accounts(monkeypatch: pytest.MonkeyPatch) -> None:
-    import connector.linking as linking
+    import connector.rules.linking as linking
 
     def boom(*args: object) -> None:
         raise AssertionError("the account index was built")

@@ -9,7 +9,7 @@ from builders import view
 
 from connector.model import IdpMember
 from connector.model import MemberKind
-from connector.nesting import flatten
+from connector.rules.nesting import flatten
 
 
 def _view(groups):

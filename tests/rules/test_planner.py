@@ -13,8 +13,8 @@ from connector.model import AccountStatus
 from connector.model import Group
 from connector.model import GroupMembership
 from connector.model import Link
-from connector.plan import Action
-from connector.plan import Plan
+from connector.rules.plan import Action
+from connector.rules.plan import Plan
 
 OTHER = "azure-eu"
 

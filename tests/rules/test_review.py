@@ -14,10 +14,10 @@ from builders import view
 from connector.model import Group
 from connector.model import GroupMembership
 from connector.model import Link
-from connector.review import COLUMNS
-from connector.review import mixed_groups
-from connector.review import review_rows
-from connector.review import write_review_csv
+from connector.rules.review import COLUMNS
+from connector.rules.review import mixed_groups
+from connector.rules.review import review_rows
+from connector.rules.review import write_review_csv
 
 
 def _world():

@@ -19,8 +19,6 @@ from hypothesis import strategies as st
 from memory_apply import apply_in_memory
 from memory_apply import check_invariants
 
-from connector.billing import billing
-from connector.mapping import account_is_internal
 from connector.model import LOCAL_SOURCE
 from connector.model import Account
 from connector.model import AccountOrigin
@@ -35,9 +33,11 @@ from connector.model import IdpUser
 from connector.model import Link
 from connector.model import MemberKind
 from connector.model import StoreSnapshot
-from connector.plan import Plan
-from connector.planner import make_plan
-from connector.settings import SyncSettings
+from connector.rules.billing import billing
+from connector.rules.mapping import account_is_internal
+from connector.rules.plan import Plan
+from connector.rules.planner import make_plan
+from connector.rules.settings import SyncSettings
 
 OTHER = "azure-eu"
 RULES = SyncSettings(

@@ -1,4 +1,4 @@
-"""The planner against the real store: plan, apply with ``connector.apply``, plan again.
+"""The planner against the real store: plan, apply with ``connector.apply.applier``, plan again.
 
 The rules' other tests apply plans in memory; these check that the store's
 handlers read the plan the same way (on SQLite and PostgreSQL).
@@ -12,12 +12,12 @@ from builders import DIR
 from builders import user
 from builders import view
 
-from connector.apply import apply_plan
+from connector.apply.applier import apply_plan
 from connector.model import LOCAL_SOURCE
 from connector.model import AccountStatus
 from connector.model import GroupMembership
-from connector.planner import make_plan
-from connector.settings import SyncSettings
+from connector.rules.planner import make_plan
+from connector.rules.settings import SyncSettings
 from connector.store import Store
 
 SETTINGS = SyncSettings(verified_domains=("example.com",), product_grants={"jira": ("jira-users",)})

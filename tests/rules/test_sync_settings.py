@@ -7,8 +7,8 @@ from datetime import timedelta
 import pytest
 
 from connector.errors import ConfigError
-from connector.settings import GuardSettings
-from connector.settings import SyncSettings
+from connector.rules.settings import GuardSettings
+from connector.rules.settings import SyncSettings
 
 
 def test_domains_are_normalised_and_deduplicated() -> None:

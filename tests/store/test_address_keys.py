@@ -10,7 +10,8 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from connector.emails import address_keys
-from connector.settings import SyncSettings
+from connector.rules.settings import SyncSettings
+from connector.run.sync import sync_directory
 from connector.store import Store
 from connector.store import engine as engines
 from connector.store import tables as t
@@ -19,7 +20,6 @@ from connector.store.address_keys import fill_mirror_keys
 from connector.store.address_keys import identities_with_keys
 from connector.store.address_keys import refresh_account_keys
 from connector.store.revision import read_revision
-from connector.sync import sync_directory
 
 SETTINGS = SyncSettings(verified_domains=("example.com",))
 LOOKALIKE = "usеr1@example.com"  # a Cyrillic "е": its own matching key, user1's look-alike key

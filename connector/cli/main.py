@@ -1,0 +1,68 @@
+"""``idp-connector``: a thin click layer over :mod:`connector.api.connector`.
+
+Exit codes (docs/cli.md): 0 done; 1 an unexpected connector error; 2 a
+configuration or usage error; 3 authentication refused; 4 the IdP could not
+be read; 5 the guard stopped a plan; 6 the store failed; 7 another run holds
+the directory; 8 conflicts found with ``--strict``; 9 a saved plan is stale.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import click
+
+from connector import __version__
+from connector.cli import directory_commands as cli_run
+from connector.cli import store_commands as cli_store
+from connector.cli.common import AppContext
+from connector.cli.common import ConnectorGroup
+from connector.cli.demo import command as cli_demo
+from connector.cli.output import setup_logging
+from connector.cli.output import teardown_logging
+
+CONFIG_ENV = "CONNECTOR_CONFIG"
+DEFAULT_CONFIG = "connector.toml"
+
+
+@click.group(cls=ConnectorGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "-c",
+    "config_path",
+    envvar=CONFIG_ENV,
+    default=DEFAULT_CONFIG,
+    show_default=True,
+    metavar="PATH",
+    help=f"The TOML configuration (env {CONFIG_ENV}).",
+)
+@click.option("-v", "--verbose", count=True, help="Debug logging on stderr; secrets are redacted.")
+@click.version_option(__version__, prog_name="idp-connector")
+@click.pass_context
+def cli(ctx: click.Context, config_path: str, verbose: int) -> None:
+    """Keep a product's users and groups in step with Okta, Entra ID and SCIM directories."""
+    redactor = setup_logging(verbose)
+    ctx.obj = AppContext(config_path=config_path, verbose=verbose, redactor=redactor)
+    ctx.call_on_close(teardown_logging)
+    ctx.call_on_close(ctx.obj.close)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """The console-script entry point."""
+    cli.main(args=list(argv) if argv is not None else None, prog_name="idp-connector")
+
+
+for _command in (
+    cli_run.check,
+    cli_run.review,
+    cli_run.plan,
+    cli_run.apply,
+    cli_run.sync,
+    cli_store.accounts,
+    cli_store.groups,
+    cli_store.billing,
+    cli_store.runs,
+    cli_store.db,
+    cli_demo.demo,
+):
+    cli.add_command(_command)

@@ -1,0 +1,162 @@
+"""The commands that only touch the store: ``accounts``, ``groups``, ``billing``, ``runs``, ``db``."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from typing import Any
+
+import click
+
+from connector.api.accounts_csv import read_accounts_csv
+from connector.api.reports import to_plain
+from connector.cli.common import AppContext
+from connector.cli.common import directory_option
+from connector.cli.common import json_option
+from connector.cli.common import pass_app
+from connector.cli.output import emit_json
+from connector.cli.output import print_table
+
+
+@click.group()
+def accounts() -> None:
+    """Product accounts: import those that existed before provisioning, export all."""
+
+
+@accounts.command("import")
+@click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+@json_option
+@pass_app
+def accounts_import(app: AppContext, csv_file: str, as_json: bool) -> None:
+    """Add accounts from a CSV with the header ``email,display_name,groups`` (groups joined by ';').
+
+    Accounts whose email is already in the store are left alone; a bad row stops the import
+    before anything is written.
+    """
+    rows = read_accounts_csv(csv_file)
+    added = app.connector(secrets=False).import_accounts(rows, source=csv_file)
+    if as_json:
+        emit_json({"version": 1, "read": len(rows), "added": [to_plain(a) for a in added]})
+    else:
+        click.echo(f"{len(added)} of {len(rows)} accounts added from {csv_file}")
+
+
+@accounts.command("export")
+@json_option
+@pass_app
+def accounts_export(app: AppContext, as_json: bool) -> None:
+    """Every account with its status, origin and groups (CSV on stdout, or --json)."""
+    rows = app.connector(secrets=False).accounts()
+    if as_json:
+        emit_json({"version": 1, "accounts": rows})
+        return
+    writer = csv.writer(sys.stdout, lineterminator="\n")
+    writer.writerow(("account_id", "email", "display_name", "status", "origin", "groups"))
+    for row in rows:
+        writer.writerow(
+            (
+                row["account_id"],
+                row["email"],
+                row["display_name"] or "",
+                row["status"],
+                row["origin"],
+                ";".join(row["groups"]),
+            )
+        )
+
+
+@click.command()
+@json_option
+@pass_app
+def groups(app: AppContext, as_json: bool) -> None:
+    """Product groups: local or managed by a directory, with member counts."""
+    rows = app.connector(secrets=False).groups()
+    if as_json:
+        emit_json({"version": 1, "groups": rows})
+        return
+    print_table(
+        None,
+        ("name", "source", "idp group", "members", "adopted"),
+        (
+            (
+                g["name"],
+                g["directory_id"] or "local",
+                g["idp_group_id"],
+                g["members"],
+                "yes" if g["adopted"] else "",
+            )
+            for g in rows
+        ),
+    )
+
+
+@click.command()
+@json_option
+@pass_app
+def billing(app: AppContext, as_json: bool) -> None:
+    """Billable accounts: distinct active internal accounts with a product, overall and per product."""
+    report = to_plain(app.connector(secrets=False).billing())
+    if as_json:
+        emit_json({"version": 1, "billing": report})
+        return
+    click.echo(f"billable accounts: {report.get('billable')}")
+    for key, value in sorted(report.items()):
+        if key not in ("billable", "per_product") and not isinstance(value, (dict, list)):
+            click.echo(f"{key.replace('_', ' ')}: {value}")
+    per_product = report.get("per_product") or {}
+    if per_product:
+        print_table(None, ("product", "billable"), sorted(per_product.items()))
+
+
+@click.command()
+@directory_option
+@click.option("--limit", default=20, show_default=True, type=click.IntRange(min=1), help="How many runs.")
+@json_option
+@pass_app
+def runs(app: AppContext, directory_id: str | None, limit: int, as_json: bool) -> None:
+    """Run history, newest first, with the changes each run made."""
+    if directory_id is not None:
+        app.connector(secrets=False).config.directory(directory_id)
+    records = [to_plain(r) for r in app.connector(secrets=False).runs(directory_id, limit=limit)]
+    if as_json:
+        emit_json({"version": 1, "runs": records})
+        return
+    print_table(
+        None,
+        ("run", "directory", "kind", "started", "outcome", "changes"),
+        (
+            (
+                r.get("run_id"),
+                r.get("directory_id"),
+                r.get("kind") + (" (dry run)" if r.get("dry_run") else ""),
+                _when(r.get("started_at")),
+                r.get("outcome"),
+                _counts(r.get("counts") or {}),
+            )
+            for r in records
+        ),
+    )
+
+
+def _when(value: Any) -> str:
+    return value.strftime("%Y-%m-%d %H:%M:%S") if hasattr(value, "strftime") else str(value or "")
+
+
+def _counts(counts: dict[str, int]) -> str:
+    return ", ".join(f"{k} {v}" for k, v in sorted(counts.items()) if v) or "-"
+
+
+@click.group()
+def db() -> None:
+    """The store's schema."""
+
+
+@db.command("upgrade")
+@pass_app
+def db_upgrade(app: AppContext) -> None:
+    """Migrate the store to the newest schema (Alembic ``upgrade head``)."""
+    from connector.store import Store
+
+    with Store.open(app.connector(secrets=False).config.store_url, upgrade=True) as store:
+        revision = store.schema_revision()
+    click.echo(f"store schema is up to date (revision {revision})")

@@ -1,0 +1,302 @@
+"""One TOML file (plus a little environment) into typed settings.
+
+The file names the organization's verified domains, the store, each
+directory with its provider, base URL and credentials, product grants and
+guard numbers; ``docs/configuration.md`` has a complete example.  Every
+mistake is a :class:`~connector.errors.ConfigError` that names the key, the
+problem and the fix, and a key the loader does not know is a mistake (the
+closest known key is suggested).
+
+Secrets are never inline: only references to an environment variable
+(``client_secret_env``, ``token_env``, ``private_key_env``) or a file
+(``client_secret_file``, ``token_file``, ``private_key_file``).  They are read
+once, here, into :class:`~connector.providers.base.Secret`, which never
+prints itself.
+
+Environment: ``CONNECTOR_STORE_URL`` overrides ``[store] url``.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass
+from dataclasses import field
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from connector.config.auth import auth_settings
+from connector.config.checks import Checker
+from connector.config.checks import parse_duration
+from connector.errors import ConfigError
+from connector.net.settings import HttpSettings
+from connector.providers.base import ProviderSettings
+from connector.rules.settings import GuardSettings
+from connector.rules.settings import SyncSettings
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - Python 3.10
+    import tomli as tomllib
+
+STORE_URL_ENV = "CONNECTOR_STORE_URL"
+DEFAULT_STORE_FILE = "connector.sqlite"
+
+_TOP_KEYS = ("organization", "store", "directories", "products", "guard", "sync", "tls", "http")
+_DIRECTORY_KEYS = (
+    "id",
+    "provider",
+    "base_url",
+    "auth",
+    "tenant",
+    "authority",
+    "page_size",
+    "rate_share",
+    "tls",
+    "http",
+    "options",
+)
+_HTTP_KEYS = ("connect_timeout", "read_timeout", "max_retries", "max_total_wait", "rate_share")
+_TLS_KEYS = ("verify", "ca_bundle")
+_GUARD_DEFAULTS: dict[str, Any] = {f.name: f.default for f in dataclasses.fields(GuardSettings)}
+
+
+@dataclass(frozen=True)
+class DirectoryConfig:
+    """One ``[[directories]]`` entry: the provider's name and its settings."""
+
+    id: str
+    provider: str
+    settings: ProviderSettings
+
+
+@dataclass(frozen=True)
+class Config:
+    """The whole configuration, validated.
+
+    ``guard`` holds the ``[guard]`` numbers as given (unset ones take the
+    defaults of :class:`connector.rules.settings.GuardSettings`);
+    :meth:`sync_settings` builds the engine's settings from it.
+    """
+
+    verified_domains: tuple[str, ...]
+    store_url: str
+    directories: tuple[DirectoryConfig, ...]
+    product_grants: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    guard: Mapping[str, Any] = field(default_factory=dict)
+    missing_threshold: int = 2
+    full_read_interval: timedelta = timedelta(days=1)
+    source: str = "<dict>"
+
+    def directory(self, directory_id: str) -> DirectoryConfig:
+        """The directory with this id; a ConfigError listing the known ids otherwise."""
+        for directory in self.directories:
+            if directory.id == directory_id:
+                return directory
+        known = ", ".join(d.id for d in self.directories) or "none"
+        raise ConfigError(
+            f"{self.source}: no directory with id {directory_id!r}; the configured ids are: {known}"
+        )
+
+    def select(self, directory_id: str | None) -> tuple[DirectoryConfig, ...]:
+        """One directory by id, or every directory when ``directory_id`` is None."""
+        return self.directories if directory_id is None else (self.directory(directory_id),)
+
+    def sync_settings(self) -> SyncSettings:
+        """The engine's settings for this organization."""
+        return SyncSettings(
+            verified_domains=self.verified_domains,
+            product_grants=dict(self.product_grants),
+            guard=GuardSettings(**self.guard),
+            missing_threshold=self.missing_threshold,
+            full_read_interval=self.full_read_interval,
+        )
+
+
+def load_config(
+    path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None, secrets: bool = True
+) -> Config:
+    """Read and validate the TOML file at ``path``.
+
+    Relative paths inside it (secret files, CA bundles, a relative SQLite
+    store) are taken relative to the file's folder.  ``secrets=False``
+    checks the secret references without reading them.
+    """
+    source = Path(path)
+    try:
+        raw = source.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"{source}: configuration file not found; pass --config PATH or set CONNECTOR_CONFIG"
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"{source}: cannot read the configuration file ({exc.strerror})") from exc
+    try:
+        data = tomllib.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+        raise ConfigError(f"{source}: not valid TOML ({exc}); fix the syntax at that place") from exc
+    return config_from_dict(
+        data, base_dir=source.resolve().parent, env=env, source=str(source), secrets=secrets
+    )
+
+
+def config_from_dict(
+    data: Mapping[str, Any],
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    source: str = "<dict>",
+    secrets: bool = True,
+) -> Config:
+    """Validate a configuration given as a dict (the TOML file's shape), for embedding.
+
+    ``base_dir`` anchors relative paths (default: the working directory);
+    ``env`` replaces ``os.environ`` for secret references.
+    """
+    check = Checker(source)
+    environ = os.environ if env is None else env
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    root = check.table(data, "", _TOP_KEYS)
+
+    org = check.table(
+        check.required(root, "organization", "", "a table"), "organization", ("verified_domains",)
+    )
+    domains = check.domains(check.required(org, "verified_domains", "organization", "a list of domains"))
+
+    store = check.table(root.get("store", {}), "store", ("url",))
+    store_url = environ.get(STORE_URL_ENV) or store.get("url") or f"sqlite:///{base / DEFAULT_STORE_FILE}"
+    store_url = _anchor_sqlite(check.string(store_url, "store.url"), base)
+
+    tls = check.table(root.get("tls", {}), "tls", _TLS_KEYS)
+    http = check.table(root.get("http", {}), "http", _HTTP_KEYS)
+    default_http = _http_settings(check, HttpSettings(), http, tls, "", base)
+
+    entries = root.get("directories")
+    if not isinstance(entries, list) or not entries:
+        raise check.error(
+            "directories", "no directory is configured", "add at least one [[directories]] table"
+        )
+    directories = tuple(
+        _directory(check, entry, f"directories[{i}]", default_http, base, environ, secrets)
+        for i, entry in enumerate(entries)
+    )
+    seen: set[str] = set()
+    for i, directory in enumerate(directories):
+        if directory.id in seen:
+            raise check.error(
+                f"directories[{i}].id", f"{directory.id!r} is used twice", "give each directory its own id"
+            )
+        seen.add(directory.id)
+
+    grants = {
+        check.string(product, "products", "a product name"): check.names(groups, f"products.{product}")
+        for product, groups in check.table(root.get("products", {}), "products", None).items()
+    }
+    guard = check.table(root.get("guard", {}), "guard", tuple(_GUARD_DEFAULTS))
+    guard_values = {key: _guard_number(check, key, value) for key, value in guard.items()}
+
+    sync = check.table(root.get("sync", {}), "sync", ("missing_threshold", "full_read_interval"))
+    missing = check.integer(sync.get("missing_threshold", 2), "sync.missing_threshold", minimum=1)
+    interval = parse_duration(check, sync.get("full_read_interval", "1d"), "sync.full_read_interval")
+    return Config(
+        verified_domains=domains,
+        store_url=store_url,
+        directories=directories,
+        product_grants=grants,
+        guard=guard_values,
+        missing_threshold=missing,
+        full_read_interval=interval,
+        source=source,
+    )
+
+
+def _anchor_sqlite(url: str, base: Path) -> str:
+    prefix = "sqlite:///"
+    if url.startswith(prefix) and url[len(prefix) :] not in ("", ":memory:"):
+        path = Path(url[len(prefix) :])
+        if not path.is_absolute():
+            return prefix + str(base / path)
+    return url
+
+
+def _guard_number(check: Checker, key: str, value: Any) -> int | float:
+    where = f"guard.{key}"
+    if isinstance(_GUARD_DEFAULTS[key], float):
+        return check.ratio(value, where)
+    return check.integer(value, where, minimum=0)
+
+
+def _known_providers() -> tuple[str, ...]:
+    from connector.providers import registry
+
+    return tuple(registry.available())
+
+
+def _directory(
+    check: Checker,
+    entry: Any,
+    where: str,
+    default_http: HttpSettings,
+    base: Path,
+    environ: Mapping[str, str],
+    secrets: bool = True,
+) -> DirectoryConfig:
+    table = check.table(entry, where, _DIRECTORY_KEYS)
+    directory_id = check.identifier(check.required(table, "id", where, "a short id"), f"{where}.id")
+    provider = check.choice(
+        check.required(table, "provider", where, "a provider name"), f"{where}.provider", _known_providers()
+    )
+    base_url = check.url(check.required(table, "base_url", where, "the directory's URL"), f"{where}.base_url")
+    options: dict[str, Any] = dict(check.table(table.get("options", {}), f"{where}.options", None))
+    for key in ("tenant", "authority"):
+        if key in table:
+            options[key] = check.string(table[key], f"{where}.{key}")
+    if provider == "azure_ad" and "tenant" not in options:
+        raise check.error(
+            f"{where}.tenant", "is required for provider azure_ad", "set the Entra tenant id or domain"
+        )
+    page_size = table.get("page_size")
+    if page_size is not None:
+        page_size = check.integer(page_size, f"{where}.page_size", minimum=1)
+    tls = check.table(table.get("tls", {}), f"{where}.tls", _TLS_KEYS)
+    http = check.table(table.get("http", {}), f"{where}.http", _HTTP_KEYS)
+    settings = ProviderSettings(
+        directory_id=directory_id,
+        base_url=base_url.rstrip("/"),
+        auth=auth_settings(check, table.get("auth"), f"{where}.auth", base, environ, secrets=secrets),
+        page_size=page_size,
+        http=_http_settings(check, default_http, http, tls, where, base, table.get("rate_share")),
+        options=options,
+    )
+    return DirectoryConfig(id=directory_id, provider=provider, settings=settings)
+
+
+def _http_settings(
+    check: Checker,
+    start: HttpSettings,
+    http: Mapping[str, Any],
+    tls: Mapping[str, Any],
+    where: str,
+    base: Path,
+    rate_share: Any = None,
+) -> HttpSettings:
+    prefix = f"{where}." if where else ""
+    changes: dict[str, Any] = {}
+    for key, value in http.items():
+        name = f"{prefix}http.{key}"
+        if key == "rate_share":
+            changes[key] = check.ratio(value, name, allow_zero=False)
+        elif key == "max_retries":
+            changes[key] = check.integer(value, name, minimum=0)
+        else:
+            changes[key] = check.positive(value, name)
+    if rate_share is not None:
+        changes["rate_share"] = check.ratio(rate_share, f"{prefix}rate_share", allow_zero=False)
+    if "verify" in tls:
+        changes["verify_tls"] = check.boolean(tls["verify"], f"{prefix}tls.verify")
+    if "ca_bundle" in tls:
+        changes["ca_bundle"] = str(check.existing_file(tls["ca_bundle"], f"{prefix}tls.ca_bundle", base))
+    return dataclasses.replace(start, **changes)

@@ -1,0 +1,386 @@
+"""Every network habit in one place: timeouts, retries, 429 waits, pacing, error translation.
+
+:class:`HttpClient` wraps one provider's session (see :mod:`connector.net.auth`):
+
+* every request has a ``(connect, read)`` timeout;
+* connection errors, timeouts, bodies cut off mid-stream or unreadable, and
+  5xx answers (but 501) are retried up to ``max_retries`` times with
+  exponential backoff and jitter (GETs only: they are idempotent);
+* a 429 waits what the IdP asked for: ``Retry-After`` (seconds or an HTTP
+  date, RFC 9110 §10.2.3), else Okta's ``X-Rate-Limit-Reset`` against the
+  answer's ``Date`` plus one second (as Okta's SDK does), else backoff.  429s
+  do not use up retries; a request gives up when its waits would pass
+  ``max_total_wait`` or after ``max_rate_limit_retries`` 429s, with a
+  :class:`~connector.errors.RateLimitedError` that says so;
+* pacing: when ``X-Rate-Limit-Remaining`` drops to the part of the budget
+  that is not ours (``1 - rate_share`` of ``X-Rate-Limit-Limit``), the next
+  request waits for ``X-Rate-Limit-Reset``;
+* a 401 on an OAuth session renews the token once before it counts;
+* every other answer becomes one error of :mod:`connector.errors`, with the
+  IdP's own code, and no secret in the message.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email.utils
+import logging
+import random
+import time
+import warnings
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import InsecureRequestWarning
+
+from connector.errors import AuthError
+from connector.errors import IncompleteReadError
+from connector.errors import NotFoundError
+from connector.errors import ProviderError
+from connector.errors import RateLimitedError
+from connector.errors import RetryableError
+from connector.errors import TerminalError
+from connector.net.auth import Authenticator
+from connector.net.auth import scrub
+from connector.net.settings import HttpSettings
+
+log = logging.getLogger(__name__)
+
+ErrorReader = Callable[[requests.Response], tuple[str | None, str | None]]
+"""Reads ``(code, message)`` out of an error body in the IdP's own shape."""
+
+Classifier = Callable[[int, str | None], type[ProviderError] | None]
+"""Picks a dialect-specific error class for ``(status, code)``, or None for the default."""
+
+USER_AGENT = "idp-connector/0.1"
+
+
+class CountingAdapter(HTTPAdapter):
+    """A transport adapter that counts every request it sends (token calls too)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.count = 0
+
+    def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
+        self.count += 1
+        return super().send(request, *args, **kwargs)
+
+
+def no_error_body(response: requests.Response) -> tuple[str | None, str | None]:
+    """An :data:`ErrorReader` for IdPs whose error bodies say nothing useful."""
+    return None, None
+
+
+@dataclass
+class _Pace:
+    """When the next request may go, from the last ``X-Rate-Limit-*`` headers."""
+
+    resume_at: float = 0.0
+
+
+def _environment_once_per_host(session: requests.Session) -> None:
+    """Read the proxy and CA-bundle variables of the environment once per host, not per request.
+
+    ``requests`` looks them up (``HTTPS_PROXY``, ``NO_PROXY``,
+    ``REQUESTS_CA_BUNDLE``...) on every request, about a fifth of a
+    millisecond each: a tenth of a 100k-user read.  What it found for a host is
+    kept for the session's life.
+    """
+    merge = session.merge_environment_settings
+    found: dict[tuple[Any, ...], dict[str, Any]] = {}
+
+    def merged(url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
+        if proxies or not session.trust_env:
+            return merge(url, proxies, stream, verify, cert)
+        parts = urlsplit(url)
+        key = (parts.scheme, parts.netloc, stream, verify, cert)
+        settings = found.get(key)
+        if settings is None:
+            settings = found[key] = merge(url, proxies, stream, verify, cert)
+        return {**settings, "proxies": dict(settings["proxies"])}  # a copy each: requests may change it
+
+    session.merge_environment_settings = merged  # type: ignore[method-assign]
+
+
+class HttpClient:
+    """GETs with the habits above, for one provider.  Not thread-safe."""
+
+    def __init__(
+        self,
+        auth: Authenticator,
+        settings: HttpSettings,
+        *,
+        read_error: ErrorReader = no_error_body,
+        classify: Classifier | None = None,
+        directory_id: str | None = None,
+        accept: str = "application/json",
+        sleep: Callable[[float], None] | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+        wallclock: Callable[[], float] = time.time,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.auth = auth
+        self.settings = settings
+        self.session = auth.session
+        self.read_error = read_error
+        self.classify = classify
+        self.directory_id = directory_id
+        self._sleep = sleep or _sleep
+        self._monotonic = monotonic
+        self._wallclock = wallclock
+        self._rng = rng or random.Random()
+        self._pace = _Pace()
+        self.waited = 0.0  # seconds spent waiting on 429s, 5xx and pacing, in all
+        self.adapter = CountingAdapter()
+        self.session.mount("https://", self.adapter)
+        self.session.mount("http://", self.adapter)
+        _environment_once_per_host(self.session)
+        self.session.headers["User-Agent"] = USER_AGENT
+        self.session.headers["Accept"] = accept
+        if not settings.verify_tls:
+            log.warning("TLS verification is off for directory %s", directory_id)
+            self.session.verify = False
+        elif settings.ca_bundle:
+            self.session.verify = settings.ca_bundle
+        self.timeout = (settings.connect_timeout, settings.read_timeout)
+
+    @property
+    def request_count(self) -> int:
+        """Requests sent on the wire so far, token requests and retries included."""
+        return self.adapter.count
+
+    def close(self) -> None:
+        self.auth.close()
+
+    # ------------------------------------------------------------------ the request loop
+
+    def get_json(
+        self, url: str, params: dict[str, Any] | None = None, headers: dict[str, str] | None = None
+    ) -> tuple[Any, requests.Response]:
+        """GET ``url`` and parse its JSON body, with every habit of this module.
+
+        Raises :class:`RetryableError` when retries run out,
+        :class:`IncompleteReadError` when the body stays unreadable, and the
+        translated error for any other non-2xx answer.
+        """
+        s = self.settings
+        retries = 0
+        rate_limited = 0
+        renewed = False
+        waited = 0.0
+        while True:
+            self._wait_for_pace()
+            try:
+                with warnings.catch_warnings() if not s.verify_tls else contextlib.nullcontext():
+                    if not s.verify_tls:
+                        warnings.simplefilter("ignore", InsecureRequestWarning)
+                    self.auth.ensure()
+                    response = self._send(url, params, headers)
+                self._observe(response)
+                if response.status_code < 300:
+                    return self._parse(response), response
+                raise self.translate(response)
+            except RateLimitedError as exc:
+                rate_limited += 1
+                wait = exc.retry_after if exc.retry_after is not None else self._backoff(rate_limited)
+                reason = "rate limited (429)"
+                if rate_limited > s.max_rate_limit_retries or waited + wait > s.max_total_wait:
+                    raise RateLimitedError(
+                        f"gave up on {_where(url)} after {rate_limited} rate-limited answers and "
+                        f"{waited:.1f}s of waiting (the IdP asked for {wait:.1f}s more; "
+                        f"budget {s.max_total_wait:.0f}s)",
+                        retry_after=wait,
+                        status=exc.status,
+                        code=exc.code,
+                        directory_id=self.directory_id,
+                    ) from exc
+            except AuthError as exc:
+                if exc.status == 401 and self.auth.is_oauth and not renewed:
+                    renewed = self.auth.renew()
+                    continue
+                raise
+            except (RetryableError, _Unreadable) as exc:
+                retries += 1
+                wait = getattr(exc, "retry_after", None) or self._backoff(retries)
+                reason = f"answered {exc.status}" if getattr(exc, "status", None) else "unreadable answer"
+                if retries > s.max_retries or waited + wait > s.max_total_wait:
+                    if isinstance(exc, _Unreadable):
+                        raise IncompleteReadError(
+                            f"{_where(url)}: {exc} (after {retries} attempts)",
+                            directory_id=self.directory_id,
+                        ) from None
+                    raise type(exc)(
+                        f"{exc} (gave up after {retries} attempts)",
+                        status=exc.status,
+                        code=exc.code,
+                        directory_id=self.directory_id,
+                    ) from exc
+            except requests.exceptions.SSLError:
+                raise TerminalError(
+                    f"TLS verification failed for {urlsplit(url).netloc}; set ca_bundle in [tls] (or in the "
+                    "directory's [directories.tls]) to the CA that signed its certificate",
+                    directory_id=self.directory_id,
+                ) from None
+            except (requests.ConnectionError, requests.Timeout) as exc:
+                retries += 1
+                wait = self._backoff(retries)
+                reason = f"cannot reach {_host(url)} ({type(exc).__name__})"
+                if retries > s.max_retries or waited + wait > s.max_total_wait:
+                    raise RetryableError(
+                        f"{_where(url)}: {reason} (gave up after {retries} attempts)",
+                        directory_id=self.directory_id,
+                    ) from None
+            log.info("%s: %s; retrying in %.1fs", _where(url), reason, wait)
+            self._sleep(wait)
+            waited += wait
+            self.waited += wait
+
+    def _send(
+        self, url: str, params: dict[str, Any] | None, headers: dict[str, str] | None
+    ) -> requests.Response:
+        try:
+            # verify given explicitly: a REQUESTS_CA_BUNDLE in the environment must not override it
+            return self.session.get(
+                url, params=params, headers=headers, timeout=self.timeout, verify=self.session.verify
+            )
+        except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
+            raise _Unreadable(f"the answer was cut off or garbled ({type(exc).__name__})") from None
+
+    def _parse(self, response: requests.Response) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            raise _Unreadable(f"answer {response.status_code} has a malformed JSON body") from None
+
+    def _backoff(self, attempt: int) -> float:
+        """Exponential backoff with equal jitter: half fixed, half random."""
+        cap = min(self.settings.backoff_max, self.settings.backoff_base * 2 ** (attempt - 1))
+        return cap / 2 + self._rng.uniform(0, cap / 2)
+
+    # ------------------------------------------------------------------ pacing
+
+    def _observe(self, response: requests.Response) -> None:
+        headers = response.headers
+        limit = _int(headers.get("X-Rate-Limit-Limit"))
+        remaining = _int(headers.get("X-Rate-Limit-Remaining"))
+        reset = _int(headers.get("X-Rate-Limit-Reset"))
+        if limit is None or remaining is None or reset is None:
+            return
+        reserved = limit * (1.0 - self.settings.rate_share)
+        if remaining <= reserved:
+            wait = max(0.0, reset - self._server_now(response)) + 1.0
+            self._pace.resume_at = self._monotonic() + wait
+            log.info("rate budget share used (%s of %s left); pausing %.1fs", remaining, limit, wait)
+
+    def _wait_for_pace(self) -> None:
+        wait = self._pace.resume_at - self._monotonic()
+        if wait > 0:
+            self._sleep(wait)
+            self.waited += wait
+        self._pace.resume_at = 0.0
+
+    def _server_now(self, response: requests.Response) -> float:
+        date = response.headers.get("Date")
+        if date:
+            try:
+                return email.utils.parsedate_to_datetime(date).timestamp()
+            except (TypeError, ValueError):
+                pass
+        return self._wallclock()
+
+    # ------------------------------------------------------------------ translation
+
+    def retry_after(self, response: requests.Response) -> float | None:
+        """Seconds the IdP asked us to wait: ``Retry-After``, else ``X-Rate-Limit-Reset``."""
+        value = response.headers.get("Retry-After")
+        if value:
+            try:
+                return max(0.0, float(value))
+            except ValueError:
+                try:
+                    when = email.utils.parsedate_to_datetime(value).timestamp()
+                    return max(0.0, when - self._server_now(response))
+                except (TypeError, ValueError):
+                    pass
+        reset = _int(response.headers.get("X-Rate-Limit-Reset"))
+        if reset is not None:
+            return max(0.0, reset - self._server_now(response)) + 1.0
+        return None
+
+    def translate(self, response: requests.Response) -> ProviderError:
+        """The error for a non-2xx answer, with the IdP's code and no secret."""
+        status = response.status_code
+        try:
+            code, detail = self.read_error(response)
+        except (ValueError, KeyError, TypeError, AttributeError):
+            code, detail = None, None
+        text = f"{response.request.method} {_where(response.url)} answered {status}"
+        if code:
+            text += f" {code}"
+        if detail:
+            text += f": {detail}"
+        text = self.scrub(text)
+        kwargs: dict[str, Any] = {"status": status, "code": code, "directory_id": self.directory_id}
+        special = self.classify(status, code) if self.classify else None
+        if special is not None:
+            return special(text, **kwargs)
+        if status == 429:
+            return RateLimitedError(text, retry_after=self.retry_after(response), **kwargs)
+        if status in (401, 403):
+            return AuthError(text, **kwargs)
+        if status == 404:
+            return NotFoundError(text, **kwargs)
+        if status >= 500 and status != 501:
+            error = RetryableError(text, **kwargs)
+            # only an explicit Retry-After: Okta's X-Rate-Limit-Reset on a 503 is the rate window, not a hint
+            hint = (
+                self.retry_after(response) if status == 503 and response.headers.get("Retry-After") else None
+            )
+            error.retry_after = hint  # type: ignore[attr-defined]
+            return error
+        return TerminalError(text, **kwargs)
+
+    def scrub(self, text: str) -> str:
+        """``text`` with every secret in play replaced by stars."""
+        return scrub(text, self.auth.secret_values())
+
+
+class _Unreadable(Exception):
+    """A 2xx answer whose body could not be parsed; retried, then IncompleteReadError."""
+
+    retry_after = None
+
+
+def _sleep(seconds: float) -> None:
+    time.sleep(seconds)  # looked up at call time, so a test can patch time.sleep
+
+
+def _where(url: str | None) -> str:
+    """The path of ``url``, without host or query (short, and free of tokens)."""
+    return urlsplit(url or "").path or "/"
+
+
+def _host(url: str) -> str:
+    """``host:port`` of ``url`` (never a user or password it may carry)."""
+    parts = urlsplit(url)
+    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+
+
+def _int(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+def same_origin(url: str, base_url: str) -> bool:
+    """True when ``url`` has the scheme and host of ``base_url`` (next links must)."""
+    a, b = urlsplit(url), urlsplit(base_url)
+    return (a.scheme, a.netloc.lower()) == (b.scheme, b.netloc.lower())

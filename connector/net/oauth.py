@@ -1,0 +1,234 @@
+"""OAuth 2.0 client credentials for one directory, through authlib (:mod:`connector.net.auth`).
+
+Loaded only when a directory's ``auth.method`` is ``private_key_jwt`` or
+``client_secret``: authlib and the cryptography it signs with cost a process
+about 11 MB that a static token (``ssws``, ``bearer``) does not need.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import urlsplit
+
+import requests
+from authlib.integrations.requests_client import OAuth2Session
+from authlib.integrations.requests_client import OAuthError
+from authlib.oauth2.rfc7523 import PrivateKeyJWT
+from joserfc import jwk
+
+from connector.errors import AuthError
+from connector.errors import ConfigError
+from connector.errors import RetryableError
+from connector.errors import TerminalError
+from connector.net.auth import Authenticator
+from connector.net.auth import scrub
+from connector.net.settings import AuthSettings
+from connector.net.settings import Secret
+
+log = logging.getLogger("connector.net.auth")
+
+ASSERTION_LIFETIME = 300
+"""Seconds a client assertion stays valid; it is used once, right away."""
+
+TOKEN_LEEWAY = 60
+"""Renew an access token this many seconds before it expires."""
+
+
+class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
+    """authlib's ``private_key_jwt`` with a short ``exp`` and a fresh ``jti`` per assertion."""
+
+    def sign(self, auth: Any, token_endpoint: str) -> Any:
+        self.claims = {"exp": int(time.time()) + ASSERTION_LIFETIME}
+        return super().sign(auth, token_endpoint)
+
+
+def load_private_key(text: str, key_id: str | None = None) -> tuple[Any, str, str | None]:
+    """Parse a PEM or JWK private key; return ``(key, alg, kid)``.
+
+    The key's own ``kid`` (JWK) is used unless ``key_id`` is given.  The key
+    text never appears in the error.
+    """
+    kid = key_id
+    try:
+        if text.lstrip().startswith("{"):
+            data = json.loads(text)
+            key = jwk.import_key(data)
+            kid = kid or data.get("kid")
+        else:
+            key = _import_pem(text)
+    except (ValueError, TypeError, KeyError) as exc:
+        raise ConfigError("auth.private_key is neither a PEM nor a JWK private key") from exc
+    if not getattr(key, "is_private", False):
+        raise ConfigError("auth.private_key holds a public key; the client needs its private key")
+    return key, _alg_for(key), kid
+
+
+def _import_pem(text: str) -> Any:
+    for key_type in ("RSA", "EC", "OKP"):
+        try:
+            return jwk.import_key(text, key_type)  # type: ignore[arg-type]
+        except (ValueError, TypeError):
+            continue
+    raise ValueError("not a PEM key")
+
+
+def _alg_for(key: Any) -> str:
+    if isinstance(key, jwk.RSAKey):
+        return "RS256"
+    if isinstance(key, jwk.ECKey):
+        curve = key.curve_name
+        return {"P-256": "ES256", "P-384": "ES384", "P-521": "ES512"}.get(curve, "ES256")
+    if isinstance(key, jwk.OKPKey):
+        return "EdDSA"
+    raise ConfigError("auth.private_key must be an RSA, EC or OKP key")
+
+
+class OAuthClientCredentials(Authenticator):
+    """Client credentials through authlib's :class:`OAuth2Session`."""
+
+    def __init__(
+        self,
+        session: OAuth2Session,
+        token_url: str,
+        secrets: tuple[Secret, ...],
+        translate: Callable[[requests.Response], Exception],
+    ) -> None:
+        super().__init__(session, secrets)
+        self.token_url = token_url
+        self._translate = translate
+        self.token_calls = 0
+        self.fallback_scope: str | None = None  # asked for instead when the endpoint refuses a scope
+        session.register_compliance_hook("access_token_response", self._check_response)
+
+    @property
+    def is_oauth(self) -> bool:
+        return True
+
+    @property
+    def granted_scopes(self) -> tuple[str, ...] | None:
+        token = self.session.token  # type: ignore[attr-defined]
+        if not token or not token.get("scope"):
+            return None
+        return tuple(str(token["scope"]).split())
+
+    def secret_values(self) -> tuple[str, ...]:
+        values = super().secret_values()
+        token = self.session.token  # type: ignore[attr-defined]
+        if token and token.get("access_token"):
+            values += (str(token["access_token"]),)
+        return values
+
+    def ensure(self) -> None:
+        """Fetch a token when none is cached or it expires within the leeway."""
+        session: OAuth2Session = self.session  # type: ignore[assignment]
+        token = session.token
+        if token and not token.is_expired(leeway=session.leeway):
+            return
+        self.token_calls += 1
+        try:
+            try:
+                # verify given explicitly: a REQUESTS_CA_BUNDLE in the environment must not override it
+                session.fetch_token(self.token_url, grant_type="client_credentials", verify=session.verify)
+            except OAuthError as exc:
+                if exc.error != "invalid_scope" or self.fallback_scope is None:
+                    raise
+                # an optional scope the client was not granted: ask for the others from now on
+                log.warning(
+                    "the token endpoint refused scope %r (%s); going on with %r",
+                    session.scope,
+                    exc.error,
+                    self.fallback_scope,
+                )
+                session.scope, self.fallback_scope = self.fallback_scope, None
+                self.token_calls += 1
+                session.fetch_token(self.token_url, grant_type="client_credentials", verify=session.verify)
+        except requests.exceptions.SSLError:
+            raise TerminalError(
+                "TLS verification failed for the token endpoint; set ca_bundle in [tls] (or in the "
+                "directory's [directories.tls]) to the CA that signed it"
+            ) from None
+        except OAuthError as exc:
+            text = f"the token endpoint refused the client: {exc.error}"
+            if exc.description:
+                text += f" ({exc.description})"
+            raise AuthError(scrub(text, self.secret_values()), code=exc.error) from None
+        except (requests.ConnectionError, requests.Timeout) as exc:
+            where = urlsplit(self.token_url)
+            host = f"{where.hostname}:{where.port}" if where.port else where.hostname
+            raise RetryableError(f"token endpoint {host} unreachable: {type(exc).__name__}") from None
+
+    def renew(self) -> bool:
+        session: OAuth2Session = self.session  # type: ignore[assignment]
+        session.token = None
+        return True
+
+    def _check_response(self, response: requests.Response) -> requests.Response:
+        if response.status_code == 429 or response.status_code >= 500:
+            raise self._translate(response)
+        try:
+            response.json()
+        except ValueError:
+            raise AuthError(
+                f"the token endpoint answered {response.status_code} without a JSON body",
+                status=response.status_code,
+            ) from None
+        return response
+
+
+def oauth_authenticator(
+    settings: AuthSettings,
+    *,
+    default_token_url: str | None,
+    default_scopes: tuple[str, ...],
+    translate: Callable[[requests.Response], Exception],
+    timeout: tuple[float, float],
+    optional_scopes: tuple[str, ...] = (),
+) -> Authenticator:
+    """The OAuth session for ``settings`` (see :func:`connector.net.auth.build_authenticator`)."""
+    method = settings.method
+    if not settings.client_id:
+        raise ConfigError(f"auth.client_id is required for auth.method {method!r}")
+    token_url = settings.token_url or default_token_url
+    if not token_url:
+        raise ConfigError("auth.token_url is required: this provider has no default token endpoint")
+    scope = " ".join(settings.scopes or default_scopes) or None
+    if method == "private_key_jwt":
+        if settings.private_key is None or not settings.private_key.reveal():
+            raise ConfigError("auth.private_key is required for auth.method 'private_key_jwt'")
+        key, alg, kid = load_private_key(settings.private_key.reveal(), settings.key_id)
+        session = _session(settings.client_id, key, "private_key_jwt", scope, token_url, timeout)
+        session.register_client_auth_method(
+            ShortLivedPrivateKeyJWT(token_url, headers={"kid": kid} if kid else None, alg=alg)
+        )
+        secrets: tuple[Secret, ...] = (settings.private_key,)
+    else:
+        if settings.client_secret is None or not settings.client_secret.reveal():
+            raise ConfigError("auth.client_secret is required for auth.method 'client_secret'")
+        secret = settings.client_secret.reveal()
+        session = _session(settings.client_id, secret, "client_secret_post", scope, token_url, timeout)
+        secrets = (settings.client_secret,)
+    credentials = OAuthClientCredentials(session, token_url, secrets, translate)
+    required = [name for name in default_scopes if name not in optional_scopes]
+    if not settings.scopes and len(required) < len(default_scopes):
+        credentials.fallback_scope = " ".join(required) or None
+    return credentials
+
+
+def _session(
+    client_id: str, secret: Any, method: str, scope: str | None, token_url: str, timeout: tuple[float, float]
+) -> OAuth2Session:
+    """A client-credentials session authenticating with ``method`` (``secret``: a key or a string)."""
+    return OAuth2Session(
+        client_id=client_id,
+        client_secret=secret,
+        token_endpoint_auth_method=method,
+        scope=scope,
+        token_endpoint=token_url,
+        grant_type="client_credentials",
+        leeway=TOKEN_LEEWAY,
+        default_timeout=timeout,
+    )
