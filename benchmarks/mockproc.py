@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from mock_idp.credentials import default_credentials
+from mock_idp.state.credentials import default_credentials
 
 BANNER = "mock-idp listening on "
 

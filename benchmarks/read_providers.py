@@ -28,8 +28,8 @@ PAGES = {"okta": 200, "azure_ad": 999, "scim": 1000}
 
 
 def _serve(users: int, groups: int, seed: int, queue: Any, stop: Any) -> None:
-    from mock_idp.generator import generate
     from mock_idp.server import MockIdpServer
+    from mock_idp.state.generator import generate
 
     directory = generate(users=users, groups=groups, seed=seed)
     sizes = {
@@ -45,7 +45,7 @@ def _serve(users: int, groups: int, seed: int, queue: Any, stop: Any) -> None:
 
 
 def _settings(name: str, info: dict[str, Any], seed: int) -> ProviderSettings:
-    from mock_idp.credentials import default_credentials
+    from mock_idp.state.credentials import default_credentials
 
     creds = default_credentials(seed)
     url = info["url"]

@@ -1,7 +1,7 @@
 """The Flask app factory: one directory, three dialects, the admin plane, faults and limits.
 
 ``create_app(directory, config=...)`` registers the Okta, Graph and SCIM
-blueprints, the token endpoints (``mock_idp.oauth``) and ``/_admin``, and
+blueprints, the token endpoints (``mock_idp.oauth.views``) and ``/_admin``, and
 stores a :class:`~mock_idp.context.MockIdp` in ``app.extensions["mock_idp"]``.
 
 Config keys (all optional)::
@@ -34,18 +34,23 @@ from flask import Response
 from flask import g
 from flask import request
 
-from mock_idp import admin
+from mock_idp.admin import views as admin
 from mock_idp.context import DialectRenderer
 from mock_idp.context import MockIdp
 from mock_idp.context import current
 from mock_idp.context import dialect_for_path
-from mock_idp.credentials import add_default_credentials
 from mock_idp.faults import FaultEngine
 from mock_idp.faults import FaultRule
 from mock_idp.faults import RateLimiter
-from mock_idp.state import Directory
+from mock_idp.state.credentials import add_default_credentials
+from mock_idp.state.directory import Directory
 
-DEFAULT_DIALECT_MODULES = ("mock_idp.okta", "mock_idp.graph", "mock_idp.scim", "mock_idp.oauth")
+DEFAULT_DIALECT_MODULES = (
+    "mock_idp.okta.views",
+    "mock_idp.graph.views",
+    "mock_idp.scim.views",
+    "mock_idp.oauth.views",
+)
 
 _SLASHES = re.compile(r"//+")
 

@@ -21,10 +21,10 @@ from flask import request
 from mock_idp.context import AuthFailure
 from mock_idp.context import DialectRenderer
 from mock_idp.context import current
-from mock_idp.state import ApiToken
-from mock_idp.state import Dialect
-from mock_idp.state import Directory
-from mock_idp.state import IssuedToken
+from mock_idp.state.directory import ApiToken
+from mock_idp.state.directory import Dialect
+from mock_idp.state.directory import Directory
+from mock_idp.state.directory import IssuedToken
 
 GRAPH_APP_ID = "00000003-0000-0000-c000-000000000000"
 

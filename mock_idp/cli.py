@@ -15,16 +15,16 @@ from typing import Any
 
 import click
 
-from mock_idp.credentials import known_private_key
 from mock_idp.faults import FaultError
 from mock_idp.faults import FaultRule
 from mock_idp.faults import RateLimiter
 from mock_idp.faults import parse_rate_limit
-from mock_idp.fixtures import FixtureError
-from mock_idp.fixtures import dump_fixture
-from mock_idp.fixtures import load_fixture
-from mock_idp.generator import generate
-from mock_idp.state import Directory
+from mock_idp.state.credentials import known_private_key
+from mock_idp.state.directory import Directory
+from mock_idp.state.fixtures import FixtureError
+from mock_idp.state.fixtures import dump_fixture
+from mock_idp.state.fixtures import load_fixture
+from mock_idp.state.generator import generate
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -209,7 +209,7 @@ def generate_command(
     users: int, groups: int, seed: int, domain: str, cycle: bool, credentials: bool, out: str | None
 ) -> None:
     """Write a generated directory as a JSON fixture."""
-    from mock_idp.credentials import add_default_credentials
+    from mock_idp.state.credentials import add_default_credentials
 
     try:
         directory = generate(users, groups, seed=seed, domain=domain, cycle=cycle)

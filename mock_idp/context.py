@@ -3,9 +3,9 @@
 ``create_app`` stores one :class:`MockIdp` in ``app.extensions["mock_idp"]``;
 views reach it through :func:`current`.  No module keeps a global.
 
-Each dialect module (``okta``, ``graph``, ``scim``) exposes ``blueprint`` and
-a :class:`DialectRenderer` named ``renderer``, through which the fault engine
-and the auth layer answer in that dialect's own error shape.
+Each dialect's views module (``okta.views``, ``graph.views``, ``scim.views``)
+exposes ``blueprint`` and a :class:`DialectRenderer` named ``renderer``, through
+which the fault engine and the auth layer answer in that dialect's own error shape.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from typing import Protocol
 from flask import Response
 from flask import current_app
 
-from mock_idp.state import Dialect
-from mock_idp.state import Directory
+from mock_idp.state.directory import Dialect
+from mock_idp.state.directory import Directory
 
 
 class DialectRenderer(Protocol):

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from dataclasses import field
 from typing import Any
 
-from mock_idp.state import DIALECTS
+from mock_idp.state.directory import DIALECTS
 
 FAULT_KINDS: tuple[str, ...] = ("status", "rate_limit", "latency", "truncate", "drop")
 TERMINAL_KINDS = frozenset({"status", "rate_limit", "drop"})

@@ -25,7 +25,7 @@ from werkzeug.serving import WSGIRequestHandler
 from werkzeug.serving import make_server
 
 from mock_idp.app import create_app
-from mock_idp.state import Directory
+from mock_idp.state.directory import Directory
 from mock_idp.tls import make_certificates
 
 

@@ -78,8 +78,8 @@ def test_configuration_doc_example_loads(tmp_path: Path):
 
 def test_mock_example_matches_the_mock_defaults(tmp_path: Path):
     """examples/mock.toml names the client and tenant that `mock-idp serve` (seed 0) really has."""
-    from mock_idp.credentials import default_credentials
-    from mock_idp.generator import generate
+    from mock_idp.state.credentials import default_credentials
+    from mock_idp.state.generator import generate
 
     config = load_config(ROOT / "examples" / "mock.toml", env=ENV)
     entra = config.directory("mock-entra").settings

@@ -9,9 +9,9 @@ import pytest
 from click.testing import CliRunner
 
 from connector.cli.main import cli
-from mock_idp.credentials import default_credentials
-from mock_idp.generator import generate
 from mock_idp.server import MockIdpServer
+from mock_idp.state.credentials import default_credentials
+from mock_idp.state.generator import generate
 
 pytestmark = pytest.mark.e2e
 

@@ -23,7 +23,7 @@ import requests
 from click.testing import CliRunner
 
 from connector.cli.main import cli
-from mock_idp.credentials import default_credentials
+from mock_idp.state.credentials import default_credentials
 
 pytestmark = pytest.mark.e2e
 

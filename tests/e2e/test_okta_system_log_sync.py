@@ -134,7 +134,7 @@ def oauth_provider(server: MockIdpServer, scopes: tuple[str, ...]) -> OktaProvid
     from connector.net.settings import AuthSettings
     from connector.net.settings import Secret
     from connector.providers.base import ProviderSettings
-    from mock_idp.credentials import default_credentials
+    from mock_idp.state.credentials import default_credentials
 
     creds = default_credentials(server.directory.seed)
     auth = AuthSettings(

@@ -8,8 +8,8 @@ from providers.mock_support import Admin
 from providers.mock_support import make_provider
 
 from connector.model import MemberKind
-from mock_idp.generator import generate
 from mock_idp.server import MockIdpServer
+from mock_idp.state.generator import generate
 
 pytestmark = pytest.mark.e2e
 

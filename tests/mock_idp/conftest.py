@@ -29,9 +29,9 @@ from flask.testing import FlaskClient
 
 from mock_idp.app import create_app
 from mock_idp.context import MockIdp
-from mock_idp.generator import generate
 from mock_idp.server import MockIdpServer
-from mock_idp.state import Directory
+from mock_idp.state.directory import Directory
+from mock_idp.state.generator import generate
 
 ADMIN_TOKEN = "test-admin-token"
 NOW = datetime(2026, 6, 1, tzinfo=timezone.utc)

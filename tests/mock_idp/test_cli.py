@@ -16,9 +16,9 @@ import requests
 from click.testing import CliRunner
 
 from mock_idp.cli import main
-from mock_idp.credentials import default_credentials
-from mock_idp.fixtures import SAMPLE_FIXTURE
-from mock_idp.fixtures import load_fixture
+from mock_idp.state.credentials import default_credentials
+from mock_idp.state.fixtures import SAMPLE_FIXTURE
+from mock_idp.state.fixtures import load_fixture
 
 
 def test_generate_writes_a_loadable_fixture(tmp_path: Path) -> None:

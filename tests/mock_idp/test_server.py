@@ -8,9 +8,9 @@ import uuid
 import pytest
 import requests
 
-from mock_idp.credentials import default_credentials
 from mock_idp.server import MockIdpServer
-from mock_idp.state import Directory
+from mock_idp.state.credentials import default_credentials
+from mock_idp.state.directory import Directory
 
 
 def test_live_server_on_a_free_port(live_server: MockIdpServer, admin_headers: dict[str, str]) -> None:

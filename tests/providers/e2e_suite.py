@@ -18,8 +18,8 @@ from connector.errors import IncompleteReadError
 from connector.net.settings import HttpSettings
 from connector.providers.base import Provider
 from mock_idp.faults import RateLimiter
-from mock_idp.generator import generate
 from mock_idp.server import MockIdpServer
+from mock_idp.state.generator import generate
 
 from .mock_support import Admin
 from .mock_support import FakeClock

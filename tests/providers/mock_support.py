@@ -1,6 +1,6 @@
 """Helpers for reading the live mock IdP through each adapter: settings, expectations, admin calls.
 
-The mock's canonical :class:`~mock_idp.state.Directory` is the truth; each
+The mock's canonical :class:`~mock_idp.state.directory.Directory` is the truth; each
 dialect shows it with its own ids (Okta ``okta_id``, Graph and SCIM
 ``object_id``) and Okta lists a group's users transitively (it has no nesting).
 """
@@ -22,9 +22,9 @@ from connector.providers.base import Provider
 from connector.providers.base import ProviderSettings
 from connector.providers.okta import OktaProvider
 from connector.providers.scim import ScimProvider
-from mock_idp.credentials import default_credentials
 from mock_idp.server import MockIdpServer
-from mock_idp.state import Directory
+from mock_idp.state.credentials import default_credentials
+from mock_idp.state.directory import Directory
 
 Snapshot = dict[str, Any]
 

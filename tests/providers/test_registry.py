@@ -85,5 +85,7 @@ def test_an_adapter_must_read_the_directory_its_settings_name(monkeypatch):
         EntryPoint("elsewhere", f"{Elsewhere.__module__}:Elsewhere", registry.ENTRY_POINT_GROUP),
     )
     settings = ProviderSettings("d1", "https://acme.test", AuthSettings("ssws", token=Secret("t0k3n")))
-    with pytest.raises(ConfigError, match="reads directory 'some-other-directory', but its settings name 'd1'"):
+    with pytest.raises(
+        ConfigError, match="reads directory 'some-other-directory', but its settings name 'd1'"
+    ):
         registry.create("elsewhere", settings)

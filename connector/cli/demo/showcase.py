@@ -147,9 +147,9 @@ def invite_by_hand(conn: Connector, directory: Any) -> list[str]:
 
 def run_demo(folder: Path, *, users: int = 60, quiet: bool = False) -> DemoReport:
     """Run the demo in ``folder`` and print what happened (unless ``quiet``)."""
-    from mock_idp.credentials import default_credentials
-    from mock_idp.generator import generate
     from mock_idp.server import MockIdpServer
+    from mock_idp.state.credentials import default_credentials
+    from mock_idp.state.generator import generate
 
     folder = folder.resolve()
     folder.mkdir(parents=True, exist_ok=True)

@@ -1,0 +1,1 @@
+"""The control plane under ``/_admin`` (:mod:`mock_idp.admin.views`)."""

@@ -1,0 +1,303 @@
+"""SCIM writes: from a request document to directory fields, and PATCH (RFC 7644 §3.5).
+
+PATCH works on the resource's document: the current resource is rendered,
+each operation edits it (RFC 7644 §3.5.2.1-3 semantics), and the result is
+read back like a PUT body.  So PUT and PATCH share one mapping, and a PATCH
+that changes nothing changes nothing (same ETag).
+
+Leniencies, for what real IdPs send (Entra ID): ``op`` in any case
+(``Replace``), booleans as strings (``"False"``), ``remove`` of ``members``
+with a value list instead of a filter.  A ``remove`` whose filter matches
+nothing is a no-op; a ``replace`` whose filter matches nothing is
+``noTarget``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+from mock_idp.scim.filter import ScimFilterError
+from mock_idp.scim.filter import parse_patch_path
+from mock_idp.scim.filter import wrap_element
+from mock_idp.scim.schemas import ENTERPRISE
+from mock_idp.scim.schemas import PATCH_OP
+from mock_idp.scim.schemas import Attr
+from mock_idp.scim.schemas import Resolver
+
+_READ_ONLY_TOP = {"id", "meta", "groups"}
+
+
+class ScimWriteError(Exception):
+    """A write the server refuses: 400 with ``scim_type`` (RFC 7644 §3.12)."""
+
+    def __init__(self, message: str, scim_type: str = "invalidValue", status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.scim_type = scim_type
+        self.status = status
+
+
+def normalize(doc: Any, resolver: Resolver) -> dict[str, Any]:
+    """``doc`` with attribute names in their canonical case; unknown names are dropped."""
+    if not isinstance(doc, dict):
+        raise ScimWriteError("the request body must be a JSON object", "invalidSyntax")
+    out: dict[str, Any] = {}
+    for key, value in doc.items():
+        if key.lower() == "schemas":
+            out["schemas"] = value
+            continue
+        urn = resolver.schema_urn(key)
+        if urn is not None:
+            if isinstance(value, dict):
+                out[urn] = {
+                    a.name: _canonical(a, v)
+                    for k, v in value.items()
+                    if (a := resolver.attrs[urn].get(k.lower()))
+                }
+            continue
+        found = resolver.resolve(key)
+        if found is None or found[1] is not None:
+            continue
+        attr = found[0]
+        if attr.urn:
+            out.setdefault(attr.urn, {})[attr.name] = _canonical(attr, value)
+        else:
+            out[attr.name] = _canonical(attr, value)
+    return out
+
+
+def _canonical(attr: Attr, value: Any) -> Any:
+    if not attr.sub_attributes:
+        return value
+    if isinstance(value, list):
+        return [_canonical_item(attr, v) for v in value]
+    return _canonical_item(attr, value)
+
+
+def _canonical_item(attr: Attr, value: Any) -> Any:
+    if not isinstance(value, dict):
+        return value
+    return {(s.name if (s := attr.sub(k)) else k): v for k, v in value.items()}
+
+
+def boolean(value: Any, name: str) -> bool:
+    """A SCIM boolean; Entra sends ``"True"``/``"False"`` strings."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ScimWriteError(f"{name!r} must be a boolean, got {value!r}")
+
+
+def apply_patch(resource: dict[str, Any], body: Any, resolver: Resolver) -> dict[str, Any]:
+    """``resource`` after the PatchOp ``body``; ``resource`` is not modified."""
+    if not isinstance(body, dict) or PATCH_OP not in (body.get("schemas") or []):
+        raise ScimWriteError(f"a PATCH body must list the schema {PATCH_OP}", "invalidSyntax")
+    operations = body.get("Operations", body.get("operations"))
+    if not isinstance(operations, list) or not operations:
+        raise ScimWriteError("a PATCH body needs a non-empty 'Operations' list", "invalidSyntax")
+    doc = copy.deepcopy(resource)
+    for operation in operations:
+        if not isinstance(operation, dict):
+            raise ScimWriteError("each operation must be an object", "invalidSyntax")
+        op = str(operation.get("op", "")).lower()
+        if op not in ("add", "remove", "replace"):
+            raise ScimWriteError(
+                f"unknown PATCH op {operation.get('op')!r}; one of add, remove, replace", "invalidSyntax"
+            )
+        path = operation.get("path")
+        value = operation.get("value")
+        if path is None or path == "":
+            if op == "remove":
+                raise ScimWriteError("'remove' needs a path", "noTarget")
+            _merge_document(doc, normalize(value, resolver), op)
+            continue
+        urn = resolver.schema_urn(str(path))
+        if urn is not None:  # the whole extension: its attributes are the value's
+            _patch_extension(doc, urn, op, value, resolver)
+            continue
+        try:
+            target = parse_patch_path(str(path), resolver)
+        except ScimFilterError as exc:
+            raise ScimWriteError(exc.message, exc.scim_type) from None
+        read_only = target.attr.mutability == "readOnly" or (
+            target.sub and target.sub.mutability == "readOnly"
+        )
+        if target.attr.name in _READ_ONLY_TOP or read_only:
+            raise ScimWriteError(f"{path!r} is read-only", "mutability")
+        _apply(doc, op, target, value)
+    return doc
+
+
+def _patch_extension(doc: dict[str, Any], urn: str, op: str, value: Any, resolver: Resolver) -> None:
+    if op == "remove":
+        doc.pop(urn, None)
+        return
+    if not isinstance(value, dict):
+        raise ScimWriteError(f"the value for {urn} must be an object")
+    new = normalize({urn: value}, resolver).get(urn, {})
+    doc[urn] = {**doc.get(urn, {}), **new}
+
+
+def _merge_document(doc: dict[str, Any], value: dict[str, Any], op: str) -> None:
+    for key, new in value.items():
+        if key == "schemas":
+            continue
+        if key in _READ_ONLY_TOP:
+            raise ScimWriteError(f"{key!r} is read-only", "mutability")
+        if key == ENTERPRISE and isinstance(new, dict):
+            doc.setdefault(ENTERPRISE, {}).update(new)
+        elif op == "add" and isinstance(new, list) and isinstance(doc.get(key), list):
+            doc[key] = doc[key] + [v for v in new if v not in doc[key]]
+        elif isinstance(new, dict) and isinstance(doc.get(key), dict):
+            doc[key] = {**doc[key], **new}
+        else:
+            doc[key] = new
+
+
+def _apply(doc: dict[str, Any], op: str, target: Any, value: Any) -> None:
+    attr, sub = target.attr, target.sub
+    container = doc.setdefault(attr.urn, {}) if attr.urn else doc
+    if target.value_filter is not None:
+        items = container.get(attr.name) or []
+        hits = [i for i in items if isinstance(i, dict) and target.value_filter(wrap_element(attr, i))]
+        if op == "remove":
+            if sub is None:
+                container[attr.name] = [i for i in items if not any(i is h for h in hits)]
+            else:
+                for hit in hits:
+                    hit.pop(sub.name, None)
+            return
+        if not hits:
+            raise ScimWriteError(f"no value of {attr.name!r} matches the path's filter", "noTarget")
+        for hit in hits:
+            if sub is not None:
+                hit[sub.name] = value
+            elif isinstance(value, dict):
+                hit.update(_canonical_item(attr, value))
+        return
+    if sub is not None:
+        if attr.multi_valued:
+            items = container.get(attr.name) or []
+            for item in items:
+                if op == "remove":
+                    item.pop(sub.name, None)
+                else:
+                    item[sub.name] = value
+            return
+        current = container.setdefault(attr.name, {})
+        if op == "remove":
+            current.pop(sub.name, None)
+        else:
+            current[sub.name] = value
+        return
+    if op == "remove":
+        if attr.multi_valued and isinstance(value, list) and container.get(attr.name):
+            drop = {str(v.get("value")) for v in value if isinstance(v, dict)}
+            container[attr.name] = [i for i in container[attr.name] if str(i.get("value")) not in drop]
+        else:
+            container.pop(attr.name, None)
+        return
+    value = _canonical(attr, value)
+    if attr.multi_valued:
+        values = value if isinstance(value, list) else [value]
+        if op == "add":
+            have = container.get(attr.name) or []
+            container[attr.name] = have + [v for v in values if v not in have]
+        else:
+            container[attr.name] = values
+    elif attr.sub_attributes and isinstance(value, dict) and isinstance(container.get(attr.name), dict):
+        container[attr.name] = {**container[attr.name], **value}
+    else:
+        container[attr.name] = value
+
+
+# ---------------------------------------------------------------- documents to directory fields
+
+
+def _text(doc: dict[str, Any], key: str) -> str | None:
+    value = doc.get(key)
+    if value is None or value == "":
+        return None
+    if not isinstance(value, str):
+        raise ScimWriteError(f"{key!r} must be a string, got {value!r}")
+    return value
+
+
+def user_fields(doc: dict[str, Any], current: Any) -> dict[str, Any]:
+    """Directory fields for a User document (a POST or PUT body, or a patched resource).
+
+    Attributes the document leaves out are cleared, as a PUT replaces
+    (RFC 7644 §3.5.1); ``active`` left out keeps the status, ``password`` left
+    out keeps the password.  The primary email (the last one marked primary,
+    else the first) is ``email``, the others ``other_mails``.
+    """
+    user_name = _text(doc, "userName")
+    if not user_name:
+        raise ScimWriteError("'userName' is required", "invalidValue")
+    name = doc.get("name") or {}
+    if not isinstance(name, dict):
+        raise ScimWriteError("'name' must be an object")
+    emails = doc.get("emails") or []
+    if not isinstance(emails, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("value"), str) for e in emails
+    ):
+        raise ScimWriteError("'emails' must be a list of objects with a string 'value'")
+    # The last primary wins: a PATCH that adds a primary address appends it, and
+    # RFC 7644 §3.5.2 says a new primary value demotes the old one.
+    primaries = [e for e in emails if boolean(e.get("primary", False), "primary")]
+    primary = primaries[-1] if primaries else (emails[0] if emails else None)
+    phones = [p for p in doc.get("phoneNumbers") or [] if isinstance(p, dict) and p.get("value")]
+    mobile = next(
+        (p for p in phones if p.get("type") == "mobile"), phones[0] if phones else None
+    )  # Graph mobilePhone
+    enterprise = doc.get(ENTERPRISE) or {}
+    fields: dict[str, Any] = {
+        "user_name": user_name,
+        "email": primary["value"] if primary else None,
+        "other_mails": [e["value"] for e in emails if e is not primary],
+        "given_name": _text(name, "givenName"),
+        "family_name": _text(name, "familyName"),
+        "display_name": _text(doc, "displayName"),
+        "title": _text(doc, "title"),
+        "user_type": _text(doc, "userType"),
+        "external_id": _text(doc, "externalId"),
+        "mobile_phone": mobile["value"] if mobile else None,
+        "employee_number": _text(enterprise, "employeeNumber"),
+        "department": _text(enterprise, "department"),
+    }
+    if "active" in doc and doc["active"] is not None:
+        active = boolean(doc["active"], "active")
+        if current is None or current.active != active:
+            fields["status"] = "ACTIVE" if active else "SUSPENDED"
+    elif current is None:
+        fields["status"] = "ACTIVE"
+    if doc.get("password") is not None:
+        fields["password"] = _text(doc, "password")
+    return fields
+
+
+def group_members(doc: dict[str, Any], directory: Any) -> tuple[str, str | None, list[str], list[str]]:
+    """``(display name, external id, user ids, group ids)`` of a Group document.
+
+    A member's kind comes from its ``type`` or else from which id it is;
+    an unknown member id is ``invalidValue``.
+    """
+    name = _text(doc, "displayName")
+    if not name:
+        raise ScimWriteError("'displayName' is required", "invalidValue")
+    users: list[str] = []
+    groups: list[str] = []
+    for member in doc.get("members") or []:
+        value = member.get("value") if isinstance(member, dict) else None
+        if not isinstance(value, str):
+            raise ScimWriteError("each member needs a string 'value'")
+        kind = str(member.get("type") or "").lower()
+        if kind != "group" and value in directory.users:
+            users.append(value)
+        elif kind != "user" and value in directory.groups:
+            groups.append(value)
+        else:
+            raise ScimWriteError(f"member {value!r} is not a known user or group", "invalidValue")
+    return name, _text(doc, "externalId"), users, groups
