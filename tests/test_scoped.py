@@ -38,14 +38,15 @@ from connector.rules.settings import SyncSettings
 from connector.run.planning import read_directory
 from connector.run.read_differences import MirrorDigests
 from connector.run.read_differences import read_differences
+from connector.run.shape import planning_basis
 from connector.run.sync import sync_directory
 from connector.store import Store
 from connector.store.mirror import load_mirror
 from connector.store.scope import FullRead
 from connector.store.scope import Scope
+from connector.store.scope import ScopeRefused
 from connector.store.scope import keep_keys_fresh
 from connector.store.scope import load_scope
-from connector.store.scope import planning_basis
 
 DOMAINS = ("example.com",)
 SETTINGS = SyncSettings(
@@ -96,7 +97,11 @@ def _both(store: Store, provider: FakeProvider, *, full: bool = False) -> _Both:
     with store.transaction() as conn:
         keep_keys_fresh(conn, D)
     with store.transaction(write=False) as conn:
-        scope = load_scope(conn, state, changes, planning_basis(SETTINGS), full_read)
+        scope: Scope | str  # (a refused scope: why)
+        try:
+            scope = load_scope(conn, state, changes, planning_basis(SETTINGS), full_read)
+        except ScopeRefused as refused:
+            scope = refused.reason
         scoped = guard = None
         if isinstance(scope, Scope):  # the guard asks the store for group sizes: inside the transaction
             scoped = make_plan(scope.view, scope.snapshot, SETTINGS, new_id=_counter())

@@ -1,24 +1,19 @@
 """Planning one run: read the directory (or what changed), load the store, plan, judge.
 
-:func:`plan_with_inputs` is what :mod:`connector.run.sync` calls.  It reads the
-whole directory, or only what changed since the stored cursor when the
-provider can say (:meth:`Provider.changes`).  A full read happens on a
-directory's first sync, when the IdP refuses the cursor, when asked
-(``full=True``) and when the last full read is older than
-``settings.full_read_interval`` (default a day, well inside Graph's 7-day
-delta-token life), to catch whatever deltas miss.  Before a full read it asks
-the provider for a cursor that marks *now*, so the next incremental run
-misses nothing that happened during the read.
+:func:`plan_with_inputs` is what :mod:`connector.run.sync` calls.  It decides
+the run's shape first (:mod:`connector.run.shape`: a full read or the changes
+since the cursor; a scoped plan or a whole one), then reads and plans in it.
+Before a full read it asks the provider for a cursor that marks *now*, so the
+next incremental run misses nothing that happened during the read.
 
-A sync over a store exactly as this directory's last run left it plans only
-the identities that changed (:mod:`connector.store.scope`): those the changes
-since the cursor touch, or, after a full read, those the read finds different
-from the mirror (:mod:`connector.run.read_differences`, which never holds the read
-whole).  Otherwise (or with ``whole``) the changes are laid over the mirror,
-or the full read is kept whole, and the whole directory is planned.  The
-planner's plan gets the mirror's changes and the ``SetCursor`` appended here,
-and carries the store revision it was made against (or None when the next
-run must plan the whole directory).
+A scoped run plans only the identities that changed (:mod:`connector.store.scope`):
+those the changes since the cursor touch, or, after a full read, those the read
+finds different from the mirror (:mod:`connector.run.read_differences`, which
+never holds the read whole).  A whole run lays the changes over the mirror, or
+keeps the full read whole, and plans the whole directory.  The planner's plan
+gets the mirror's changes and the ``SetCursor`` appended here, and carries the
+store revision it was made against (or None when the next run must plan the
+whole directory).
 
 What planning needs from the store (the snapshot, the mirror, the billing
 figures) loads on a worker thread while the IdP is read
@@ -58,13 +53,16 @@ from connector.rules.planner import make_plan
 from connector.rules.settings import SyncSettings
 from connector.run.read_differences import READ_PROGRESS_EVERY
 from connector.run.read_differences import read_differences
+from connector.run.shape import RunShape
+from connector.run.shape import decide_shape
+from connector.run.shape import planning_basis
 from connector.run.store_inputs import MirrorForm
 from connector.run.store_inputs import StoreInputs
 from connector.store import Store
 from connector.store.scope import FullRead
+from connector.store.scope import ScopeRefused
 from connector.store.scope import keep_keys_fresh
 from connector.store.scope import load_scope
-from connector.store.scope import planning_basis
 from connector.store.scope import why_whole
 
 
@@ -76,26 +74,6 @@ class Planned:
     read_reason: str
     users_read: int
     accounts: frozenset[str] | None = None  # a scoped plan's accounts: all it can change
-
-
-def full_read_reason(
-    provider: Provider, state: DirectoryState | None, settings: SyncSettings, full: bool | None, now: datetime
-) -> str | None:
-    """Why this run must read everything, or None when changes since the cursor will do."""
-    if full:
-        return "a full read was asked for"
-    if not provider.supports_changes:
-        return f"the {provider.name} provider cannot say what changed"
-    if state is None or not state.synced_before or not state.cursor:
-        return "first sync of this directory"
-    last = state.last_full_read_at
-    if last is None:
-        return "no full read on record"
-    if last.tzinfo is None:
-        last = last.replace(tzinfo=timezone.utc)
-    if now - last >= settings.full_read_interval:
-        return f"the last full read is older than {settings.full_read_interval}"
-    return None
 
 
 def _sharing_ids(members: Iterable[IdpMember], users: Mapping[str, IdpUser]) -> Iterator[IdpMember]:
@@ -125,84 +103,105 @@ def read_directory(provider: Provider, directory_id: str, progress: Progress | N
     return DirectoryView(directory_id, users, groups, members, full_read=True)
 
 
-def _plan(
-    provider: Provider,
-    settings: SyncSettings,
-    state: DirectoryState | None,
-    reason: str | None,
-    refused: str | None,
-    inputs: StoreInputs,
-    *,
-    force: bool,
-    progress: Progress | None,
-) -> Planned:
-    directory_id = provider.directory_id
-    view: DirectoryView | None = None
-    cursor: str | None = None
-    old: MirrorIndex | None = None
-    basis = planning_basis(settings)
-    whole = f"; planned whole: {refused}" if refused else ""  # why a run planned the whole directory
-    if reason is None:
-        assert state is not None
-        try:
-            changes = provider.changes(state.cursor)
-        except CursorExpiredError:
-            reason = "the IdP refused the stored cursor"
-        else:
-            if inputs.scoped:
-                if progress is not None:
-                    progress("plan", 0, None)
-                scoped = _plan_scoped(
-                    inputs.store,
-                    settings,
-                    state,
-                    changes,
-                    basis,
-                    "changes since the stored cursor",
-                    force=force,
-                )
-                if isinstance(scoped, Planned):
-                    return scoped
-                whole = f"; planned whole: {scoped}"
-            mirror = inputs.mirror()
-            assert isinstance(mirror, DirectoryView)
-            old = MirrorIndex.of_view(mirror)
-            view, cursor = overlay(mirror, changes), changes.cursor
-            del mirror
-    if view is None:
-        if provider.supports_changes:
-            cursor = provider.changes(None).cursor  # marks now: nothing during the read is missed
-        if inputs.scoped:  # (a directory synced before, whose provider keeps a mirror)
-            assert state is not None and reason is not None
-            diff = read_differences(provider, inputs.mirror_digests(), cursor, progress)
-            if progress is not None:
-                progress("plan", 0, None)
-            full_read = FullRead(diff.users_read, settings.missing_threshold)
-            scoped = _plan_scoped(
-                inputs.store, settings, state, diff.changes, basis, reason, force=force, full_read=full_read
+@dataclass(frozen=True)
+class _Planning:
+    """What every way of planning one run shares."""
+
+    provider: Provider
+    settings: SyncSettings
+    inputs: StoreInputs
+    basis: str  # the planning basis (:func:`~connector.run.shape.planning_basis`)
+    force: bool
+    progress: Progress | None
+
+    def run(self, state: DirectoryState | None, shape: RunShape) -> Planned:
+        """Read and plan in the run's shape (:mod:`connector.run.shape`), changed only by its named steps."""
+        provider = self.provider
+        if shape.full_read is None:
+            assert state is not None
+            try:
+                changes = provider.changes(state.cursor)
+            except CursorExpiredError:
+                shape = shape.cursor_refused()
+            else:
+                if shape.scoped:
+                    try:
+                        return self.scoped(state, changes, shape)
+                    except ScopeRefused as refused:
+                        shape = shape.planned_whole(refused.reason)
+                mirror = self.inputs.mirror()
+                assert isinstance(mirror, DirectoryView)
+                old = MirrorIndex.of_view(mirror)
+                view = overlay(mirror, changes)
+                del mirror
+                return self.whole(shape, view, changes.cursor, old)
+        cursor = provider.changes(None).cursor if provider.supports_changes else None  # marks now
+        if shape.scoped:  # a directory synced before, whose provider keeps a mirror
+            assert state is not None
+            diff = read_differences(provider, self.inputs.mirror_digests(), cursor, self.progress)
+            full_read = FullRead(diff.users_read, self.settings.missing_threshold)
+            try:
+                return self.scoped(state, diff.changes, shape, full_read)
+            except ScopeRefused as refused:
+                # something wrote to the store during the read, which was not kept whole: read it again
+                shape = shape.planned_whole(refused.reason)
+        view = read_directory(provider, provider.directory_id, self.progress)
+        return self.whole(shape, view, cursor, None)
+
+    def whole(
+        self, shape: RunShape, view: DirectoryView, cursor: str | None, old: MirrorIndex | None
+    ) -> Planned:
+        """Plan the whole directory ``view`` against the whole store; ``old`` is the mirror's index
+        (loaded here when None and the provider keeps a mirror)."""
+        if self.progress is not None:
+            self.progress("plan", 0, None)
+        snapshot, fingerprint, revision = self.inputs.snapshot()
+        if old is None and self.provider.supports_changes:
+            loaded = self.inputs.mirror()
+            old = MirrorIndex.of_view(loaded) if isinstance(loaded, DirectoryView) else loaded
+        plan = make_plan(view, snapshot, self.settings, base_fingerprint=fingerprint)
+        extra = list(mirror_changes(old, view)) if old is not None else []
+        extra.append(_set_cursor(view.directory_id, cursor, len(view.users) if view.full_read else None))
+        plan = dataclasses.replace(
+            plan,
+            changes=plan.changes + tuple(extra),
+            base_revision=_base_revision(plan, revision),
+            settings_digest=self.basis,
+        )
+        guard = check_guard(plan, snapshot, view, self.settings.guard, force=self.force)
+        return Planned(plan, guard, view, shape.describe(), len(view.users))
+
+    def scoped(
+        self, state: DirectoryState, changes: ChangeSet, shape: RunShape, full_read: FullRead | None = None
+    ) -> Planned:
+        """Plan only the identities ``changes`` touch (:mod:`connector.store.scope`).
+
+        ``changes`` are the IdP's since the cursor, or with ``full_read`` a full read's differences
+        from the mirror.  Raises :class:`ScopeRefused` when the store moved since the shape was
+        decided."""
+        if self.progress is not None:
+            self.progress("plan", 0, None)
+        store = self.inputs.store
+        with store.transaction() as conn:
+            keep_keys_fresh(conn, state.directory_id)
+        with store.transaction(write=False) as conn:
+            scope = load_scope(conn, state, changes, self.basis, full_read)
+            plan = make_plan(scope.view, scope.snapshot, self.settings)
+            cursor = _set_cursor(
+                state.directory_id, changes.cursor, full_read.users_read if full_read is not None else None
             )
-            if isinstance(scoped, Planned):
-                return scoped
-            # something wrote to the store during the read, which was not kept whole: read it again
-            whole = f"; planned whole: {scoped}"
-        view = read_directory(provider, directory_id, progress)
-    if progress is not None:
-        progress("plan", 0, None)
-    snapshot, fingerprint, revision = inputs.snapshot()
-    if old is None and provider.supports_changes:
-        loaded = inputs.mirror()
-        old = MirrorIndex.of_view(loaded) if isinstance(loaded, DirectoryView) else loaded
-    plan = make_plan(view, snapshot, settings, base_fingerprint=fingerprint)
-    extra = list(mirror_changes(old, view)) if old is not None else []
-    extra.append(_set_cursor(directory_id, cursor, len(view.users) if view.full_read else None))
-    plan = dataclasses.replace(
-        plan,
-        changes=plan.changes + tuple(extra),
-        base_revision=_base_revision(plan, revision),
-        settings_digest=basis,
-    )
-    guard = check_guard(plan, snapshot, view, settings.guard, force=force)
-    return Planned(plan, guard, view, (reason or "changes since the stored cursor") + whole, len(view.users))
+            plan = dataclasses.replace(
+                plan,
+                changes=plan.changes + scope.mirror + (cursor,),
+                users_read=scope.facts.users_read,
+                base_revision=_base_revision(plan, scope.revision),
+                settings_digest=self.basis,
+            )
+            guard = judge(plan, scope.facts, self.settings.guard, force=self.force)
+        created = {c.account_id for c in plan.changes if isinstance(c, CreateAccount)}
+        accounts = frozenset(scope.snapshot.accounts.keys() | created)
+        reason = shape.describe(scope.identities)
+        return Planned(plan, guard, scope.view, reason, scope.facts.users_read, accounts)
 
 
 def _set_cursor(directory_id: str, cursor: str | None, full_read_users: int | None) -> SetCursor:
@@ -227,46 +226,6 @@ def _base_revision(plan: Plan, revision: int) -> int | None:
     return revision
 
 
-def _plan_scoped(
-    store: Store,
-    settings: SyncSettings,
-    state: DirectoryState,
-    changes: ChangeSet,
-    basis: str,
-    reason: str,
-    *,
-    force: bool,
-    full_read: FullRead | None = None,
-) -> Planned | str:
-    """Plan only the identities ``changes`` touch (:mod:`connector.store.scope`), or say why not.
-
-    ``changes`` are the IdP's since the cursor, or with ``full_read`` a full read's differences
-    from the mirror; ``reason`` is why the run read what it read."""
-    with store.transaction() as conn:
-        keep_keys_fresh(conn, state.directory_id)
-    with store.transaction(write=False) as conn:
-        scope = load_scope(conn, state, changes, basis, full_read)
-        if isinstance(scope, str):
-            return scope
-        plan = make_plan(scope.view, scope.snapshot, settings)
-        cursor = _set_cursor(
-            state.directory_id, changes.cursor, full_read.users_read if full_read is not None else None
-        )
-        plan = dataclasses.replace(
-            plan,
-            changes=plan.changes + scope.mirror + (cursor,),
-            users_read=scope.facts.users_read,
-            base_revision=_base_revision(plan, scope.revision),
-            settings_digest=basis,
-        )
-        guard = judge(plan, scope.facts, settings.guard, force=force)
-    reached = "they touch" if full_read is None else "that differ from the last read"
-    why = f"{reason}; planned only the {scope.identities} identities {reached}"
-    created = {c.account_id for c in plan.changes if isinstance(c, CreateAccount)}
-    accounts = frozenset(scope.snapshot.accounts.keys() | created)
-    return Planned(plan, guard, scope.view, why, scope.facts.users_read, accounts)
-
-
 def plan_with_inputs(
     provider: Provider,
     store: Store,
@@ -286,32 +245,39 @@ def plan_with_inputs(
     different from the last read)."""
     directory_id = provider.directory_id
     state = store.directory_state(directory_id)
-    reason = full_read_reason(provider, state, settings, full, datetime.now(timezone.utc))
-    mirror: MirrorForm | None = None if not provider.supports_changes else "index" if reason else "view"
-    # a sync over a store its last run left as it was may plan only what changed, or what a full
-    # read finds different from the last (a saved plan is made whole: it carries a fingerprint)
-    # (no mirror to tell what changed without a provider that keeps one)
-    eligible = not fingerprint and state is not None and state.synced_before and provider.supports_changes
-    refused: str | None = None
-    if eligible and whole:
-        refused = "a whole plan was asked for"
-    elif eligible and state is not None:
+    basis = planning_basis(settings)
+
+    def store_moved() -> str | None:
+        assert state is not None
         with store.transaction(write=False) as conn:
-            refused = why_whole(conn, state, planning_basis(settings))
-    scoped = eligible and refused is None
+            return why_whole(conn, state, basis)
+
+    shape = decide_shape(
+        provider,
+        state,
+        settings,
+        full=full,
+        whole=whole,
+        saved=fingerprint,
+        store_moved=store_moved,
+        now=datetime.now(timezone.utc),
+    )
+    mirror: MirrorForm | None = None
+    if provider.supports_changes:
+        mirror = "index" if shape.full_read is not None else "view"
     # a scoped run takes the billing figures its last run kept; others count them during the read
-    kept = state.planned_billing if scoped and state is not None else None
+    kept = state.planned_billing if shape.scoped and state is not None else None
     inputs = StoreInputs(
         store,
         directory_id,
         fingerprint=fingerprint,
         mirror=mirror,
         billing=billing,
-        scoped=scoped,
+        scoped=shape.scoped,
         later_billing=kept is not None,
     )
     try:
-        planned = _plan(provider, settings, state, reason, refused, inputs, force=force, progress=progress)
+        planned = _Planning(provider, settings, inputs, basis, force, progress).run(state, shape)
         if billing and kept is not None and planned.accounts is not None:
             return planned, BillingReport.from_dict(kept)  # valid: the revision was found unmoved
         return planned, inputs.billing()

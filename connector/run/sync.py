@@ -34,7 +34,6 @@ from connector.rules.plan import BOOKKEEPING
 from connector.rules.plan import Action
 from connector.rules.plan import Plan
 from connector.rules.settings import SyncSettings
-from connector.run.planning import full_read_reason
 from connector.run.planning import plan_with_inputs
 from connector.run.planning import read_directory
 from connector.run.report import SyncReport
@@ -43,7 +42,6 @@ from connector.store import Store
 __all__ = [
     "DEFAULT_BATCH_SIZE",
     "apply_saved_plan",
-    "full_read_reason",
     "gc_paused",
     "plan_directory",
     "read_directory",

@@ -31,14 +31,12 @@ them); the snapshot holds their links and accounts, every link to those
 accounts, every group, and those accounts' memberships.  An identity not
 linked that no address in play reaches (a conflict or a skip that stays one)
 is left out: it plans nothing.  The mirror's changes are written as rows
-(:mod:`connector.rules.scoped_mirror`).  Otherwise :func:`load_scope` says why the
-whole directory must be planned.
+(:mod:`connector.rules.scoped_mirror`).  Otherwise :func:`load_scope` raises
+:class:`ScopeRefused`, saying why the whole directory must be planned.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Collection
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -65,7 +63,6 @@ from connector.rules.scoped_mirror import USER
 from connector.rules.scoped_mirror import member_changes
 from connector.rules.scoped_mirror import nested_under
 from connector.rules.scoped_mirror import scoped_mirror_changes
-from connector.rules.settings import SyncSettings
 from connector.store import scoped_reads as reads
 from connector.store.address_keys import accounts_with_keys
 from connector.store.address_keys import fill_mirror_keys
@@ -83,21 +80,15 @@ NOT_ON_RECORD = "the store as the last run left it is not on record"
 """Why a run plans the whole directory when its last run recorded no store revision."""
 
 
-def planning_basis(settings: SyncSettings) -> str:
-    """A digest of what planning depends on besides the store and the directory.
+class ScopeRefused(Exception):
+    """The store is not as the directory's last run left it, so only a whole plan is right.
 
-    Recorded with a run; a later run plans only what changed only while it is
-    the same (the verified domains, the missing threshold, the connector's
-    version).
-    """
-    import connector  # the package's version; imported here, as the package imports this module
+    ``reason`` says what moved; the run then plans the whole directory
+    (:meth:`connector.run.shape.RunShape.planned_whole`)."""
 
-    basis = {
-        "version": connector.__version__,
-        "verified_domains": sorted(settings.verified_domains),
-        "missing_threshold": settings.missing_threshold,
-    }
-    return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 @dataclass(frozen=True)
@@ -209,17 +200,20 @@ def why_whole(conn: Connection, state: DirectoryState, basis: str) -> str | None
 
 def load_scope(
     conn: Connection, state: DirectoryState, changes: ChangeSet, basis: str, full_read: FullRead | None = None
-) -> Scope | str:
-    """What planning only the changed identities needs, or why the whole directory must be planned.
+) -> Scope:
+    """What planning only the changed identities needs.
 
     ``changes`` are the IdP's changes since the cursor, or with ``full_read`` a
-    full read's differences from the mirror.  The address keys must be fresh
-    (:func:`keep_keys_fresh`, in an earlier transaction).
+    full read's differences from the mirror; ``basis`` is the planning basis the
+    run was decided with (:func:`connector.run.shape.planning_basis`).  The address
+    keys must be fresh (:func:`keep_keys_fresh`, in an earlier transaction).
+    Raises :class:`ScopeRefused` when the store is not as the last run left it:
+    the whole directory must be planned.
     """
     d = state.directory_id
     refused = why_whole(conn, state, basis)
     if refused is not None:
-        return refused
+        raise ScopeRefused(refused)
     revision = state.planned_revision  # (why_whole found the store's to be this)
     assert revision is not None
 
