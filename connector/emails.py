@@ -1,6 +1,6 @@
 """Email normalisation for matching, internal or external, and look-alike detection.
 
-PRODUCT.md, "Email normalisation for matching": trim, Unicode NFC, syntax
+docs/contract.md, "Email normalisation for matching": trim, Unicode NFC, syntax
 checked by ``email_validator`` (no network, no deliverability check), domain
 IDNA-encoded and lower-cased, local part compared with ASCII-only case
 insensitivity.  No Unicode case folding (dotless ``ı``, the Kelvin sign ``K``

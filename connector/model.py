@@ -8,7 +8,7 @@ Two families live here:
   ``GroupMembership``), as the planner sees them in a ``StoreSnapshot``.
 
 Identity is always ``(directory_id, immutable IdP id)``; emails, logins and
-names are mutable attributes (PRODUCT.md, "Link").  Every record is immutable
+names are mutable attributes (docs/contract.md, "Link").  Every record is immutable
 so that mapping, linking and planning can stay pure.
 """
 
@@ -37,7 +37,7 @@ class MemberKind(str, enum.Enum):
 class IdpUser:
     """A user as the identity provider has it, in neutral terms.
 
-    ``active`` follows PRODUCT.md: Okta ``ACTIVE``, ``PASSWORD_EXPIRED``,
+    ``active`` follows docs/contract.md, "Map": Okta ``ACTIVE``, ``PASSWORD_EXPIRED``,
     ``LOCKED_OUT`` and ``RECOVERY`` are active, every other status is not;
     Graph ``accountEnabled``; SCIM ``active``.  ``raw_status`` keeps the IdP's
     own word (``"SUSPENDED"``, ``"accountEnabled=false"``, ``"active=false"``).

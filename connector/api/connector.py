@@ -233,7 +233,7 @@ class Connector:
     def review(
         self, directory_id: str, out: str | os.PathLike[str], *, include_internal: bool = False
     ) -> ReviewReport:
-        """Write the review CSV of PRODUCT.md for one directory to ``out``."""
+        """Write the review CSV of docs/contract.md, "Review before sync", for one directory to ``out``."""
         from connector.rules.review import mixed_groups
         from connector.rules.review import review_rows
         from connector.rules.review import write_review_csv

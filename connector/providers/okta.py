@@ -12,7 +12,7 @@
   A missing next link after a *short* page cannot be told from the end.
 * Paging follows ``Link: rel="next"`` (§1.7); rate limits come in
   ``X-Rate-Limit-*`` headers (§1.8) and are handled by :mod:`connector.net.http`.
-* ``active`` per PRODUCT.md: ``ACTIVE``, ``PASSWORD_EXPIRED``, ``LOCKED_OUT``,
+* ``active`` per docs/contract.md, "Map": ``ACTIVE``, ``PASSWORD_EXPIRED``, ``LOCKED_OUT``,
   ``RECOVERY``; every other status is inactive.
 * ``changes(cursor)``: the cursor is a UTC timestamp; reads look back from
   ``cursor - 60 s`` (``CURSOR_OVERLAP``: the System Log is near-real-time and

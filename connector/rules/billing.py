@@ -1,4 +1,4 @@
-"""Product access and the billable count (PRODUCT.md, "Product access", "Billing").
+"""Product access and the billable count (docs/contract.md, "Product access", "Billing").
 
 An active account has a product when it is in a group (through any source)
 that the configuration grants the product to; grants name groups, and every

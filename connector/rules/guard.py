@@ -1,6 +1,6 @@
 """The guard: stop a plan that looks like a fault of the source, not a change of the world.
 
-PRODUCT.md, "Guard".  A plan is stopped when it would
+docs/contract.md, "Guard".  A plan is stopped when it would
 
 * follow a read that came back empty, or shrank by more than
   ``max_shrink_ratio`` since the last good run (``read_empty``,

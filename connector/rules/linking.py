@@ -1,6 +1,6 @@
 """Pure link decisions: which account each IdP identity belongs to.
 
-PRODUCT.md, "Link":
+docs/contract.md, "A sync run", step 3, "Link":
 
 * an identity already linked by ``(directory_id, idp_user_id)`` keeps its link,
   whatever its email says now;

@@ -1,6 +1,6 @@
 """Planning the groups a directory manages: create, rename, adopt.
 
-PRODUCT.md, "Group": an IdP group mirrors into a managed product group, linked
+docs/contract.md, "Group": an IdP group mirrors into a managed product group, linked
 by the IdP group id (so a rename in the IdP renames the product group).  An IdP
 group whose name equals a *local* group's adopts that group: the group becomes
 managed, and its local members and product grants stay.  Groups of other

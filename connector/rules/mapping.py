@@ -1,7 +1,7 @@
 """Pure mapping from an IdP user to the product's fields, and internal or external.
 
 Providers already turn each IdP's JSON into :class:`~connector.model.IdpUser`
-(active per PRODUCT.md, "Map"); this module decides what the product makes of
+(active per docs/contract.md, "Map"); this module decides what the product makes of
 it: the profile an account would carry, the parsed address, and whether the
 person is internal (address in a verified domain) or external.
 """
@@ -75,7 +75,7 @@ def account_is_internal(account: Account, verified_domains: frozenset[str]) -> b
     """True when the account's own address is in a verified domain.
 
     What decides whether sync may touch a profile is the *account's* address:
-    an external account is the person's own (PRODUCT.md, "Rules that hold always").
+    an external account is the person's own (docs/contract.md, "External accounts").
     """
     domain = account.email.rpartition("@")[2].strip().lower() if account.email else ""
     if domain.isascii():  # an ASCII domain is its own IDNA form: no need to parse

@@ -1,6 +1,6 @@
 """Flattening nested IdP groups, with cycles reported and never looped on.
 
-PRODUCT.md, "Group": a member of a child group is a member of every ancestor.
+docs/contract.md, "Group": a member of a child group is a member of every ancestor.
 Groups that contain each other (a cycle, found as a strongly connected
 component with Tarjan's algorithm, iteratively so that deep nesting cannot
 overflow the stack) all end up with the union of their members, and the cycle

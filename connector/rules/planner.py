@@ -2,7 +2,7 @@
 
 Pure and deterministic given ``new_id``, and level-based: it plans the
 difference between what the directory says and what the store holds, so a
-second plan made after the first is applied is empty (PRODUCT.md, "A sync
+second plan made after the first is applied is empty (docs/contract.md, "A sync
 run", and STYLE.md habit 4).  What it plans, with a reason on every change:
 
 * managed groups created or renamed; a local group with the IdP group's name

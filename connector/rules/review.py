@@ -1,6 +1,6 @@
 """The review before a sync: who the next sync would touch, as a CSV, and mixed groups.
 
-PRODUCT.md, "Review before sync": one row a user, columns in this order:
+docs/contract.md, "Review before sync": one row a user, columns in this order:
 ``email, unique_identifier, active, groups, action, account_id, note``.
 ``active`` is ``yes``/``no``; ``groups`` are the user's IdP group names
 (nested groups included) joined by ``;``; ``action`` is one of create, link,

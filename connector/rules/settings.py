@@ -20,7 +20,7 @@ from connector.errors import ConfigError
 
 @dataclass(frozen=True)
 class GuardSettings:
-    """The guard's numbers (PRODUCT.md, "Guard"); every one of them configurable.
+    """The guard's numbers (docs/contract.md, "Guard"); every one of them configurable.
 
     A plan trips the guard when it would deactivate at least
     ``min_deactivations`` accounts *and* more than ``max_deactivation_ratio``

@@ -6,7 +6,7 @@ writes with executemany ``insert()``/``update()`` in batches, which is what
 ``migrations/versions``; this module must describe the same columns (a test
 compares the two).
 
-Constraints hold what a database can hold of PRODUCT.md:
+Constraints hold what a database can hold of docs/contract.md:
 
 * ``links``: one identity links to one account (primary key
   ``(directory_id, idp_user_id)``) and an account has at most one identity

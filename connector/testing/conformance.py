@@ -148,7 +148,7 @@ def check_full_read(harness: Harness) -> None:
 
 
 def check_active_mapping(harness: Harness) -> None:
-    """``active`` follows PRODUCT.md for every status; inactive users are read too."""
+    """``active`` follows docs/contract.md, "Map", for every status; inactive users are read too."""
     directory = sample_directory()
     with running(harness, directory) as run:
         users = {u.idp_user_id: u for u in run.provider.iter_users()}

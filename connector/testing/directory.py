@@ -2,7 +2,7 @@
 
 Statuses use Okta's words, the richest vocabulary; a harness renders them
 in its IdP's terms (Graph ``accountEnabled``, SCIM ``active``).  ``active``
-follows PRODUCT.md.
+follows docs/contract.md.
 """
 
 from __future__ import annotations

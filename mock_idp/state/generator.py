@@ -6,7 +6,7 @@ it and the connector must cope:
 
 * most users internal, at ``domain``; a share external: contractors at partner
   companies and people on personal mail (gmail.com, outlook.com, ...);
-* every Okta status, weighted towards ``ACTIVE`` (PRODUCT.md: the signed-in
+* every Okta status, weighted towards ``ACTIVE`` (docs/contract.md, "Map": the signed-in
   states are active, the others are not);
 * Entra B2B guests: ``user_type="Guest"``, ``creation_type="Invitation"``,
   ``external_user_state`` ``PendingAcceptance``/``Accepted``, the invited

@@ -2,7 +2,7 @@
 
 Statuses use Okta's vocabulary, the richest of the three dialects.
 ``User.active`` is true for the signed-in states (``ACTIVE``,
-``PASSWORD_EXPIRED``, ``LOCKED_OUT``, ``RECOVERY``), as PRODUCT.md defines it.
+``PASSWORD_EXPIRED``, ``LOCKED_OUT``, ``RECOVERY``), as docs/contract.md, "Map", defines it.
 :class:`mock_idp.state.directory.Directory` creates, indexes and logs them.
 """
 

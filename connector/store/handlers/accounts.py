@@ -210,7 +210,9 @@ def activate_accounts(ctx: ApplyContext, changes: Sequence[ActivateAccount]) -> 
 
 @handles(Action.DEACTIVATE)
 def deactivate_accounts(ctx: ApplyContext, changes: Sequence[DeactivateAccount]) -> list[Result]:
-    """Deactivate, and drop only the memberships this directory gave (PRODUCT.md)."""
+    """Deactivate, and drop only the memberships this directory gave.
+
+    docs/contract.md, "Inactive and absent identities"."""
     existing = rows_by(ctx, t.accounts, "account_id", (c.account_id for c in changes), ("status",))
     linked = links_by_identity(ctx, (c.idp_user_id for c in changes))
     m = t.memberships.c

@@ -5,7 +5,7 @@ Every handler takes a batch of one action, reads what it needs in a few
 ``IN (...)`` selects, answers per change (applied, already so, failed and
 why), and writes the rest with executemany statements.  Applying a change a
 second time is a no-op, so a rerun after a crash is safe.  Besides the
-plan's own checks, the rules that hold always (PRODUCT.md) are held here
+plan's own checks, the rules that hold always (docs/contract.md) are held here
 too: a sync never removes a ``local`` or another directory's membership,
 and never changes the profile of an account outside the verified domains.
 """
