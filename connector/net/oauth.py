@@ -152,9 +152,9 @@ class OAuthClientCredentials(Authenticator):
                 "directory's [directories.tls]) to the CA that signed it"
             ) from None
         except OAuthError as exc:
-            text = f"the token endpoint refused the client: {exc.error}"
+            text = f"the token endpoint refused the client: {_quote(exc.error)}"
             if exc.description:
-                text += f" ({exc.description})"
+                text += f" ({_quote(exc.description)})"
             raise AuthError(scrub(text, self.secret_values()), code=exc.error) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             where = urlsplit(self.token_url)
@@ -167,16 +167,65 @@ class OAuthClientCredentials(Authenticator):
         return True
 
     def _check_response(self, response: requests.Response) -> requests.Response:
-        if response.status_code == 429 or response.status_code >= 500:
+        """Hold the token endpoint's answer to RFC 6749 §5.1/§5.2 before authlib reads it.
+
+        An OAuth error (``error``) goes on to authlib, which raises it (and an optional scope it
+        names is dropped, :meth:`ensure`); any other answer that is not a Bearer token becomes
+        an :class:`AuthError` quoting what came, cut short and without secrets."""
+        status = response.status_code
+        if status == 429 or status >= 500:
             raise self._translate(response)
         try:
-            response.json()
+            body = response.json()
         except ValueError:
             raise AuthError(
-                f"the token endpoint answered {response.status_code} without a JSON body",
-                status=response.status_code,
+                f"the token endpoint answered {status} without a JSON body", status=status
             ) from None
+        if not isinstance(body, dict):
+            raise self._refused(f"answered {status} with JSON that is not a JSON object", status)
+        if isinstance(body.get("error"), str):
+            return response
+        if status >= 400 or "errorCode" in body:
+            code, summary = body.get("errorCode"), body.get("errorSummary")
+            if code is not None or summary is not None:  # Okta's error shape
+                raise self._refused(
+                    f"refused the client ({status}): {_quote(code)}: {_quote(summary)}", status
+                )
+            raise self._refused(f"answered {status} without an OAuth error", status)
+        token = body.get("access_token")
+        if not isinstance(token, str) or not token:
+            raise self._refused(f"answered {status} without an access_token", status)
+        kind = body.get("token_type")
+        if not isinstance(kind, str) or kind.lower() != "bearer":
+            raise self._refused(f"issued a {_quote(kind)!r} token; only Bearer tokens can be used", status)
+        expires = body.get("expires_in")
+        if expires is not None and (isinstance(expires, bool) or not _is_number(expires)):
+            raise self._refused(f"answered expires_in={_quote(expires)!r}, not a number of seconds", status)
         return response
+
+    def _refused(self, what: str, status: int) -> AuthError:
+        return AuthError(scrub(f"the token endpoint {what}", self.secret_values()), status=status)
+
+
+QUOTE_MAX = 200
+"""Characters of an IdP's own words kept in an error message."""
+
+
+def _quote(value: Any) -> str:
+    """An IdP-supplied value as text for a message, cut to :data:`QUOTE_MAX` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX] + "..."
+
+
+def _is_number(value: Any) -> bool:
+    """A number, or a string of one (some servers quote ``expires_in``)."""
+    if isinstance(value, (int, float)):
+        return True
+    try:
+        float(value)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 def oauth_authenticator(
