@@ -16,7 +16,8 @@
     │   └── RunInProgressError          exit 7  another run holds this directory's lock
     ├── GuardTrippedError               exit 5  the plan was stopped by the guard
     ├── ConflictsFoundError             exit 8  conflicts, with --strict
-    └── StalePlanError                  exit 9  the store changed since a saved plan was made
+    ├── StalePlanError                  exit 9  the store changed since a saved plan was made
+    └── UnexpectedError                 exit 1  a failure no other error names (a bug)
 
 Errors are raised ``from`` their cause and translated only at the edges: a
 provider turns HTTP into these, the CLI turns these into exit codes.  No
@@ -24,6 +25,8 @@ message ever carries a secret.
 """
 
 from __future__ import annotations
+
+from collections.abc import Iterable
 
 
 class ConnectorError(Exception):
@@ -134,3 +137,24 @@ class StalePlanError(ConnectorError):
     """A saved plan no longer matches the store it was made against."""
 
     exit_code = 9
+
+
+class UnexpectedError(ConnectorError):
+    """Something failed that the connector has no error for (a bug, or an answer no check foresaw).
+
+    The CLI reports it like any other error (exit 1) and goes on with the next directory; the
+    traceback goes to the debug log (``-v``)."""
+
+
+SEVERITY = (1, 6, 3, 4, 2, 7, 9, 5, 8)
+"""Exit codes from the most to the least serious: when several directories end differently, the
+command exits with the most serious (docs/cli.md, "Exit codes")."""
+
+
+def worst_exit_code(codes: Iterable[int]) -> int:
+    """The most serious of several exit codes (:data:`SEVERITY`); 0 when every one is 0."""
+    failed = [code for code in codes if code]
+    if not failed:
+        return 0
+    rank = {code: n for n, code in enumerate(SEVERITY)}
+    return min(failed, key=lambda code: rank.get(code, -1))

@@ -22,31 +22,48 @@ from connector.cli.render import print_check
 from connector.cli.render import print_plan
 from connector.cli.render import print_review
 from connector.cli.render import print_sync
-from connector.cli.render import sync_outcome
-from connector.errors import ConflictsFoundError
+from connector.cli.render import sync_exit_codes
 from connector.errors import ConnectorError
 from connector.errors import GuardTrippedError
+from connector.errors import UnexpectedError
+from connector.errors import worst_exit_code
 from connector.rules.plan import Plan
 
 
-def _run(app: AppContext, directory_id: str | None, work: Any) -> tuple[list[Any], ConnectorError | None]:
+def _run(app: AppContext, directory_id: str | None, work: Any) -> tuple[list[Any], list[ConnectorError]]:
     """Run ``work(connector, id)`` for each selected directory; keep going past a failing one.
 
-    Returns the results and the first error (its exit code is the command's).
+    Returns the results (a failed directory's as ``{"directory_id", "error"}``) and the errors.
+    A failure that is no :class:`ConnectorError` (an answer no check foresaw) fails its directory
+    as an :class:`UnexpectedError`, its traceback in the debug log, and the next directory runs.
     """
     connector = app.connector()
-    results, first_error = [], None
+    results: list[Any] = []
+    errors: list[ConnectorError] = []
     for current in connector.directory_ids(directory_id):
         try:
             results.append(work(connector, current))
+            continue
         except ConnectorError as exc:
-            if directory_id is not None:
-                raise
-            message = app.describe(exc)
-            log.error("%s: %s", current, message)
-            results.append({"directory_id": current, "error": error_dict(exc, message)})
-            first_error = first_error or exc
-    return results, first_error
+            failure = exc
+        except Exception as exc:  # noqa: BLE001 (one directory's failure must not stop the next)
+            log.debug("directory %s failed unexpectedly", current, exc_info=True)
+            failure = UnexpectedError(f"unexpected {type(exc).__name__}: {str(exc)[:500]}")
+            failure.__cause__ = exc
+        if directory_id is not None:
+            raise failure
+        message = app.describe(failure)
+        log.error("%s: %s", current, message)
+        results.append({"directory_id": current, "error": error_dict(failure, message)})
+        errors.append(failure)
+    return results, errors
+
+
+def _exit(errors: list[ConnectorError], *codes: int) -> None:
+    """Leave with the most serious exit code among the directories' (docs/cli.md); 0 goes on."""
+    code = worst_exit_code([*(e.exit_code for e in errors), *codes])
+    if code:
+        exit_with(code)
 
 
 @click.command()
@@ -87,15 +104,14 @@ def review(
 
     with progress_reporter() as progress:
         app.connector().progress = progress
-        results, error = _run(
+        results, errors = _run(
             app, directory_id, lambda c, d: c.review(d, path_for(d), include_internal=include_internal)
         )
     if as_json:
         emit_json({"version": 1, "directories": [as_dict(r) for r in results]})
     else:
         print_review(results)
-    if error is not None:
-        exit_with(error.exit_code)
+    _exit(errors)
 
 
 @click.command()
@@ -114,13 +130,12 @@ def plan(
         raise usage_error("--out saves one directory's plan; add --directory ID")
     with progress_reporter() as progress:
         connector.progress = progress
-        results, error = _run(app, directory_id, lambda c, d: c.plan(d, force=force, full=full))
+        results, errors = _run(app, directory_id, lambda c, d: c.plan(d, force=force, full=full))
     if as_json:
         emit_json({"version": 1, "directories": [as_dict(r) for r in results]})
     else:
         print_plan(results)
-    if error is not None:
-        exit_with(error.exit_code)
+    _exit(errors)
     if out:
         report = results[0]
         if report.guard is not None and getattr(report.guard, "tripped", False) and not force:
@@ -194,7 +209,7 @@ def sync(
     connector = app.connector()
     with progress_reporter() as progress:
         connector.progress = progress
-        results, error = _run(
+        results, errors = _run(
             app,
             directory_id,
             lambda c, d: c.sync(d, dry_run=dry_run, force=force, full=full, wait=wait, whole=whole),
@@ -203,10 +218,4 @@ def sync(
         emit_json({"version": 1, "dry_run": dry_run, "directories": [as_dict(r) for r in results]})
     else:
         print_sync(results)
-    if error is not None:
-        exit_with(error.exit_code)
-    tripped, conflicts = sync_outcome(results)
-    if tripped:
-        exit_with(GuardTrippedError.exit_code)
-    if strict and conflicts:
-        exit_with(ConflictsFoundError.exit_code)
+    _exit(errors, *sync_exit_codes(results, strict=strict))

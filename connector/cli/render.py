@@ -10,6 +10,9 @@ import click
 
 from connector.cli.output import console
 from connector.cli.output import print_table
+from connector.errors import ConflictsFoundError
+from connector.errors import GuardTrippedError
+from connector.errors import StoreError
 from connector.rules.plan import BOOKKEEPING
 
 _BOOKKEEPING = frozenset(a.value for a in BOOKKEEPING)
@@ -152,12 +155,21 @@ def print_sync(results: Iterable[Any]) -> None:
         _list_problems(data)
 
 
-def sync_outcome(results: Iterable[Any]) -> tuple[bool, bool]:
-    """(a guard stopped some plan, some conflict was found) over sync reports."""
-    tripped = conflicts = False
+def sync_exit_codes(results: Iterable[Any], *, strict: bool) -> list[int]:
+    """Each sync report's exit code (docs/cli.md): 5 when the guard stopped its plan, 6 when the
+    store refused some of its changes, 8 with ``strict`` when it found conflicts; else 0.
+    A failed directory's code comes with its error."""
+    codes = []
     for result in results:
         data = as_dict(result)
-        stopped = bool((data.get("guard") or {}).get("tripped")) and not data.get("applied")
-        tripped = tripped or stopped
-        conflicts = conflicts or bool(data.get("conflicts"))
-    return tripped, conflicts
+        if data.get("error"):
+            continue
+        if (data.get("guard") or {}).get("tripped") and not data.get("applied"):
+            codes.append(GuardTrippedError.exit_code)
+        elif data.get("outcome") == "applied_with_failures":
+            codes.append(StoreError.exit_code)
+        elif strict and data.get("conflicts"):
+            codes.append(ConflictsFoundError.exit_code)
+        else:
+            codes.append(0)
+    return codes

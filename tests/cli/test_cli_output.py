@@ -9,7 +9,8 @@ from connector.cli.output import emit_json
 from connector.cli.output import progress_reporter
 from connector.cli.render import print_plan
 from connector.cli.render import print_sync
-from connector.cli.render import sync_outcome
+from connector.cli.render import sync_exit_codes
+from connector.errors import worst_exit_code
 
 GUARD_OK = {"tripped": False, "rule": None, "message": "guard passed", "numbers": {}, "forced": False}
 CONFLICT = {
@@ -72,10 +73,29 @@ def test_a_tripped_guard_is_named_once(capsys):
     assert out.count("guard tripped") == 0 and out.count("--force") == 1
 
 
-def test_sync_outcome_only_counts_a_guard_that_stopped_the_plan():
+def test_sync_exit_codes_count_only_a_guard_that_stopped_the_plan():
     tripped = {**GUARD_OK, "tripped": True}
-    assert sync_outcome([sync_report(guard=tripped, applied=False)]) == (True, True)
-    assert sync_outcome([sync_report(guard=tripped, applied=True, conflicts=[])]) == (False, False)
+    assert sync_exit_codes([sync_report(guard=tripped, applied=False)], strict=True) == [5]
+    assert sync_exit_codes([sync_report(guard=tripped, applied=True, conflicts=[])], strict=True) == [0]
+
+
+def test_sync_exit_codes_per_directory():
+    reports = [
+        sync_report(),  # two conflicts
+        sync_report(outcome="applied_with_failures", conflicts=[]),
+        sync_report(conflicts=[]),
+        {"directory_id": "broken", "error": {"type": "AuthError", "message": "no", "exit_code": 3}},
+    ]
+    assert sync_exit_codes(reports, strict=False) == [0, 6, 0]
+    assert sync_exit_codes(reports, strict=True) == [8, 6, 0]
+
+
+def test_the_worst_exit_code_wins():
+    assert worst_exit_code([]) == 0 and worst_exit_code([0, 0]) == 0
+    assert worst_exit_code([8, 5, 0]) == 5
+    assert worst_exit_code([5, 6, 8]) == 6
+    assert worst_exit_code([4, 3, 7]) == 3
+    assert worst_exit_code([9, 1, 6]) == 1
 
 
 def test_plan_table_lists_changes_with_reasons(capsys):

@@ -1,0 +1,88 @@
+"""Several directories in one command: a failing one never stops the next; the exit code is the worst.
+
+Two in-process adapters come through the ``connector.providers`` entry points, as a third
+party's would: one whose read blows up with an error no check foresaw, one that works.
+"""
+
+from __future__ import annotations
+
+import json
+from importlib.metadata import EntryPoint
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from connector.cli.main import cli
+from connector.providers import registry
+from tests.fakes import FakeProvider
+from tests.fakes import user
+
+
+class ExplodingProvider(FakeProvider):
+    """Its user listing fails as an unforeseen answer would (deeply nested JSON, say)."""
+
+    name = "exploding"
+
+    def iter_users(self):  # type: ignore[no-untyped-def]
+        raise RecursionError("maximum recursion depth exceeded while decoding a JSON object")
+        yield  # pragma: no cover
+
+
+class WorkingProvider(FakeProvider):
+    name = "working"
+
+    def __init__(self, directory_id: str = "fake-dir", **kwargs: object) -> None:
+        super().__init__(directory_id, **kwargs)  # type: ignore[arg-type]
+        for n in range(3):
+            self.put_user(user(n))
+
+
+@pytest.fixture
+def config(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    points = [
+        EntryPoint(cls.name, f"{__name__}:{cls.__name__}", registry.ENTRY_POINT_GROUP)
+        for cls in (ExplodingProvider, WorkingProvider)
+    ]
+    monkeypatch.setattr(registry, "entry_points", lambda group: [p for p in points if p.group == group])
+    monkeypatch.setenv("MANY_DIRECTORIES_TOKEN", "not-a-real-token")
+    path = tmp_path / "connector.toml"
+    path.write_text(
+        """
+[organization]
+verified_domains = ["example.com"]
+
+[[directories]]
+id = "first"
+provider = "exploding"
+base_url = "https://first.test"
+auth = { method = "bearer", token_env = "MANY_DIRECTORIES_TOKEN" }
+
+[[directories]]
+id = "second"
+provider = "working"
+base_url = "https://second.test"
+auth = { method = "bearer", token_env = "MANY_DIRECTORIES_TOKEN" }
+"""
+    )
+    return path
+
+
+def test_an_unexpected_failure_fails_its_directory_and_the_next_one_runs(config: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(config), "sync", "--json"])
+    assert result.exit_code == 1, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "Traceback" not in result.output
+    reports = json.loads(result.stdout)["directories"]
+    assert reports[0]["directory_id"] == "first"
+    assert reports[0]["error"]["type"] == "UnexpectedError"
+    assert "RecursionError" in reports[0]["error"]["message"]
+    assert reports[1]["directory_id"] == "second" and reports[1]["counts"]["create_account"] == 3
+    assert "first: unexpected RecursionError" in result.stderr
+
+
+def test_one_directory_named_alone_fails_with_a_message_not_a_traceback(config: Path) -> None:
+    result = CliRunner().invoke(cli, ["--config", str(config), "sync", "-d", "first"])
+    assert result.exit_code == 1
+    assert "error: unexpected RecursionError" in result.stderr
+    assert result.exception is None or isinstance(result.exception, SystemExit)
