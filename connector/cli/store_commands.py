@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import csv
 import sys
 from typing import Any
 
@@ -16,6 +15,7 @@ from connector.cli.common import json_option
 from connector.cli.common import pass_app
 from connector.cli.output import emit_json
 from connector.cli.output import print_table
+from connector.csv_files import write_csv
 
 
 @click.group()
@@ -50,19 +50,15 @@ def accounts_export(app: AppContext, as_json: bool) -> None:
     if as_json:
         emit_json({"version": 1, "accounts": rows})
         return
-    writer = csv.writer(sys.stdout, lineterminator="\n")
-    writer.writerow(("account_id", "email", "display_name", "status", "origin", "groups"))
-    for row in rows:
-        writer.writerow(
-            (
-                row["account_id"],
-                row["email"],
-                row["display_name"] or "",
-                row["status"],
-                row["origin"],
-                ";".join(row["groups"]),
-            )
-        )
+    write_csv(
+        sys.stdout,
+        ("account_id", "email", "display_name", "status", "origin", "groups"),
+        (
+            (r["account_id"], r["email"], r["display_name"], r["status"], r["origin"], ";".join(r["groups"]))
+            for r in rows
+        ),
+        lineterminator="\n",
+    )
 
 
 @click.command()

@@ -14,12 +14,12 @@ Cells that a spreadsheet would run as a formula (starting with ``=``, ``+``,
 
 from __future__ import annotations
 
-import csv
 import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import TextIO
 
+from connector.csv_files import write_csv
 from connector.model import DirectoryView
 from connector.model import StoreSnapshot
 from connector.rules.linking import LinkKind
@@ -34,7 +34,6 @@ from connector.rules.planner import make_plan
 from connector.rules.settings import SyncSettings
 
 COLUMNS: tuple[str, ...] = ("email", "unique_identifier", "active", "groups", "action", "account_id", "note")
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 _EXTERNAL = "external: the profile is the person's own and is never changed"
 
 
@@ -199,17 +198,7 @@ def _absent_rows(
 
 def write_review_csv(rows: Iterable[ReviewRow], file: TextIO) -> int:
     """Write the header and ``rows`` to ``file`` (opened with ``newline=""``); return the row count."""
-    writer = csv.writer(file)
-    writer.writerow(COLUMNS)
-    count = 0
-    for row in rows:
-        writer.writerow([_safe(cell) for cell in row.cells()])
-        count += 1
-    return count
-
-
-def _safe(cell: str) -> str:
-    return f"'{cell}" if cell.startswith(_FORMULA_START) else cell
+    return write_csv(file, COLUMNS, (row.cells() for row in rows))
 
 
 def mixed_groups(view: DirectoryView, settings: SyncSettings) -> list[MixedGroup]:

@@ -175,3 +175,30 @@ def test_idp_commands_still_need_the_secret(config_file):
     result = CliRunner().invoke(cli, ["--config", str(config_file), "check"], env={"CLI_TEST_SCIM_TOKEN": ""})
     assert result.exit_code == 2
     assert "the environment variable CLI_TEST_SCIM_TOKEN is not set" in result.stderr
+
+
+FORMULAS = [
+    ('=HYPERLINK("https://evil.test","click")', '\'=HYPERLINK("https://evil.test","click")'),
+    ("@SUM(1+1)", "'@SUM(1+1)"),
+    ("+1 555 0100", "'+1 555 0100"),
+    ("-2+3", "'-2+3"),
+    ("\t=cmd|' /C calc'!A0", "'=cmd|' /C calc'!A0"),  # the import trims the tab; the cell still starts =
+    ("Plain Name", "Plain Name"),
+]
+
+
+def test_accounts_export_neutralises_formula_cells(invoke, tmp_path):
+    """docs/contract.md, "CSV neutralisation": the export is a CSV the product writes."""
+    rows = ["email,display_name,groups"]
+    for n, (name, _) in enumerate(FORMULAS):
+        quoted = name.replace('"', '""')
+        rows.append(f'person{n}@example.com,"{quoted}","{quoted}"')
+    path = tmp_path / "formulas.csv"
+    path.write_text("\n".join(rows) + "\n", newline="")
+    assert invoke("accounts", "import", str(path)).exit_code == 0
+    exported = list(csv.DictReader(io.StringIO(invoke("accounts", "export").stdout, newline="")))
+    by_email = {r["email"]: r for r in exported}
+    for n, (_, safe) in enumerate(FORMULAS):
+        row = by_email[f"person{n}@example.com"]
+        assert row["display_name"] == safe
+        assert row["groups"] == safe
