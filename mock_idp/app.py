@@ -20,9 +20,9 @@ rate-limit headers through ``renderer.decorate`` (``after_request``).
 
 from __future__ import annotations
 
-import hashlib
 import importlib
 import re
+import secrets
 import socket
 import time
 from collections.abc import Iterable
@@ -76,9 +76,10 @@ class CollapseSlashes:
         return self.app(environ, start_response)
 
 
-def default_admin_token(directory: Directory) -> str:
-    """The admin token a mock gets when none is configured: stable for a seed."""
-    return "admin-" + hashlib.sha256(f"mock-idp-admin:{directory.seed}".encode()).hexdigest()[:32]
+def default_admin_token() -> str:
+    """The admin token a mock gets when none is configured: random, so that knowing the seed (or the
+    fixture) gives no way into the control plane; ``serve`` prints it."""
+    return "admin-" + secrets.token_hex(16)
 
 
 def create_app(directory: Directory | None = None, *, config: Mapping[str, Any] | None = None) -> Flask:
@@ -105,7 +106,7 @@ def create_app(directory: Directory | None = None, *, config: Mapping[str, Any] 
 
     app.extensions["mock_idp"] = MockIdp(
         directory=directory,
-        admin_token=config.get("ADMIN_TOKEN") or default_admin_token(directory),
+        admin_token=config.get("ADMIN_TOKEN") or default_admin_token(),
         faults=engine,
         settings={
             "base_url": config.get("BASE_URL"),

@@ -75,13 +75,11 @@ def require_auth(dialect: Dialect, scopes: Iterable[str]) -> Principal:
 
 
 def _access_token(directory: Directory, token: str) -> IssuedToken | None:
-    with directory.lock:
-        return directory.issued_tokens.get(token)
+    return directory.find_issued_token(token)
 
 
 def _static_token(directory: Directory, token: str) -> ApiToken | None:
-    with directory.lock:
-        return directory.api_tokens.get(token)
+    return directory.find_api_token(token)
 
 
 def _expired(directory: Directory, issued: IssuedToken) -> bool:

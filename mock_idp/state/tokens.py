@@ -8,6 +8,8 @@ directory's ``lock`` and clock, but never touches users, groups or the change lo
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import random
 import threading
 from collections.abc import Callable
@@ -34,6 +36,7 @@ class TokenBook:
         self.api_tokens: dict[str, ApiToken] = {}
         self.issued_tokens: dict[str, IssuedToken] = {}
         self.used_jtis: dict[str, datetime] = {}
+        self._by_digest: dict[bytes, ApiToken | IssuedToken] = {}
 
     def add_client(self, client: OAuthClient) -> OAuthClient:
         with self.lock:
@@ -43,6 +46,7 @@ class TokenBook:
     def add_api_token(self, token: ApiToken) -> ApiToken:
         with self.lock:
             self.api_tokens[token.token] = token
+            self._by_digest[_digest(token.token)] = token
             return token
 
     def issue_token(
@@ -58,7 +62,33 @@ class TokenBook:
                 expires_at=self._clock().astimezone(timezone.utc) + timedelta(seconds=lifetime),
             )
             self.issued_tokens[token.token] = token
+            self._by_digest[_digest(token.token)] = token
             return token
+
+    def find_issued_token(self, presented: str) -> IssuedToken | None:
+        """The access token ``presented`` names, found without comparing it character by character
+        with a stored one (:func:`_find`)."""
+        found = self._find(presented)
+        return found if isinstance(found, IssuedToken) else None
+
+    def find_api_token(self, presented: str) -> ApiToken | None:
+        """The static API token ``presented`` names (:func:`_find`)."""
+        found = self._find(presented)
+        return found if isinstance(found, ApiToken) else None
+
+    def _find(self, presented: str) -> ApiToken | IssuedToken | None:
+        """Look a presented token up by its SHA-256 (the time depends on the digest, not on how much
+        of a real token the guess shares), then confirm with :func:`hmac.compare_digest`."""
+        with self.lock:
+            found = self._by_digest.get(_digest(presented))
+            if found is None or not hmac.compare_digest(found.token.encode(), presented.encode()):
+                return None
+            if (
+                self.api_tokens.get(found.token) is not found
+                and self.issued_tokens.get(found.token) is not found
+            ):
+                return None  # forgotten since (a reset or a fixture replaced the credentials)
+            return found
 
     def use_jti(self, jti: str, expires_at: datetime) -> bool:
         """Record a client-assertion ``jti``; False when it was seen before (a replay)."""
@@ -74,3 +104,7 @@ class TokenBook:
     def clock_now(self) -> datetime:
         """The clock's time without advancing the change clock (for token checks)."""
         return self._clock().astimezone(timezone.utc)
+
+
+def _digest(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
