@@ -46,6 +46,8 @@ from connector.errors import RetryableError
 from connector.errors import TerminalError
 from connector.net.auth import Authenticator
 from connector.net.auth import scrub
+from connector.net.origins import follow_same_origin
+from connector.net.origins import host_of
 from connector.net.settings import HttpSettings
 
 log = logging.getLogger(__name__)
@@ -229,7 +231,7 @@ class HttpClient:
             except (requests.ConnectionError, requests.Timeout) as exc:
                 retries += 1
                 wait = self._backoff(retries)
-                reason = f"cannot reach {_host(url)} ({type(exc).__name__})"
+                reason = f"cannot reach {host_of(url)} ({type(exc).__name__})"
                 if retries > s.max_retries or waited + wait > s.max_total_wait:
                     raise RetryableError(
                         f"{_where(url)}: {reason} (gave up after {retries} attempts)",
@@ -244,12 +246,26 @@ class HttpClient:
         self, url: str, params: dict[str, Any] | None, headers: dict[str, str] | None
     ) -> requests.Response:
         try:
-            # verify given explicitly: a REQUESTS_CA_BUNDLE in the environment must not override it
-            return self.session.get(
-                url, params=params, headers=headers, timeout=self.timeout, verify=self.session.verify
+            response = self._get(url, params, headers)
+            return follow_same_origin(
+                response, lambda target: self._get(target, None, headers), self.directory_id
             )
         except (requests.exceptions.ChunkedEncodingError, requests.exceptions.ContentDecodingError) as exc:
             raise _Unreadable(f"the answer was cut off or garbled ({type(exc).__name__})") from None
+
+    def _get(
+        self, url: str, params: dict[str, Any] | None, headers: dict[str, str] | None
+    ) -> requests.Response:
+        # redirects are followed by follow_same_origin, not by requests; verify given explicitly: a
+        # REQUESTS_CA_BUNDLE in the environment must not override it
+        return self.session.get(
+            url,
+            params=params,
+            headers=headers,
+            timeout=self.timeout,
+            verify=self.session.verify,
+            allow_redirects=False,
+        )
 
     def _parse(self, response: requests.Response) -> Any:
         try:
@@ -365,12 +381,6 @@ def _where(url: str | None) -> str:
     return urlsplit(url or "").path or "/"
 
 
-def _host(url: str) -> str:
-    """``host:port`` of ``url`` (never a user or password it may carry)."""
-    parts = urlsplit(url)
-    return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
-
-
 def _int(value: str | None) -> int | None:
     if value is None:
         return None
@@ -378,9 +388,3 @@ def _int(value: str | None) -> int | None:
         return int(float(value))
     except ValueError:
         return None
-
-
-def same_origin(url: str, base_url: str) -> bool:
-    """True when ``url`` has the scheme and host of ``base_url`` (next links must)."""
-    a, b = urlsplit(url), urlsplit(base_url)
-    return (a.scheme, a.netloc.lower()) == (b.scheme, b.netloc.lower())

@@ -12,6 +12,7 @@ import logging
 import time
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urljoin
 from urllib.parse import urlsplit
 
 import requests
@@ -26,6 +27,7 @@ from connector.errors import RetryableError
 from connector.errors import TerminalError
 from connector.net.auth import Authenticator
 from connector.net.auth import scrub
+from connector.net.origins import host_of
 from connector.net.settings import AuthSettings
 from connector.net.settings import Secret
 
@@ -131,8 +133,7 @@ class OAuthClientCredentials(Authenticator):
         self.token_calls += 1
         try:
             try:
-                # verify given explicitly: a REQUESTS_CA_BUNDLE in the environment must not override it
-                session.fetch_token(self.token_url, grant_type="client_credentials", verify=session.verify)
+                self._fetch(session)
             except OAuthError as exc:
                 if exc.error != "invalid_scope" or self.fallback_scope is None:
                     raise
@@ -145,7 +146,7 @@ class OAuthClientCredentials(Authenticator):
                 )
                 session.scope, self.fallback_scope = self.fallback_scope, None
                 self.token_calls += 1
-                session.fetch_token(self.token_url, grant_type="client_credentials", verify=session.verify)
+                self._fetch(session)
         except requests.exceptions.SSLError:
             raise TerminalError(
                 "TLS verification failed for the token endpoint; set ca_bundle in [tls] (or in the "
@@ -161,6 +162,13 @@ class OAuthClientCredentials(Authenticator):
             host = f"{where.hostname}:{where.port}" if where.port else where.hostname
             raise RetryableError(f"token endpoint {host} unreachable: {type(exc).__name__}") from None
 
+    def _fetch(self, session: OAuth2Session) -> None:
+        # verify given explicitly: a REQUESTS_CA_BUNDLE in the environment must not override it;
+        # a redirect is never followed (docs/contract.md, "Credentials bound to their origin")
+        session.fetch_token(
+            self.token_url, grant_type="client_credentials", verify=session.verify, allow_redirects=False
+        )
+
     def renew(self) -> bool:
         session: OAuth2Session = self.session  # type: ignore[assignment]
         session.token = None
@@ -175,6 +183,13 @@ class OAuthClientCredentials(Authenticator):
         status = response.status_code
         if status == 429 or status >= 500:
             raise self._translate(response)
+        if 300 <= status < 400:
+            where = host_of(urljoin(self.token_url, response.headers.get("Location", "")))
+            raise self._refused(
+                f"redirected ({status}) to {where}; not followed: credentials go only to the origin "
+                "they were configured for",
+                status,
+            )
         try:
             body = response.json()
         except ValueError:

@@ -21,7 +21,7 @@ from typing import Any
 
 from connector.errors import IncompleteReadError
 from connector.net.http import HttpClient
-from connector.net.http import same_origin
+from connector.net.origins import same_origin
 
 
 def _check_next(http: HttpClient, next_url: str, current: str, base_url: str) -> None:

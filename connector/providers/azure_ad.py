@@ -42,7 +42,7 @@ from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
 from connector.model import MemberKind
-from connector.net.http import same_origin
+from connector.net.origins import same_origin
 from connector.net.paging import graph_pages
 from connector.providers.base import CheckResult
 from connector.providers.base import ProviderSettings
