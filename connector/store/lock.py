@@ -2,8 +2,9 @@
 
 PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock`` or, to
 wait, ``pg_advisory_lock``) taken on a connection held open for the whole
-run.  The server drops it when that session ends, so a killed process never
-leaves it behind.
+run, keyed by the store (its database and schema) and the directory.  The
+server drops it when that session ends, so a killed process never leaves it
+behind.
 
 SQLite: an exclusive ``flock`` on a small file beside the database file, one
 file per directory.  Chosen over a lock row with owner and heartbeat because
@@ -38,9 +39,12 @@ _LOCAL_LOCKS: dict[str, threading.Lock] = {}
 _LOCAL_GUARD = threading.Lock()
 
 
-def advisory_key(directory_id: str) -> int:
-    """A signed 64-bit key for ``pg_advisory_lock``, stable across processes."""
-    digest = hashlib.sha256(f"idp-connector run {directory_id}".encode()).digest()
+def advisory_key(store_identity: str, directory_id: str) -> int:
+    """A signed 64-bit key for ``pg_advisory_lock``, stable across processes.
+
+    ``store_identity`` names the store (database and schema): advisory locks are shared by every
+    schema of a database, and two stores in two schemas must not hold each other's runs up."""
+    digest = hashlib.sha256(f"idp-connector run\0{store_identity}\0{directory_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -53,9 +57,10 @@ def _busy(directory_id: str) -> RunInProgressError:
 
 @contextlib.contextmanager
 def postgres_lock(engine: Engine, directory_id: str, *, wait: bool) -> Iterator[None]:
-    """Hold ``pg_advisory_lock`` for ``directory_id`` on a dedicated session."""
-    key = advisory_key(directory_id)
+    """Hold ``pg_advisory_lock`` for ``directory_id`` of this store on a dedicated session."""
     with engine.connect() as conn:
+        database, schema = conn.execute(text("SELECT current_database(), current_schema()")).one()
+        key = advisory_key(f"{database}.{schema}", directory_id)
         if wait:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
         elif not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():

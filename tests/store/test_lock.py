@@ -96,3 +96,14 @@ def test_a_killed_holder_leaves_no_lock_behind(store: Store, store_url: str) -> 
         except RunInProgressError:
             time.sleep(0.1)
     pytest.fail("the lock outlived the process that held it")
+
+
+@pytest.mark.postgres
+def test_two_stores_in_two_schemas_of_one_server_do_not_block_each_other(pg_urls) -> None:
+    first, second = Store.open(pg_urls()), Store.open(pg_urls())
+    try:
+        with first.run_lock("okta"), second.run_lock("okta"):
+            pass
+    finally:
+        first.close()
+        second.close()
