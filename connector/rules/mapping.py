@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from connector.emails import Email
 from connector.emails import InvalidEmailError
 from connector.emails import domain_of
+from connector.emails import is_internal
 from connector.emails import parse_email
 from connector.model import Account
 from connector.model import IdpUser
@@ -61,7 +62,8 @@ def map_user(user: IdpUser, verified_domains: Iterable[str]) -> MappedUser:
             email = parse_email(user.email)
         except InvalidEmailError as exc:
             problem = f"{user.email!r} is not a valid email: {exc}"
-    internal = email is not None and email.domain in frozenset(verified_domains)
+    # by the domain alone, also for an address that does not parse (docs/contract.md, "Review before sync")
+    internal = is_internal(email if email is not None else user.email, verified_domains)
     return MappedUser(
         user=user,
         email=email,

@@ -111,3 +111,19 @@ def test_mixed_groups(settings) -> None:
     )
     (group,) = mixed_groups(v, settings)
     assert (group.name, group.internal, group.external) == ("all", 1, 1)
+
+
+def test_internal_or_external_is_decided_by_the_domain_alone(settings) -> None:
+    """An address that does not parse is still internal when its domain is verified."""
+    v = view(
+        [
+            user("u-bad-int", "not an address@example.com"),
+            user("u-kelvin", "\u212aelvin@example.com"),  # the Kelvin sign, not K
+            user("u-bad-ext", "not an address@partner.io"),
+        ]
+    )
+    rows = {r.unique_identifier: r for r in review_rows(v, snapshot([]), settings)}
+    assert set(rows) == {"u-bad-ext"} and rows["u-bad-ext"].action == "conflict"
+    everyone = {r.unique_identifier: r for r in review_rows(v, snapshot([]), settings, include_internal=True)}
+    assert everyone["u-bad-int"].internal and everyone["u-kelvin"].internal
+    assert not everyone["u-bad-ext"].internal
