@@ -9,8 +9,9 @@
 * a 429 waits what the IdP asked for: ``Retry-After`` (seconds or an HTTP
   date, RFC 9110 §10.2.3), else Okta's ``X-Rate-Limit-Reset`` against the
   answer's ``Date`` plus one second (as Okta's SDK does), else backoff.  429s
-  do not use up retries; a request gives up when its waits would pass
-  ``max_total_wait`` or after ``max_rate_limit_retries`` 429s, with a
+  do not use up retries; a request gives up when the run's waits on 429s
+  and 5xx, all its requests together, would pass ``max_total_wait``, or
+  after ``max_rate_limit_retries`` 429s, with a
   :class:`~connector.errors.RateLimitedError` that says so;
 * pacing: when ``X-Rate-Limit-Remaining`` drops to the part of the budget
   that is not ours (``1 - rate_share`` of ``X-Rate-Limit-Limit``), the next
@@ -138,6 +139,7 @@ class HttpClient:
         self._rng = rng or random.Random()
         self._pace = _Pace()
         self.waited = 0.0  # seconds spent waiting on 429s, 5xx and pacing, in all
+        self.retry_waited = 0.0  # seconds spent waiting on 429s and 5xx: the run's max_total_wait budget
         self.adapter = CountingAdapter()
         self.session.mount("https://", self.adapter)
         self.session.mount("http://", self.adapter)
@@ -174,7 +176,6 @@ class HttpClient:
         retries = 0
         rate_limited = 0
         renewed = False
-        waited = 0.0
         while True:
             self._wait_for_pace()
             try:
@@ -191,10 +192,11 @@ class HttpClient:
                 rate_limited += 1
                 wait = exc.retry_after if exc.retry_after is not None else self._backoff(rate_limited)
                 reason = "rate limited (429)"
-                if rate_limited > s.max_rate_limit_retries or waited + wait > s.max_total_wait:
+                if rate_limited > s.max_rate_limit_retries or self.retry_waited + wait > s.max_total_wait:
                     raise RateLimitedError(
                         f"gave up on {_where(url)} after {rate_limited} rate-limited answers and "
-                        f"{waited:.1f}s of waiting (the IdP asked for {wait:.1f}s more; "
+                        f"{self.retry_waited:.1f}s of waiting in this run "
+                        f"(the IdP asked for {wait:.1f}s more; "
                         f"budget {s.max_total_wait:.0f}s)",
                         retry_after=wait,
                         status=exc.status,
@@ -210,7 +212,7 @@ class HttpClient:
                 retries += 1
                 wait = getattr(exc, "retry_after", None) or self._backoff(retries)
                 reason = f"answered {exc.status}" if getattr(exc, "status", None) else "unreadable answer"
-                if retries > s.max_retries or waited + wait > s.max_total_wait:
+                if retries > s.max_retries or self.retry_waited + wait > s.max_total_wait:
                     if isinstance(exc, _Unreadable):
                         raise IncompleteReadError(
                             f"{_where(url)}: {exc} (after {retries} attempts)",
@@ -232,14 +234,14 @@ class HttpClient:
                 retries += 1
                 wait = self._backoff(retries)
                 reason = f"cannot reach {host_of(url)} ({type(exc).__name__})"
-                if retries > s.max_retries or waited + wait > s.max_total_wait:
+                if retries > s.max_retries or self.retry_waited + wait > s.max_total_wait:
                     raise RetryableError(
                         f"{_where(url)}: {reason} (gave up after {retries} attempts)",
                         directory_id=self.directory_id,
                     ) from None
             log.info("%s: %s; retrying in %.1fs", _where(url), reason, wait)
             self._sleep(wait)
-            waited += wait
+            self.retry_waited += wait
             self.waited += wait
 
     def _send(

@@ -156,6 +156,19 @@ def test_a_429_storm_ends_within_the_wait_budget(client, rsps, sleeps, settings)
     assert sum(sleeps) <= settings.max_total_wait
 
 
+def test_the_wait_budget_is_the_runs_not_each_requests(client, rsps, sleeps, settings):
+    """max_total_wait (60 s here) counts every request's waits: 3 requests that each wait 25 s pass it."""
+    for _ in range(2):
+        rsps.get(URL, status=429, headers={"Retry-After": "25"}, json=_error("E0000047", "rate"))
+        rsps.get(URL, json=[{"id": "a"}])
+    rsps.get(URL, status=429, headers={"Retry-After": "25"}, json=_error("E0000047", "rate"))
+    client.get_json(URL)
+    client.get_json(URL)
+    with pytest.raises(RateLimitedError, match="50.0s of waiting in this run"):
+        client.get_json(URL)
+    assert sum(sleeps) <= settings.max_total_wait
+
+
 def test_429s_do_not_use_up_the_5xx_retries(client, rsps, sleeps, settings):
     for _ in range(settings.max_retries + 3):
         rsps.get(URL, status=429, headers={"Retry-After": "0"})
