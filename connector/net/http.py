@@ -30,7 +30,6 @@ import random
 import time
 import warnings
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -49,6 +48,7 @@ from connector.net.auth import Authenticator
 from connector.net.auth import scrub
 from connector.net.origins import follow_same_origin
 from connector.net.origins import host_of
+from connector.net.rate_buckets import rate_bucket
 from connector.net.settings import HttpSettings
 
 log = logging.getLogger(__name__)
@@ -77,13 +77,6 @@ class CountingAdapter(HTTPAdapter):
 def no_error_body(response: requests.Response) -> tuple[str | None, str | None]:
     """An :data:`ErrorReader` for IdPs whose error bodies say nothing useful."""
     return None, None
-
-
-@dataclass
-class _Pace:
-    """When the next request may go, from the last ``X-Rate-Limit-*`` headers."""
-
-    resume_at: float = 0.0
 
 
 def _environment_once_per_host(session: requests.Session) -> None:
@@ -137,7 +130,7 @@ class HttpClient:
         self._monotonic = monotonic
         self._wallclock = wallclock
         self._rng = rng or random.Random()
-        self._pace = _Pace()
+        self._resume_at: dict[str, float] = {}  # per rate bucket: when its next request may go
         self.waited = 0.0  # seconds spent waiting on 429s, 5xx and pacing, in all
         self.retry_waited = 0.0  # seconds spent waiting on 429s and 5xx: the run's max_total_wait budget
         self.adapter = CountingAdapter()
@@ -177,14 +170,14 @@ class HttpClient:
         rate_limited = 0
         renewed = False
         while True:
-            self._wait_for_pace()
+            self._wait_for_pace(url)
             try:
                 with warnings.catch_warnings() if not s.verify_tls else contextlib.nullcontext():
                     if not s.verify_tls:
                         warnings.simplefilter("ignore", InsecureRequestWarning)
                     self.auth.ensure()
                     response = self._send(url, params, headers)
-                self._observe(response)
+                self._observe(url, response)
                 if response.status_code < 300:
                     return self._parse(response), response
                 raise self.translate(response)
@@ -282,7 +275,7 @@ class HttpClient:
 
     # ------------------------------------------------------------------ pacing
 
-    def _observe(self, response: requests.Response) -> None:
+    def _observe(self, url: str, response: requests.Response) -> None:
         headers = response.headers
         limit = _int(headers.get("X-Rate-Limit-Limit"))
         remaining = _int(headers.get("X-Rate-Limit-Remaining"))
@@ -292,15 +285,22 @@ class HttpClient:
         reserved = limit * (1.0 - self.settings.rate_share)
         if remaining <= reserved:
             wait = max(0.0, reset - self._server_now(response)) + 1.0
-            self._pace.resume_at = self._monotonic() + wait
-            log.info("rate budget share used (%s of %s left); pausing %.1fs", remaining, limit, wait)
+            bucket = rate_bucket(url)
+            self._resume_at[bucket] = self._monotonic() + wait
+            log.info(
+                "rate budget share of %s used (%s of %s left); pausing it %.1fs",
+                bucket,
+                remaining,
+                limit,
+                wait,
+            )
 
-    def _wait_for_pace(self) -> None:
-        wait = self._pace.resume_at - self._monotonic()
+    def _wait_for_pace(self, url: str) -> None:
+        resume_at = self._resume_at.pop(rate_bucket(url), None)
+        wait = resume_at - self._monotonic() if resume_at is not None else 0.0
         if wait > 0:
             self._sleep(wait)
             self.waited += wait
-        self._pace.resume_at = 0.0
 
     def _server_now(self, response: requests.Response) -> float:
         date = response.headers.get("Date")

@@ -17,6 +17,7 @@ from connector.errors import RetryableError
 from connector.errors import TerminalError
 from connector.net.auth import Authenticator
 from connector.net.http import HttpClient
+from connector.net.rate_buckets import rate_bucket
 from connector.net.settings import HttpSettings
 from connector.net.settings import Secret
 from connector.providers.okta import read_okta_error
@@ -237,3 +238,40 @@ def test_the_environments_proxy_settings_are_read_once_per_host(client, rsps, mo
     assert asked == [URL]  # the second page of the same host asks the environment nothing
     client.get_json(other)
     assert asked == [URL, other]
+
+
+@pytest.mark.parametrize(
+    ("url", "bucket"),
+    [
+        ("https://acme.okta.test/api/v1/users?limit=200", "/api/v1/users"),
+        ("https://acme.okta.test/api/v1/users/00u1", "/api/v1/users/*"),
+        ("https://acme.okta.test/api/v1/groups/00g1/users", "/api/v1/groups/*/users"),
+        ("https://acme.okta.test/api/v1/groups/00g2/users?after=x", "/api/v1/groups/*/users"),
+        ("https://acme.okta.test/api/v1/logs", "/api/v1/logs"),
+        ("https://graph.test/v1.0/groups/abc/members", "/v1.0/groups/*/members"),
+        ("https://scim.test/scim/v2/Users/abc", "/scim/v2/Users/*"),
+    ],
+)
+def test_rate_buckets_leave_object_ids_out(url, bucket):
+    assert rate_bucket(url) == bucket
+
+
+def test_a_bucket_that_runs_low_pauses_only_its_own_requests(client, rsps, sleeps):
+    """Okta announces one budget per endpoint family: an exhausted users bucket must not stall groups."""
+    low = {
+        "X-Rate-Limit-Limit": "10",
+        "X-Rate-Limit-Remaining": "0",
+        "X-Rate-Limit-Reset": str(DATE_EPOCH + 60),
+        "Date": DATE,
+    }
+    groups = URL.replace("/users", "/groups")
+    rsps.get(URL, json=[], headers=low)
+    rsps.get(groups, json=[])
+    rsps.get(groups, json=[])
+    rsps.get(URL, json=[])
+    client.get_json(URL)
+    client.get_json(groups)
+    client.get_json(groups)
+    assert sleeps == []
+    client.get_json(URL)
+    assert sleeps == [61.0]
