@@ -4,6 +4,8 @@
 ``CONNECTOR_TEST_PG_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``);
 every test gets a schema of its own, dropped afterwards.  Without a server
 the PostgreSQL cases skip and say why; with ``CI`` set they fail instead.
+
+``rsa_key`` and ``fast_http`` serve the adapters' tests and the network layer's.
 """
 
 from __future__ import annotations
@@ -15,11 +17,13 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
+from joserfc.jwk import RSAKey
 from sqlalchemy import create_engine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from connector.net.settings import HttpSettings
 from connector.store import Store
 
 PG_URL = os.environ.get("CONNECTOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
@@ -92,3 +96,13 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(scope="session")
+def rsa_key() -> RSAKey:
+    return RSAKey.generate_key(2048, private=True)
+
+
+@pytest.fixture
+def fast_http() -> HttpSettings:
+    return HttpSettings(max_retries=2, backoff_base=0.01, backoff_max=0.05, max_total_wait=30.0)

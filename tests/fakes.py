@@ -21,6 +21,7 @@ from sqlalchemy import insert
 from connector.errors import CursorExpiredError
 from connector.errors import IncompleteReadError
 from connector.model import ChangeSet
+from connector.model import DirectoryView
 from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
@@ -198,6 +199,12 @@ def seeded(users: int = 6, groups: int = 2, **kwargs: Any) -> FakeProvider:
     if groups > 1:
         provider.add_member("g0", "g1", MemberKind.GROUP)
     return provider
+
+
+def as_sets(view: DirectoryView) -> tuple[object, ...]:
+    """A view with member order ignored and empty member lists dropped."""
+    members = {g: frozenset(m) for g, m in view.members.items() if m}
+    return (dict(view.users), dict(view.groups), members)
 
 
 def blind_add_memberships(ctx: ApplyContext, changes: Sequence[AddMembership]) -> list[Result]:
