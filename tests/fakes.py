@@ -16,6 +16,7 @@ from collections.abc import Sequence
 from typing import Any
 from typing import ClassVar
 
+from builders import user
 from sqlalchemy import insert
 
 from connector.errors import CursorExpiredError
@@ -33,21 +34,6 @@ from connector.store import tables as t
 from connector.store.handlers.registry import ApplyContext
 from connector.store.handlers.registry import Result
 from connector.store.handlers.registry import applied
-
-
-def user(n: int | str, *, domain: str = "example.com", active: bool = True, **fields: Any) -> IdpUser:
-    """A user ``u<n>`` with email ``user<n>@<domain>``."""
-    return IdpUser(
-        idp_user_id=f"u{n}",
-        user_name=f"user{n}@{domain}",
-        email=fields.pop("email", f"user{n}@{domain}"),
-        active=active,
-        raw_status="ACTIVE" if active else "SUSPENDED",
-        display_name=fields.pop("display_name", f"User {n}"),
-        given_name=fields.pop("given_name", "User"),
-        family_name=fields.pop("family_name", str(n)),
-        **fields,
-    )
 
 
 class FakeProvider:

@@ -10,10 +10,10 @@ from datetime import datetime
 from datetime import timezone
 
 import pytest
+from builders import user
 from fakes import FakeProvider
 from fakes import as_sets
 from fakes import seeded
-from fakes import user
 from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings

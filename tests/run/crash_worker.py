@@ -17,8 +17,8 @@ import sys
 import threading
 import time
 
+from builders import user
 from fakes import FakeProvider
-from fakes import user
 
 from connector.model import MemberKind
 from connector.rules.settings import SyncSettings

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from builders import user
 from fakes import FakeProvider
 from fakes import FullReadOnlyProvider
-from fakes import user
 
 from connector.model import AccountStatus
 from connector.model import IdpUser

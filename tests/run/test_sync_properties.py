@@ -8,9 +8,9 @@ counts only distinct active internal accounts.
 
 from __future__ import annotations
 
+from builders import user
 from fakes import FakeProvider
 from fakes import FullReadOnlyProvider
-from fakes import user
 from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings

@@ -8,9 +8,9 @@ from datetime import timezone
 from typing import Any
 
 import pytest
+from builders import user
 from fakes import as_sets
 from fakes import seeded
-from fakes import user
 from sqlalchemy import event
 
 from connector.apply.applier import apply_plan

@@ -16,8 +16,8 @@ import json
 from collections.abc import Callable
 
 import pytest
+from builders import user
 from fakes import FakeProvider
-from fakes import user
 from hypothesis import HealthCheck
 from hypothesis import event
 from hypothesis import given
