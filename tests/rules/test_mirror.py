@@ -18,6 +18,7 @@ from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from connector.model import ChangeSet
 from connector.model import DirectoryView
@@ -141,7 +142,7 @@ def mutate(idp: FakeProvider, step: tuple[str, int, int], fresh: list[int]) -> N
         idp.delete_group(gid)
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(60), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(steps=STEPS, split=st.integers(0, 25), diffs=st.booleans())
 def test_mirror_plus_changes_equals_a_fresh_read(
     steps: list[tuple[str, int, int]], split: int, diffs: bool

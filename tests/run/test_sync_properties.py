@@ -14,6 +14,7 @@ from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from simulated_days import build
 from simulated_days import live
 
@@ -66,7 +67,7 @@ def check(store: Store, provider: FakeProvider, report: object) -> None:
         assert count <= billed.billable, product
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(who=people, hand=invited, member=memberships, steps=day, incremental=st.booleans())
 def test_sync_converges_and_never_breaks_a_rule(
     who: list[tuple[int, str, bool]],

@@ -23,6 +23,7 @@ from hypothesis import event
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from simulated_days import HIRING_DOMAINS
 from simulated_days import build
 from simulated_days import live
@@ -337,7 +338,7 @@ def test_billing_after_a_scoped_run_is_the_whole_count() -> None:
         assert report.billing_after.active_accounts == 5
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     who=people,
     hand=invited,
