@@ -4,6 +4,14 @@
 ``CONNECTOR_TEST_PG_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``);
 every test gets a schema of its own, dropped afterwards.  Without a server
 the PostgreSQL cases skip and say why; with ``CI`` set they fail instead.
+
+``rsa_key`` and ``fast_http`` serve the adapters' tests and the network layer's.
+
+Hypothesis runs under one of two profiles: ``ci`` (with ``CI`` set, as in CI:
+today's example counts, derandomized, as Hypothesis' own CI profile) and
+``local`` (otherwise: a fifth of the examples).  ``HYPOTHESIS_PROFILE`` names
+another.  Tests that set their own ``max_examples`` scale with it
+(``hypothesis_profiles.examples``).  The report header names the profile.
 """
 
 from __future__ import annotations
@@ -15,12 +23,39 @@ from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
+from hypothesis import HealthCheck
+from hypothesis import settings
+from hypothesis_profiles import CI
+from hypothesis_profiles import LOCAL
+from joserfc.jwk import RSAKey
 from sqlalchemy import create_engine
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
+from connector.net.settings import HttpSettings
 from connector.store import Store
+
+settings.register_profile(
+    CI,
+    settings.get_profile("default"),
+    derandomize=True,
+    deadline=None,
+    database=None,
+    print_blob=True,
+    suppress_health_check=[HealthCheck.too_slow],
+)
+settings.register_profile(LOCAL, settings.get_profile("default"), max_examples=20)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or (CI if os.environ.get("CI") else LOCAL))
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    active = settings()
+    return (
+        f"hypothesis profile: {settings.get_current_profile_name()} (max_examples={active.max_examples}, "
+        f"derandomize={active.derandomize}; chosen by HYPOTHESIS_PROFILE, else by CI)"
+    )
+
 
 PG_URL = os.environ.get("CONNECTOR_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
@@ -92,3 +127,13 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+@pytest.fixture(scope="session")
+def rsa_key() -> RSAKey:
+    return RSAKey.generate_key(2048, private=True)
+
+
+@pytest.fixture
+def fast_http() -> HttpSettings:
+    return HttpSettings(max_retries=2, backoff_base=0.01, backoff_max=0.05, max_total_wait=30.0)

@@ -16,11 +16,13 @@ from collections.abc import Sequence
 from typing import Any
 from typing import ClassVar
 
+from builders import user
 from sqlalchemy import insert
 
 from connector.errors import CursorExpiredError
 from connector.errors import IncompleteReadError
 from connector.model import ChangeSet
+from connector.model import DirectoryView
 from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
@@ -32,21 +34,6 @@ from connector.store import tables as t
 from connector.store.handlers.registry import ApplyContext
 from connector.store.handlers.registry import Result
 from connector.store.handlers.registry import applied
-
-
-def user(n: int | str, *, domain: str = "example.com", active: bool = True, **fields: Any) -> IdpUser:
-    """A user ``u<n>`` with email ``user<n>@<domain>``."""
-    return IdpUser(
-        idp_user_id=f"u{n}",
-        user_name=f"user{n}@{domain}",
-        email=fields.pop("email", f"user{n}@{domain}"),
-        active=active,
-        raw_status="ACTIVE" if active else "SUSPENDED",
-        display_name=fields.pop("display_name", f"User {n}"),
-        given_name=fields.pop("given_name", "User"),
-        family_name=fields.pop("family_name", str(n)),
-        **fields,
-    )
 
 
 class FakeProvider:
@@ -198,6 +185,12 @@ def seeded(users: int = 6, groups: int = 2, **kwargs: Any) -> FakeProvider:
     if groups > 1:
         provider.add_member("g0", "g1", MemberKind.GROUP)
     return provider
+
+
+def as_sets(view: DirectoryView) -> tuple[object, ...]:
+    """A view with member order ignored and empty member lists dropped."""
+    members = {g: frozenset(m) for g, m in view.members.items() if m}
+    return (dict(view.users), dict(view.groups), members)
 
 
 def blind_add_memberships(ctx: ApplyContext, changes: Sequence[AddMembership]) -> list[Result]:

@@ -11,7 +11,7 @@ as a full plan.  When the store is exactly as this directory's last applied
 run left it (its revision, :mod:`connector.store.revision`, and the planning
 settings match what that run recorded), every identity the changes do not
 reach plans nothing, and planning only the reached ones gives the same plan
-at a cost proportional to the change (``tests/test_scoped.py`` holds the two
+at a cost proportional to the change (``tests/store/test_scoped.py`` holds the two
 plans to each other on random directories and changes).
 
 Reached:

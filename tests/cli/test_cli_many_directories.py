@@ -11,12 +11,12 @@ from importlib.metadata import EntryPoint
 from pathlib import Path
 
 import pytest
+from builders import user
 from click.testing import CliRunner
+from fakes import FakeProvider
 
 from connector.cli.main import cli
 from connector.providers import registry
-from tests.fakes import FakeProvider
-from tests.fakes import user
 
 
 class ExplodingProvider(FakeProvider):

@@ -1,4 +1,5 @@
-"""Fixtures for the adapter tests: fakes of each IdP, a signing key, fast HTTP settings."""
+"""Fixtures for the adapter tests: fakes of each IdP (the signing key and fast HTTP settings are in
+``tests/conftest.py``, shared with the network layer's tests)."""
 
 from __future__ import annotations
 
@@ -16,16 +17,6 @@ from connector.providers.okta import OktaProvider
 from .harnesses import GraphHarness
 from .harnesses import OktaHarness
 from .harnesses import ScimHarness
-
-
-@pytest.fixture(scope="session")
-def rsa_key() -> RSAKey:
-    return RSAKey.generate_key(2048, private=True)
-
-
-@pytest.fixture
-def fast_http() -> HttpSettings:
-    return HttpSettings(max_retries=2, backoff_base=0.01, backoff_max=0.05, max_total_wait=30.0)
 
 
 @pytest.fixture

@@ -7,6 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from connector.emails import InvalidEmailError
 from connector.emails import domain_of
@@ -117,7 +118,7 @@ def test_not_lookalikes(candidate: str, existing: str) -> None:
 ADDRESS_CHARS = st.sampled_from(list("aZ09.-_+!#'=@") + ["é", "\u0131", " ", '"', "("])
 
 
-@settings(max_examples=400, deadline=None, database=None)
+@settings(max_examples=examples(400), deadline=None, database=None)
 @given(
     local=st.text(ADDRESS_CHARS, min_size=0, max_size=70)
     | st.sampled_from(["a" * 64, "a" * 65, "x" * 60 + ".y"]),

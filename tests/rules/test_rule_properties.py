@@ -16,6 +16,7 @@ from builders import sequential_ids
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from memory_apply import apply_in_memory
 from memory_apply import check_invariants
 
@@ -55,7 +56,7 @@ EMAILS = st.one_of(
 USER_IDS = [f"u{i}" for i in range(8)]
 GROUP_IDS = [f"g{i}" for i in range(4)]
 NAMES = st.sampled_from(("eng", "all", "g1", "ops", "sales"))
-quick = settings(max_examples=100, deadline=None, database=None)
+quick = settings(max_examples=examples(100), deadline=None, database=None)
 
 
 @st.composite

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from builders import user
 from fakes import FakeProvider
-from fakes import user
 from sqlalchemy import select
 from sqlalchemy import update
 

@@ -7,6 +7,7 @@ import json
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from mock_idp.graph.odata_filter import compile_filter as compile_odata
 from mock_idp.scim.filter import compile_filter as compile_scim
@@ -15,7 +16,7 @@ from mock_idp.scim.schemas import USERS
 names = st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=30)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(name=names, other=names)
 def test_scim_string_literals_round_trip(name: str, other: str) -> None:
     literal = json.dumps(name, ensure_ascii=False)
@@ -28,7 +29,7 @@ def test_scim_string_literals_round_trip(name: str, other: str) -> None:
     assert not predicate({"userName": name + "x", "displayName": other + "x"})
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=examples(200), deadline=None)
 @given(name=names)
 def test_odata_string_literals_round_trip(name: str) -> None:
     literal = "'" + name.replace("'", "''") + "'"

@@ -21,9 +21,16 @@ import pytest
 from connector.store import Store
 
 WORKER = Path(__file__).with_name("crash_worker.py")
+TESTS = WORKER.parents[1]  # where the worker finds the fake provider (tests/fakes.py)
 DIRECTORY = "crash-dir"
 
 pytestmark = pytest.mark.slow
+
+
+def worker_env(env: dict[str, str] | None = None) -> dict[str, str]:
+    """This process's environment, ``env`` added, with the tests' folder on the worker's import path."""
+    path = os.pathsep.join(filter(None, [str(TESTS), os.environ.get("PYTHONPATH")]))
+    return {**os.environ, "PYTHONPATH": path, **(env or {})}
 
 
 def run(
@@ -34,7 +41,7 @@ def run(
         capture_output=True,
         text=True,
         timeout=120,
-        env={**os.environ, **(env or {})},
+        env=worker_env(env),
     )
 
 
@@ -51,6 +58,7 @@ def killed_while_paused(url: str, phase: int, pause_after: int) -> None:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env=worker_env(),
     )
     assert child.stdout is not None
     try:

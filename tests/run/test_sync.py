@@ -9,10 +9,10 @@ from datetime import timedelta
 from datetime import timezone
 
 import pytest
+from builders import user
 from fakes import FakeProvider
 from fakes import FullReadOnlyProvider
 from fakes import seeded
-from fakes import user
 from sqlalchemy import update
 
 from connector.errors import IncompleteReadError

@@ -16,13 +16,18 @@ import json
 from collections.abc import Callable
 
 import pytest
+from builders import user
 from fakes import FakeProvider
-from fakes import user
 from hypothesis import HealthCheck
 from hypothesis import event
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
+from simulated_days import HIRING_DOMAINS
+from simulated_days import build
+from simulated_days import live
+from simulated_days import vanish
 
 from connector.model import DirectoryView
 from connector.model import MemberKind
@@ -176,7 +181,7 @@ def test_nesting_a_group_reaches_everyone_under_it() -> None:
 def test_a_deletion_reported_alone_leaves_every_list(gone: str) -> None:
     store, provider = _synced()
     with store:
-        _vanish(provider, gone, MemberKind.USER if gone.startswith("u") else MemberKind.GROUP)
+        vanish(provider, gone, MemberKind.USER if gone.startswith("u") else MemberKind.GROUP)
         both = _both(store, provider)
         assert both.scoped is not None and _product(both.scoped) == _product(both.whole)
         report = sync_directory(provider, store, SETTINGS, force=True)  # one of six gone: the read shrank
@@ -296,7 +301,7 @@ def test_whole_member_lists_are_written_as_row_differences() -> None:
 
 # ---------------------------------------------------------------------- the property
 
-EMAIL_DOMAINS = ["example.com", "partner.org"]
+EMAIL_DOMAINS = HIRING_DOMAINS  # hires are at these too
 people = st.lists(
     st.tuples(st.integers(0, 9), st.sampled_from(EMAIL_DOMAINS), st.booleans()),
     min_size=1,
@@ -324,11 +329,6 @@ step = st.one_of(
 )
 
 
-def _address(n: int, domain: str, variant: int) -> str:
-    """``user<n % 7>@<domain>``; every third variant spells "user" with a Cyrillic "е", a look-alike."""
-    return f"us{'е' if variant % 3 == 2 else 'e'}r{n % 7}@{domain}"
-
-
 def test_billing_after_a_scoped_run_is_the_whole_count() -> None:
     store, provider = _synced()
     with store:
@@ -343,88 +343,7 @@ def test_billing_after_a_scoped_run_is_the_whole_count() -> None:
         assert report.billing_after.active_accounts == 5
 
 
-def _build(provider: FakeProvider, who: list, members: list, edges: list) -> None:
-    for n, domain, active in who:  # u7, u8, u9 share u0, u1, u2's addresses: conflicts
-        provider.put_user(user(n, domain=domain, active=active, email=_address(n, domain, n)))
-    for g in range(5):
-        provider.put_group(f"g{g}", f"Group {g}")
-    for g, n in members:
-        if f"u{n}" in provider.users:
-            provider.add_member(f"g{g}", f"u{n}")
-    for parent, child in edges:
-        provider.add_member(f"g{parent}", f"g{child}", MemberKind.GROUP)
-
-
-def _vanish(provider: FakeProvider, object_id: str, kind: MemberKind) -> None:
-    """Delete a user or group as an IdP that reports only the deletion, not the lists it left."""
-    for members in provider.members.values():
-        members.pop((object_id, kind), None)
-    if kind is MemberKind.USER:
-        del provider.users[object_id]
-        provider.log.append(("user", object_id))
-    else:
-        del provider.groups[object_id]
-        del provider.members[object_id]
-        provider.log.append(("group", object_id))
-
-
-def _live(provider: FakeProvider, steps: list[tuple[str, int, int]]) -> None:
-    for kind, n, g in steps:
-        uid, gid = f"u{n}", f"g{g}"
-        if kind == "new_group":
-            provider.put_group(f"g{5 + n}", f"New group {n}")
-            if gid in provider.groups:
-                provider.add_member(gid, f"g{5 + n}", MemberKind.GROUP)
-            continue
-        if kind in ("nest", "unnest"):
-            child = f"g{n % 6}"
-            if gid in provider.groups and child in provider.groups:
-                if kind == "nest":
-                    provider.add_member(gid, child, MemberKind.GROUP)
-                else:
-                    provider.remove_member(gid, child, MemberKind.GROUP)
-            continue
-        if kind in ("drop_group", "vanish_group", "rename_group"):
-            if gid in provider.groups:
-                if kind == "drop_group":
-                    provider.delete_group(gid)
-                elif kind == "vanish_group":
-                    _vanish(provider, gid, MemberKind.GROUP)
-                else:
-                    provider.put_group(gid, f"Renamed group {g}")
-            continue
-        if kind == "hire":
-            if uid not in provider.users:  # g picks the domain, and a look-alike address now and then
-                provider.put_user(
-                    user(n, domain=EMAIL_DOMAINS[g % 2], email=_address(n, EMAIL_DOMAINS[g % 2], g))
-                )
-            continue
-        if uid not in provider.users:
-            continue
-        if kind == "suspend":
-            provider.update_user(uid, active=False, raw_status="SUSPENDED")
-        elif kind == "resume":
-            provider.update_user(uid, active=True, raw_status="ACTIVE")
-        elif kind == "rename":
-            provider.update_user(uid, display_name=f"Renamed {n}", given_name=f"G{g}")
-        elif kind == "delete":
-            provider.delete_user(uid)
-        elif kind == "vanish":
-            _vanish(provider, uid, MemberKind.USER)
-        elif kind == "unlist":  # gone from the user listing, still named in its groups' lists
-            del provider.users[uid]
-            provider.log.append(("user", uid))
-        elif kind == "email":
-            provider.update_user(uid, email=f"moved{n}@example.com")
-        elif kind == "same_email":
-            provider.update_user(uid, user_name=f"login{n}")
-        elif gid in provider.groups and kind == "join":
-            provider.add_member(gid, uid)
-        elif gid in provider.groups:
-            provider.remove_member(gid, uid)
-
-
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(150), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     who=people,
     hand=invited,
@@ -439,7 +358,7 @@ def test_a_scoped_plan_is_the_whole_plan(
     """Each day's changes are read as a delta, or (the day's flag) by a full read compared with the
     mirror; either way the scoped plan is the whole plan."""
     provider = FakeProvider(member_diffs=member_diffs)
-    _build(provider, who, members, edges)
+    build(provider, who, members, edges, groups=5, crowded=True)
     with Store.open("sqlite://") as store:
         store.set_verified_domains(DOMAINS)
         store.set_product_grants(SETTINGS.product_grants)
@@ -451,7 +370,7 @@ def test_a_scoped_plan_is_the_whole_plan(
         first = sync_directory(provider, store, SETTINGS, force=True)
         assert first.failed == []
         for steps, full in days:
-            _live(provider, steps)
+            live(provider, steps)
             both = _both(store, provider, full=full)
             whole_view = both.whole_view
             kind = "full read" if full else "delta"

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 from fakes import FakeProvider
 from fakes import FullReadOnlyProvider
-from fakes import user
 from hypothesis import HealthCheck
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
+from simulated_days import build
+from simulated_days import live
 
 from connector.model import AccountStatus
-from connector.model import MemberKind
 from connector.rules.settings import SyncSettings
 from connector.run.sync import sync_directory
 from connector.store import Store
@@ -39,35 +40,6 @@ day = st.lists(
     st.tuples(st.sampled_from(["suspend", "resume", "leave", "delete", "rename"]), st.integers(0, 11)),
     max_size=6,
 )
-
-
-def build(provider: FakeProvider, who: list[tuple[int, str, bool]], member: list[tuple[int, int]]) -> None:
-    for n, domain, active in who:
-        provider.put_user(user(n, domain=domain, active=active))
-    for g in range(4):
-        provider.put_group(f"g{g}", f"Group {g}")
-    provider.add_member("g0", "g1", MemberKind.GROUP)
-    for g, n in member:
-        if f"u{n}" in provider.users:
-            provider.add_member(f"g{g}", f"u{n}")
-
-
-def live(provider: FakeProvider, steps: list[tuple[str, int]]) -> None:
-    for kind, n in steps:
-        uid = f"u{n}"
-        if uid not in provider.users:
-            continue
-        if kind == "suspend":
-            provider.update_user(uid, active=False, raw_status="SUSPENDED")
-        elif kind == "resume":
-            provider.update_user(uid, active=True, raw_status="ACTIVE")
-        elif kind == "leave":
-            for g in list(provider.members):
-                provider.remove_member(g, uid)
-        elif kind == "delete":
-            provider.delete_user(uid)
-        else:
-            provider.update_user(uid, display_name=f"Renamed {n}")
 
 
 def check(store: Store, provider: FakeProvider, report: object) -> None:
@@ -95,7 +67,7 @@ def check(store: Store, provider: FakeProvider, report: object) -> None:
         assert count <= billed.billable, product
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=examples(40), deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(who=people, hand=invited, member=memberships, steps=day, incremental=st.booleans())
 def test_sync_converges_and_never_breaks_a_rule(
     who: list[tuple[int, str, bool]],
@@ -105,7 +77,7 @@ def test_sync_converges_and_never_breaks_a_rule(
     incremental: bool,
 ) -> None:
     provider = FakeProvider() if incremental else FullReadOnlyProvider()
-    build(provider, who, member)
+    build(provider, who, member, [(0, 1)], groups=4)  # g0 nests g1
     with Store.open("sqlite://") as store:
         store.set_verified_domains(DOMAINS)
         store.set_product_grants(SETTINGS.product_grants)

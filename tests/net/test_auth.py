@@ -12,6 +12,7 @@ import pytest
 import requests
 import responses
 from joserfc.jwk import ECKey
+from providers.harnesses import OktaHarness
 from responses.registries import OrderedRegistry
 
 from connector.errors import AuthError
@@ -25,8 +26,6 @@ from connector.providers.base import ProviderSettings
 from connector.providers.okta import OktaProvider
 from connector.providers.scim import ScimProvider
 from connector.testing import running
-
-from .harnesses import OktaHarness
 
 GRAPH = "https://graph.test/v1.0"
 TOKEN_URL = "https://login.test/tenant-1/oauth2/v2.0/token"

@@ -1,4 +1,4 @@
-"""Small builders for the rules' tests: IdP users, directory views, store snapshots."""
+"""Small builders for the tests: IdP users, directory views, store snapshots."""
 
 from __future__ import annotations
 
@@ -6,6 +6,7 @@ import itertools
 from collections.abc import Callable
 from collections.abc import Iterable
 from collections.abc import Mapping
+from typing import Any
 
 from connector.model import Account
 from connector.model import AccountOrigin
@@ -22,27 +23,43 @@ from connector.model import MemberKind
 from connector.model import StoreSnapshot
 
 DIR = "okta-main"
+_UNSET: Any = object()  # no email given: the default one
 
 
 def user(
-    idp_user_id: str,
-    email: str | None,
+    who: int | str,
+    email: str | None = _UNSET,
     *,
+    domain: str = "example.com",
     active: bool = True,
-    display_name: str | None = None,
-    given_name: str | None = None,
-    family_name: str | None = None,
+    **fields: Any,
 ) -> IdpUser:
-    return IdpUser(
-        idp_user_id=idp_user_id,
-        user_name=email or idp_user_id,
-        email=email,
-        active=active,
-        raw_status="ACTIVE" if active else "SUSPENDED",
-        display_name=display_name,
-        given_name=given_name,
-        family_name=family_name,
-    )
+    """An IdP user; ``raw_status`` is ``ACTIVE`` or ``SUSPENDED`` as ``active`` says.
+
+    A number gives the numbered user of the engine tests: ``user(7)`` is ``u7``, with user name and
+    email ``user7@<domain>``, display name ``User 7``, given name ``User`` and family name ``7``.
+    A string is the id itself, and the user has only what is given:
+    ``user("u-pat", "pat@partner.io")`` has that email as its user name (its id, without an email)
+    and no names.  Any field is given by keyword (``email`` also in second place) and wins: a
+    numbered user's user name stays ``user<n>@<domain>`` whatever its email.
+    """
+    if isinstance(who, int):
+        address = f"user{who}@{domain}"
+        made: dict[str, Any] = {
+            "idp_user_id": f"u{who}",
+            "user_name": address,
+            "email": address,
+            "display_name": f"User {who}",
+            "given_name": "User",
+            "family_name": str(who),
+        }
+        if email is not _UNSET:
+            made["email"] = email
+    else:
+        email = None if email is _UNSET else email
+        made = {"idp_user_id": who, "user_name": email or who, "email": email}
+    status = {"active": active, "raw_status": "ACTIVE" if active else "SUSPENDED"}
+    return IdpUser(**{**made, **status, **fields})
 
 
 def view(

@@ -1,6 +1,6 @@
-"""One sync run in a child process, for the crash test (``tests/test_crash.py``).
+"""One sync run in a child process, for the crash test (``tests/run/test_crash.py``).
 
-``python crash_worker.py URL PHASE [PAUSE_AFTER]`` syncs the fake directory
+``PYTHONPATH=tests python tests/run/crash_worker.py URL PHASE [PAUSE_AFTER]`` syncs the fake directory
 of ``PHASE`` (1: as seeded; 2: after a day of changes) into the store at
 ``URL`` in batches of 50.  With ``PAUSE_AFTER`` it stops after that many
 committed batches and waits to be killed; with env ``KILL_SELF_AFTER``
@@ -17,8 +17,8 @@ import sys
 import threading
 import time
 
+from builders import user
 from fakes import FakeProvider
-from fakes import user
 
 from connector.model import MemberKind
 from connector.rules.settings import SyncSettings

@@ -1,6 +1,6 @@
 """A full read over a store its last run left as it was plans only what differs from the last read.
 
-The property test in ``test_scoped.py`` holds these plans equal to whole ones
+The property test in ``tests/store/test_scoped.py`` holds these plans equal to whole ones
 on random directories; these are the cases a reader looks for by name.
 """
 
@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
+from builders import user
 from fakes import FakeProvider
 from fakes import FullReadOnlyProvider
-from fakes import user
 
 from connector.model import AccountStatus
 from connector.model import IdpUser
