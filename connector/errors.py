@@ -11,6 +11,7 @@
     │       ├── AuthError               exit 3  token refused, bad credentials, missing scope
     │       ├── NotFoundError                   404 on an object
     │       ├── IncompleteReadError             a page sequence ended early or a body was garbage
+    │       ├── MalformedObjectError            one object unreadable: skipped and reported, the read goes on
     │       └── CursorExpiredError              the IdP refused the change cursor: a full read is needed
     ├── StoreError                      exit 6  the product store refused or failed
     │   └── RunInProgressError          exit 7  another run holds this directory's lock
@@ -99,6 +100,20 @@ class IncompleteReadError(TerminalError):
     Never treated as a shorter directory: downstream a short read would look
     like people leaving.
     """
+
+
+class MalformedObjectError(TerminalError):
+    """One object the IdP answered cannot be read: a missing or mistyped field, an unknown status.
+
+    An adapter raises it while mapping one object and catches it in the same read: the object
+    is skipped and reported (:class:`connector.model.ReadProblem`), never read as inactive or
+    absent, and the read goes on (docs/contract.md, "2. Map").  ``object_id`` is the object's
+    id when it has a readable one."""
+
+    def __init__(self, message: str, *, kind: str, object_id: str | None = None, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.kind = kind
+        self.object_id = object_id
 
 
 class CursorExpiredError(TerminalError):

@@ -14,7 +14,9 @@ so that mapping, linking and planning can stay pure.
 
 from __future__ import annotations
 
+import dataclasses
 import enum
+from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
@@ -31,6 +33,53 @@ class MemberKind(str, enum.Enum):
 
     USER = "user"
     GROUP = "group"
+
+
+@dataclass(frozen=True, slots=True)
+class ReadProblem:
+    """Something a read could not take as the IdP's word, reported with the run.
+
+    ``kind`` is ``user`` or ``group`` for a malformed object (skipped; never read as inactive or
+    absent; more than 1% of a read's objects malformed stop the run), or ``members`` for a
+    group whose member list is not known to be complete (its memberships are left as they are).
+    ``object_id`` is the object's (or the group's) id, when it has a readable one.
+    """
+
+    kind: str
+    object_id: str | None
+    reason: str
+
+    MALFORMED_KINDS = ("user", "group")
+
+    @property
+    def malformed(self) -> bool:
+        return self.kind in self.MALFORMED_KINDS
+
+    def to_dict(self) -> dict[str, str | None]:
+        return {"kind": self.kind, "id": self.object_id, "reason": self.reason}
+
+
+@dataclass(frozen=True)
+class ProblemIds:
+    """What a read's problems leave unknown: users read malformed (by id), groups whose member
+    list is not known (malformed, or not known to be complete), and whether a malformed user
+    without a readable id makes every absence uncertain."""
+
+    users: frozenset[str] = frozenset()
+    groups: frozenset[str] = frozenset()
+    absence_uncertain: bool = False
+
+    @classmethod
+    def of(cls, problems: Iterable[ReadProblem]) -> ProblemIds:
+        problems = list(problems)
+        return cls(
+            frozenset(p.object_id for p in problems if p.kind == "user" and p.object_id),
+            frozenset(p.object_id for p in problems if p.kind in ("group", "members") and p.object_id),
+            any(p.kind == "user" and not p.object_id for p in problems),
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.users or self.groups or self.absence_uncertain)
 
 
 @dataclass(frozen=True, slots=True)
@@ -242,3 +291,23 @@ class DirectoryView:
     members: Mapping[str, tuple[IdpMember, ...]]
     full_read: bool = True
     removed_user_ids: frozenset[str] = frozenset()
+    unreadable_user_ids: frozenset[str] = frozenset()
+    """Users the read returned malformed: neither present nor absent; their accounts stay as they are."""
+    unsettled_group_ids: frozenset[str] = frozenset()
+    """Groups whose member list is not known (malformed, or not known to be complete): the
+    memberships of these groups, and of the groups above them, stay as they are."""
+    absence_uncertain: bool = False
+    """A malformed user without a readable id was skipped: it could be anyone, so nobody's
+    absence from this read is counted."""
+
+    def with_problems(self, problems: Iterable[ReadProblem]) -> DirectoryView:
+        """This view with what a read could not take as the IdP's word (see the fields above)."""
+        found = ProblemIds.of(problems)
+        if not found:
+            return self
+        return dataclasses.replace(
+            self,
+            unreadable_user_ids=self.unreadable_user_ids | found.users,
+            unsettled_group_ids=self.unsettled_group_ids | found.groups,
+            absence_uncertain=self.absence_uncertain or found.absence_uncertain,
+        )

@@ -27,6 +27,7 @@ from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
 from connector.model import MemberKind
+from connector.model import ReadProblem
 from connector.providers.base import CheckResult
 from connector.providers.base import ProviderSettings
 from connector.rules.plan import AddMembership
@@ -43,6 +44,7 @@ class FakeProvider:
     def __init__(self, directory_id: str = "fake-dir", *, member_diffs: bool = True) -> None:
         self.directory_id = directory_id
         self.member_diffs = member_diffs
+        self.problems: list[ReadProblem] = []
         self.users: dict[str, IdpUser] = {}
         self.groups: dict[str, IdpGroup] = {}
         self.members: dict[str, dict[tuple[str, MemberKind], None]] = {}

@@ -83,6 +83,13 @@ def _list_problems(data: Mapping[str, Any]) -> None:
             click.echo(f"    {email}: {reason}")
         if len(reasons) > MAX_LISTED:
             click.echo(f"    ... and {len(reasons) - MAX_LISTED} more (see --json)")
+    problems = data.get("read_problems") or []
+    if problems:
+        click.echo(f"  read problems ({len(problems)}): skipped or left as they were")
+        for problem in problems[:MAX_LISTED]:
+            click.echo(f"    {problem.get('reason')}")
+        if len(problems) > MAX_LISTED:
+            click.echo(f"    ... and {len(problems) - MAX_LISTED} more (see --json)")
     skipped = data.get("skipped") or []
     if skipped:
         click.echo(f"  skipped {len(skipped)} identities (inactive and not linked, or out of scope)")

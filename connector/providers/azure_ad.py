@@ -35,19 +35,20 @@ import requests
 from connector.errors import AuthError
 from connector.errors import ConfigError
 from connector.errors import CursorExpiredError
-from connector.errors import IncompleteReadError
+from connector.errors import MalformedObjectError
 from connector.errors import ProviderError
 from connector.model import ChangeSet
 from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
 from connector.model import MemberKind
+from connector.model import ReadProblem
 from connector.net.origins import same_origin
 from connector.net.paging import graph_pages
 from connector.providers.base import CheckResult
 from connector.providers.base import ProviderSettings
 from connector.providers.common import HttpProvider
-from connector.providers.common import require
+from connector.providers.fields import Fields
 
 PAGE_MAX = 999
 DEFAULT_AUTHORITY = "https://login.microsoftonline.com"
@@ -133,22 +134,33 @@ class AzureADProvider(HttpProvider):
         params = {"$select": USER_FIELDS, "$top": self.page(PAGE_MAX)}
         for page in graph_pages(self.http, f"{self.base_url}/users", params, self.base_url, counted=True):
             for raw in page.values:
-                yield self.to_user(raw)
+                user = self.kept(self.to_user, raw)
+                if user is not None:
+                    yield user
 
     def iter_groups(self) -> Iterator[IdpGroup]:
         params = {"$select": GROUP_FIELDS, "$top": self.page(PAGE_MAX)}
         for page in graph_pages(self.http, f"{self.base_url}/groups", params, self.base_url, counted=True):
             for raw in page.values:
-                yield self.to_group(raw)
+                group = self.kept(self.to_group, raw)
+                if group is not None:
+                    yield group
 
     def iter_members(self, group_id: str) -> Iterator[IdpMember]:
         url = f"{self.base_url}/groups/{quote(group_id, safe='')}/members"
         params = {"$select": "id", "$top": self.page(PAGE_MAX)}
+        unreadable: MalformedObjectError | None = None
         for page in graph_pages(self.http, url, params, self.base_url, counted=True):
             for raw in page.values:
-                member = self.to_member(group_id, raw)
+                try:
+                    member = self.to_member(group_id, raw)
+                except MalformedObjectError as exc:
+                    unreadable = exc
+                    continue
                 if member is not None:
                     yield member
+        if unreadable is not None:
+            self.report(ReadProblem("members", group_id, str(unreadable)))
 
     # ------------------------------------------------------------------ delta
 
@@ -166,13 +178,21 @@ class AzureADProvider(HttpProvider):
         users_link = None
         for page in graph_pages(self.http, links["users"], None, self.base_url, delta=True):
             for raw in page.values:
-                user_id = require(raw, "id", "a Graph user delta entry", self.directory_id)
+                user_id = self.kept(
+                    lambda r: Fields(r, "user", "a Graph user delta entry").object_id_of(), raw
+                )
+                if user_id is None:
+                    continue
                 if "@removed" in raw:
                     users.pop(user_id, None)
                     removed_users[user_id] = None
+                    continue
+                removed_users.pop(user_id, None)
+                user = self.kept(self.to_user, raw)
+                if user is not None:
+                    users[user_id] = user
                 else:
-                    removed_users.pop(user_id, None)
-                    users[user_id] = self.to_user(raw)
+                    users.pop(user_id, None)  # malformed now: its change waits for a readable answer
             users_link = page.delta_link or users_link
         groups, removed_groups, added, removed, groups_link = self._group_delta(links["groups"])
         return ChangeSet(
@@ -193,15 +213,26 @@ class AzureADProvider(HttpProvider):
         delta_link = None
         for page in graph_pages(self.http, link, None, self.base_url, delta=True):
             for raw in page.values:
-                group_id = require(raw, "id", "a Graph group delta entry", self.directory_id)
+                group_id = self.kept(
+                    lambda r: Fields(r, "group", "a Graph group delta entry").object_id_of(), raw
+                )
+                if group_id is None:
+                    continue
                 if "@removed" in raw:
                     groups.pop(group_id, None)
                     removed_groups[group_id] = None
                     continue
                 if raw.get("displayName") is not None:
-                    groups[group_id] = self.to_group(raw)
-                for entry in raw.get("members@delta") or []:
-                    member = self.to_member(group_id, entry)
+                    group = self.kept(self.to_group, raw)
+                    if group is not None:
+                        groups[group_id] = group
+                entries = raw.get("members@delta") or []
+                for entry in entries if isinstance(entries, list) else [None]:
+                    try:
+                        member = self.to_member(group_id, entry)
+                    except MalformedObjectError as exc:
+                        self.report(ReadProblem("members", group_id, str(exc)))
+                        continue
                     if member is None:
                         continue
                     key = (group_id, member.member_id)
@@ -244,23 +275,27 @@ class AzureADProvider(HttpProvider):
     # ------------------------------------------------------------------ mapping
 
     def to_user(self, raw: Any) -> IdpUser:
-        """A Graph user as an :class:`IdpUser` (see the module doc for email and guests)."""
-        user_id = require(raw, "id", "a Graph user", self.directory_id)
-        upn = require(raw, "userPrincipalName", "Graph user {}", self.directory_id, user_id)
+        """A Graph user as an :class:`IdpUser` (see the module doc for email and guests); a field
+        of the wrong type makes it malformed (:mod:`connector.providers.fields`)."""
+        fields = Fields(raw, "user", "a Graph user")
+        user_id = fields.object_id_of()
+        upn = fields.text("userPrincipalName")
         enabled = raw.get("accountEnabled")
         if not isinstance(enabled, bool):
-            raise IncompleteReadError(
-                f"Graph user {user_id} lacks a boolean accountEnabled (was $select honoured?)",
-                directory_id=self.directory_id,
-            )
-        other = [m for m in raw.get("otherMails") or [] if m]
+            fields.fail("it has no boolean accountEnabled (was $select honoured?)")
+        others = raw.get("otherMails") or []
+        if not isinstance(others, list) or not all(isinstance(m, str) for m in others):
+            fields.fail("'otherMails' is not a list of addresses")
+        other = [m for m in others if m]
+        mail = fields.optional_text("mail")
+        user_type = fields.optional_text("userType")
         is_guest = (
-            raw.get("userType") == "Guest"
+            user_type == "Guest"
             or "#EXT#" in upn.upper()
-            or raw.get("creationType") == "Invitation"
+            or fields.optional_text("creationType") == "Invitation"
         )
-        if raw.get("mail"):
-            email: str | None = raw["mail"]
+        if mail:
+            email: str | None = mail
         elif is_guest:
             email = other[0] if other else guest_email_from_upn(upn)
         else:
@@ -271,30 +306,33 @@ class AzureADProvider(HttpProvider):
             email=upn if email == upn else email,  # one string where equal: a read holds them all
             active=enabled,
             raw_status="accountEnabled=true" if enabled else "accountEnabled=false",
-            display_name=raw.get("displayName"),
-            given_name=raw.get("givenName"),
-            family_name=raw.get("surname"),
+            display_name=fields.optional_text("displayName"),
+            given_name=fields.optional_text("givenName"),
+            family_name=fields.optional_text("surname"),
             other_emails=tuple(m for m in other if m != email),
             is_guest=is_guest,
         )
 
     def to_group(self, raw: Any) -> IdpGroup:
         """A Graph group as an :class:`IdpGroup`."""
-        group_id = require(raw, "id", "a Graph group", self.directory_id)
+        fields = Fields(raw, "group", "a Graph group")
+        group_id = fields.object_id_of()
         return IdpGroup(
             idp_group_id=group_id,
-            name=require(raw, "displayName", "Graph group {}", self.directory_id, group_id),
-            description=raw.get("description"),
+            name=fields.text("displayName"),
+            description=fields.optional_text("description"),
         )
 
     def to_member(self, group_id: str, raw: Any) -> IdpMember | None:
-        """A member by ``@odata.type``; None for kinds the product has no use for."""
-        member_id = require(raw, "id", "a member of Graph group {}", self.directory_id, group_id)
-        odata_type = raw.get("@odata.type")
-        if not odata_type:
-            raise IncompleteReadError(
-                f"member {member_id} of Graph group {group_id} has no @odata.type",
-                directory_id=self.directory_id,
+        """A member by ``@odata.type``; None for kinds the product has no use for.  An entry
+        without an id or a type raises :class:`MalformedObjectError` (its list is incomplete)."""
+        member_id = raw.get("id") if isinstance(raw, dict) else None
+        odata_type = raw.get("@odata.type") if isinstance(raw, dict) else None
+        if not isinstance(member_id, str) or not member_id or not isinstance(odata_type, str):
+            raise MalformedObjectError(
+                f"Graph group {group_id} lists a member without an id or an @odata.type",
+                kind="members",
+                object_id=group_id,
             )
         kind = MEMBER_KINDS.get(odata_type)
         return IdpMember(group_id, member_id, kind) if kind else None

@@ -27,6 +27,7 @@ from connector.model import ChangeSet
 from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
+from connector.model import ReadProblem
 from connector.net.settings import AuthSettings
 from connector.net.settings import HttpSettings
 
@@ -79,6 +80,10 @@ class Provider(Protocol):
     directory_id: str
     """The directory this connection reads (its settings' ``directory_id``): every run, lock and
     record of the store is keyed by it."""
+    problems: list[ReadProblem]
+    """What the reads so far skipped or could not trust: malformed objects (left out of the
+    iterators, never read as inactive or absent) and groups whose member list is not known to
+    be complete.  The run checks them after the read (docs/contract.md, "2. Map")."""
 
     @classmethod
     def from_settings(cls, settings: ProviderSettings) -> Provider:

@@ -2,21 +2,28 @@
 
 from __future__ import annotations
 
+import logging
 import random
 from collections.abc import Callable
 from datetime import datetime
 from datetime import timedelta
 from datetime import timezone
 from typing import Any
+from typing import TypeVar
 
 from connector.errors import ConfigError
 from connector.errors import CursorExpiredError
 from connector.errors import IncompleteReadError
+from connector.errors import MalformedObjectError
+from connector.model import ReadProblem
 from connector.net.auth import build_authenticator
 from connector.net.http import Classifier
 from connector.net.http import ErrorReader
 from connector.net.http import HttpClient
 from connector.providers.base import ProviderSettings
+
+T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 CURSOR_OVERLAP = timedelta(seconds=60)
 """Timestamp cursors look back this far, for clock skew and late writes at the IdP."""
@@ -41,6 +48,7 @@ class HttpProvider:
         self.settings = settings
         self.directory_id = settings.directory_id
         self.base_url = settings.base_url.rstrip("/")
+        self.problems: list[ReadProblem] = []
 
     def _connect(
         self,
@@ -89,6 +97,20 @@ class HttpProvider:
     def request_count(self) -> int:
         """HTTP requests sent so far, token requests and retries included."""
         return self.http.request_count
+
+    def kept(self, mapper: Callable[[Any], T], raw: Any) -> T | None:
+        """``mapper(raw)``, or None when the object is malformed: then it is skipped, and reported
+        in :attr:`problems` and on the logger (docs/contract.md, "2. Map")."""
+        try:
+            return mapper(raw)
+        except MalformedObjectError as exc:
+            self.report(ReadProblem(exc.kind, exc.object_id, str(exc)))
+            return None
+
+    def report(self, problem: ReadProblem) -> None:
+        """Note something the read could not take as the IdP's word."""
+        self.problems.append(problem)
+        log.warning("directory %s: %s (skipped)", self.directory_id, problem.reason)
 
     def page(self, maximum: int) -> int:
         """The page size: the configured one, capped at what the IdP allows."""

@@ -6,14 +6,18 @@
   later.  ``limit`` is capped at 200.
 * Groups: ``GET /api/v1/groups?expand=stats``; members:
   ``GET /api/v1/groups/{id}/users`` (Okta groups hold users only, never
-  groups).  A member list shorter than the group's ``stats.usersCount``
-  raises.  Okta gives no count of users; a full page without a next link is
-  confirmed with one more request (see :func:`connector.net.paging.okta_pages`).
+  groups).  A member list shorter than the group's ``stats.usersCount``, or
+  with an entry that has no id, is not known to be complete: the group is
+  reported (``ReadProblem("members")``) and its memberships stay as they are.
+  Okta gives no count of users; a full page without a next link is confirmed
+  with one more request (see :func:`connector.net.paging.okta_pages`).
   A missing next link after a *short* page cannot be told from the end.
 * Paging follows ``Link: rel="next"`` (§1.7); rate limits come in
   ``X-Rate-Limit-*`` headers (§1.8) and are handled by :mod:`connector.net.http`.
 * ``active`` per docs/contract.md, "Map": ``ACTIVE``, ``PASSWORD_EXPIRED``, ``LOCKED_OUT``,
-  ``RECOVERY``; every other status is inactive.
+  ``RECOVERY``; ``STAGED``, ``PROVISIONED``, ``SUSPENDED``, ``DEPROVISIONED`` are
+  inactive; any other status (``ACTIVE_V2``, a lower-case ``active``) makes the user
+  malformed: skipped and reported, never read as inactive.
 * ``changes(cursor)``: the cursor is a UTC timestamp; reads look back from
   ``cursor - 60 s`` (``CURSOR_OVERLAP``: the System Log is near-real-time and
   shows recent events late) to the time the read started.  Users with
@@ -57,6 +61,7 @@ from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
 from connector.model import MemberKind
+from connector.model import ReadProblem
 from connector.net.paging import okta_pages
 from connector.providers.base import CheckResult
 from connector.providers.base import ProviderSettings
@@ -66,7 +71,7 @@ from connector.providers.common import format_cursor
 from connector.providers.common import now_utc
 from connector.providers.common import parse_cursor
 from connector.providers.common import parse_time
-from connector.providers.common import require
+from connector.providers.fields import Fields
 
 ACTIVE_STATUSES = frozenset({"ACTIVE", "PASSWORD_EXPIRED", "LOCKED_OUT", "RECOVERY"})
 STATUS_WORDS = {
@@ -151,7 +156,9 @@ class OktaProvider(HttpProvider):
         params = {"limit": self.page(USERS_PAGE_MAX), "filter": filter_}
         for page in okta_pages(self.http, f"{self.base_url}/api/v1/users", params, self.base_url):
             for raw in page:
-                yield self.to_user(raw)
+                user = self.kept(self.to_user, raw)
+                if user is not None:
+                    yield user
 
     def iter_groups(self) -> Iterator[IdpGroup]:
         yield from (group for group, _ in self._groups(None))
@@ -162,9 +169,12 @@ class OktaProvider(HttpProvider):
             params["filter"] = filter_
         for page in okta_pages(self.http, f"{self.base_url}/api/v1/groups", params, self.base_url):
             for raw in page:
-                group = self.to_group(raw)
-                count = ((raw.get("_embedded") or {}).get("stats") or {}).get("usersCount")
-                if isinstance(count, int):
+                group = self.kept(self.to_group, raw)
+                if group is None:
+                    continue
+                stats = (raw.get("_embedded") or {}).get("stats")
+                count = stats.get("usersCount") if isinstance(stats, dict) else None
+                if isinstance(count, int) and not isinstance(count, bool):
                     self._member_counts[group.idp_group_id] = count
                 yield group, raw
 
@@ -173,15 +183,28 @@ class OktaProvider(HttpProvider):
         params = {"limit": self.page(USERS_PAGE_MAX)}
         expected = self._member_counts.pop(group_id, None)
         seen = 0
+        unreadable = 0
         for page in okta_pages(self.http, url, params, self.base_url):
             for raw in page:
-                user_id = require(raw, "id", "a member of group {}", self.directory_id, group_id)
+                user_id = raw.get("id") if isinstance(raw, dict) else None
+                if not isinstance(user_id, str) or not user_id:
+                    unreadable += 1
+                    continue
                 seen += 1
                 yield IdpMember(group_id, user_id, MemberKind.USER)
-        if expected is not None and seen < expected:
-            raise IncompleteReadError(
-                f"group {group_id} listed {seen} of its {expected} members (stats.usersCount)",
-                directory_id=self.directory_id,
+        if unreadable:
+            self.report(
+                ReadProblem(
+                    "members", group_id, f"group {group_id} lists {unreadable} member(s) without an id"
+                )
+            )
+        elif expected is not None and seen < expected:
+            self.report(
+                ReadProblem(
+                    "members",
+                    group_id,
+                    f"group {group_id} listed {seen} of its {expected} members (stats.usersCount)",
+                )
             )
 
     def changes(self, cursor: str | None) -> ChangeSet:
@@ -207,8 +230,11 @@ class OktaProvider(HttpProvider):
                 continue
             moved = parse_time(raw.get("lastMembershipUpdated"), "lastMembershipUpdated", self.directory_id)
             if moved is not None and format_cursor(moved) > since:
-                members.extend(self.iter_members(group.idp_group_id))
-                full.append(group.idp_group_id)
+                reported = len(self.problems)
+                listed = list(self.iter_members(group.idp_group_id))
+                if len(self.problems) == reported:  # a list not known to be complete replaces nothing
+                    members.extend(listed)
+                    full.append(group.idp_group_id)
         added, removed = moves if moves is not None else (members, [])
         return ChangeSet(
             cursor=cursor_out,
@@ -278,33 +304,39 @@ class OktaProvider(HttpProvider):
     # ------------------------------------------------------------------ mapping
 
     def to_user(self, raw: Any) -> IdpUser:
-        """An Okta User object as an :class:`IdpUser`."""
-        user_id = require(raw, "id", "an Okta user", self.directory_id)
-        status = require(raw, "status", "Okta user {}", self.directory_id, user_id)
-        profile = raw.get("profile") or {}
-        login = require(profile, "login", "the profile of Okta user {}", self.directory_id, user_id)
-        second = profile.get("secondEmail")
-        email = profile.get("email")
+        """An Okta User object as an :class:`IdpUser`; a status Okta does not document, or a
+        field of the wrong type, makes it malformed (:mod:`connector.providers.fields`)."""
+        fields = Fields(raw, "user", "an Okta user")
+        user_id = fields.object_id_of()
+        status = fields.text("status")
+        word = STATUS_WORDS.get(status)
+        if word is None:
+            fields.fail(f"status {status[:40]!r} is not one Okta documents; neither active nor inactive")
+        profile = fields.record("profile")
+        login = fields.text("login", record=profile)
+        email = fields.optional_text("email", record=profile)
+        second = fields.optional_text("secondEmail", record=profile)
         return IdpUser(
             idp_user_id=user_id,
             user_name=login,
             email=login if email == login else email,  # one string where equal: a read holds them all
-            active=status in ACTIVE_STATUSES,
-            raw_status=STATUS_WORDS.get(status, status),
-            display_name=profile.get("displayName"),
-            given_name=profile.get("firstName"),
-            family_name=profile.get("lastName"),
-            other_emails=(second,) if second and second != profile.get("email") else (),
+            active=word in ACTIVE_STATUSES,
+            raw_status=word,
+            display_name=fields.optional_text("displayName", record=profile),
+            given_name=fields.optional_text("firstName", record=profile),
+            family_name=fields.optional_text("lastName", record=profile),
+            other_emails=(second,) if second and second != email else (),
             updated_at=parse_time(raw.get("lastUpdated"), "lastUpdated", self.directory_id),
         )
 
     def to_group(self, raw: Any) -> IdpGroup:
         """An Okta Group object as an :class:`IdpGroup`."""
-        group_id = require(raw, "id", "an Okta group", self.directory_id)
-        profile = raw.get("profile") or {}
+        fields = Fields(raw, "group", "an Okta group")
+        group_id = fields.object_id_of()
+        profile = fields.record("profile")
         return IdpGroup(
             idp_group_id=group_id,
-            name=require(profile, "name", "the profile of Okta group {}", self.directory_id, group_id),
-            description=profile.get("description"),
+            name=fields.text("name", record=profile),
+            description=fields.optional_text("description", record=profile),
             updated_at=parse_time(raw.get("lastUpdated"), "lastUpdated", self.directory_id),
         )

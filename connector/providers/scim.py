@@ -30,13 +30,13 @@ import requests
 
 from connector.errors import AuthError
 from connector.errors import CursorExpiredError
-from connector.errors import IncompleteReadError
 from connector.errors import ProviderError
 from connector.model import ChangeSet
 from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
 from connector.model import MemberKind
+from connector.model import ReadProblem
 from connector.net.paging import scim_pages
 from connector.providers.base import CheckResult
 from connector.providers.base import ProviderSettings
@@ -46,7 +46,7 @@ from connector.providers.common import format_cursor
 from connector.providers.common import now_utc
 from connector.providers.common import parse_cursor
 from connector.providers.common import parse_time
-from connector.providers.common import require
+from connector.providers.fields import Fields
 
 PAGE_MAX = 1000
 GROUPS_WITH_MEMBERS_PER_PAGE = 50
@@ -112,17 +112,31 @@ class ScimProvider(HttpProvider):
         query = {**params, "excludedAttributes": "groups"}
         for page in scim_pages(self.http, f"{self.base_url}/Users", query, self.page(PAGE_MAX)):
             for raw in page:
-                yield self.to_user(raw)
+                user = self.kept(self.to_user, raw)
+                if user is not None:
+                    yield user
 
     def iter_groups(self) -> Iterator[IdpGroup]:
         query = {"excludedAttributes": "members"}
         for page in scim_pages(self.http, f"{self.base_url}/Groups", query, self.page(PAGE_MAX)):
             for raw in page:
-                yield self.to_group(raw)
+                group = self.kept(self.to_group, raw)
+                if group is not None:
+                    yield group
 
     def iter_members(self, group_id: str) -> Iterator[IdpMember]:
+        """The group's members from ``GET /Groups/{id}``.  A group answered without them is not
+        known to be empty: it is reported (``ReadProblem("members")``) and yields nothing, and
+        its memberships stay as they are (docs/contract.md, "Absent groups and incomplete member
+        lists")."""
         data, _ = self.http.get_json(f"{self.base_url}/Groups/{quote(group_id, safe='')}")
-        yield from self.to_members(group_id, data)
+        members = self.to_members(group_id, data)
+        if members is None:
+            self.report(
+                ReadProblem("members", group_id, f"SCIM group {group_id} was answered without its members")
+            )
+            return
+        yield from members
 
     def changes(self, cursor: str | None) -> ChangeSet:
         """Users and groups modified after ``cursor`` (minus a 60 s overlap); see the module doc."""
@@ -140,45 +154,59 @@ class ScimProvider(HttpProvider):
         users = tuple(self._users(flt))
         groups: list[IdpGroup] = []
         members: list[IdpMember] = []
+        whole: list[str] = []  # groups whose whole member list came
         per_page = min(self.page(PAGE_MAX), GROUPS_WITH_MEMBERS_PER_PAGE)
         for page in scim_pages(self.http, f"{self.base_url}/Groups", flt, per_page):
             for raw in page:
-                group = self.to_group(raw)
+                group = self.kept(self.to_group, raw)
+                if group is None:
+                    continue
                 groups.append(group)
-                members.extend(self.to_members(group.idp_group_id, raw))
+                listed = self.to_members(group.idp_group_id, raw)
+                if listed is None:  # asked for alone, then reported if still without them
+                    reported = len(self.problems)
+                    listed = list(self.iter_members(group.idp_group_id))
+                    if len(self.problems) > reported:
+                        continue
+                members.extend(listed)
+                whole.append(group.idp_group_id)
         return ChangeSet(
             cursor=format_cursor(started),
             users=users,
             groups=tuple(groups),
             members_added=tuple(members),
-            groups_with_full_members=tuple(g.idp_group_id for g in groups),
+            groups_with_full_members=tuple(whole),
         )
 
     # ------------------------------------------------------------------ mapping
 
     def to_user(self, raw: Any) -> IdpUser:
-        """A SCIM User resource as an :class:`IdpUser`."""
-        user_id = require(raw, "id", "a SCIM user", self.directory_id)
-        user_name = require(raw, "userName", "SCIM user {}", self.directory_id, user_id)
-        emails = [e for e in raw.get("emails") or [] if isinstance(e, dict) and e.get("value")]
+        """A SCIM User resource as an :class:`IdpUser`; a field of the wrong type makes it
+        malformed (:mod:`connector.providers.fields`).  ``active`` absent counts as true."""
+        fields = Fields(raw, "user", "a SCIM user")
+        user_id = fields.object_id_of()
+        user_name = fields.text("userName")
+        listed = raw.get("emails") or []
+        if not isinstance(listed, list) or not all(isinstance(e, dict) for e in listed):
+            fields.fail("'emails' is not a list of objects")
+        emails = [e for e in listed if e.get("value")]
+        if not all(isinstance(e["value"], str) for e in emails):
+            fields.fail("an address in 'emails' is not text")
         primary = next((e for e in emails if e.get("primary") is True), emails[0] if emails else None)
         email = primary["value"] if primary else None
-        active = raw.get("active", True)
-        if not isinstance(active, bool):
-            raise IncompleteReadError(
-                f"SCIM user {user_id} has a non-boolean 'active'", directory_id=self.directory_id
-            )
-        name = raw.get("name") or {}
-        meta = raw.get("meta") or {}
+        active = fields.flag("active", default=True)
+        name = fields.record("name")
+        meta = fields.record("meta")
         return IdpUser(
             idp_user_id=user_id,
             user_name=user_name,
             email=user_name if email == user_name else email,  # one string where equal
             active=active,
             raw_status="active=true" if active else "active=false",
-            display_name=raw.get("displayName") or name.get("formatted"),
-            given_name=name.get("givenName"),
-            family_name=name.get("familyName"),
+            display_name=fields.optional_text("displayName")
+            or fields.optional_text("formatted", record=name),
+            given_name=fields.optional_text("givenName", record=name),
+            family_name=fields.optional_text("familyName", record=name),
             other_emails=tuple(e["value"] for e in emails if e is not primary),
             is_guest=str(raw.get("userType") or "").lower() == "guest",
             updated_at=parse_time(meta.get("lastModified"), "meta.lastModified", self.directory_id),
@@ -186,24 +214,31 @@ class ScimProvider(HttpProvider):
 
     def to_group(self, raw: Any) -> IdpGroup:
         """A SCIM Group resource as an :class:`IdpGroup` (members apart)."""
-        group_id = require(raw, "id", "a SCIM group", self.directory_id)
-        meta = raw.get("meta") or {}
+        fields = Fields(raw, "group", "a SCIM group")
+        group_id = fields.object_id_of()
+        meta = fields.record("meta")
         return IdpGroup(
             idp_group_id=group_id,
-            name=require(raw, "displayName", "SCIM group {}", self.directory_id, group_id),
-            description=raw.get("description"),
+            name=fields.text("displayName"),
+            description=fields.optional_text("description"),
             updated_at=parse_time(meta.get("lastModified"), "meta.lastModified", self.directory_id),
         )
 
-    def to_members(self, group_id: str, raw: Any) -> Iterator[IdpMember]:
-        """The direct members of a SCIM Group resource."""
-        if not isinstance(raw, dict):
-            raise IncompleteReadError(
-                f"SCIM group {group_id} is not an object", directory_id=self.directory_id
-            )
-        for member in raw.get("members") or []:
-            member_id = require(member, "value", "a member of SCIM group {}", self.directory_id, group_id)
+    def to_members(self, group_id: str, raw: Any) -> list[IdpMember] | None:
+        """The direct members of a SCIM Group resource; None when the resource does not say them
+        (no ``members`` attribute, or an entry without a ``value``): its list is not known."""
+        listed = raw.get("members") if isinstance(raw, dict) else None
+        if not isinstance(listed, list):
+            return None
+        members = []
+        for member in listed:
+            member_id = member.get("value") if isinstance(member, dict) else None
+            if not isinstance(member_id, str) or not member_id:
+                return None
             kind = str(member.get("type") or "").lower()
             if not kind and "/Groups/" in str(member.get("$ref") or ""):
                 kind = "group"
-            yield IdpMember(group_id, member_id, MemberKind.GROUP if kind == "group" else MemberKind.USER)
+            members.append(
+                IdpMember(group_id, member_id, MemberKind.GROUP if kind == "group" else MemberKind.USER)
+            )
+        return members

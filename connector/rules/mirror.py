@@ -243,7 +243,10 @@ def group_gone(directory_id: str, idp_group_id: str) -> MirrorGroup:
 
 
 def mirror_changes(old: MirrorIndex | DirectoryView, new: DirectoryView) -> list[Change]:
-    """What to write so that the mirror holding ``old`` holds ``new``; nothing when equal."""
+    """What to write so that the mirror holding ``old`` holds ``new``; nothing when equal.
+
+    Users the read returned malformed, and the member lists of groups not known this run
+    (``unreadable_user_ids``, ``unsettled_group_ids``), keep what the mirror holds."""
     if isinstance(old, DirectoryView):
         old = MirrorIndex.of_view(old)
     d = new.directory_id
@@ -256,16 +259,18 @@ def mirror_changes(old: MirrorIndex | DirectoryView, new: DirectoryView) -> list
                 "mirror: a user new in the read" if before is None else "mirror: the user changed in the IdP"
             )
             out.append(MirrorUser(reason, d, uid, False, *key))
-    out += [user_gone(d, uid) for uid in old.users if uid not in new.users]
+    unreadable, unsettled = new.unreadable_user_ids, new.unsettled_group_ids  # kept as last read
+    if not new.absence_uncertain:
+        out += [user_gone(d, uid) for uid in old.users if uid not in new.users and uid not in unreadable]
     out += [
         group_written(d, group)
         for gid, group in new.groups.items()
         if old.groups.get(gid) != group_key(group)
     ]
-    out += [group_gone(d, gid) for gid in old.groups if gid not in new.groups]
+    out += [group_gone(d, gid) for gid in old.groups if gid not in new.groups and gid not in unsettled]
     for gid in sorted(set(new.members) | set(old.members)):
         now = new.members.get(gid, ())
-        if gid not in new.groups and gid not in new.members:
+        if gid in unsettled or (gid not in new.groups and gid not in new.members):
             continue  # the group is gone: dropping it drops its member list
         if (members_digest(member_keys(now)) if now else None) != old.members.get(gid):
             out.append(

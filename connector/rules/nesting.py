@@ -9,6 +9,7 @@ is reported.  Linear in groups plus memberships when nothing is nested.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -126,3 +127,20 @@ def _strongly_connected(nodes: list[str], edges: Mapping[str, list[str]]) -> lis
                 parent = work[-1][0]
                 low[parent] = min(low[parent], low[node])
     return components
+
+
+def with_ancestors(view: DirectoryView, group_ids: Iterable[str]) -> set[str]:
+    """``group_ids`` and every group that holds one of them, directly or through nesting."""
+    parents: dict[str, set[str]] = {}
+    for group_id, members in view.members.items():
+        for member in members:
+            if member.kind == MemberKind.GROUP:
+                parents.setdefault(member.member_id, set()).add(group_id)
+    found = set(group_ids)
+    todo = list(found)
+    while todo:
+        for parent in parents.get(todo.pop(), ()):
+            if parent not in found:
+                found.add(parent)
+                todo.append(parent)
+    return found

@@ -18,7 +18,9 @@ run", and STYLE.md habit 4).  What it plans, with a reason on every change:
   active;
 * memberships with source = this directory added and removed, nested IdP
   groups flattened; memberships from ``local`` or other directories are never
-  touched, nor those of an identity that is absent but not yet deactivated;
+  touched, nor those of an identity that is absent but not yet deactivated or
+  that the read returned malformed, nor those of a group whose member list is
+  not known (``unsettled_group_ids``) or of a group above one;
 * ``MarkMissing`` bookkeeping.  Not the cursor: the sync facade appends it.
 
 Runs in time linear in users, groups and memberships.
@@ -45,6 +47,7 @@ from connector.rules.managed_groups import plan_groups
 from connector.rules.mapping import account_is_internal
 from connector.rules.mapping import profile_changes
 from connector.rules.nesting import flatten
+from connector.rules.nesting import with_ancestors
 from connector.rules.plan import ActivateAccount
 from connector.rules.plan import AddMembership
 from connector.rules.plan import Change
@@ -93,6 +96,12 @@ class _Planner:
                 self.links_here[idp_user_id] = link
             elif link.idp_active and link.missing_count < self.threshold:
                 self.active_elsewhere.add(link.account_id)
+        unsettled = with_ancestors(view, view.unsettled_group_ids) if view.unsettled_group_ids else set()
+        self.unsettled = frozenset(  # product groups whose IdP member list is not known this run
+            g.group_id
+            for g in snapshot.groups.values()
+            if g.directory_id == self.directory_id and g.idp_group_id in unsettled
+        )
         self._keys: dict[str, str] | None = None  # matching key -> account_id, built on demand
         self.claimed: set[str] = set()  # matching keys new accounts or updates take this run
 
@@ -247,6 +256,11 @@ class _Planner:
     # -- identities missing from the read ----------------------------------------
 
     def _absent(self, link: Link) -> None:
+        if link.idp_user_id in self.view.unreadable_user_ids or (
+            self.view.absence_uncertain and link.idp_user_id not in self.view.removed_user_ids
+        ):
+            self.kept.add(link.account_id)  # read but malformed, or perhaps: neither present nor absent
+            return
         account = self.snapshot.accounts.get(link.account_id)
         if link.idp_user_id in self.view.removed_user_ids:
             if link.missing_count != self.threshold:
@@ -299,8 +313,11 @@ class _Planner:
         source = self.directory_id
         current = {(m.group_id, m.account_id) for m in self.snapshot.memberships if m.source == source}
         # consumed from the front, so each pair is freed as its change is made
-        added = collections.deque(sorted([pair for pair in self.desired if pair not in current]))
-        gone = sorted([pair for pair in current if pair not in self.desired])
+        frozen = self.unsettled
+        added = collections.deque(
+            sorted([pair for pair in self.desired if pair not in current and pair[0] not in frozen])
+        )
+        gone = sorted([pair for pair in current if pair not in self.desired and pair[0] not in frozen])
         self.desired = set()
         del current
         reasons: dict[str, str] = {}  # one reason string per group, not one per membership

@@ -31,11 +31,13 @@ from datetime import datetime
 from datetime import timezone
 
 from connector.errors import CursorExpiredError
+from connector.errors import IncompleteReadError
 from connector.model import ChangeSet
 from connector.model import DirectoryState
 from connector.model import DirectoryView
 from connector.model import IdpMember
 from connector.model import IdpUser
+from connector.model import ReadProblem
 from connector.progress import Progress
 from connector.providers.base import Provider
 from connector.rules.billing import BillingReport
@@ -50,6 +52,7 @@ from connector.rules.plan import Plan
 from connector.rules.plan import SetCursor
 from connector.rules.plan import UpdateAccount
 from connector.rules.planner import make_plan
+from connector.rules.read_faults import malformed_fault
 from connector.rules.settings import SyncSettings
 from connector.run.read_differences import READ_PROGRESS_EVERY
 from connector.run.read_differences import read_differences
@@ -74,6 +77,7 @@ class Planned:
     read_reason: str
     users_read: int
     accounts: frozenset[str] | None = None  # a scoped plan's accounts: all it can change
+    problems: tuple[ReadProblem, ...] = ()  # what the read skipped or could not trust
 
 
 def _sharing_ids(members: Iterable[IdpMember], users: Mapping[str, IdpUser]) -> Iterator[IdpMember]:
@@ -86,7 +90,9 @@ def _sharing_ids(members: Iterable[IdpMember], users: Mapping[str, IdpUser]) -> 
 
 
 def read_directory(provider: Provider, directory_id: str, progress: Progress | None = None) -> DirectoryView:
-    """Every user, group and direct membership of the directory."""
+    """Every user, group and direct membership of the directory, with what the read could not take
+    as the IdP's word (:meth:`DirectoryView.with_problems`)."""
+    reported = len(provider.problems)
     users = {}
     for n, user in enumerate(provider.iter_users(), 1):
         users[user.idp_user_id] = user
@@ -100,7 +106,8 @@ def read_directory(provider: Provider, directory_id: str, progress: Progress | N
         members[group_id] = tuple(_sharing_ids(provider.iter_members(group_id), users))
         if progress is not None:
             progress("read members", n, len(groups))
-    return DirectoryView(directory_id, users, groups, members, full_read=True)
+    view = DirectoryView(directory_id, users, groups, members, full_read=True)
+    return view.with_problems(provider.problems[reported:])
 
 
 @dataclass(frozen=True)
@@ -119,11 +126,13 @@ class _Planning:
         provider = self.provider
         if shape.full_read is None:
             assert state is not None
+            reported = len(provider.problems)
             try:
                 changes = provider.changes(state.cursor)
             except CursorExpiredError:
                 shape = shape.cursor_refused()
             else:
+                self.check_read(reported, len(changes.users) + len(changes.groups))
                 if shape.scoped:
                     try:
                         return self.scoped(state, changes, shape)
@@ -138,15 +147,26 @@ class _Planning:
         cursor = provider.changes(None).cursor if provider.supports_changes else None  # marks now
         if shape.scoped:  # a directory synced before, whose provider keeps a mirror
             assert state is not None
+            reported = len(provider.problems)
             diff = read_differences(provider, self.inputs.mirror_digests(), cursor, self.progress)
+            self.check_read(reported, diff.users_read + diff.groups_read)
             full_read = FullRead(diff.users_read, self.settings.missing_threshold)
             try:
                 return self.scoped(state, diff.changes, shape, full_read)
             except ScopeRefused as refused:
                 # something wrote to the store during the read, which was not kept whole: read it again
                 shape = shape.planned_whole(refused.reason)
+        reported = len(provider.problems)
         view = read_directory(provider, provider.directory_id, self.progress)
+        self.check_read(reported, len(view.users) + len(view.groups))
         return self.whole(shape, view, cursor, None)
+
+    def check_read(self, reported: int, objects_read: int) -> None:
+        """Stop before planning when the problems since ``reported`` make the read a fault of the
+        source (:func:`~connector.rules.read_faults.malformed_fault`)."""
+        fault = malformed_fault(self.provider.problems[reported:], objects_read)
+        if fault is not None:
+            raise IncompleteReadError(fault, directory_id=self.provider.directory_id)
 
     def whole(
         self, shape: RunShape, view: DirectoryView, cursor: str | None, old: MirrorIndex | None
@@ -226,6 +246,22 @@ def _base_revision(plan: Plan, revision: int) -> int | None:
     return revision
 
 
+def _with_problems(planned: Planned, problems: tuple[ReadProblem, ...]) -> Planned:
+    """The read's problems on the plan's report, and said in its notes (``plan`` shows them)."""
+    malformed = sum(1 for p in problems if p.malformed)
+    incomplete = len(problems) - malformed
+    said = []
+    if malformed:
+        said.append(f"{malformed} malformed object(s) skipped: never read as inactive or absent")
+    if incomplete:
+        said.append(
+            f"{incomplete} group(s) with a member list not known to be complete: their memberships stay"
+        )
+    notes = planned.plan.notes + tuple(said) + tuple(p.reason for p in problems[:20])
+    plan = dataclasses.replace(planned.plan, notes=notes)
+    return dataclasses.replace(planned, plan=plan, problems=problems)
+
+
 def plan_with_inputs(
     provider: Provider,
     store: Store,
@@ -278,6 +314,8 @@ def plan_with_inputs(
     )
     try:
         planned = _Planning(provider, settings, inputs, basis, force, progress).run(state, shape)
+        if provider.problems:
+            planned = _with_problems(planned, tuple(provider.problems))
         if billing and kept is not None and planned.accounts is not None:
             return planned, BillingReport.from_dict(kept)  # valid: the revision was found unmoved
         return planned, inputs.billing()

@@ -30,6 +30,7 @@ from connector.model import ChangeSet
 from connector.model import IdpGroup
 from connector.model import IdpMember
 from connector.model import IdpUser
+from connector.model import ProblemIds
 from connector.progress import Progress
 from connector.providers.base import Provider
 from connector.rules.mirror import MirrorIndex
@@ -75,6 +76,7 @@ class Differences:
 
     changes: ChangeSet
     users_read: int
+    groups_read: int = 0
 
 
 class _UserDiff:
@@ -138,12 +140,18 @@ def read_differences(
     read).  The change set lists whole member lists only
     (``groups_with_full_members``), never a diff.
     """
+    reported = len(provider.problems)
     users = _UserDiff(mirror.users)
     for n, user in enumerate(provider.iter_users(), 1):
         users.add(user)
         if progress is not None and n % READ_PROGRESS_EVERY == 0:
             progress("read users", n, None)
     changed_users, absent_users = users.finish()
+    # what the read returned malformed is neither changed nor absent: the mirror keeps it
+    unknown = ProblemIds.of(provider.problems[reported:])
+    absent_users = (
+        () if unknown.absence_uncertain else tuple(u for u in absent_users if u not in unknown.users)
+    )
     users_read = users.count
     del users
     if progress is not None:
@@ -151,11 +159,17 @@ def read_differences(
     lists = mirror.lists.result()
     groups: dict[str, IdpGroup] = {g.idp_group_id: g for g in provider.iter_groups()}
     changed_groups = tuple(g for gid, g in groups.items() if lists.groups.get(gid) != group_key(g))
-    absent_groups = tuple(gid for gid in lists.groups if gid not in groups)
+    unsettled = ProblemIds.of(provider.problems[reported:]).groups  # the groups' problems too, now
+    absent_groups = tuple(gid for gid in lists.groups if gid not in groups and gid not in unsettled)
     listed: list[IdpMember] = []
     whole: list[str] = []
     for n, group_id in enumerate(groups, 1):
+        before = len(provider.problems)
         members = tuple(provider.iter_members(group_id))
+        if len(provider.problems) > before and any(
+            p.object_id == group_id for p in provider.problems[before:]
+        ):  # not known to be complete: the stored list stays
+            continue
         now = members_digest(member_keys(members)) if members else None
         if now != lists.members.get(group_id):
             whole.append(group_id)
@@ -171,4 +185,4 @@ def read_differences(
         members_added=tuple(listed),
         groups_with_full_members=tuple(whole),
     )
-    return Differences(changes, users_read)
+    return Differences(changes, users_read, len(groups))

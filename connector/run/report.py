@@ -8,6 +8,7 @@ from dataclasses import field
 from typing import Any
 
 from connector.apply.applier import FailedChange
+from connector.model import ReadProblem
 from connector.rules.billing import BillingReport
 from connector.rules.guard import GuardOutcome
 from connector.rules.plan import Conflict
@@ -21,7 +22,9 @@ class SyncReport:
     ``counts`` are planned product changes per action (every action listed);
     ``bookkeeping`` the planned bookkeeping (missing counts, mirror, cursor).
     ``applied`` is True when the plan was applied (``failed`` lists the
-    changes the store refused; the next run retries them).
+    changes the store refused; the next run retries them).  ``read_problems``
+    are the objects the read skipped as malformed and the groups whose member
+    list was not known to be complete.
     """
 
     directory_id: str
@@ -43,6 +46,7 @@ class SyncReport:
     seconds: float = 0.0
     applied: bool = False
     failed: list[FailedChange] = field(default_factory=list)
+    read_problems: tuple[ReadProblem, ...] = ()
     plan: Plan | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
@@ -66,4 +70,5 @@ class SyncReport:
             "seconds": round(self.seconds, 3),
             "applied": self.applied,
             "failed": [{"change": f.change.to_dict(), "error": f.error} for f in self.failed],
+            "read_problems": [p.to_dict() for p in self.read_problems],
         }

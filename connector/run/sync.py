@@ -197,6 +197,7 @@ def _sync(
         conflicts=plan.conflicts,
         skipped=plan.skipped,
         notes=plan.notes,
+        read_problems=planned.problems,
         guard=planned.guard,
         users_read=planned.users_read,
         billing_before=before,

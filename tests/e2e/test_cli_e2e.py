@@ -35,7 +35,7 @@ INTERNAL = [f"eng{i:02d}" for i in range(1, 13)]
 SYNC_KEYS = {
     "directory_id", "run_id", "full_read", "read_reason", "dry_run", "outcome", "counts", "bookkeeping",
     "conflicts", "skipped", "notes", "guard", "users_read", "billing_before", "billing_after", "requests",
-    "seconds", "applied", "failed",
+    "seconds", "applied", "failed", "read_problems",
 }  # fmt: skip
 REVIEW_COLUMNS = ["email", "unique_identifier", "active", "groups", "action", "account_id", "note"]
 

@@ -11,6 +11,7 @@ from responses.registries import OrderedRegistry
 from connector.errors import ConfigError
 from connector.errors import CursorExpiredError
 from connector.errors import IncompleteReadError
+from connector.errors import MalformedObjectError
 from connector.model import MemberKind
 from connector.net.settings import AuthSettings
 from connector.net.settings import Secret
@@ -104,9 +105,32 @@ def test_guest_email_from_upn_keeps_underscores_in_the_local_part():
     assert guest_email_from_upn("first_last_fab.example#EXT#@t.onmicrosoft.com") == "first_last@fab.example"
 
 
-def test_a_user_without_account_enabled_is_a_malformed_read(graph):
-    with pytest.raises(IncompleteReadError, match="accountEnabled"):
-        graph.to_user({"id": "x", "userPrincipalName": "x@c.com"})
+OK_USER = {"id": "x", "userPrincipalName": "x@c.com", "accountEnabled": True}
+
+
+@pytest.mark.parametrize(
+    ("raw", "says"),
+    [
+        ({"id": "x", "userPrincipalName": "x@c.com"}, "accountEnabled"),
+        ({"id": "x", "userPrincipalName": "x@c.com", "accountEnabled": "true"}, "accountEnabled"),
+        ({"id": {"a": 1}, "userPrincipalName": "x@c.com", "accountEnabled": True}, "'id' is an object"),
+        ({"id": "x", "userPrincipalName": 42, "accountEnabled": True}, "'userPrincipalName' is a number"),
+        ({"id": "x", "userPrincipalName": "x@c.com", "accountEnabled": True, "mail": 7}, "'mail'"),
+        (
+            {"id": "x", "userPrincipalName": "x@c.com", "accountEnabled": True, "displayName": ["a"]},
+            "displayName",
+        ),
+        (
+            {"id": "x", "userPrincipalName": "x@c.com", "accountEnabled": True, "otherMails": "a@b.c"},
+            "otherMails",
+        ),
+        ({"id": "x", "userPrincipalName": "x" * 600, "accountEnabled": True}, "600 characters"),
+        (["not", "an", "object"], "not a JSON object"),
+    ],
+)
+def test_a_user_of_the_wrong_shape_is_malformed(graph, raw, says):
+    with pytest.raises(MalformedObjectError, match=says):
+        graph.to_user(raw)
 
 
 def test_members_by_odata_type(graph, rsps):
@@ -120,10 +144,14 @@ def test_members_by_odata_type(graph, rsps):
     assert got == [("u1", MemberKind.USER), ("g2", MemberKind.GROUP)]
 
 
-def test_a_member_without_odata_type_raises(graph, rsps):
-    rsps.get(f"{BASE}/groups/g1/members", json={"value": [{"id": "u1"}]})
-    with pytest.raises(IncompleteReadError, match="@odata.type"):
-        list(graph.iter_members("g1"))
+def test_a_member_without_odata_type_makes_the_list_incomplete(graph, rsps):
+    rsps.get(
+        f"{BASE}/groups/g1/members",
+        json={"value": [{"id": "u1"}, {"@odata.type": "#microsoft.graph.user", "id": "u2"}]},
+    )
+    assert [m.member_id for m in graph.iter_members("g1")] == ["u2"]
+    [problem] = graph.problems
+    assert (problem.kind, problem.object_id) == ("members", "g1") and "@odata.type" in problem.reason
 
 
 def test_changes_none_asks_for_latest_delta_links(graph, rsps):

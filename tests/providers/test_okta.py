@@ -11,6 +11,7 @@ import responses
 
 from connector.errors import CursorExpiredError
 from connector.errors import IncompleteReadError
+from connector.errors import MalformedObjectError
 from connector.model import MemberKind
 
 BASE = "https://okta.test"
@@ -49,12 +50,19 @@ def _group(gid: str, name: str, membership: str = "2024-01-01T00:00:00.000Z") ->
         ("PROVISIONED", False),
         ("SUSPENDED", False),
         ("DEPROVISIONED", False),
-        ("SOMETHING_NEW", False),
     ],
 )
 def test_status_maps_to_active_per_product_rules(okta, status, active):
     user = okta.to_user(_user("00u1", status))
     assert user.active is active and user.raw_status == status
+
+
+@pytest.mark.parametrize("status", ["SOMETHING_NEW", "ACTIVE_V2", "active", "", None, 1, ["ACTIVE"]])
+def test_a_status_okta_does_not_document_makes_the_user_malformed(okta, status):
+    """docs/contract.md, "2. Map": never read as inactive, which would deactivate at once."""
+    with pytest.raises(MalformedObjectError) as info:
+        okta.to_user(_user("00u1", status))
+    assert info.value.kind == "user" and info.value.object_id == "00u1"
 
 
 def test_profile_fields_are_mapped(okta):
@@ -106,13 +114,14 @@ def test_a_body_that_is_not_an_array_raises(okta, rsps):
         list(okta.iter_users())
 
 
-def test_members_shorter_than_the_group_stats_raise(okta, rsps):
+def test_members_shorter_than_the_group_stats_are_reported_as_incomplete(okta, rsps):
     group = {**_group("00g1", "Eng"), "_embedded": {"stats": {"usersCount": 3}}}
     rsps.get(GROUPS, json=[group])
     rsps.get(f"{GROUPS}/00g1/users", json=[_user("00u1"), _user("00u2")])
     [read] = list(okta.iter_groups())
-    with pytest.raises(IncompleteReadError, match="2 of its 3 members"):
-        list(okta.iter_members(read.idp_group_id))
+    assert len(list(okta.iter_members(read.idp_group_id))) == 2
+    [problem] = okta.problems
+    assert (problem.kind, problem.object_id) == ("members", "00g1") and "2 of its 3 members" in problem.reason
 
 
 def test_members_are_users(okta, rsps):

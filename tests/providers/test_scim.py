@@ -8,6 +8,7 @@ from responses.registries import OrderedRegistry
 
 from connector.errors import CursorExpiredError
 from connector.errors import IncompleteReadError
+from connector.errors import MalformedObjectError
 from connector.model import MemberKind
 from connector.net.settings import AuthSettings
 from connector.net.settings import Secret
@@ -102,8 +103,22 @@ def test_user_mapping(scim):
 
 
 def test_a_non_boolean_active_is_malformed(scim):
-    with pytest.raises(IncompleteReadError, match="non-boolean"):
+    with pytest.raises(MalformedObjectError, match="'active' is text \\('yes'\\), not true or false"):
         scim.to_user(_user("a", active="yes"))
+
+
+@pytest.mark.parametrize(
+    ("body", "reported"),
+    [
+        ({"id": "g1", "displayName": "Eng"}, True),  # no members attribute: not known to be empty
+        ({"id": "g1", "displayName": "Eng", "members": [{"display": "no value"}]}, True),
+        ({"id": "g1", "displayName": "Eng", "members": []}, False),  # known to be empty
+    ],
+)
+def test_a_group_answered_without_its_members_is_reported_not_emptied(scim, rsps, body, reported):
+    rsps.get(f"{BASE}/Groups/g1", json=body)
+    assert list(scim.iter_members("g1")) == []
+    assert [(p.kind, p.object_id) for p in scim.problems] == ([("members", "g1")] if reported else [])
 
 
 def test_member_kinds_from_type_or_ref(scim, rsps):
