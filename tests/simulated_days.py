@@ -13,6 +13,8 @@ About the user ``u<n>``:
 * ``suspend``, ``resume``;
 * ``rename``: display name ``Renamed <n>``; with a ``g``, given name ``G<g>`` too;
 * ``email``: the address becomes ``moved<n>@example.com``;
+* ``take``: the address becomes one that ``u<g>`` or an account invited by hand may hold
+  (:func:`taken_address`: exactly, in other letter case, or as a look-alike);
 * ``same_email``: the user name becomes ``login<n>``, the address stays;
 * ``delete``: gone, and out of every group (the IdP reports both);
 * ``vanish``: gone, and the IdP reports only that, not the lists it left (:func:`vanish`);
@@ -43,7 +45,19 @@ from connector.model import MemberKind
 
 HIRING_DOMAINS = ("example.com", "partner.org")
 USER_STEPS = frozenset(
-    ("suspend", "resume", "rename", "email", "same_email", "delete", "vanish", "unlist", "join", "leave")
+    (
+        "suspend",
+        "resume",
+        "rename",
+        "email",
+        "take",
+        "same_email",
+        "delete",
+        "vanish",
+        "unlist",
+        "join",
+        "leave",
+    )
 )
 GROUP_STEPS = frozenset(("new_group", "nest", "unnest", "drop_group", "vanish_group", "rename_group"))
 
@@ -52,6 +66,12 @@ def crowded_address(n: int, domain: str, variant: int) -> str:
     """``user<n % 7>@<domain>`` (u7, u8, u9 share u0, u1, u2's); every third variant spells "user" with a
     Cyrillic "е", a look-alike."""
     return f"us{'е' if variant % 3 == 2 else 'e'}r{n % 7}@{domain}"
+
+
+def taken_address(k: int) -> str:
+    """An address someone may hold already (a user ``u<k>``, an account invited by hand): as it is,
+    in other letter case, or as a look-alike with a Cyrillic "е"."""
+    return (f"user{k}@example.com", f"USER{k}@Example.com", f"usеr{k}@example.com")[k % 3]
 
 
 def build(
@@ -154,6 +174,8 @@ def _user_step(provider: FakeProvider, kind: str, n: int, g: int | None) -> None
         provider.log.append(("user", uid))
     elif kind == "email":
         provider.update_user(uid, email=f"moved{n}@example.com")
+    elif kind == "take":
+        provider.update_user(uid, email=taken_address(g or 0))
     elif kind == "same_email":
         provider.update_user(uid, user_name=f"login{n}")
     elif kind == "leave" and g is None:

@@ -32,6 +32,7 @@ import collections
 import uuid
 from collections.abc import Callable
 
+from connector.emails import Email
 from connector.emails import forget_parsed_emails
 from connector.emails import try_parse_email
 from connector.model import Account
@@ -51,6 +52,7 @@ from connector.rules.nesting import with_ancestors
 from connector.rules.plan import ActivateAccount
 from connector.rules.plan import AddMembership
 from connector.rules.plan import Change
+from connector.rules.plan import Conflict
 from connector.rules.plan import CreateAccount
 from connector.rules.plan import DeactivateAccount
 from connector.rules.plan import LinkAccount
@@ -102,8 +104,10 @@ class _Planner:
             for g in snapshot.groups.values()
             if g.directory_id == self.directory_id and g.idp_group_id in unsettled
         )
-        self._keys: dict[str, str] | None = None  # matching key -> account_id, built on demand
+        self._keys: tuple[dict[str, str], dict[str, set[str]]] | None = None  # built on demand
         self.claimed: set[str] = set()  # matching keys new accounts or updates take this run
+        self.claimed_loose: set[str] = set()  # and their look-alike keys
+        self.email_conflicts: list[Conflict] = []  # email updates refused: the address is taken
 
     def plan(self, base_fingerprint: str) -> Plan:
         groups = plan_groups(self.view, self.snapshot, self.new_id)
@@ -125,6 +129,7 @@ class _Planner:
         for decision in links.of(LinkKind.CREATE):
             assert decision.mapped is not None and decision.mapped.email is not None
             self.claimed.add(decision.mapped.email.key)
+            self.claimed_loose.add(decision.mapped.email.loose)
         conflicts, skipped = links.conflicts, links.skipped
         decisions = dict(links.decisions)
         del links
@@ -142,7 +147,7 @@ class _Planner:
         return Plan(
             directory_id=self.directory_id,
             changes=tuple(self.changes),
-            conflicts=conflicts,
+            conflicts=conflicts + tuple(self.email_conflicts),
             skipped=skipped,
             base_fingerprint=base_fingerprint,
             full_read=self.view.full_read,
@@ -226,15 +231,20 @@ class _Planner:
                 address = parsed.address
                 current = try_parse_email(account.email)
                 if current is None or current.key != parsed.key:
-                    holder = self._account_keys().get(parsed.key)
-                    if (holder is not None and holder != account.account_id) or parsed.key in self.claimed:
+                    taken = self._address_taken(parsed, account.account_id)
+                    if taken is not None:
+                        reason, holders = taken
+                        self.email_conflicts.append(
+                            Conflict(self.directory_id, user.idp_user_id, parsed.address, reason, holders)
+                        )
                         self.notes.append(
-                            f"identity {user.idp_user_id}: new email {parsed.address!r} is another account's;"
-                            f" account {account.account_id} keeps {account.email!r}"
+                            f"identity {user.idp_user_id}: {reason}; account {account.account_id} keeps"
+                            f" {account.email!r}"
                         )
                         address = None
                     else:
                         self.claimed.add(parsed.key)
+                        self.claimed_loose.add(parsed.loose)
         new, old = profile_changes(account, user, address)
         if new:
             names = ", ".join(sorted(new))
@@ -244,13 +254,32 @@ class _Planner:
                 )
             )
 
-    def _account_keys(self) -> dict[str, str]:
+    def _address_taken(self, parsed: Email, account_id: str) -> tuple[str, tuple[str, ...]] | None:
+        """Why ``parsed`` cannot become account ``account_id``'s address, and whose it is: another
+        account holds it exactly, after Unicode folding or as a look-alike, or this run gives it to
+        another (docs/contract.md, "4. Plan")."""
+        exact, loose = self._account_keys()
+        holder = exact.get(parsed.key)
+        if holder is not None and holder != account_id:
+            return f"new email {parsed.address!r} is another account's", (holder,)
+        alike = tuple(sorted(loose.get(parsed.loose, set()) - {account_id}))
+        if alike:
+            return f"new email {parsed.address!r} is a look-alike of another account's address", alike
+        if parsed.key in self.claimed or parsed.loose in self.claimed_loose:
+            return f"new email {parsed.address!r} goes to another identity in this run", ()
+        return None
+
+    def _account_keys(self) -> tuple[dict[str, str], dict[str, set[str]]]:
+        """Every account by its address's matching key, and by its look-alike key."""
         if self._keys is None:
-            self._keys = {}
+            exact: dict[str, str] = {}
+            loose: dict[str, set[str]] = {}
             for account in self.snapshot.accounts.values():
                 parsed = try_parse_email(account.email)
                 if parsed is not None:
-                    self._keys.setdefault(parsed.key, account.account_id)
+                    exact.setdefault(parsed.key, account.account_id)
+                    loose.setdefault(parsed.loose, set()).add(account.account_id)
+            self._keys = (exact, loose)
         return self._keys
 
     # -- identities missing from the read ----------------------------------------

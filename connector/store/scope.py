@@ -116,15 +116,22 @@ def _linking_seeds(
     An identity new to the directory, one with a new email (and its account's
     address, which may follow it), one not linked that became active or
     inactive, and an active one not linked that left: each may link, or free
-    or take an address another identity or account shares.
+    or take an address another identity or account shares.  A linked identity
+    that changed otherwise while its account still has another address (an
+    email update refused before, the address being taken) brings both
+    addresses in, so that the update is decided against every account that
+    holds or looks like the new one, exactly as a whole plan decides it.
     """
     seeds: set[str] = set()
     addresses: set[str] = set()
     readdressed: set[str] = set()  # accounts whose identity here has a new email
+    pending: dict[str, str | None] = {}  # accounts whose identity changed, its email as before
     for uid, user in changed.items():
         before = old.get(uid)
         linked = (d, uid) in links
         if before is not None and user.email == before[1] and (linked or bool(user.active) == before[2]):
+            if linked:  # its account may still hold another address (an update refused before)
+                pending[links[(d, uid)].account_id] = user.email
             continue
         seeds.add(uid)
         addresses.update(address_keys(user.email))
@@ -136,8 +143,12 @@ def _linking_seeds(
         if uid in old and (d, uid) not in links and old[uid][2]:
             seeds.add(uid)
             addresses.update(address_keys(old[uid][1]))
-    for account in reads.accounts_by_id(conn, readdressed).values():
-        addresses.update(address_keys(account.email))
+    for account in reads.accounts_by_id(conn, readdressed | pending.keys()).values():
+        if account.account_id in readdressed:
+            addresses.update(address_keys(account.email))
+        elif address_keys(account.email) != address_keys(pending[account.account_id]):
+            # an email update still owed: decided against whoever holds the address now
+            addresses.update(address_keys(account.email) + address_keys(pending[account.account_id]))
     return seeds, addresses
 
 

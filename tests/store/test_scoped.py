@@ -20,6 +20,7 @@ from builders import user
 from fakes import FakeProvider
 from hypothesis import HealthCheck
 from hypothesis import event
+from hypothesis import example
 from hypothesis import given
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -314,7 +315,18 @@ nested = st.lists(st.tuples(st.integers(0, 4), st.integers(0, 4)), max_size=4)
 step = st.one_of(
     st.tuples(
         st.sampled_from(
-            ["suspend", "resume", "rename", "delete", "vanish", "unlist", "email", "same_email", "hire"]
+            [
+                "suspend",
+                "resume",
+                "rename",
+                "delete",
+                "vanish",
+                "unlist",
+                "email",
+                "take",
+                "same_email",
+                "hire",
+            ]
         ),
         st.integers(0, 12),
         st.integers(0, 4),
@@ -351,6 +363,22 @@ def test_billing_after_a_scoped_run_is_the_whole_count() -> None:
     edges=nested,
     days=st.lists(st.tuples(st.lists(step, max_size=6), st.booleans()), min_size=1, max_size=4),
     member_diffs=st.booleans(),
+)
+@example(  # a rename onto a taken address, refused; then another change to that identity
+    who=[(1, "example.com", True)],
+    hand=[(0, "example.com")],
+    members=[],
+    edges=[],
+    days=[([("take", 1, 0)], False), ([("rename", 1, 0)], False)],
+    member_diffs=True,
+)
+@example(  # the same onto a look-alike of the address (taken_address(2) has a Cyrillic "е")
+    who=[(1, "example.com", True)],
+    hand=[(2, "example.com")],
+    members=[],
+    edges=[],
+    days=[([("take", 1, 2)], True), ([("rename", 1, 2)], False)],
+    member_diffs=False,
 )
 def test_a_scoped_plan_is_the_whole_plan(
     who: list, hand: list, members: list, edges: list, days: list, member_diffs: bool
@@ -437,3 +465,32 @@ def test_scoped_runs_on_each_backend(store: Store) -> None:
     assert report.billing_after == store.billing()
     again = sync_directory(provider, store, SETTINGS, full=True, whole=True)
     assert not [a for a, n in again.counts.items() if n], again.counts
+
+
+@pytest.mark.parametrize(
+    "taken",
+    [
+        "boss@example.com",  # exactly
+        "BOSS@Example.com",  # the same address, as matching compares it
+        "bоss@example.com",  # a look-alike: Cyrillic "о"
+    ],
+)
+def test_an_email_update_refused_once_stays_refused_on_any_later_change(taken: str) -> None:
+    """Found by a hostile test: a linked identity renamed onto an account's address is refused;
+    a later change to it (a given name) made the scoped plan set the address anyway, two
+    accounts with one email.  The update is decided against the whole store every time."""
+    store, provider = _synced()
+    with store:
+        boss = store.add_account("boss@example.com")  # invited by hand, linked to nobody
+        provider.update_user("u1", email=taken)
+        first = sync_directory(provider, store, SETTINGS)
+        assert [c.idp_user_id for c in first.conflicts] == ["u1"]
+        assert boss.account_id in first.conflicts[0].account_ids
+        provider.update_user("u1", given_name="Changed")
+        second = sync_directory(provider, store, SETTINGS)
+        assert "planned only" in second.read_reason
+        assert [c.idp_user_id for c in second.conflicts] == ["u1"]
+        emails = [a.email for a in store.accounts()]
+        assert len(emails) == len(set(emails)) and "user1@example.com" in emails
+        whole = sync_directory(provider, store, SETTINGS, whole=True)
+        assert not whole.counts["update_account"] and [c.idp_user_id for c in whole.conflicts] == ["u1"]
