@@ -169,7 +169,7 @@ class Connector:
         """Read the directory and plan against the store; nothing is applied."""
         from connector.run.sync import plan_directory
 
-        settings = self.config.sync_settings()
+        settings = self.config.sync_settings(directory_id)
 
         def work(provider: Provider) -> PlanReport:
             plan, guard, _view = plan_directory(
@@ -210,7 +210,7 @@ class Connector:
         """
         from connector.run.sync import sync_directory
 
-        settings = self.config.sync_settings()
+        settings = self.config.sync_settings(directory_id)
         return self._with_provider(
             directory_id,
             lambda provider: sync_directory(
@@ -239,7 +239,7 @@ class Connector:
         from connector.rules.review import write_review_csv
         from connector.run.sync import plan_directory
 
-        settings = self.config.sync_settings()
+        settings = self.config.sync_settings(directory_id)
 
         def work(provider: Provider) -> ReviewReport:
             snapshot = self.store.snapshot(directory_id)

@@ -112,10 +112,11 @@ class Checker:
             raise self.error(where, f"must be a list of strings, not {_kind(value)}", 'write ["a", "b"]')
         return tuple(self.string(v, f"{where}[{i}]") for i, v in enumerate(value))
 
-    def domains(self, value: Any) -> tuple[str, ...]:
-        where = "organization.verified_domains"
+    def domains(
+        self, value: Any, where: str = "organization.verified_domains", *, empty: bool = False
+    ) -> tuple[str, ...]:
         names = self.names(value, where)
-        if not names:
+        if not names and not empty:
             raise self.error(
                 where, "is empty", 'list the domains the organization owns, e.g. ["example.com"]'
             )

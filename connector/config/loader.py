@@ -58,6 +58,7 @@ _DIRECTORY_KEYS = (
     "tls",
     "http",
     "options",
+    "domains",
 )
 _HTTP_KEYS = ("connect_timeout", "read_timeout", "max_retries", "max_total_wait", "rate_share")
 _TLS_KEYS = ("verify", "ca_bundle")
@@ -71,6 +72,8 @@ class DirectoryConfig:
     id: str
     provider: str
     settings: ProviderSettings
+    domains: tuple[str, ...] | None = None
+    """The verified domains this directory manages (``domains``); None when it names none."""
 
 
 @dataclass(frozen=True)
@@ -105,9 +108,20 @@ class Config:
         """One directory by id, or every directory when ``directory_id`` is None."""
         return self.directories if directory_id is None else (self.directory(directory_id),)
 
-    def sync_settings(self) -> SyncSettings:
-        """The engine's settings for this organization."""
+    def managed_domains(self, directory_id: str) -> tuple[str, ...] | None:
+        """The verified domains a directory manages (docs/contract.md, "Managed domains"): those it
+        names; every one (None) for the only directory of an organization when it names none; none
+        for a directory of several that names none."""
+        directory = self.directory(directory_id)
+        if directory.domains is not None:
+            return directory.domains
+        return None if len(self.directories) == 1 else ()
+
+    def sync_settings(self, directory_id: str | None = None) -> SyncSettings:
+        """The engine's settings for this organization, as ``directory_id`` runs (its managed
+        domains); without one, as the only directory of an organization manages every domain."""
         return SyncSettings(
+            managed_domains=self.managed_domains(directory_id) if directory_id is not None else None,
             verified_domains=self.verified_domains,
             product_grants=dict(self.product_grants),
             guard=GuardSettings(**self.guard),
@@ -190,6 +204,7 @@ def config_from_dict(
                 f"directories[{i}].id", f"{directory.id!r} is used twice", "give each directory its own id"
             )
         seen.add(directory.id)
+    _check_managed_domains(check, directories, domains)
 
     grants = {
         check.string(product, "products", "a product name"): check.names(groups, f"products.{product}")
@@ -211,6 +226,29 @@ def config_from_dict(
         full_read_interval=interval,
         source=source,
     )
+
+
+def _check_managed_domains(
+    check: Checker, directories: tuple[DirectoryConfig, ...], verified: tuple[str, ...]
+) -> None:
+    """Each managed domain is a verified one, managed by one directory only."""
+    managers: dict[str, str] = {}
+    for i, directory in enumerate(directories):
+        for domain in directory.domains or ():
+            where = f"directories[{i}].domains"
+            if domain not in verified:
+                raise check.error(
+                    where,
+                    f"{domain!r} is not a verified domain",
+                    "add it to organization.verified_domains, or remove it here",
+                )
+            if domain in managers:
+                raise check.error(
+                    where,
+                    f"{domain!r} is managed by both {managers[domain]!r} and {directory.id!r}",
+                    "a verified domain has one managing directory: keep it in one directory's domains",
+                )
+            managers[domain] = directory.id
 
 
 def _anchor_sqlite(url: str, base: Path) -> str:
@@ -271,7 +309,10 @@ def _directory(
         http=_http_settings(check, default_http, http, tls, where, base, table.get("rate_share")),
         options=options,
     )
-    return DirectoryConfig(id=directory_id, provider=provider, settings=settings)
+    domains = None
+    if "domains" in table:
+        domains = check.domains(table["domains"], f"{where}.domains", empty=True)
+    return DirectoryConfig(id=directory_id, provider=provider, settings=settings, domains=domains)
 
 
 def _http_settings(

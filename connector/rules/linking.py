@@ -6,9 +6,12 @@ docs/contract.md, "A sync run", step 3, "Link":
   whatever its email says now;
 * an active, unlinked identity links to the one account with the same
   normalised email -- exactly one candidate on both sides.  Two IdP users with
-  one email, two accounts with one email, or an account already linked to
-  another identity of this directory: a conflict, and nothing is linked or
-  created for that email.  No account: one is created;
+  one email, two accounts with one email, an account already linked to
+  another identity of this directory, an internal address at a domain this
+  directory does not manage (docs/contract.md, "Managed domains"), or an
+  external address whose account another directory's identity already holds:
+  a conflict, and nothing is linked or created for that email.  No account:
+  one is created;
 * an invalid address, or one that equals an account's (or another new
   identity's) only after Unicode folding or as a look-alike, is a conflict;
 * an inactive, unlinked identity is skipped: no account is made for it.
@@ -102,14 +105,26 @@ class _ByKey:
         return self.shared.get(key) or [self.first[key]]
 
 
-def decide_links(view: DirectoryView, snapshot: StoreSnapshot, verified_domains: Iterable[str]) -> LinkResult:
-    """Decide every identity of ``view`` against the store (pure, deterministic)."""
+def decide_links(
+    view: DirectoryView,
+    snapshot: StoreSnapshot,
+    verified_domains: Iterable[str],
+    managed_domains: Iterable[str] | None = None,
+) -> LinkResult:
+    """Decide every identity of ``view`` against the store (pure, deterministic).
+
+    ``managed_domains`` are the verified domains this directory manages (all of them when None):
+    an internal address at another one is a conflict."""
     directory_id = view.directory_id
     domains = frozenset(verified_domains)
+    managed = domains if managed_domains is None else frozenset(managed_domains)
     linked_here: dict[str, str] = {}  # account_id -> idp_user_id, this directory only
+    linked_elsewhere: dict[str, tuple[str, str]] = {}  # account_id -> another directory's identity
     for (dir_id, idp_user_id), link in snapshot.links.items():
         if dir_id == directory_id:
             linked_here[link.account_id] = idp_user_id
+        else:
+            linked_elsewhere.setdefault(link.account_id, (dir_id, idp_user_id))
     decisions: dict[str, LinkDecision] = {}
     conflicts: list[Conflict] = []
     skipped: list[tuple[str, str]] = []
@@ -137,6 +152,13 @@ def decide_links(view: DirectoryView, snapshot: StoreSnapshot, verified_domains:
         if mapped.email is None:
             conflict(mapped, f"cannot match: {mapped.email_problem}")
             continue
+        if mapped.internal and mapped.email.domain not in managed:
+            conflict(
+                mapped,
+                f"{mapped.email.address!r} is an internal address at {mapped.email.domain}, "
+                "a domain this directory does not manage",
+            )
+            continue
         pending.add(mapped.email.key, mapped)
 
     if not pending.first:
@@ -162,6 +184,14 @@ def decide_links(view: DirectoryView, snapshot: StoreSnapshot, verified_domains:
             other = linked_here.get(account_id)
             if other is not None:
                 reason = f"account {account_id} is already linked to identity {other} of this directory"
+                conflict(mapped, reason, [account_id])
+                continue
+            if not mapped.internal and account_id in linked_elsewhere:
+                elsewhere, identity = linked_elsewhere[account_id]
+                reason = (
+                    f"account {account_id} has an external address and is already linked to identity "
+                    f"{identity} of directory {elsewhere!r}"
+                )
                 conflict(mapped, reason, [account_id])
                 continue
             decisions[mapped.idp_user_id] = LinkDecision(

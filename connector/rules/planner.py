@@ -9,8 +9,8 @@ run", and STYLE.md habit 4).  What it plans, with a reason on every change:
   adopted (its local members and grants stay);
 * accounts created and linked, or existing accounts linked
   (:mod:`connector.rules.linking`);
-* profile updates for internal accounts only: an external account's profile
-  is the person's own;
+* profile updates for internal accounts only, and only at a domain this
+  directory manages: an external account's profile is the person's own;
 * activation of an identity that is active (again); deactivation of one the
   IdP marks inactive or deleted (at once), or one absent from
   ``missing_threshold`` full reads in a row.  An incremental view never counts
@@ -85,6 +85,7 @@ class _Planner:
         self.new_id = new_id
         self.directory_id = view.directory_id
         self.domains = frozenset(settings.verified_domains)
+        self.managed = settings.managed  # the verified domains this directory manages
         self.threshold = settings.missing_threshold
         self.changes: list[Change] = []
         self.notes: list[str] = []
@@ -124,7 +125,7 @@ class _Planner:
             )
         groups_by_user = flat.groups_by_user()
         del flat  # every name below that is done with is dropped: a 100k plan's peak is its sum
-        links = decide_links(self.view, self.snapshot, self.domains)
+        links = decide_links(self.view, self.snapshot, self.domains, self.managed)
         forget_parsed_emails()  # linking parsed every address; the few parsed from here on need no cache
         for decision in links.of(LinkKind.CREATE):
             assert decision.mapped is not None and decision.mapped.email is not None
@@ -217,8 +218,9 @@ class _Planner:
             )
 
     def _update_profile(self, user: IdpUser, account: Account) -> None:
-        if not account_is_internal(account, self.domains):
-            return  # an external account is the person's own
+        if not account_is_internal(account, self.managed):
+            return  # an external account is the person's own; another directory's, its own
+
         address: str | None = None
         raw = (user.email or "").strip()
         if raw and raw != account.email:

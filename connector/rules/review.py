@@ -85,7 +85,7 @@ def review_rows(
     if plan is None:
         plan = make_plan(view, snapshot, settings, new_id=lambda: f"new-{next(counter)}")
     domains = frozenset(settings.verified_domains)
-    decisions = decide_links(view, snapshot, domains).decisions
+    decisions = decide_links(view, snapshot, domains, settings.managed).decisions
     flat = flatten(view)
     group_names = {gid: view.groups[gid].name for gid in view.groups}
     group_ids_by_user = flat.groups_by_user()

@@ -65,6 +65,15 @@ class SyncSettings:
     guard: GuardSettings = field(default_factory=GuardSettings)
     missing_threshold: int = 2
     full_read_interval: timedelta = timedelta(days=1)
+    managed_domains: tuple[str, ...] | None = None
+    """The verified domains the directory being run manages; None: every one (docs/contract.md,
+    "Managed domains").  Only the managing directory links an internal address by email or
+    changes an internal account's profile."""
+
+    @property
+    def managed(self) -> frozenset[str]:
+        """The managed domains, normalised (every verified domain when none are named)."""
+        return frozenset(self.verified_domains if self.managed_domains is None else self.managed_domains)
 
     def __post_init__(self) -> None:
         if isinstance(self.verified_domains, str):
@@ -76,6 +85,17 @@ class SyncSettings:
             except InvalidEmailError as exc:
                 raise ConfigError(f"verified_domains: {domain!r} is not a domain name: {exc}") from exc
         object.__setattr__(self, "verified_domains", tuple(dict.fromkeys(domains)))
+        if self.managed_domains is not None:
+            managed = []
+            for domain in self.managed_domains:
+                try:
+                    managed.append(normalize_domain(domain))
+                except InvalidEmailError as exc:
+                    raise ConfigError(f"managed_domains: {domain!r} is not a domain name: {exc}") from exc
+            unverified = sorted(set(managed) - set(domains))
+            if unverified:
+                raise ConfigError(f"managed_domains: {', '.join(unverified)} not among the verified domains")
+            object.__setattr__(self, "managed_domains", tuple(dict.fromkeys(managed)))
         grants = {}
         for product, groups in self.product_grants.items():
             if not isinstance(product, str) or not product.strip():

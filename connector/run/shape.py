@@ -80,13 +80,14 @@ def planning_basis(settings: SyncSettings) -> str:
     """A digest of what planning depends on besides the store and the directory.
 
     Recorded with a run; a later run plans only what changed only while it is
-    the same (the verified domains, the missing threshold, the connector's
-    version).
+    the same (the verified and managed domains, the missing threshold, the
+    connector's version).
     """
     basis = {
         "version": __version__,
         "verified_domains": sorted(settings.verified_domains),
         "missing_threshold": settings.missing_threshold,
+        "managed_domains": sorted(settings.managed),
     }
     return hashlib.sha256(json.dumps(basis, sort_keys=True).encode()).hexdigest()
 

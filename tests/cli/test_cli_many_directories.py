@@ -61,6 +61,7 @@ auth = { method = "bearer", token_env = "MANY_DIRECTORIES_TOKEN" }
 [[directories]]
 id = "second"
 provider = "working"
+domains = ["example.com"]
 base_url = "https://second.test"
 auth = { method = "bearer", token_env = "MANY_DIRECTORIES_TOKEN" }
 """

@@ -414,6 +414,7 @@ def test_embedding_from_a_dict_with_secrets_in_memory(mock: str, tmp_path: Path,
         "products": {"confluence": ["Everyone"]},
         "directories": [
             {"id": "graph", "provider": "azure_ad", "base_url": f"{mock}/v1.0", "tenant": TENANT,
+             "domains": ["example.com"],
              "authority": mock, "auth": {"method": "client_secret", "client_id": creds.graph_client_id,
                                          "client_secret_env": "GRAPH_SECRET"}},
             {"id": "scim", "provider": "scim", "base_url": f"{mock}/scim/v2",
@@ -425,6 +426,14 @@ def test_embedding_from_a_dict_with_secrets_in_memory(mock: str, tmp_path: Path,
         reports = conn.sync_all()
         assert [r.directory_id for r in reports] == ["graph", "scim"]
         assert reports[0].counts["create_account"] == 14
-        assert reports[1].counts["link"] == 14  # the same people, through a second directory
+        # the same people through a second directory that manages no domain: nobody is taken over
+        # (docs/contract.md, "Managed domains"): internal addresses are not its to link, and the
+        # external accounts are already another directory's
+        assert reports[1].counts["link"] == reports[1].counts["create_account"] == 0
+        reasons = {c.idp_user_id: c.reason for c in reports[1].conflicts}
+        assert len(reasons) == 16, (
+            reasons
+        )  # every active identity: 12 staff, 2 externals, 2 sharing one address
+        assert all("does not manage" in r or "already linked" in r or "share" in r for r in reasons.values())
         assert conn.billing().per_product == {"confluence": 12}
     assert (tmp_path / "embedded.sqlite").is_file()

@@ -170,3 +170,63 @@ def test_steady_state_never_parses_accounts(monkeypatch: pytest.MonkeyPatch) -> 
         DOMAINS,
     )
     assert result.decisions["u1"].kind is LinkKind.LINKED
+
+
+MANAGED_CASES = [
+    pytest.param(
+        [user("p1", "ceo@example.com")],
+        [account("a-ceo", "ceo@example.com")],
+        [Link("okta-primary", "o1", "a-ceo")],
+        (),
+        {"p1": (LinkKind.CONFLICT, "a domain this directory does not manage")},
+        id="partner-holds-an-internal-address",
+    ),
+    pytest.param(
+        [user("p1", "new.hire@example.com")],
+        [],
+        [],
+        (),
+        {"p1": (LinkKind.CONFLICT, "a domain this directory does not manage")},
+        id="no-internal-account-created-either",
+    ),
+    pytest.param(
+        [user("p1", "ceo@example.com")],
+        [account("a-ceo", "ceo@example.com")],
+        [],
+        ("example.com",),
+        {"p1": (LinkKind.LINK, "a-ceo")},
+        id="the-managing-directory-links",
+    ),
+    pytest.param(
+        [user("p1", "vendor@partner.io")],
+        [account("a-v", "vendor@partner.io")],
+        [Link("okta-primary", "o9", "a-v")],
+        (),
+        {"p1": (LinkKind.CONFLICT, "already linked to identity o9 of directory 'okta-primary'")},
+        id="external-account-already-another-directorys",
+    ),
+    pytest.param(
+        [user("p1", "vendor@partner.io")],
+        [account("a-v", "vendor@partner.io")],
+        [],
+        (),
+        {"p1": (LinkKind.LINK, "a-v")},
+        id="external-address-links-from-any-directory",
+    ),
+]
+
+
+@pytest.mark.parametrize(("users", "accounts", "links", "managed", "expected"), MANAGED_CASES)
+def test_only_the_managing_directory_links_internal_addresses(
+    users, accounts, links, managed, expected
+) -> None:
+    """docs/contract.md, "Managed domains"; found by a hostile test: a partner SCIM identity with an
+    executive's internal address linked to the executive's account and kept it active."""
+    result = decide_links(view(users), snapshot(accounts, links), DOMAINS, managed)
+    for idp_user_id, (kind, detail) in expected.items():
+        decision = result.decisions[idp_user_id]
+        assert decision.kind is kind, decision
+        if kind is LinkKind.LINK:
+            assert decision.account_id == detail
+        else:
+            assert detail in decision.reason

@@ -15,6 +15,8 @@ from connector.model import GroupMembership
 from connector.model import Link
 from connector.rules.plan import Action
 from connector.rules.plan import Plan
+from connector.rules.planner import make_plan
+from connector.rules.settings import SyncSettings
 
 OTHER = "azure-eu"
 
@@ -260,3 +262,14 @@ def test_the_plan_is_deterministic_and_survives_json(plan_for) -> None:
     assert plan == plan_for(v, snap)
     assert Plan.from_json(plan.to_json()) == plan
     assert plan.users_read == 2 and plan.full_read is True
+
+
+def test_only_the_managing_directory_changes_an_internal_profile() -> None:
+    """A directory that does not manage example.com leaves its accounts' profiles alone."""
+    acct = account("a1", "kate@example.com")
+    v = view([user("u1", "kate@example.com", display_name="Kate Renamed")])
+    snap = snapshot([acct], [Link(DIR, "u1", "a1")])
+    managing = SyncSettings(verified_domains=("example.com",))
+    other = SyncSettings(verified_domains=("example.com",), managed_domains=())
+    assert [c.action.value for c in make_plan(v, snap, managing).changes] == ["update_account"]
+    assert make_plan(v, snap, other).changes == ()

@@ -81,6 +81,8 @@ def write_config(folder: Path, base_url: str, tenant_id: str, credentials: Any) 
     products = "\n".join(f'{p} = ["{g[0]}"]' for p, g in PRODUCTS.items())
     text = f"""# Written by `idp-connector demo`: three directories of one organization, each one
 # dialect of the same mock IdP at {base_url} (it stops when the demo ends).
+# demo-okta manages {DOMAIN}: only it links and updates the staff.  The other two read the
+# same people and report them as conflicts: no directory takes another directory's accounts.
 # Try: idp-connector --config {folder / "connector.toml"} accounts export
 
 [organization]
@@ -96,6 +98,7 @@ url = "sqlite:///connector.sqlite"
 id = "demo-okta"
 provider = "okta"
 base_url = "{base_url}"
+domains = ["{DOMAIN}"]
 [directories.auth]
 method = "private_key_jwt"
 client_id = "{credentials.okta_client_id}"
