@@ -266,6 +266,13 @@ class Connector:
         """The organization's ``BillingReport`` from the store."""
         return self.store.billing()
 
+    def conflicts(self, directory_id: str | None = None) -> list[dict[str, Any]]:
+        """The open conflicts (of one configured directory, or of all), as plain data; each stays
+        open until a run finds its cause gone (docs/contract.md, "Conflicts")."""
+        if directory_id is not None:
+            self.config.directory(directory_id)  # an unknown id is an error naming the known ones
+        return [c.to_dict() for c in self.store.open_conflicts(directory_id)]
+
     def runs(self, directory_id: str | None = None, limit: int = 50) -> list[Any]:
         return self.store.runs(directory_id, limit=limit)
 

@@ -190,7 +190,7 @@ def apply(app: AppContext, plan_file: str, wait: bool, as_json: bool) -> None:
     is_flag=True,
     help="Plan every identity against the store, not only those that changed since the last run.",
 )
-@click.option("--strict", is_flag=True, help="Exit 8 when any conflict was found.")
+@click.option("--strict", is_flag=True, help="Exit 8 while any conflict is open (see `conflicts`).")
 @click.option("--wait", is_flag=True, help=WAIT_HELP)
 @json_option
 @pass_app
@@ -218,4 +218,7 @@ def sync(
         emit_json({"version": 1, "dry_run": dry_run, "directories": [as_dict(r) for r in results]})
     else:
         print_sync(results)
-    _exit(errors, *sync_exit_codes(results, strict=strict))
+    open_conflicts = None
+    if strict:  # what the store holds open, not only what this run saw (a scoped run sees its scope)
+        open_conflicts = {d: len(connector.conflicts(d)) for d in connector.directory_ids(directory_id)}
+    _exit(errors, *sync_exit_codes(results, open_conflicts=open_conflicts))

@@ -60,6 +60,7 @@ for _command in (
     cli_run.sync,
     cli_store.accounts,
     cli_store.groups,
+    cli_store.conflicts,
     cli_store.billing,
     cli_store.runs,
     cli_store.db,

@@ -162,10 +162,11 @@ def print_sync(results: Iterable[Any]) -> None:
         _list_problems(data)
 
 
-def sync_exit_codes(results: Iterable[Any], *, strict: bool) -> list[int]:
+def sync_exit_codes(results: Iterable[Any], *, open_conflicts: Mapping[str, int] | None = None) -> list[int]:
     """Each sync report's exit code (docs/cli.md): 5 when the guard stopped its plan, 6 when the
-    store refused some of its changes, 8 with ``strict`` when it found conflicts; else 0.
-    A failed directory's code comes with its error."""
+    store refused some of its changes, 8 (``--strict``: ``open_conflicts`` counts each
+    directory's open conflicts) while its directory has open conflicts; else 0.  A failed
+    directory's code comes with its error."""
     codes = []
     for result in results:
         data = as_dict(result)
@@ -175,7 +176,9 @@ def sync_exit_codes(results: Iterable[Any], *, strict: bool) -> list[int]:
             codes.append(GuardTrippedError.exit_code)
         elif data.get("outcome") == "applied_with_failures":
             codes.append(StoreError.exit_code)
-        elif strict and data.get("conflicts"):
+        elif open_conflicts is not None and (
+            open_conflicts.get(data["directory_id"]) or data.get("conflicts")
+        ):
             codes.append(ConflictsFoundError.exit_code)
         else:
             codes.append(0)

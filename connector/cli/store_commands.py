@@ -87,6 +87,31 @@ def groups(app: AppContext, as_json: bool) -> None:
 
 
 @click.command()
+@directory_option
+@json_option
+@pass_app
+def conflicts(app: AppContext, directory_id: str | None, as_json: bool) -> None:
+    """Open conflicts: identities no run could link, or whose new address is taken, until a run
+    finds the cause gone (or an administrator links by hand)."""
+    rows = app.connector(secrets=False).conflicts(directory_id)
+    if as_json:
+        emit_json({"version": 1, "conflicts": rows})
+        return
+    if not rows:
+        click.echo("no open conflicts")
+        return
+    print_table(
+        None,
+        ("directory", "identity", "email", "reason", "accounts", "since"),
+        [
+            (r["directory_id"], r["idp_user_id"], r["email"] or "", r["reason"], ", ".join(r["account_ids"]),
+             r["first_seen"][:19])
+            for r in rows
+        ],
+    )  # fmt: skip
+
+
+@click.command()
 @json_option
 @pass_app
 def billing(app: AppContext, as_json: bool) -> None:

@@ -256,13 +256,15 @@ def _order_key(change: Change) -> int:
 
 @dataclass(frozen=True)
 class Conflict:
-    """An identity that could not be linked, and why."""
+    """An identity that could not be linked (``kind`` ``link``), or whose email update was
+    refused because the address is taken (``email_update``), and why."""
 
     directory_id: str
     idp_user_id: str
     email: str | None
     reason: str
     account_ids: tuple[str, ...] = ()
+    kind: str = "link"
 
 
 @dataclass(frozen=True)

@@ -237,7 +237,14 @@ class _Planner:
                     if taken is not None:
                         reason, holders = taken
                         self.email_conflicts.append(
-                            Conflict(self.directory_id, user.idp_user_id, parsed.address, reason, holders)
+                            Conflict(
+                                self.directory_id,
+                                user.idp_user_id,
+                                parsed.address,
+                                reason,
+                                holders,
+                                "email_update",
+                            )
                         )
                         self.notes.append(
                             f"identity {user.idp_user_id}: {reason}; account {account.account_id} keeps"

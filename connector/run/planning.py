@@ -78,6 +78,7 @@ class Planned:
     users_read: int
     accounts: frozenset[str] | None = None  # a scoped plan's accounts: all it can change
     problems: tuple[ReadProblem, ...] = ()  # what the read skipped or could not trust
+    decided: frozenset[str] | None = None  # a scoped plan's identities; None: every identity
 
 
 def _sharing_ids(members: Iterable[IdpMember], users: Mapping[str, IdpUser]) -> Iterator[IdpMember]:
@@ -221,7 +222,8 @@ class _Planning:
         created = {c.account_id for c in plan.changes if isinstance(c, CreateAccount)}
         accounts = frozenset(scope.snapshot.accounts.keys() | created)
         reason = shape.describe(scope.identities)
-        return Planned(plan, guard, scope.view, reason, scope.facts.users_read, accounts)
+        decided = frozenset(scope.view.users) | frozenset(changes.removed_user_ids)
+        return Planned(plan, guard, scope.view, reason, scope.facts.users_read, accounts, decided=decided)
 
 
 def _set_cursor(directory_id: str, cursor: str | None, full_read_users: int | None) -> SetCursor:

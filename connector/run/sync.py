@@ -208,8 +208,10 @@ def _sync(
     # a scoped plan that renames, makes or adopts no group changes only its own accounts' billing
     touched = None if any(c.action in GROUP_ACTIONS for c in plan.changes) else planned.accounts
     share = store.billing(touched) if touched is not None and not plan.is_empty else None
+    decided = planned.decided
     del planned  # the read and its view are done with: apply needs the plan alone
     result = apply_plan(store, plan, run_id=run_id, batch_size=batch_size, progress=progress)
+    store.record_conflicts(directory_id, plan.conflicts, decided=decided)
     report.applied = True
     report.failed = result.failed
     report.outcome = "applied" if result.ok else "applied_with_failures"

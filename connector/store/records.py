@@ -39,3 +39,29 @@ class AuditRecord:
     outcome: str  # applied | failed
     error: str | None
     change: Mapping[str, Any]
+
+
+@dataclass(frozen=True)
+class OpenConflict:
+    """A conflict the runs found and no run has seen resolved yet (docs/contract.md, "Conflicts")."""
+
+    directory_id: str
+    idp_user_id: str
+    kind: str
+    email: str | None
+    reason: str
+    account_ids: tuple[str, ...]
+    first_seen: datetime
+    last_seen: datetime
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "directory_id": self.directory_id,
+            "idp_user_id": self.idp_user_id,
+            "kind": self.kind,
+            "email": self.email,
+            "reason": self.reason,
+            "account_ids": list(self.account_ids),
+            "first_seen": self.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+        }

@@ -248,3 +248,19 @@ idp_members = Table(
     Column("kind", String(8), primary_key=True),  # user | group
     Index("ix_idp_members_member_id", "directory_id", "member_id", "group_id", "kind"),  # covering
 )
+
+conflicts = Table(
+    "conflicts",
+    metadata,
+    Column("directory_id", IDP_ID, ForeignKey("directories.directory_id"), primary_key=True),
+    Column("idp_user_id", IDP_ID, primary_key=True),
+    Column("kind", String(32), nullable=False),  # link | email_update
+    Column("email", String(512), nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("account_ids", JSON, nullable=False),
+    Column("first_seen", DateTime(timezone=True), nullable=False),
+    Column("last_seen", DateTime(timezone=True), nullable=False),
+)
+"""Open conflicts, one per identity (docs/contract.md, "Conflicts"): opened by the run that finds
+one, brought up to date by every run that finds it again, closed (deleted) by the run that finds
+its cause gone.  Not tracked by the store revision: it is the runs' report, kept."""

@@ -1,0 +1,42 @@
+"""Conflicts as state: the ``conflicts`` table, one open conflict per identity of a directory.
+
+A run that finds a conflict opens it (``first_seen``) or brings it up to date (``last_seen``,
+its reason and accounts); a run that decides the identity again and finds no conflict closes it.
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0004"
+down_revision = "0003"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "conflicts",
+        sa.Column("directory_id", sa.String(255), nullable=False),
+        sa.Column("idp_user_id", sa.String(255), nullable=False),
+        sa.Column("kind", sa.String(32), nullable=False),
+        sa.Column("email", sa.String(512), nullable=True),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("account_ids", sa.JSON, nullable=False),
+        sa.Column("first_seen", sa.DateTime(timezone=True), nullable=False),
+        sa.Column("last_seen", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["directory_id"],
+            ["directories.directory_id"],
+            name="fk_conflicts_directory_id_directories",
+        ),
+        sa.PrimaryKeyConstraint("directory_id", "idp_user_id", name="pk_conflicts"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("conflicts")
