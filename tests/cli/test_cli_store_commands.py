@@ -12,6 +12,7 @@ from click.testing import CliRunner
 
 from connector.cli.main import cli
 from connector.errors import StoreError
+from connector.rules.plan import Conflict
 from connector.store import Store
 
 
@@ -202,3 +203,17 @@ def test_accounts_export_neutralises_formula_cells(invoke, tmp_path):
         row = by_email[f"person{n}@example.com"]
         assert row["display_name"] == safe
         assert row["groups"] == safe
+
+
+def test_conflicts_lists_the_open_ones(invoke, tmp_path):
+    assert invoke("conflicts").stdout.strip() == "no open conflicts"
+    with Store.open(f"sqlite:///{tmp_path / 'connector.sqlite'}") as store:
+        store.ensure_directory("scim", "scim")
+        store.record_conflicts(
+            "scim", [Conflict("scim", "u1", "=evil@example.com", "2 IdP users share the email", ("a1",))]
+        )
+    listed = json.loads(invoke("conflicts", "--json").stdout)["conflicts"]
+    assert [(c["idp_user_id"], c["kind"], c["account_ids"]) for c in listed] == [("u1", "link", ["a1"])]
+    assert "u1" in invoke("conflicts", "-d", "scim").stdout  # a table, its cells wrapped to the terminal
+    unknown = invoke("conflicts", "-d", "nope")
+    assert unknown.exit_code == 2 and "configured ids are: scim" in unknown.stderr
