@@ -11,6 +11,7 @@
     │       ├── AuthError               exit 3  token refused, bad credentials, missing scope
     │       ├── NotFoundError                   404 on an object
     │       ├── IncompleteReadError             a page sequence ended early or a body was garbage
+    │       │   └── ShortListError              fewer objects than the IdP announced
     │       ├── MalformedObjectError            one object unreadable: skipped and reported, the read goes on
     │       └── CursorExpiredError              the IdP refused the change cursor: a full read is needed
     ├── StoreError                      exit 6  the product store refused or failed
@@ -100,6 +101,13 @@ class IncompleteReadError(TerminalError):
     Never treated as a shorter directory: downstream a short read would look
     like people leaving.
     """
+
+
+class ShortListError(IncompleteReadError):
+    """A list ended with fewer objects than the IdP announced for it (Graph ``@odata.count``).
+
+    For users or groups the whole read is in doubt; for a group's member list only that
+    group's memberships are (docs/contract.md, "Absent groups and incomplete member lists")."""
 
 
 class MalformedObjectError(TerminalError):

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from connector.errors import IncompleteReadError
+from connector.errors import ShortListError
 from connector.net.http import HttpClient
 from connector.net.origins import same_origin
 
@@ -128,7 +129,7 @@ def graph_pages(
                 "a Graph delta sequence ended without @odata.deltaLink", directory_id=http.directory_id
             )
         elif expected is not None and seen < expected:
-            raise IncompleteReadError(
+            raise ShortListError(
                 f"a Graph list ended after {seen} of {expected} objects (@odata.count)",
                 directory_id=http.directory_id,
             )

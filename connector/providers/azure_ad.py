@@ -37,6 +37,7 @@ from connector.errors import ConfigError
 from connector.errors import CursorExpiredError
 from connector.errors import MalformedObjectError
 from connector.errors import ProviderError
+from connector.errors import ShortListError
 from connector.model import ChangeSet
 from connector.model import IdpGroup
 from connector.model import IdpMember
@@ -149,18 +150,21 @@ class AzureADProvider(HttpProvider):
     def iter_members(self, group_id: str) -> Iterator[IdpMember]:
         url = f"{self.base_url}/groups/{quote(group_id, safe='')}/members"
         params = {"$select": "id", "$top": self.page(PAGE_MAX)}
-        unreadable: MalformedObjectError | None = None
-        for page in graph_pages(self.http, url, params, self.base_url, counted=True):
-            for raw in page.values:
-                try:
-                    member = self.to_member(group_id, raw)
-                except MalformedObjectError as exc:
-                    unreadable = exc
-                    continue
-                if member is not None:
-                    yield member
+        unreadable: Exception | None = None
+        try:
+            for page in graph_pages(self.http, url, params, self.base_url, counted=True):
+                for raw in page.values:
+                    try:
+                        member = self.to_member(group_id, raw)
+                    except MalformedObjectError as exc:
+                        unreadable = exc
+                        continue
+                    if member is not None:
+                        yield member
+        except ShortListError as exc:  # fewer members than $count: this list is not known whole
+            unreadable = exc
         if unreadable is not None:
-            self.report(ReadProblem("members", group_id, str(unreadable)))
+            self.report(ReadProblem("members", group_id, f"Graph group {group_id}: {unreadable}"))
 
     # ------------------------------------------------------------------ delta
 

@@ -104,6 +104,18 @@ def truncated_sequence_raises(dialect: str, path: str) -> None:
             read(provider)
 
 
+def truncated_member_lists_are_reported(dialect: str, path: str) -> None:
+    """Member lists the mock cuts short (fewer than the count it announces) are read, and each such
+    group is reported as not known to be complete: its memberships will stay as they are."""
+    faults = [{"kind": "truncate", "dialect": dialect, "path": path}]
+    with live(dialect, config={"FAULTS": faults}) as (server, provider):
+        read(provider)
+        reported = {p.object_id for p in provider.problems if p.kind == "members"}
+        several = {g.object_id for g in server.directory.groups.values() if len(g.user_ids) > 1}
+    assert reported and reported <= several  # only lists long enough to be cut
+    assert all(p.kind == "members" for p in provider.problems)
+
+
 def no_secret_in_logs(dialect: str, caplog: Any, *, oauth: bool = False) -> None:
     """A read with retries over real sockets, logged at DEBUG (urllib3 too): no credential in any line."""
     caplog.set_level(logging.DEBUG)

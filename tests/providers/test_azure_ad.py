@@ -270,3 +270,12 @@ def test_check_gets_a_token_and_reads_users_and_groups(graph, rsps):
     result = graph.check()
     assert result.ok and result.granted_scopes == ("User.Read.All", "GroupMember.Read.All")
     assert graph.request_count == 3
+
+
+def test_a_member_list_shorter_than_its_count_is_reported_not_trusted(graph, rsps):
+    """docs/contract.md, "Absent groups and incomplete member lists": the group keeps its memberships."""
+    listed = [{"@odata.type": "#microsoft.graph.user", "id": "u1"}]
+    rsps.get(f"{BASE}/groups/g1/members", json={"@odata.count": 15, "value": listed})
+    list(graph.iter_members("g1"))
+    [problem] = graph.problems
+    assert (problem.kind, problem.object_id) == ("members", "g1") and "1 of 15" in problem.reason
