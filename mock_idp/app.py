@@ -21,6 +21,7 @@ rate-limit headers through ``renderer.decorate`` (``after_request``).
 from __future__ import annotations
 
 import importlib
+import json
 import re
 import secrets
 import socket
@@ -142,6 +143,8 @@ def _before_request() -> Response | None:
             time.sleep(rule.latency_ms / 1000)
         elif rule.kind == "truncate":
             g.truncate_page = True
+        elif rule.kind == "rewrite":
+            g.mock_idp_rewrites = [*g.get("mock_idp_rewrites", []), rule]
         elif rule.kind == "status":
             return renderer.error(rule.status, f"Injected fault: HTTP {rule.status}")
         elif rule.kind == "rate_limit":
@@ -168,6 +171,12 @@ def _drop_connection() -> Response:
 
 
 def _after_request(response: Response) -> Response:
+    rewrites = g.get("mock_idp_rewrites")
+    if rewrites and response.is_json:
+        body = response.get_json()
+        for rule in rewrites:
+            body = rule.rewrite(body)
+        response.set_data(json.dumps(body))
     dialect = dialect_for_path(request.path)
     rate = g.get("mock_idp_rate")
     if dialect is None or rate is None:

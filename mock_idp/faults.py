@@ -30,7 +30,7 @@ from typing import Any
 
 from mock_idp.state.directory import DIALECTS
 
-FAULT_KINDS: tuple[str, ...] = ("status", "rate_limit", "latency", "truncate", "drop")
+FAULT_KINDS: tuple[str, ...] = ("status", "rate_limit", "latency", "truncate", "drop", "rewrite")
 TERMINAL_KINDS = frozenset({"status", "rate_limit", "drop"})
 DEFAULT_LIMIT = 10_000
 """Per-minute budget of every bucket unless configured: high, so headers are real but never in the way."""
@@ -48,7 +48,11 @@ class FaultRule:
     * ``rate_limit``: the dialect's 429 with ``retry_after`` seconds;
     * ``latency``: sleep ``latency_ms`` then go on;
     * ``truncate``: the page sequence ends early (no next link, short SCIM page);
-    * ``drop``: close the connection without an answer.
+    * ``drop``: close the connection without an answer;
+    * ``rewrite``: answer as usual, with the JSON objects of the answer (each item of a list,
+      Graph's ``value`` or SCIM's ``Resources``; else the object itself) that hold ``where``'s
+      values given ``set``'s fields and stripped of ``unset``'s: a malformed or incomplete
+      answer from an otherwise faithful IdP.
     """
 
     kind: str
@@ -61,6 +65,9 @@ class FaultRule:
     latency_ms: int = 0
     retry_after: int = 1
     seed: int = 0
+    set: dict[str, Any] = field(default_factory=dict)
+    unset: list[str] = field(default_factory=list)
+    where: dict[str, Any] = field(default_factory=dict)
     fired: int = 0
     _pattern: re.Pattern[str] = field(init=False, repr=False, compare=False)
     _rng: random.Random = field(init=False, repr=False, compare=False)
@@ -85,13 +92,25 @@ class FaultRule:
         self.method = self.method.upper() if self.method else None
         self._rng = random.Random(self.seed)
 
+    def rewrite(self, body: Any) -> Any:
+        """``body`` (parsed JSON) with this ``rewrite`` rule applied to its objects."""
+        items = body
+        if isinstance(body, dict):
+            items = body.get("value", body.get("Resources", [body]))
+        for item in items if isinstance(items, list) else ():
+            if isinstance(item, dict) and all(item.get(k) == v for k, v in self.where.items()):
+                item.update(self.set)
+                for key in self.unset:
+                    item.pop(key, None)
+        return body
+
     @classmethod
     def from_dict(cls, data: Mapping[str, Any]) -> FaultRule:
         """Build a rule from JSON; unknown keys and wrong types are a :class:`FaultError`."""
         if not isinstance(data, Mapping):
             raise FaultError("a fault rule must be a JSON object")
         fields = {"kind", "dialect", "path", "method", "count", "probability", "status"}
-        fields |= {"latency_ms", "retry_after", "seed"}
+        fields |= {"latency_ms", "retry_after", "seed", "set", "unset", "where"}
         unknown = set(data) - fields
         if unknown:
             raise FaultError(f"unknown fault rule keys: {', '.join(sorted(unknown))}")
@@ -108,6 +127,9 @@ class FaultRule:
             "latency_ms": (int,),
             "retry_after": (int,),
             "seed": (int,),
+            "set": (dict,),
+            "unset": (list,),
+            "where": (dict,),
         }
         for key, value in data.items():
             if isinstance(value, bool) or not isinstance(value, types[key]):
@@ -126,6 +148,9 @@ class FaultRule:
             "latency_ms": self.latency_ms,
             "retry_after": self.retry_after,
             "seed": self.seed,
+            "set": dict(self.set),
+            "unset": list(self.unset),
+            "where": dict(self.where),
             "fired": self.fired,
         }
 

@@ -437,3 +437,115 @@ def test_embedding_from_a_dict_with_secrets_in_memory(mock: str, tmp_path: Path,
         assert all("does not manage" in r or "already linked" in r or "share" in r for r in reasons.values())
         assert conn.billing().per_product == {"confluence": 12}
     assert (tmp_path / "embedded.sqlite").is_file()
+
+
+# ---------------------------------------------------------------------- contract v2, end to end
+
+MALFORMED_STATUS = {
+    "okta": (r"^/api/v1/users", {"status": "ACTIVE_V2"}),
+    "azure_ad": (r"^/v1\.0/users", {"accountEnabled": "yes"}),
+    "scim": (r"^/scim/v2/Users", {"active": "yes"}),
+}
+
+
+def shown_id(admin: Admin, provider: str, ref: str) -> str:
+    """The id the provider's dialect shows for a fixture user (Okta has ids of its own)."""
+    return admin.call("GET", f"/users/{oid(ref)}")["okta_id"] if provider == "okta" else oid(ref)
+
+
+def _fault(admin: Admin, rule: dict[str, Any]) -> None:
+    admin.call("POST", "/faults", rule)
+
+
+def test_a_status_the_idp_does_not_document_deactivates_nobody(run: Cli, admin: Admin, request):
+    """Found by a hostile test: users with status ACTIVE_V2 were deactivated at once.  Now each is
+    malformed: here 1 of 20 objects, over 1%, so the run stops (exit 4) and nothing changes."""
+    provider = request.node.callspec.params["run"]
+    path, values = MALFORMED_STATUS[provider]
+    run.sync()
+    before = run.accounts()
+    _fault(
+        admin,
+        {"kind": "rewrite", "path": path, "where": {"id": shown_id(admin, provider, "eng03")}, "set": values},
+    )
+    try:
+        result = run.run("sync", "--full", code=4)
+        assert "malformed" in result.stderr and "over 1%" in result.stderr
+        assert run.accounts() == before
+    finally:
+        admin.call("DELETE", "/faults")
+    assert changed(run.sync("--full")) == {}
+
+
+def test_a_scim_group_answered_without_its_members_keeps_them(mock: str, admin: Admin, tmp_path: Path):
+    """Found by a hostile test: a SCIM group answered without ``members`` lost its memberships."""
+    run = Cli(write_config(tmp_path, mock, "scim"))
+    run.sync()
+    assert "Engineering" in run.accounts()["eng10@example.com"]["groups"]
+    admin.call("DELETE", f"/groups/{oid('eng')}/members/{oid('eng10')}")
+    _fault(admin, {"kind": "rewrite", "path": r"^/scim/v2/Groups", "where": {"id": oid("eng")},
+                   "unset": ["members"]})  # fmt: skip
+    try:
+        for args in ((), ("--full",)):  # changes since the cursor, then a full read
+            report = run.sync(*args)
+            assert [(p["kind"], p["id"]) for p in report["read_problems"]] == [("members", oid("eng"))]
+            assert report["counts"]["remove_membership"] == 0
+            assert "Engineering" in run.accounts()["eng10@example.com"]["groups"]
+    finally:
+        admin.call("DELETE", "/faults")
+    final = run.sync("--full")
+    assert final["counts"]["remove_membership"] == 1 and final["read_problems"] == []  # known again
+    assert "Engineering" not in run.accounts()["eng10@example.com"]["groups"]
+
+
+def test_a_rename_onto_a_look_alike_of_another_address_is_a_conflict(run: Cli, admin: Admin):
+    run.sync()
+    before = run.accounts()
+    admin.call("PATCH", f"/users/{oid('eng11')}", {"email": "\u0435ng10@example.com"})  # Cyrillic е
+    report = run.sync()
+    assert report["counts"]["update_account"] == 0
+    conflict = next(c for c in report["conflicts"] if c["email"] == "\u0435ng10@example.com")
+    assert conflict["kind"] == "email_update" and "look-alike" in conflict["reason"]
+    assert run.accounts()["eng11@example.com"]["account_id"] == before["eng11@example.com"]["account_id"]
+    open_ = run.json("conflicts")["conflicts"]
+    assert [c["idp_user_id"] for c in open_ if c["kind"] == "email_update"] == [conflict["idp_user_id"]]
+    run.run("sync", "--strict", "--json", code=8)  # the conflict stays open: --strict fails
+
+
+def test_a_partner_directory_cannot_take_over_an_internal_account(mock: str, admin: Admin, tmp_path: Path):
+    """Found by a hostile test: a partner SCIM identity with an executive's internal address linked
+    to the executive's account, and kept it active after the primary directory deactivated them."""
+    creds = default_credentials(SEED)
+    (tmp_path / "okta.pem").write_text(creds.okta_private_key_pem)
+    (tmp_path / "scim.token").write_text(creds.scim_token)
+    config = tmp_path / "connector.toml"
+    config.write_text(f"""
+[organization]
+verified_domains = ["example.com"]
+[products]
+confluence = ["Everyone"]
+[[directories]]
+id = "primary"
+provider = "okta"
+base_url = "{mock}"
+domains = ["example.com"]
+[directories.auth]
+method = "private_key_jwt"
+client_id = "{creds.okta_client_id}"
+key_id = "{creds.okta_key_id}"
+private_key_file = "okta.pem"
+[[directories]]
+id = "partner"
+provider = "scim"
+base_url = "{mock}/scim/v2"
+auth = {{ method = "bearer", token_file = "scim.token" }}
+""")  # fmt: skip
+    run = Cli(config)
+    reports = run.json("sync")["directories"]
+    assert [r["directory_id"] for r in reports] == ["primary", "partner"]
+    assert reports[1]["counts"]["link"] == reports[1]["counts"]["create_account"] == 0
+    partner = {c["email"]: c["reason"] for c in run.json("conflicts", "-d", "partner")["conflicts"]}
+    assert "a domain this directory does not manage" in partner["eng01@example.com"]
+    admin.deactivate("eng01")
+    run.json("sync")
+    assert run.accounts()["eng01@example.com"]["status"] == "deactivated"
