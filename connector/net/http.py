@@ -46,6 +46,7 @@ from connector.errors import RetryableError
 from connector.errors import TerminalError
 from connector.net.auth import Authenticator
 from connector.net.auth import scrub
+from connector.net.environment import environment_once_per_host
 from connector.net.origins import follow_same_origin
 from connector.net.origins import host_of
 from connector.net.rate_buckets import rate_bucket
@@ -77,30 +78,6 @@ class CountingAdapter(HTTPAdapter):
 def no_error_body(response: requests.Response) -> tuple[str | None, str | None]:
     """An :data:`ErrorReader` for IdPs whose error bodies say nothing useful."""
     return None, None
-
-
-def _environment_once_per_host(session: requests.Session) -> None:
-    """Read the proxy and CA-bundle variables of the environment once per host, not per request.
-
-    ``requests`` looks them up (``HTTPS_PROXY``, ``NO_PROXY``,
-    ``REQUESTS_CA_BUNDLE``...) on every request, about a fifth of a
-    millisecond each: a tenth of a 100k-user read.  What it found for a host is
-    kept for the session's life.
-    """
-    merge = session.merge_environment_settings
-    found: dict[tuple[Any, ...], dict[str, Any]] = {}
-
-    def merged(url: str, proxies: Any, stream: Any, verify: Any, cert: Any) -> dict[str, Any]:
-        if proxies or not session.trust_env:
-            return merge(url, proxies, stream, verify, cert)
-        parts = urlsplit(url)
-        key = (parts.scheme, parts.netloc, stream, verify, cert)
-        settings = found.get(key)
-        if settings is None:
-            settings = found[key] = merge(url, proxies, stream, verify, cert)
-        return {**settings, "proxies": dict(settings["proxies"])}  # a copy each: requests may change it
-
-    session.merge_environment_settings = merged  # type: ignore[method-assign]
 
 
 class HttpClient:
@@ -136,7 +113,7 @@ class HttpClient:
         self.adapter = CountingAdapter()
         self.session.mount("https://", self.adapter)
         self.session.mount("http://", self.adapter)
-        _environment_once_per_host(self.session)
+        environment_once_per_host(self.session)
         self.session.headers["User-Agent"] = USER_AGENT
         self.session.headers["Accept"] = accept
         if not settings.verify_tls:
@@ -265,7 +242,7 @@ class HttpClient:
     def _parse(self, response: requests.Response) -> Any:
         try:
             return response.json()
-        except ValueError:
+        except (ValueError, RecursionError):  # RecursionError: JSON nested deeper than Python parses
             raise _Unreadable(f"answer {response.status_code} has a malformed JSON body") from None
 
     def _backoff(self, attempt: int) -> float:
@@ -335,13 +312,14 @@ class HttpClient:
         status = response.status_code
         try:
             code, detail = self.read_error(response)
-        except (ValueError, KeyError, TypeError, AttributeError):
+        except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             code, detail = None, None
+        code = _words(code, 64)  # the IdP's own words, of any type and length: text, cut short
         text = f"{response.request.method} {_where(response.url)} answered {status}"
         if code:
             text += f" {code}"
         if detail:
-            text += f": {detail}"
+            text += f": {_words(detail, 300)}"
         text = self.scrub(text)
         kwargs: dict[str, Any] = {"status": status, "code": code, "directory_id": self.directory_id}
         special = self.classify(status, code) if self.classify else None
@@ -376,6 +354,14 @@ class _Unreadable(Exception):
 
 def _sleep(seconds: float) -> None:
     time.sleep(seconds)  # looked up at call time, so a test can patch time.sleep
+
+
+def _words(value: Any, limit: int) -> str | None:
+    """An IdP-supplied code or message as text for an error message, cut to ``limit`` characters."""
+    if value is None or value == "":
+        return None
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _where(url: str | None) -> str:

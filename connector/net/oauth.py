@@ -192,7 +192,7 @@ class OAuthClientCredentials(Authenticator):
             )
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             raise AuthError(
                 f"the token endpoint answered {status} without a JSON body", status=status
             ) from None
