@@ -30,8 +30,8 @@ Answer = tuple[int, dict[str, str], bytes]
 
 
 def _user(n: int, **profile: object) -> dict[str, object]:
-    return {"id": f"00u{n}", "status": "ACTIVE",
-            "profile": {"login": f"user{n}@example.com", "email": f"user{n}@example.com", **profile}}  # fmt: skip
+    address = f"user{n}@example.com"
+    return {"id": f"00u{n}", "status": "ACTIVE", "profile": {"login": address, "email": address, **profile}}
 
 
 def _json(body: object, status: int = 200, **headers: str) -> Answer:
@@ -87,9 +87,9 @@ def _read(server: Hostile) -> list[object]:
         provider.close()
 
 
+NESTED = (200, {"Content-Type": "application/json"}, b"[" * 200_000)
 ANSWERS: list[object] = [
-    pytest.param(lambda h, p: (200, {"Content-Type": "application/json"}, b"[" * 200_000), IncompleteReadError,
-                 id="deeply-nested-json"),
+    pytest.param(lambda h, p: NESTED, IncompleteReadError, id="deeply-nested-json"),
     pytest.param(lambda h, p: (200, {"Content-Type": "text/html"}, b"<html><body>Sign in</body></html>"),
                  IncompleteReadError, id="html-instead-of-json"),
     pytest.param(lambda h, p: _json({"users": []}), IncompleteReadError, id="object-instead-of-list"),
@@ -131,7 +131,7 @@ def test_malformed_users_are_skipped_and_reported(hostile: Hostile) -> None:
 
 
 def test_the_cli_exits_4_without_a_traceback(hostile: Hostile, tmp_path) -> None:
-    hostile.answer = lambda h, p: (200, {"Content-Type": "application/json"}, b"[" * 200_000)
+    hostile.answer = lambda h, p: NESTED
     config = tmp_path / "connector.toml"
     config.write_text(f"""
 [organization]
