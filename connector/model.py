@@ -271,6 +271,8 @@ class StoreSnapshot:
     groups: Mapping[str, Group] = field(default_factory=dict)
     memberships: frozenset[GroupMembership] = frozenset()
     directory: DirectoryState | None = None
+    held_apart: frozenset[tuple[str, str]] = frozenset()
+    """(identity, account) pairs of this directory an administrator unlinked by hand."""
 
 
 @dataclass(frozen=True)

@@ -18,6 +18,7 @@ data the CLI prints with ``--json``).  Errors are the classes of
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -272,6 +273,19 @@ class Connector:
         if directory_id is not None:
             self.config.directory(directory_id)  # an unknown id is an error naming the known ones
         return [c.to_dict() for c in self.store.open_conflicts(directory_id)]
+
+    def link(self, directory_id: str, idp_user_id: str, account_id: str) -> dict[str, Any]:
+        """Link a directory's identity to an account by hand (resolves its conflict); audited, and
+        never undone by a sync."""
+        self.config.directory(directory_id)
+        link = self.store.link_by_hand(directory_id, idp_user_id, account_id)
+        return dataclasses.asdict(link)
+
+    def unlink(self, directory_id: str, idp_user_id: str) -> dict[str, Any]:
+        """Unlink a directory's identity by hand; no sync links it to that account again by email."""
+        self.config.directory(directory_id)
+        link = self.store.unlink_by_hand(directory_id, idp_user_id)
+        return dataclasses.asdict(link)
 
     def runs(self, directory_id: str | None = None, limit: int = 50) -> list[Any]:
         return self.store.runs(directory_id, limit=limit)

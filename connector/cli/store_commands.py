@@ -41,6 +41,45 @@ def accounts_import(app: AppContext, csv_file: str, as_json: bool) -> None:
         click.echo(f"{len(added)} of {len(rows)} accounts added from {csv_file}")
 
 
+def identity_options(command: Any) -> Any:
+    """``--directory`` and ``--identity``: one identity of one directory."""
+    command = click.option(
+        "--identity", "idp_user_id", required=True, metavar="IDP_ID", help="The IdP's immutable user id."
+    )(command)
+    return click.option(
+        "--directory", "-d", "directory_id", required=True, metavar="ID", help="The identity's directory."
+    )(command)
+
+
+@accounts.command("link")
+@identity_options
+@click.option("--account", "account_id", required=True, metavar="ACCOUNT_ID", help="The product account.")
+@json_option
+@pass_app
+def accounts_link(
+    app: AppContext, directory_id: str, idp_user_id: str, account_id: str, as_json: bool
+) -> None:
+    """Link an identity to an account by hand, as a conflict's resolution; no sync undoes it."""
+    link = app.connector(secrets=False).link(directory_id, idp_user_id, account_id)
+    if as_json:
+        emit_json({"version": 1, "linked": link})
+    else:
+        click.echo(f"linked identity {idp_user_id} of {directory_id} to account {account_id}")
+
+
+@accounts.command("unlink")
+@identity_options
+@json_option
+@pass_app
+def accounts_unlink(app: AppContext, directory_id: str, idp_user_id: str, as_json: bool) -> None:
+    """Unlink an identity by hand; no sync links it to that account again by email."""
+    link = app.connector(secrets=False).unlink(directory_id, idp_user_id)
+    if as_json:
+        emit_json({"version": 1, "unlinked": link})
+    else:
+        click.echo(f"unlinked identity {idp_user_id} of {directory_id} from account {link['account_id']}")
+
+
 @accounts.command("export")
 @json_option
 @pass_app

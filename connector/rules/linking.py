@@ -181,6 +181,10 @@ def decide_links(
             continue
         if candidates:
             account_id = candidates[0]
+            if (mapped.idp_user_id, account_id) in snapshot.held_apart:
+                reason = f"unlinked by hand from account {account_id}; only a hand-made link joins them again"
+                conflict(mapped, reason, [account_id])
+                continue
             other = linked_here.get(account_id)
             if other is not None:
                 reason = f"account {account_id} is already linked to identity {other} of this directory"

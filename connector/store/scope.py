@@ -72,6 +72,7 @@ from connector.store.mirror import load_mirror_groups
 from connector.store.mirror import load_mirror_users
 from connector.store.revision import read_revision
 from connector.store.snapshot import load_groups
+from connector.store.snapshot import load_held_apart
 
 SETTLED_TOGETHER = 50
 """Groups whose whole lists are compared with their stored lists per read of the store."""
@@ -325,6 +326,7 @@ def load_scope(
         groups=product_groups,
         memberships=frozenset(reads.memberships_of_accounts(conn, d, account_ids, managed)),
         directory=state,
+        held_apart=load_held_apart(conn, d),
     )
     facts = GuardFacts(
         linked=reads.links_count(conn, d),

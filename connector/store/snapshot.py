@@ -172,7 +172,15 @@ def load_snapshot(conn: Connection, directory_id: str) -> StoreSnapshot:
         groups=groups,
         memberships=load_memberships(conn, directory_id, known=known),
         directory=load_directory(conn, directory_id),
+        held_apart=load_held_apart(conn, directory_id),
     )
+
+
+def load_held_apart(conn: Connection, directory_id: str) -> frozenset[tuple[str, str]]:
+    """The (identity, account) pairs of the directory unlinked by hand (a few rows at most)."""
+    h = t.hand_unlinks.c
+    query = select(h.idp_user_id, h.account_id).where(h.directory_id == directory_id)
+    return frozenset((r[0], r[1]) for r in conn.execute(query))
 
 
 def fingerprint_of(snapshot: StoreSnapshot, verified_domains: Iterable[str] = ()) -> str:

@@ -44,6 +44,7 @@ from connector.store import snapshot as snap
 from connector.store import tables as t
 from connector.store.conflicts import ConflictLog
 from connector.store.engine import sqlite_path
+from connector.store.hand_links import HandLinks
 from connector.store.local import LocalObjects
 from connector.store.mirror import MirrorReads
 from connector.store.revision import read_revision
@@ -70,7 +71,7 @@ def first_line(exc: SQLAlchemyError) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-class Store(RunLog, LocalObjects, MirrorReads, ConflictLog):
+class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks):
     """The product store on SQLite (a file) or PostgreSQL.  Open with :meth:`open`."""
 
     def __init__(self, engine: Engine) -> None:

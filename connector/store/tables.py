@@ -264,3 +264,14 @@ conflicts = Table(
 """Open conflicts, one per identity (docs/contract.md, "Conflicts"): opened by the run that finds
 one, brought up to date by every run that finds it again, closed (deleted) by the run that finds
 its cause gone.  Not tracked by the store revision: it is the runs' report, kept."""
+
+hand_unlinks = Table(
+    "hand_unlinks",
+    metadata,
+    Column("directory_id", IDP_ID, ForeignKey("directories.directory_id"), primary_key=True),
+    Column("idp_user_id", IDP_ID, primary_key=True),
+    Column("account_id", ID, primary_key=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+"""Identities an administrator unlinked from an account (``accounts unlink``): a sync never links
+them again by email; only a hand-made link does (docs/contract.md, "3. Link")."""

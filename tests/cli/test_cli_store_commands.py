@@ -217,3 +217,19 @@ def test_conflicts_lists_the_open_ones(invoke, tmp_path):
     assert "u1" in invoke("conflicts", "-d", "scim").stdout  # a table, its cells wrapped to the terminal
     unknown = invoke("conflicts", "-d", "nope")
     assert unknown.exit_code == 2 and "configured ids are: scim" in unknown.stderr
+
+
+def test_accounts_link_and_unlink_by_hand(invoke, tmp_path):
+    with Store.open(f"sqlite:///{tmp_path / 'connector.sqlite'}") as store:
+        store.ensure_directory("scim", "scim")
+        account = store.add_account("pat@example.com")
+    linked = invoke(
+        "accounts", "link", "-d", "scim", "--identity", "s1", "--account", account.account_id, "--json"
+    )
+    assert linked.exit_code == 0, linked.output
+    assert json.loads(linked.stdout)["linked"]["account_id"] == account.account_id
+    again = invoke("accounts", "link", "-d", "scim", "--identity", "s1", "--account", account.account_id)
+    assert again.exit_code == 2 and "unlink it first" in again.stderr
+    unlinked = invoke("accounts", "unlink", "-d", "scim", "--identity", "s1")
+    assert unlinked.exit_code == 0 and f"from account {account.account_id}" in unlinked.stdout
+    assert invoke("accounts", "unlink", "-d", "scim", "--identity", "s1").exit_code == 2

@@ -1,4 +1,5 @@
-"""Conflicts as state: the ``conflicts`` table, one open conflict per identity of a directory.
+"""Conflicts as state: the ``conflicts`` table, one open conflict per identity of a directory;
+and ``hand_unlinks``, the identities an administrator unlinked from an account by hand.
 
 A run that finds a conflict opens it (``first_seen``) or brings it up to date (``last_seen``,
 its reason and accounts); a run that decides the identity again and finds no conflict closes it.
@@ -36,7 +37,21 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("directory_id", "idp_user_id", name="pk_conflicts"),
     )
+    op.create_table(
+        "hand_unlinks",
+        sa.Column("directory_id", sa.String(255), nullable=False),
+        sa.Column("idp_user_id", sa.String(255), nullable=False),
+        sa.Column("account_id", sa.String(64), nullable=False),
+        sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["directory_id"],
+            ["directories.directory_id"],
+            name="fk_hand_unlinks_directory_id_directories",
+        ),
+        sa.PrimaryKeyConstraint("directory_id", "idp_user_id", "account_id", name="pk_hand_unlinks"),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("hand_unlinks")
     op.drop_table("conflicts")

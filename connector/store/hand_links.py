@@ -1,0 +1,130 @@
+"""Links made and unmade by an administrator (``accounts link`` / ``accounts unlink``).
+
+docs/contract.md, "3. Link": an administrator resolves a conflict by linking or unlinking by
+hand, and a sync never undoes it: a sync never deletes a link, and an identity unlinked from an
+account by hand is never linked to that account again by email (``hand_unlinks``).  Each is
+audited, and closes the identity's open conflict.
+
+A mixin of :class:`connector.store.Store`, which supplies ``transaction()``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from datetime import datetime
+from datetime import timezone
+
+from sqlalchemy import Connection
+from sqlalchemy import delete
+from sqlalchemy import insert
+from sqlalchemy import select
+
+from connector.errors import ConfigError
+from connector.model import Link
+from connector.store import tables as t
+from connector.store.runs import write_audit
+
+
+class HandLinks:
+    """Linking and unlinking by hand."""
+
+    def transaction(self, *, write: bool = True) -> contextlib.AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def link_by_hand(self, directory_id: str, idp_user_id: str, account_id: str) -> Link:
+        """Link the directory's identity to the account; refused (naming why) when the identity is
+        linked already or the account has another identity of this directory."""
+        k = t.links.c
+        now = datetime.now(timezone.utc)
+        with self.transaction() as conn:
+            if (
+                conn.execute(
+                    select(t.directories.c.directory_id).where(t.directories.c.directory_id == directory_id)
+                ).first()
+                is None
+            ):
+                raise ConfigError(f"directory {directory_id!r} has never been synced into this store")
+            if (
+                conn.execute(
+                    select(t.accounts.c.account_id).where(t.accounts.c.account_id == account_id)
+                ).first()
+                is None
+            ):
+                raise ConfigError(f"no account {account_id!r}; see `idp-connector accounts export`")
+            held = conn.execute(
+                select(k.account_id).where(k.directory_id == directory_id, k.idp_user_id == idp_user_id)
+            ).scalar()
+            if held is not None:
+                raise ConfigError(
+                    f"identity {idp_user_id!r} of {directory_id!r} is linked to account {held!r}; "
+                    "unlink it first"
+                )
+            other = conn.execute(
+                select(k.idp_user_id).where(k.directory_id == directory_id, k.account_id == account_id)
+            ).scalar()
+            if other is not None:
+                raise ConfigError(
+                    f"account {account_id!r} is linked to identity {other!r} of {directory_id!r}; "
+                    "one account has at most one identity per directory: unlink that one first"
+                )
+            conn.execute(
+                insert(t.links).values(
+                    directory_id=directory_id, idp_user_id=idp_user_id, account_id=account_id,
+                    missing_count=0, idp_active=True, linked_at=now,
+                )
+            )  # fmt: skip
+            h = t.hand_unlinks.c
+            conn.execute(
+                delete(t.hand_unlinks).where(
+                    h.directory_id == directory_id, h.idp_user_id == idp_user_id, h.account_id == account_id
+                )
+            )
+            self._settled(conn, directory_id, idp_user_id, account_id, "link_by_hand", now)
+        return Link(directory_id, idp_user_id, account_id)
+
+    def unlink_by_hand(self, directory_id: str, idp_user_id: str) -> Link:
+        """Remove the identity's link; no sync links the two again by email."""
+        k = t.links.c
+        now = datetime.now(timezone.utc)
+        with self.transaction() as conn:
+            account_id = conn.execute(
+                select(k.account_id).where(k.directory_id == directory_id, k.idp_user_id == idp_user_id)
+            ).scalar()
+            if account_id is None:
+                raise ConfigError(f"identity {idp_user_id!r} of {directory_id!r} is linked to no account")
+            conn.execute(delete(t.links).where(k.directory_id == directory_id, k.idp_user_id == idp_user_id))
+            conn.execute(
+                insert(t.hand_unlinks).values(
+                    directory_id=directory_id, idp_user_id=idp_user_id, account_id=account_id, at=now
+                )
+            )
+            self._settled(conn, directory_id, idp_user_id, account_id, "unlink_by_hand", now)
+        return Link(directory_id, idp_user_id, account_id)
+
+    @staticmethod
+    def _settled(
+        conn: Connection, directory_id: str, idp_user_id: str, account_id: str, action: str, now: datetime
+    ) -> None:
+        """Audit the hand-made change and close the identity's open conflict."""
+        c = t.conflicts.c
+        conn.execute(delete(t.conflicts).where(c.directory_id == directory_id, c.idp_user_id == idp_user_id))
+        write_audit(
+            conn,
+            [
+                {
+                    "run_id": None,
+                    "at": now,
+                    "action": action,
+                    "directory_id": directory_id,
+                    "target": f"identity {idp_user_id} / account {account_id}"[:512],
+                    "reason": "by hand (accounts link / unlink)",
+                    "outcome": "applied",
+                    "error": None,
+                    "change": {
+                        "directory_id": directory_id,
+                        "idp_user_id": idp_user_id,
+                        "account_id": account_id,
+                    },
+                }
+            ],
+        )
