@@ -97,6 +97,13 @@ def _fold(text: str) -> str:
     return unicodedata.normalize("NFKC", unicodedata.normalize("NFKC", text).casefold())
 
 
+def _loose(folded: str) -> str:
+    """The look-alike key of a folded address.  Letters whose case folding adds a mark are
+    special-cased: ``İ`` (U+0130) folds to ``i`` with a combining dot above, which no
+    confusable prototype maps, so the dot goes and it looks like the ``i`` it is."""
+    return _fold(_skeleton(folded)).replace("i\u0307", "i").replace("j\u0307", "j")
+
+
 def _check_characters(text: str) -> None:
     # NFC turns the Kelvin sign into "K" and IDNA's UTS 46 mapping turns
     # fullwidth letters into ASCII ones; an address written with such a
@@ -162,7 +169,7 @@ def _email(local: str, unicode_domain: str, ascii_domain: str, given: str = "") 
     if address.isascii():  # folding ASCII is lower-casing it, and ASCII has no prototypes to map
         return Email(address=address, key=key, domain=ascii_domain, loose=key, fold=key)
     fold = _fold(address)
-    return Email(address=address, key=key, domain=ascii_domain, loose=_fold(_skeleton(fold)), fold=fold)
+    return Email(address=address, key=key, domain=ascii_domain, loose=_loose(fold), fold=fold)
 
 
 def forget_parsed_emails() -> None:

@@ -91,6 +91,9 @@ def test_domain_of_is_lenient_for_stored_accounts() -> None:
     ("candidate", "existing", "words"),
     [
         ("fıle@example.com", "file@example.com", "look-alike"),  # dotless i
+        ("\u0130van@example.com", "ivan@example.com", "look-alike"),  # İ: its case folding adds a dot
+        ("\u0130VAN@example.com", "Ivan@example.com", "look-alike"),
+        ("\u0456van@example.com", "ivan@example.com", "look-alike"),  # Cyrillic і
         ("\u0430lice@example.com", "alice@example.com", "look-alike"),  # Cyrillic a
         ("alice@ex\u0430mple.com", "alice@example.com", "look-alike"),  # in the domain
         ("straße@example.com", "STRASSE@example.com", "only after Unicode case folding"),
