@@ -225,6 +225,7 @@ class Group:
     idp_group_id: str | None = None
     description: str | None = None
     adopted: bool = False  # a local group that an IdP group of the same name took over
+    missing_count: int = 0  # full reads in a row that missed its IdP group
 
     @property
     def managed(self) -> bool:

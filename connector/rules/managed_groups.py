@@ -21,6 +21,7 @@ from connector.model import StoreSnapshot
 from connector.rules.plan import AdoptGroup
 from connector.rules.plan import Change
 from connector.rules.plan import CreateGroup
+from connector.rules.plan import MarkGroupMissing
 from connector.rules.plan import UpdateGroup
 
 
@@ -100,4 +101,38 @@ def plan_groups(view: DirectoryView, snapshot: StoreSnapshot, new_id: Callable[[
                 )
         out.group_ids[idp_group_id] = group_id
         out.names[group_id] = idp_group.name
+    return out
+
+
+@dataclass
+class GroupAbsence:
+    """The missing rule for managed groups (docs/contract.md, "Absent groups and incomplete member
+    lists"): a managed group absent from a full read keeps its memberships until the next full
+    read misses it too (``threshold`` in a row)."""
+
+    changes: list[MarkGroupMissing] = field(default_factory=list)
+    kept: set[str] = field(default_factory=set)  # product groups whose memberships stay this run
+    kept_idp: set[str] = field(default_factory=set)  # their IdP group ids: the mirror keeps them
+
+
+def group_absence(view: DirectoryView, snapshot: StoreSnapshot, threshold: int) -> GroupAbsence:
+    """Count the absence of each managed group of ``view.directory_id`` from a full read."""
+    out = GroupAbsence()
+    directory_id = view.directory_id
+    for group in sorted(snapshot.groups.values(), key=lambda g: g.group_id):
+        if group.directory_id != directory_id or group.idp_group_id is None:
+            continue
+        if group.idp_group_id in view.groups:
+            if group.missing_count:
+                out.changes.append(MarkGroupMissing("seen in this read", directory_id, group.group_id, 0))
+            continue
+        if not view.full_read or group.idp_group_id in view.unsettled_group_ids:
+            continue  # an incremental view says nothing of absence; an unsettled group is kept anyway
+        count = min(group.missing_count + 1, threshold)
+        if count != group.missing_count:
+            reason = f"IdP group absent from {count} full read(s) in a row"
+            out.changes.append(MarkGroupMissing(reason, directory_id, group.group_id, count))
+        if count < threshold:
+            out.kept.add(group.group_id)  # one bad read never empties a group
+            out.kept_idp.add(group.idp_group_id)
     return out

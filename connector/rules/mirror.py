@@ -17,6 +17,7 @@ write it are in :mod:`connector.store.handlers.mirror`, its loaders in
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from collections.abc import Hashable
 from collections.abc import Iterable
 from collections.abc import Mapping
@@ -242,11 +243,14 @@ def group_gone(directory_id: str, idp_group_id: str) -> MirrorGroup:
     )
 
 
-def mirror_changes(old: MirrorIndex | DirectoryView, new: DirectoryView) -> list[Change]:
+def mirror_changes(
+    old: MirrorIndex | DirectoryView, new: DirectoryView, keep_groups: Collection[str] = ()
+) -> list[Change]:
     """What to write so that the mirror holding ``old`` holds ``new``; nothing when equal.
 
-    Users the read returned malformed, and the member lists of groups not known this run
-    (``unreadable_user_ids``, ``unsettled_group_ids``), keep what the mirror holds."""
+    Users the read returned malformed, the member lists of groups not known this run
+    (``unreadable_user_ids``, ``unsettled_group_ids``), and the groups the missing rule keeps
+    although the read missed them (``keep_groups``), keep what the mirror holds."""
     if isinstance(old, DirectoryView):
         old = MirrorIndex.of_view(old)
     d = new.directory_id
@@ -259,7 +263,8 @@ def mirror_changes(old: MirrorIndex | DirectoryView, new: DirectoryView) -> list
                 "mirror: a user new in the read" if before is None else "mirror: the user changed in the IdP"
             )
             out.append(MirrorUser(reason, d, uid, False, *key))
-    unreadable, unsettled = new.unreadable_user_ids, new.unsettled_group_ids  # kept as last read
+    unreadable = new.unreadable_user_ids  # kept as last read, as are these groups:
+    unsettled = new.unsettled_group_ids | frozenset(keep_groups)
     if not new.absence_uncertain:
         out += [user_gone(d, uid) for uid in old.users if uid not in new.users and uid not in unreadable]
     out += [

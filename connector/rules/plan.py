@@ -40,6 +40,7 @@ class Action(str, enum.Enum):
     REMOVE_MEMBERSHIP = "remove_membership"
     DEACTIVATE = "deactivate"
     MARK_MISSING = "mark_missing"
+    MARK_GROUP_MISSING = "mark_group_missing"
     MIRROR_USER = "mirror_user"
     MIRROR_GROUP = "mirror_group"
     MIRROR_MEMBERS = "mirror_members"
@@ -52,6 +53,7 @@ APPLY_ORDER: tuple[Action, ...] = tuple(Action)
 BOOKKEEPING: frozenset[Action] = frozenset(
     {
         Action.MARK_MISSING,
+        Action.MARK_GROUP_MISSING,
         Action.MIRROR_USER,
         Action.MIRROR_GROUP,
         Action.MIRROR_MEMBERS,
@@ -234,6 +236,16 @@ class MarkMissing(Change):
     idp_user_id: str = ""
     missing_count: int = 0
     idp_active: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class MarkGroupMissing(Change):
+    """Record how many full reads in a row have missed a managed group (0 = seen again)."""
+
+    action = Action.MARK_GROUP_MISSING
+    directory_id: str = ""
+    group_id: str = ""
+    missing_count: int = 0
 
 
 @dataclass(frozen=True, slots=True)

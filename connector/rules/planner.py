@@ -44,6 +44,7 @@ from connector.model import StoreSnapshot
 from connector.rules.linking import LinkDecision
 from connector.rules.linking import LinkKind
 from connector.rules.linking import decide_links
+from connector.rules.managed_groups import group_absence
 from connector.rules.managed_groups import plan_groups
 from connector.rules.mapping import account_is_internal
 from connector.rules.mapping import profile_changes
@@ -100,7 +101,7 @@ class _Planner:
             elif link.idp_active and link.missing_count < self.threshold:
                 self.active_elsewhere.add(link.account_id)
         unsettled = with_ancestors(view, view.unsettled_group_ids) if view.unsettled_group_ids else set()
-        self.unsettled = frozenset(  # product groups whose IdP member list is not known this run
+        self.unsettled = set(  # product groups whose IdP member list is not known this run
             g.group_id
             for g in snapshot.groups.values()
             if g.directory_id == self.directory_id and g.idp_group_id in unsettled
@@ -114,6 +115,9 @@ class _Planner:
         groups = plan_groups(self.view, self.snapshot, self.new_id)
         self.changes.extend(groups.changes)
         self.notes.extend(groups.notes)
+        absence = group_absence(self.view, self.snapshot, self.threshold)
+        self.unsettled |= absence.kept
+        bookkeeping: list[Change] = list(absence.changes)
         flat = flatten(self.view)
         for cycle in flat.cycles:
             self.notes.append(
@@ -147,7 +151,7 @@ class _Planner:
         self._memberships(groups.names)
         return Plan(
             directory_id=self.directory_id,
-            changes=tuple(self.changes),
+            changes=tuple(self.changes + bookkeeping),
             conflicts=conflicts + tuple(self.email_conflicts),
             skipped=skipped,
             base_fingerprint=base_fingerprint,

@@ -44,6 +44,7 @@ from connector.rules.billing import BillingReport
 from connector.rules.guard import GuardOutcome
 from connector.rules.guard import check_guard
 from connector.rules.guard import judge
+from connector.rules.managed_groups import group_absence
 from connector.rules.mirror import MirrorIndex
 from connector.rules.mirror import mirror_changes
 from connector.rules.mirror import overlay
@@ -181,7 +182,8 @@ class _Planning:
             loaded = self.inputs.mirror()
             old = MirrorIndex.of_view(loaded) if isinstance(loaded, DirectoryView) else loaded
         plan = make_plan(view, snapshot, self.settings, base_fingerprint=fingerprint)
-        extra = list(mirror_changes(old, view)) if old is not None else []
+        kept = group_absence(view, snapshot, self.settings.missing_threshold).kept_idp
+        extra = list(mirror_changes(old, view, kept)) if old is not None else []
         extra.append(_set_cursor(view.directory_id, cursor, len(view.users) if view.full_read else None))
         plan = dataclasses.replace(
             plan,

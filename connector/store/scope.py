@@ -228,6 +228,12 @@ def load_scope(
         raise ScopeRefused(refused)
     revision = state.planned_revision  # (why_whole found the store's to be this)
     assert revision is not None
+    if full_read is not None and changes.removed_group_ids:
+        gone = set(changes.removed_group_ids)
+        counted = [g for g in load_groups(conn).values() if g.directory_id == d and g.idp_group_id in gone]
+        if any(g.missing_count + 1 < full_read.missing_threshold for g in counted):
+            # the missing rule keeps such a group and its memberships, counted by a whole plan
+            raise ScopeRefused("a managed group is absent from the full read")
 
     changed = {u.idp_user_id: u for u in changes.users}
     removed_users = set(changes.removed_user_ids) - changed.keys()

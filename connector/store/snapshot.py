@@ -135,9 +135,9 @@ def load_links(
 def load_groups(conn: Connection) -> dict[str, Group]:
     g = t.groups.c
     rows = conn.execute(
-        select(g.group_id, g.name, g.directory_id, g.idp_group_id, g.description, g.adopted)
+        select(g.group_id, g.name, g.directory_id, g.idp_group_id, g.description, g.adopted, g.missing_count)
     ).all()
-    return {r[0]: Group(r[0], r[1], r[2], r[3], r[4], bool(r[5])) for r in rows}
+    return {r[0]: Group(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6] or 0) for r in rows}
 
 
 def load_memberships(

@@ -143,6 +143,7 @@ groups = Table(
     Column("description", Text, nullable=True),
     Column("adopted", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
+    Column("missing_count", Integer, nullable=False, default=0, server_default="0"),
     UniqueConstraint("directory_id", "idp_group_id"),
     Index("ix_groups_name", "name"),
 )

@@ -145,6 +145,13 @@ def _mark_missing(w: _World, c) -> None:
     )
 
 
+@_handles(Action.MARK_GROUP_MISSING)
+def _mark_group_missing(w: _World, c) -> None:
+    group = w.groups[c.group_id]
+    assert group.directory_id == c.directory_id, "counting another directory's group"
+    w.groups[c.group_id] = dataclasses.replace(group, missing_count=c.missing_count)
+
+
 @_handles(Action.SET_CURSOR)
 def _set_cursor(w: _World, c) -> None:
     pass

@@ -27,6 +27,7 @@ from connector.rules.plan import Action
 from connector.rules.plan import AddMembership
 from connector.rules.plan import AdoptGroup
 from connector.rules.plan import CreateGroup
+from connector.rules.plan import MarkGroupMissing
 from connector.rules.plan import MarkMissing
 from connector.rules.plan import RemoveMembership
 from connector.rules.plan import SetCursor
@@ -272,6 +273,23 @@ def remove_memberships(ctx: ApplyContext, changes: Sequence[RemoveMembership]) -
 
 
 # ---------------------------------------------------------------------- bookkeeping
+
+
+@handles(Action.MARK_GROUP_MISSING)
+def mark_group_missing(ctx: ApplyContext, changes: Sequence[MarkGroupMissing]) -> list[Result]:
+    g = t.groups.c
+    results = []
+    for c in changes:
+        if error := ctx.foreign(c):
+            results.append(failed(error))
+            continue
+        done = ctx.conn.execute(
+            update(t.groups)
+            .where(g.group_id == c.group_id, g.directory_id == ctx.directory_id)
+            .values(missing_count=c.missing_count)
+        )
+        results.append(applied() if done.rowcount else failed(f"group {c.group_id} is not this directory's"))
+    return results
 
 
 @handles(Action.MARK_MISSING)

@@ -1,5 +1,6 @@
 """Conflicts as state: the ``conflicts`` table, one open conflict per identity of a directory;
-and ``hand_unlinks``, the identities an administrator unlinked from an account by hand.
+``hand_unlinks``, the identities an administrator unlinked from an account by hand; and
+``groups.missing_count``, the full reads in a row that missed a managed group's IdP group.
 
 A run that finds a conflict opens it (``first_seen``) or brings it up to date (``last_seen``,
 its reason and accounts); a run that decides the identity again and finds no conflict closes it.
@@ -20,6 +21,7 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.add_column("groups", sa.Column("missing_count", sa.Integer, nullable=False, server_default="0"))
     op.create_table(
         "conflicts",
         sa.Column("directory_id", sa.String(255), nullable=False),
@@ -53,5 +55,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.execute("ALTER TABLE groups DROP COLUMN missing_count")
     op.drop_table("hand_unlinks")
     op.drop_table("conflicts")
