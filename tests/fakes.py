@@ -45,6 +45,7 @@ class FakeProvider:
         self.directory_id = directory_id
         self.member_diffs = member_diffs
         self.problems: list[ReadProblem] = []
+        self.malformed: set[str] = set()  # users the IdP answers malformed now (an undocumented status)
         self.users: dict[str, IdpUser] = {}
         self.groups: dict[str, IdpGroup] = {}
         self.members: dict[str, dict[tuple[str, MemberKind], None]] = {}
@@ -112,7 +113,16 @@ class FakeProvider:
 
     def iter_users(self) -> Iterator[IdpUser]:
         self._read()
-        yield from list(self.users.values())
+        for found in list(self.users.values()):
+            if self._readable(found.idp_user_id):
+                yield found
+
+    def _readable(self, idp_user_id: str) -> bool:
+        """False, and reported, for a user the IdP answers malformed."""
+        if idp_user_id not in self.malformed:
+            return True
+        self.problems.append(ReadProblem("user", idp_user_id, f"user {idp_user_id}: status 'ACTIVE_V2'"))
+        return False
 
     def iter_groups(self) -> Iterator[IdpGroup]:
         self._read()
@@ -149,7 +159,7 @@ class FakeProvider:
             removed = ()
         return ChangeSet(
             cursor=str(len(self.log)),
-            users=tuple(self.users[u] for u in users if u in self.users),
+            users=tuple(self.users[u] for u in users if u in self.users and self._readable(u)),
             removed_user_ids=tuple(u for u in users if u not in self.users),
             groups=tuple(self.groups[g] for g in groups if g in self.groups),
             removed_group_ids=tuple(g for g in groups if g not in self.groups),

@@ -16,6 +16,7 @@ About the user ``u<n>``:
 * ``take``: the address becomes one that ``u<g>`` or an account invited by hand may hold
   (:func:`taken_address`: exactly, in other letter case, or as a look-alike);
 * ``same_email``: the user name becomes ``login<n>``, the address stays;
+* ``garble``, ``mend``: the IdP answers the user malformed (an undocumented status), or readably again;
 * ``delete``: gone, and out of every group (the IdP reports both);
 * ``vanish``: gone, and the IdP reports only that, not the lists it left (:func:`vanish`);
 * ``unlist``: gone from the user listing, still named in its groups' lists;
@@ -176,6 +177,9 @@ def _user_step(provider: FakeProvider, kind: str, n: int, g: int | None) -> None
         provider.update_user(uid, email=f"moved{n}@example.com")
     elif kind == "take":
         provider.update_user(uid, email=taken_address(g or 0))
+    elif kind in ("garble", "mend"):  # answered malformed (an undocumented status), or readable again
+        (provider.malformed.add if kind == "garble" else provider.malformed.discard)(uid)
+        provider.log.append(("user", uid))
     elif kind == "same_email":
         provider.update_user(uid, user_name=f"login{n}")
     elif kind == "leave" and g is None:

@@ -122,12 +122,19 @@ def group_absence(view: DirectoryView, snapshot: StoreSnapshot, threshold: int) 
     for group in sorted(snapshot.groups.values(), key=lambda g: g.group_id):
         if group.directory_id != directory_id or group.idp_group_id is None:
             continue
+        if not view.full_read:
+            # an incremental view says nothing of absence (the mirror still holds a group a full
+            # read has missed): such a group stays kept until the next full read decides
+            if 0 < group.missing_count < threshold:
+                out.kept.add(group.group_id)
+                out.kept_idp.add(group.idp_group_id)
+            continue
         if group.idp_group_id in view.groups:
             if group.missing_count:
                 out.changes.append(MarkGroupMissing("seen in this read", directory_id, group.group_id, 0))
             continue
-        if not view.full_read or group.idp_group_id in view.unsettled_group_ids:
-            continue  # an incremental view says nothing of absence; an unsettled group is kept anyway
+        if group.idp_group_id in view.unsettled_group_ids:
+            continue  # kept anyway: its member list is not known this run
         count = min(group.missing_count + 1, threshold)
         if count != group.missing_count:
             reason = f"IdP group absent from {count} full read(s) in a row"

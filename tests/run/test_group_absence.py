@@ -42,3 +42,15 @@ def test_a_group_missing_from_one_full_read_keeps_its_members(store: Store, mirr
     second = sync_directory(provider, store, SETTINGS, full=True)  # two full reads in a row: gone
     assert second.counts["remove_membership"] == 10 and _members_of(store, "Group 2") == set()
     assert "g2" not in {g.idp_group_id for g in store.groups() if g.missing_count == 0}
+
+
+def test_changes_read_between_two_full_reads_do_not_reset_the_count(store: Store) -> None:
+    provider = seeded(users=30, groups=3)
+    sync_directory(provider, store, SETTINGS)
+    provider.groups.pop("g2"), provider.members.pop("g2")  # missing from listings, deletion unreported
+    sync_directory(provider, store, SETTINGS, full=True)
+    provider.update_user("u1", display_name="Someone")  # a run of changes since the cursor between
+    between = sync_directory(provider, store, SETTINGS)
+    assert between.counts["remove_membership"] == 0 and not between.bookkeeping["mark_group_missing"]
+    second = sync_directory(provider, store, SETTINGS, full=True)
+    assert second.counts["remove_membership"] == 10

@@ -30,6 +30,7 @@ from simulated_days import build
 from simulated_days import live
 from simulated_days import vanish
 
+from connector.errors import IncompleteReadError
 from connector.model import DirectoryView
 from connector.model import MemberKind
 from connector.rules.guard import GuardOutcome
@@ -414,7 +415,12 @@ def test_a_scoped_plan_is_the_whole_plan(
                     want.rule,
                     dict(want.numbers),
                 )
-            report = sync_directory(provider, store, SETTINGS, force=True, full=full or None)
+            reported = len(provider.problems)
+            try:
+                report = sync_directory(provider, store, SETTINGS, force=True, full=full or None)
+            except IncompleteReadError:  # a malformed user in so small a read: over 1%, a fault
+                assert len(provider.problems) > reported
+                continue
             assert report.failed == []
             assert ("planned only" in report.read_reason) == (both.scoped is not None), report.read_reason
             assert report.billing_after == store.billing()  # brought up to date from the scope's accounts
@@ -436,6 +442,7 @@ def test_a_scoped_plan_is_the_whole_plan(
                 g: m for g, m in _members(whole_view).items() if g not in kept
             }
         # level-based all along: a whole plan of the directory now plans nothing
+        provider.malformed.clear()
         final = sync_directory(provider, store, SETTINGS, force=True, full=True, whole=True)
         assert not {a for a, n in final.counts.items() if n} - {"deactivate", "remove_membership"}
 

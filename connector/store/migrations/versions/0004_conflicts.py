@@ -1,6 +1,8 @@
 """Conflicts as state: the ``conflicts`` table, one open conflict per identity of a directory;
 ``hand_unlinks``, the identities an administrator unlinked from an account by hand; and
 ``groups.missing_count``, the full reads in a row that missed a managed group's IdP group.
+The look-alike keys kept beside identities and accounts are worked out again (the runs fill
+them in where missing): ``İ`` now looks like the ``i`` it is.
 
 A run that finds a conflict opens it (``first_seen``) or brings it up to date (``last_seen``,
 its reason and accounts); a run that decides the identity again and finds no conflict closes it.
@@ -21,6 +23,8 @@ depends_on = None
 
 
 def upgrade() -> None:
+    op.execute("DELETE FROM account_keys")
+    op.execute("UPDATE idp_users SET match_key = NULL, loose_key = NULL")
     op.add_column("groups", sa.Column("missing_count", sa.Integer, nullable=False, server_default="0"))
     op.create_table(
         "conflicts",
