@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 from datetime import datetime
 from datetime import timezone
+from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy import delete
@@ -37,23 +38,11 @@ class HandLinks:
         k = t.links.c
         now = datetime.now(timezone.utc)
         with self.transaction() as conn:
-            if (
-                conn.execute(
-                    select(t.directories.c.directory_id).where(t.directories.c.directory_id == directory_id)
-                ).first()
-                is None
-            ):
+            if not _exists(conn, t.directories.c.directory_id, directory_id):
                 raise ConfigError(f"directory {directory_id!r} has never been synced into this store")
-            if (
-                conn.execute(
-                    select(t.accounts.c.account_id).where(t.accounts.c.account_id == account_id)
-                ).first()
-                is None
-            ):
+            if not _exists(conn, t.accounts.c.account_id, account_id):
                 raise ConfigError(f"no account {account_id!r}; see `idp-connector accounts export`")
-            held = conn.execute(
-                select(k.account_id).where(k.directory_id == directory_id, k.idp_user_id == idp_user_id)
-            ).scalar()
+            held = _linked_account(conn, directory_id, idp_user_id)
             if held is not None:
                 raise ConfigError(
                     f"identity {idp_user_id!r} of {directory_id!r} is linked to account {held!r}; "
@@ -87,9 +76,7 @@ class HandLinks:
         k = t.links.c
         now = datetime.now(timezone.utc)
         with self.transaction() as conn:
-            account_id = conn.execute(
-                select(k.account_id).where(k.directory_id == directory_id, k.idp_user_id == idp_user_id)
-            ).scalar()
+            account_id = _linked_account(conn, directory_id, idp_user_id)
             if account_id is None:
                 raise ConfigError(f"identity {idp_user_id!r} of {directory_id!r} is linked to no account")
             conn.execute(delete(t.links).where(k.directory_id == directory_id, k.idp_user_id == idp_user_id))
@@ -128,3 +115,14 @@ class HandLinks:
                 }
             ],
         )
+
+
+def _exists(conn: Connection, column: Any, value: str) -> bool:
+    return conn.execute(select(column).where(column == value)).first() is not None
+
+
+def _linked_account(conn: Connection, directory_id: str, idp_user_id: str) -> str | None:
+    k = t.links.c
+    return conn.execute(
+        select(k.account_id).where(k.directory_id == directory_id, k.idp_user_id == idp_user_id)
+    ).scalar()
