@@ -328,14 +328,27 @@ class Connector:
             for g in sorted(store.groups(), key=lambda g: g.name.lower())
         ]
 
-    def import_accounts(self, rows: Iterable[Mapping[str, str]], *, source: str = "<csv>") -> list[Any]:
+    def import_accounts(
+        self, rows: Iterable[Mapping[str, str]], *, source: str = "<csv>", allow_managed: bool = False
+    ) -> list[Any]:
         """Add accounts that existed before provisioning (``email, display_name, groups``).
 
         ``groups`` are local group names joined by ``;``.  Rows are checked
         first; a bad row stops the import before anything is written, and the
-        accounts are added in one transaction: all of them, or none.
+        accounts are added in one transaction: all of them, or none.  A group a
+        directory manages is an error naming the directory, unless ``allow_managed``.
         """
         parsed = parse_rows(rows, source)
+        if not allow_managed:
+            managed = {g.name: g.directory_id for g in self.store.groups() if g.managed}
+            for index, (_email, _name, groups) in enumerate(parsed):
+                for group in groups:
+                    if group in managed:
+                        raise ConfigError(
+                            f"{source}: line {index + 2}: group {group!r} is managed by directory "
+                            f"{managed[group]!r}; its sync decides its members (use --allow-managed to add "
+                            "a local membership anyway)"
+                        )
         existing = {e.key for e in map(try_parse_email, (a.email for a in self.store.accounts())) if e}
         new_rows = [
             (email.address, name, groups) for email, name, groups in parsed if email.key not in existing

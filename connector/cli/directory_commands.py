@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shlex
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +95,7 @@ def review(
 ) -> None:
     """Write the review CSV: the external users the next sync would touch, and what it would do.
 
-    With several directories, each gets its own file: ``OUT`` with ``-<directory id>`` before the suffix.
+    With several directories, each gets its own file: OUT with -<directory id> before the suffix.
     """
     ids = app.connector().directory_ids(directory_id)
     target = Path(out)
@@ -151,7 +152,8 @@ def plan(
                 f"{out}: cannot write the plan ({exc.strerror}); choose another --out"
             ) from None
         if not as_json:
-            click.echo(f"plan saved to {out}; apply it with: idp-connector apply {out}")
+            command = shlex.join(["idp-connector", "--config", app.config_path, "apply", out])
+            click.echo(f"plan saved to {out}; apply it with: {command}")
 
 
 WAIT_HELP = "If another run holds the directory, wait for it instead of exiting 7."

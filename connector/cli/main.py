@@ -37,11 +37,14 @@ DEFAULT_CONFIG = "connector.toml"
     help=f"The TOML configuration (env {CONFIG_ENV}).",
 )
 @click.option("-v", "--verbose", count=True, help="Debug logging on stderr; secrets are redacted.")
+@click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr (for cron).")
 @click.version_option(__version__, prog_name="idp-connector")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str, verbose: int) -> None:
+def cli(ctx: click.Context, config_path: str, verbose: int, quiet: bool) -> None:
     """Keep a product's users and groups in step with Okta, Entra ID and SCIM directories."""
-    redactor = setup_logging(verbose)
+    if verbose and quiet:
+        raise click.UsageError("-v and -q ask for opposite things; give one")
+    redactor = setup_logging(verbose, quiet=quiet)
     ctx.obj = AppContext(config_path=config_path, verbose=verbose, redactor=redactor)
     ctx.call_on_close(teardown_logging)
     ctx.call_on_close(ctx.obj.close)

@@ -14,6 +14,8 @@ import sys
 from collections.abc import Iterable
 from collections.abc import Iterator
 from collections.abc import Sequence
+from datetime import datetime
+from datetime import timezone
 from typing import Any
 from typing import TextIO
 
@@ -79,8 +81,9 @@ class RedactingFilter(logging.Filter):
         return True
 
 
-def setup_logging(verbose: int, stream: TextIO | None = None) -> RedactingFilter:
-    """Log to stderr: INFO by default, DEBUG (libraries too) with ``-v``; returns the filter.
+def setup_logging(verbose: int, stream: TextIO | None = None, *, quiet: bool = False) -> RedactingFilter:
+    """Log to stderr: INFO by default, DEBUG (libraries too) with ``-v``, warnings and errors only
+    with ``quiet``; returns the filter.
 
     :func:`teardown_logging` takes the handler away and restores the levels.
     """
@@ -93,7 +96,7 @@ def setup_logging(verbose: int, stream: TextIO | None = None) -> RedactingFilter
     handler._connector_restore = (root.level, log.level)  # type: ignore[attr-defined]
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.WARNING)
-    log.setLevel(logging.DEBUG if verbose else logging.INFO)
+    log.setLevel(logging.DEBUG if verbose else logging.WARNING if quiet else logging.INFO)
     return redactor
 
 
@@ -115,6 +118,8 @@ def emit_json(data: Any, stream: TextIO | None = None) -> None:
 def _json_default(value: Any) -> Any:
     if hasattr(value, "to_dict"):
         return value.to_dict()
+    if isinstance(value, datetime):
+        return utc_iso(value)
     if hasattr(value, "isoformat"):
         return value.isoformat()
     if isinstance(value, (set, frozenset)):
@@ -122,6 +127,13 @@ def _json_default(value: Any) -> Any:
     if hasattr(value, "value"):  # enums
         return value.value
     return str(value)
+
+
+def utc_iso(moment: datetime) -> str:
+    """ISO 8601 in UTC with ``Z``; a time without a zone is UTC (the store writes UTC)."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).isoformat().replace("+00:00", "Z")
 
 
 def console(stream: TextIO | None = None) -> Console:

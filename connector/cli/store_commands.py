@@ -25,16 +25,17 @@ def accounts() -> None:
 
 @accounts.command("import")
 @click.argument("csv_file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--allow-managed", is_flag=True, help="Allow local memberships of groups a directory manages.")
 @json_option
 @pass_app
-def accounts_import(app: AppContext, csv_file: str, as_json: bool) -> None:
-    """Add accounts from a CSV with the header ``email,display_name,groups`` (groups joined by ';').
+def accounts_import(app: AppContext, csv_file: str, allow_managed: bool, as_json: bool) -> None:
+    """Add accounts from a CSV with the header 'email,display_name,groups' (groups joined by ';').
 
-    Accounts whose email is already in the store are left alone; a bad row stops the import
-    before anything is written.
+    Accounts whose email is already in the store are left alone; a bad row, or a group that a
+    directory manages, stops the import before anything is written.
     """
     rows = read_accounts_csv(csv_file)
-    added = app.connector(secrets=False).import_accounts(rows, source=csv_file)
+    added = app.connector(secrets=False).import_accounts(rows, source=csv_file, allow_managed=allow_managed)
     if as_json:
         emit_json({"version": 1, "read": len(rows), "added": [to_plain(a) for a in added]})
     else:
@@ -214,7 +215,7 @@ def db() -> None:
 @db.command("upgrade")
 @pass_app
 def db_upgrade(app: AppContext) -> None:
-    """Migrate the store to the newest schema (Alembic ``upgrade head``)."""
+    """Migrate the store to the newest schema (Alembic's 'upgrade head')."""
     from connector.store import Store
 
     with Store.open(app.connector(secrets=False).config.store_url, upgrade=True) as store:

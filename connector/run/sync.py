@@ -153,7 +153,9 @@ def sync_directory(
             raise
         report.requests = provider.request_count - requests_before
         report.seconds = time.perf_counter() - started
-        detail = report.guard.message if report.guard.rule else f"{len(report.failed)} change(s) failed"
+        detail = report.guard.message if report.guard.rule else ""
+        if report.failed:
+            detail = f"{len(report.failed)} change(s) failed"
         store.finish_run(run_id, outcome=report.outcome, counts=report.counts, detail=detail)
         return report
 

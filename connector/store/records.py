@@ -62,6 +62,6 @@ class OpenConflict:
             "email": self.email,
             "reason": self.reason,
             "account_ids": list(self.account_ids),
-            "first_seen": self.first_seen.isoformat(),
-            "last_seen": self.last_seen.isoformat(),
+            "first_seen": self.first_seen.isoformat().replace("+00:00", "Z"),
+            "last_seen": self.last_seen.isoformat().replace("+00:00", "Z"),
         }

@@ -7,6 +7,7 @@ party's would: one whose read blows up with an error no check foresaw, one that 
 from __future__ import annotations
 
 import json
+import shlex
 from importlib.metadata import EntryPoint
 from pathlib import Path
 
@@ -87,3 +88,53 @@ def test_one_directory_named_alone_fails_with_a_message_not_a_traceback(config: 
     assert result.exit_code == 1
     assert "error: unexpected RecursionError" in result.stderr
     assert result.exception is None or isinstance(result.exception, SystemExit)
+
+
+# ---------------------------------------------------------------------- what a new user trips over
+
+
+def _invoke(config: Path, *args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(cli, ["--config", str(config), *args])
+
+
+def test_quiet_leaves_only_warnings_and_errors_on_stderr(config: Path) -> None:
+    loud = _invoke(config, "sync", "-d", "second")
+    assert loud.exit_code == 0 and "INFO" in loud.stderr
+    quiet = _invoke(config, "-q", "sync", "-d", "first")
+    assert quiet.exit_code == 1 and "INFO" not in quiet.stderr and "unexpected RecursionError" in quiet.stderr
+    assert _invoke(config, "-q", "-v", "runs").exit_code == 2
+
+
+def test_version_is_printed() -> None:
+    result = CliRunner().invoke(cli, ["--version"])
+    assert result.exit_code == 0 and result.stdout.startswith("idp-connector, version ")
+
+
+def test_the_hint_after_plan_out_is_a_command_that_works(config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    planned = _invoke(config, "plan", "-d", "second", "--out", str(out))
+    assert planned.exit_code == 0, planned.output
+    command = shlex.split(planned.stdout.strip().splitlines()[-1].split("apply it with: ", 1)[1])
+    assert command[:3] == ["idp-connector", "--config", str(config)]
+    applied = CliRunner().invoke(cli, command[1:])
+    assert applied.exit_code == 0, applied.output
+
+
+def test_runs_json_has_utc_times_and_no_empty_detail(config: Path) -> None:
+    assert _invoke(config, "sync", "-d", "second").exit_code == 0
+    [run] = json.loads(_invoke(config, "runs", "--json").stdout)["runs"]
+    assert run["started_at"].endswith("Z") and run["finished_at"].endswith("Z")
+    assert run["outcome"] == "applied" and run["detail"] == ""
+
+
+def test_no_help_text_shows_markup(config: Path) -> None:
+    from connector.cli.main import cli as group
+
+    def commands(command, path):  # type: ignore[no-untyped-def]
+        yield path
+        for name, sub in getattr(command, "commands", {}).items():
+            yield from commands(sub, [*path, name])
+
+    for path in commands(group, []):
+        shown = CliRunner().invoke(cli, [*path, "--help"]).stdout
+        assert "``" not in shown and ":mod:" not in shown, (path, shown)

@@ -121,10 +121,18 @@ def test_json_is_sorted_and_dates_are_iso(capsys):
     from datetime import datetime
     from datetime import timezone
 
-    emit_json({"b": 1, "a": datetime(2026, 1, 2, tzinfo=timezone.utc), "c": frozenset({"y", "x"})})
+    naive = datetime(2026, 1, 2, 3, 4, 5)  # as SQLite gives a stored UTC time back
+    emit_json(
+        {"b": 1, "a": datetime(2026, 1, 2, tzinfo=timezone.utc), "c": frozenset({"y", "x"}), "d": naive}
+    )
     out = capsys.readouterr().out
     assert out.index('"a"') < out.index('"b"')
-    assert json.loads(out) == {"a": "2026-01-02T00:00:00+00:00", "b": 1, "c": ["x", "y"]}
+    assert json.loads(out) == {
+        "a": "2026-01-02T00:00:00Z",
+        "b": 1,
+        "c": ["x", "y"],
+        "d": "2026-01-02T03:04:05Z",
+    }
 
 
 def test_progress_without_a_terminal_logs_each_stage_once(caplog):

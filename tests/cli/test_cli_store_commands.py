@@ -5,15 +5,19 @@ from __future__ import annotations
 import csv
 import io
 import json
+from datetime import datetime
+from datetime import timezone
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import insert
 
 from connector.cli.main import cli
 from connector.errors import StoreError
 from connector.rules.plan import Conflict
 from connector.store import Store
+from connector.store import tables as t
 
 
 @pytest.fixture
@@ -233,3 +237,25 @@ def test_accounts_link_and_unlink_by_hand(invoke, tmp_path):
     unlinked = invoke("accounts", "unlink", "-d", "scim", "--identity", "s1")
     assert unlinked.exit_code == 0 and f"from account {account.account_id}" in unlinked.stdout
     assert invoke("accounts", "unlink", "-d", "scim", "--identity", "s1").exit_code == 2
+
+
+def test_importing_into_a_group_a_directory_manages_is_refused(invoke, tmp_path):
+    with Store.open(f"sqlite:///{tmp_path / 'connector.sqlite'}") as store:
+        store.ensure_directory("scim", "scim")
+        with store.transaction() as conn:
+            conn.execute(
+                insert(t.groups).values(
+                    group_id="g-all", name="Everyone", directory_id="scim", idp_group_id="idp-all",
+                    adopted=False, created_at=datetime.now(timezone.utc),
+                )
+            )  # fmt: skip
+    path = tmp_path / "local.csv"
+    path.write_text(
+        "email,display_name,groups\nkim@example.com,Kim,Local Team\nlee@example.com,Lee,Local Team;Everyone\n"
+    )
+    refused = invoke("accounts", "import", str(path))
+    assert refused.exit_code == 2
+    assert "line 3: group 'Everyone' is managed by directory 'scim'" in refused.stderr
+    assert json.loads(invoke("accounts", "export", "--json").stdout)["accounts"] == []  # all or nothing
+    allowed = invoke("accounts", "import", str(path), "--allow-managed")
+    assert allowed.exit_code == 0 and "2 of 2 accounts added" in allowed.stdout
