@@ -20,6 +20,7 @@ from typing import Any
 from typing import TextIO
 
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn
 from rich.progress import MofNCompleteColumn
 from rich.progress import Progress as ProgressBars
@@ -39,13 +40,15 @@ JSON_SCHEMA_VERSION = 1
 
 REDACTED = "**********"
 MIN_SECRET_LENGTH = 4  # shorter known values are not searched for: they would mask ordinary words
+_FIELDS = "client_secret|client_assertion|access_token|refresh_token|id_token|password|token"
 # Credentials that can show up in a debug line of an HTTP library: headers, form fields, JSON.
+# Values only: the words of a sentence that names a field ("client_secret: secrets are ...") stay.
 _CREDENTIAL_PATTERNS = (
     re.compile(r"(?i)(authorization['\"]?\s*[:=]\s*['\"]?(?:bearer|ssws|basic|dpop)?\s*)[^\s'\",]+"),
-    re.compile(
-        r"(?i)((?:client_secret|client_assertion|access_token|refresh_token|id_token|password|token)"
-        r"['\"]?\s*[:=]\s*['\"]?)[^\s'\"&,}]+"
-    ),
+    # a form field or query parameter: ``client_secret=...``
+    re.compile(r"(?i)(\b(?:" + _FIELDS + r")=)[^\s'\"&,}]+"),
+    # a JSON or dict field: ``"access_token": "..."`` (the quotes tell it from words in a sentence)
+    re.compile(r"(?i)(['\"](?:" + _FIELDS + r")['\"]\s*:\s*['\"]?)[^\s'\"&,}]+"),
     re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?-----END [A-Z ]*PRIVATE KEY-----", re.S),
 )
 
@@ -149,7 +152,7 @@ def print_table(
     for column in columns:
         table.add_column(column, overflow="fold")
     for row in rows:
-        table.add_row(*("" if v is None else str(v) for v in row))
+        table.add_row(*("" if v is None else escape(str(v)) for v in row))  # [tls] is text, not markup
     (out or console()).print(table)
 
 

@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from connector.cli.output import console
 from connector.cli.output import print_table
@@ -74,6 +75,12 @@ def _guard_line(guard: Mapping[str, Any] | None) -> str | None:
     return None
 
 
+def _guard_passed(guard: Mapping[str, Any] | None) -> str:
+    if guard and guard.get("forced"):
+        return f"guard: passed with --force ({guard.get('message')})"
+    return "guard: passed"
+
+
 def _list_problems(data: Mapping[str, Any]) -> None:
     conflicts = data.get("conflicts") or []
     if conflicts:
@@ -104,8 +111,7 @@ def print_plan(results: Iterable[Any]) -> None:
         users = data.get("users_read", 0)
         click.echo(f"{data['directory_id']} ({read}, {users} users): {_counts_line(data['counts'])}")
         guard = _guard_line(data.get("guard"))
-        if guard:
-            click.echo(f"  {guard}")
+        click.echo(f"  {guard or _guard_passed(data.get('guard'))}")  # the verdict, whichever it is
         changes = [c for c in data.get("changes", []) if c["action"] not in _BOOKKEEPING]
         if changes:
             rows = [(c["action"], _subject(c), c.get("reason", "")) for c in changes[:200]]
@@ -148,7 +154,7 @@ def print_sync(results: Iterable[Any]) -> None:
         )
         guard = _guard_line(data.get("guard"))
         if guard:
-            out.print(f"  [red]{guard}[/red]")
+            out.print(f"  [red]{escape(guard)}[/red]")
         billing = _billing_line(data.get("billing_before"), data.get("billing_after"))
         if billing:
             click.echo(f"  {billing}")

@@ -51,6 +51,7 @@ from connector.net.origins import follow_same_origin
 from connector.net.origins import host_of
 from connector.net.rate_buckets import rate_bucket
 from connector.net.settings import HttpSettings
+from connector.net.tls import tls_failure
 
 log = logging.getLogger(__name__)
 
@@ -194,12 +195,8 @@ class HttpClient:
                         code=exc.code,
                         directory_id=self.directory_id,
                     ) from exc
-            except requests.exceptions.SSLError:
-                raise TerminalError(
-                    f"TLS verification failed for {urlsplit(url).netloc}; set ca_bundle in [tls] (or in the "
-                    "directory's [directories.tls]) to the CA that signed its certificate",
-                    directory_id=self.directory_id,
-                ) from None
+            except requests.exceptions.SSLError as exc:
+                raise tls_failure(exc, host_of(url), self.directory_id) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
                 retries += 1
                 wait = self._backoff(retries)

@@ -24,12 +24,12 @@ from joserfc import jwk
 from connector.errors import AuthError
 from connector.errors import ConfigError
 from connector.errors import RetryableError
-from connector.errors import TerminalError
 from connector.net.auth import Authenticator
 from connector.net.auth import scrub
 from connector.net.origins import host_of
 from connector.net.settings import AuthSettings
 from connector.net.settings import Secret
+from connector.net.tls import tls_failure
 
 log = logging.getLogger("connector.net.auth")
 
@@ -147,11 +147,8 @@ class OAuthClientCredentials(Authenticator):
                 session.scope, self.fallback_scope = self.fallback_scope, None
                 self.token_calls += 1
                 self._fetch(session)
-        except requests.exceptions.SSLError:
-            raise TerminalError(
-                "TLS verification failed for the token endpoint; set ca_bundle in [tls] (or in the "
-                "directory's [directories.tls]) to the CA that signed it"
-            ) from None
+        except requests.exceptions.SSLError as exc:
+            raise tls_failure(exc, f"the token endpoint {host_of(self.token_url)}") from None
         except OAuthError as exc:
             text = f"the token endpoint refused the client: {_quote(exc.error)}"
             if exc.description:

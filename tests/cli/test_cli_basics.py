@@ -209,3 +209,20 @@ def test_check_of_an_unreachable_idp_exits_4_not_3(runner, impatient_config):
     assert report["ok"] is False
     assert report["error"]["exit_code"] == 4
     assert "ConnectionError" in report["detail"]
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("auth.client_secret: secrets are never written in the configuration", None),
+        ("InvalidAuthenticationToken: Access token validation failure fault", None),
+        ("body: client_secret=abc123xyz&grant_type=client_credentials",
+         "body: client_secret=**********&grant_type=client_credentials"),
+        ('{"access_token": "eyJhbGciOi", "n": 1}', '{"access_token": "**********", "n": 1}'),
+        ("{'client_assertion': 'eyJ0eXAi'}", "{'client_assertion': '**********'}"),
+        ("Authorization: Bearer abc.def.ghi", "Authorization: Bearer **********"),
+        ("Authorization: SSWS 00abcdef", "Authorization: SSWS **********"),
+    ],
+)  # fmt: skip
+def test_masking_masks_values_never_the_words_around_them(text, shown):
+    assert redact(text) == (text if shown is None else shown)

@@ -115,6 +115,7 @@ def test_plan_table_lists_changes_with_reasons(capsys):
     out = capsys.readouterr().out
     assert "scim (changes only, 5 users): create_account 1" in out
     assert "new@example.com" in out and "new active identity" in out
+    assert "guard: passed" in out  # the verdict is always shown, not only when it trips
 
 
 def test_json_is_sorted_and_dates_are_iso(capsys):

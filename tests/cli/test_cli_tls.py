@@ -64,3 +64,24 @@ def test_the_named_key_fixes_it(tmp_path, https_mock):
     code, report = _check(_config(tmp_path, https_mock, f'[tls]\nca_bundle = "{https_mock.ca_file}"\n'))
     assert code == 0, report
     assert report["ok"] is True
+
+
+def test_the_table_shows_the_key_names_as_written(tmp_path, https_mock):
+    """Square brackets in a message are text, not terminal markup: [tls] stays on the screen."""
+    token = default_credentials(SEED).scim_token
+    result = CliRunner().invoke(
+        cli, ["--config", str(_config(tmp_path, https_mock, "")), "check"], env={"TLS_TEST_SCIM_TOKEN": token}
+    )
+    assert result.exit_code == 4
+    shown = " ".join(result.stdout.split())
+    assert "[tls]" in shown and "[directories.tls]" in shown
+
+
+def test_https_to_a_server_without_tls_says_so(tmp_path):
+    with MockIdpServer(generate(users=5, groups=2, seed=SEED)) as plain:
+        config = _config(tmp_path, plain, "")
+        config.write_text(config.read_text().replace("http://", "https://"))
+        code, report = _check(config)
+    assert code == 4
+    assert "does not answer TLS" in report["detail"] and "http://" in report["detail"]
+    assert "ca_bundle" not in report["detail"]

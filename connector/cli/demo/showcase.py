@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+from rich.markup import escape
 
 from connector.api.connector import Connector
 from connector.cli.output import console
@@ -208,13 +209,14 @@ def print_demo(report: DemoReport, users: int) -> None:
         say(f"\n[bold]{sync['directory_id']}[/bold] ({reason}): {_done(sync['counts'])}")
         say(f"  review CSV: {review['path']} ({review['rows']} external users the sync touches)")
         for name in review["mixed_groups"][:3]:
-            say(f"  group {name!r} mixes internal and external users")
+            say(f"  group {escape(repr(name))} mixes internal and external users")
         say(f"  skipped (inactive, never linked): {len(sync.get('skipped') or [])}")
         reasons = {c.get("email"): c.get("reason") for c in sync.get("conflicts") or []}
         for email, reason in list(reasons.items())[:5]:
-            say(f"  conflict, nothing linked or created: {email}: {reason}")
+            say(f"  conflict, nothing linked or created: {escape(str(email))}: {escape(str(reason))}")
         guard = sync.get("guard") or {}
-        say(f"  guard: {'TRIPPED: ' + str(guard.get('message')) if guard.get('tripped') else 'passed'}")
+        verdict = f"TRIPPED: {guard.get('message')}" if guard.get("tripped") else "passed"
+        say(f"  guard: {escape(verdict)}")
     before, after = report.billing_before, report.billing_after
     say(f"\nBilling: {before.get('billable')} billable accounts before, {after.get('billable')} after")
     for product, count in sorted((after.get("per_product") or {}).items()):
