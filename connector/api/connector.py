@@ -65,14 +65,16 @@ class Connector:
         *,
         env: Mapping[str, str] | None = None,
         secrets: bool = True,
+        secrets_of: str | None = None,
         **kwargs: Any,
     ) -> Connector:
         """Load and validate a TOML configuration file (see docs/configuration.md).
 
         ``env`` replaces ``os.environ`` for the ``*_env`` secret references;
-        ``secrets=False`` leaves them unread, for work on the store alone.
+        ``secrets=False`` leaves them unread, for work on the store alone;
+        ``secrets_of`` reads only that directory's (a command for one directory).
         """
-        return cls(load_config(path, env=env, secrets=secrets), **kwargs)
+        return cls(load_config(path, env=env, secrets=secrets, secrets_of=secrets_of), **kwargs)
 
     @classmethod
     def from_dict(

@@ -45,15 +45,16 @@ class AppContext:
     as_json: bool = False
     _connector: Connector | None = field(default=None, repr=False)
 
-    def connector(self, *, secrets: bool = True) -> Connector:
+    def connector(self, *, secrets: bool = True, only: str | None = None) -> Connector:
         """The connector for ``--config``, loaded on first use.
 
         ``secrets=False`` for the commands that only touch the store: they run
-        where the IdP credentials are not available.
+        where the IdP credentials are not available.  ``only``: a command for one
+        directory reads that directory's secrets alone.
         """
         if self._connector is None:
             log.debug("loading configuration from %s", self.config_path)
-            self._connector = Connector.from_file(self.config_path, secrets=secrets)
+            self._connector = Connector.from_file(self.config_path, secrets=secrets, secrets_of=only)
             self.redactor.add(self._connector.secrets())
         return self._connector
 

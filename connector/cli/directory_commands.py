@@ -18,6 +18,7 @@ from connector.cli.common import usage_error
 from connector.cli.output import emit_json
 from connector.cli.output import log
 from connector.cli.output import progress_reporter
+from connector.cli.render import applied_line
 from connector.cli.render import as_dict
 from connector.cli.render import print_check
 from connector.cli.render import print_plan
@@ -38,7 +39,7 @@ def _run(app: AppContext, directory_id: str | None, work: Any) -> tuple[list[Any
     A failure that is no :class:`ConnectorError` (an answer no check foresaw) fails its directory
     as an :class:`UnexpectedError`, its traceback in the debug log, and the next directory runs.
     """
-    connector = app.connector()
+    connector = app.connector(only=directory_id)
     results: list[Any] = []
     errors: list[ConnectorError] = []
     for current in connector.directory_ids(directory_id):
@@ -73,7 +74,7 @@ def _exit(errors: list[ConnectorError], *codes: int) -> None:
 @pass_app
 def check(app: AppContext, directory_id: str | None, as_json: bool) -> None:
     """Reach each directory, get a token and confirm the scopes the reads need."""
-    reports = app.connector().check(directory_id)
+    reports = app.connector(only=directory_id).check(directory_id)
     if as_json:
         emit_json({"version": 1, "directories": [r.to_dict() for r in reports]})
     else:
@@ -97,14 +98,14 @@ def review(
 
     With several directories, each gets its own file: OUT with -<directory id> before the suffix.
     """
-    ids = app.connector().directory_ids(directory_id)
+    ids = app.connector(only=directory_id).directory_ids(directory_id)
     target = Path(out)
 
     def path_for(current: str) -> Path:
         return target if len(ids) == 1 else target.with_name(f"{target.stem}-{current}{target.suffix}")
 
     with progress_reporter() as progress:
-        app.connector().progress = progress
+        app.connector(only=directory_id).progress = progress
         results, errors = _run(
             app, directory_id, lambda c, d: c.review(d, path_for(d), include_internal=include_internal)
         )
@@ -126,7 +127,7 @@ def plan(
     app: AppContext, directory_id: str | None, out: str | None, full: bool | None, force: bool, as_json: bool
 ) -> None:
     """Read the directory and show what a sync would change; nothing is applied."""
-    connector = app.connector()
+    connector = app.connector(only=directory_id)
     if out and directory_id is None and len(connector.directory_ids()) > 1:
         raise usage_error("--out saves one directory's plan; add --directory ID")
     with progress_reporter() as progress:
@@ -172,14 +173,14 @@ def apply(app: AppContext, plan_file: str, wait: bool, as_json: bool) -> None:
         raise usage_error(
             f"{plan_file}: not a plan file ({exc}); make one with `idp-connector plan --out`"
         ) from exc
-    connector = app.connector()
+    connector = app.connector(only=saved.directory_id)
     with progress_reporter() as progress:
         connector.progress = progress
         result = connector.apply(saved, wait=wait)
     if as_json:
         emit_json({"version": 1, "directory_id": saved.directory_id, "result": as_dict(result)})
     else:
-        click.echo(f"applied {len(saved)} changes to {saved.directory_id}")
+        click.echo(f"applied {applied_line(as_dict(result))} to {saved.directory_id}")
 
 
 @click.command()
@@ -208,7 +209,7 @@ def sync(
     as_json: bool,
 ) -> None:
     """Read, plan, guard and apply: bring the store in step with each directory."""
-    connector = app.connector()
+    connector = app.connector(only=directory_id)
     with progress_reporter() as progress:
         connector.progress = progress
         results, errors = _run(

@@ -75,6 +75,20 @@ def _guard_line(guard: Mapping[str, Any] | None) -> str | None:
     return None
 
 
+def applied_line(result: Mapping[str, Any]) -> str:
+    """What an apply did, in the words every output uses: changes are product changes; the
+    bookkeeping (missing counts, the mirror, the cursor) is counted apart."""
+    applied = result.get("applied") or {}
+    product = sum(n for action, n in applied.items() if action not in _BOOKKEEPING)
+    bookkeeping = sum(n for action, n in applied.items() if action in _BOOKKEEPING)
+    parts = [f"{product} change(s)"]
+    if result.get("unchanged"):
+        parts.append(f"{sum(result['unchanged'].values())} already so")
+    if result.get("failed"):
+        parts.append(f"{len(result['failed'])} failed")
+    return ", ".join(parts) + f" (and {bookkeeping} bookkeeping record(s))"
+
+
 def _guard_passed(guard: Mapping[str, Any] | None) -> str:
     if guard and guard.get("forced"):
         return f"guard: passed with --force ({guard.get('message')})"

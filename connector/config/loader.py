@@ -131,13 +131,18 @@ class Config:
 
 
 def load_config(
-    path: str | os.PathLike[str], *, env: Mapping[str, str] | None = None, secrets: bool = True
+    path: str | os.PathLike[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    secrets: bool = True,
+    secrets_of: str | None = None,
 ) -> Config:
     """Read and validate the TOML file at ``path``.
 
     Relative paths inside it (secret files, CA bundles, a relative SQLite
     store) are taken relative to the file's folder.  ``secrets=False``
-    checks the secret references without reading them.
+    checks the secret references without reading them; ``secrets_of`` reads
+    only that directory's.
     """
     source = Path(path)
     try:
@@ -153,7 +158,12 @@ def load_config(
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{source}: not valid TOML ({exc}); fix the syntax at that place") from exc
     return config_from_dict(
-        data, base_dir=source.resolve().parent, env=env, source=str(source), secrets=secrets
+        data,
+        base_dir=source.resolve().parent,
+        env=env,
+        source=str(source),
+        secrets=secrets,
+        secrets_of=secrets_of,
     )
 
 
@@ -164,6 +174,7 @@ def config_from_dict(
     env: Mapping[str, str] | None = None,
     source: str = "<dict>",
     secrets: bool = True,
+    secrets_of: str | None = None,
 ) -> Config:
     """Validate a configuration given as a dict (the TOML file's shape), for embedding.
 
@@ -194,7 +205,7 @@ def config_from_dict(
             "directories", "no directory is configured", "add at least one [[directories]] table"
         )
     directories = tuple(
-        _directory(check, entry, f"directories[{i}]", default_http, base, environ, secrets)
+        _directory(check, entry, f"directories[{i}]", default_http, base, environ, secrets, secrets_of)
         for i, entry in enumerate(entries)
     )
     seen: set[str] = set()
@@ -281,6 +292,7 @@ def _directory(
     base: Path,
     environ: Mapping[str, str],
     secrets: bool = True,
+    secrets_of: str | None = None,
 ) -> DirectoryConfig:
     table = check.table(entry, where, _DIRECTORY_KEYS)
     directory_id = check.identifier(check.required(table, "id", where, "a short id"), f"{where}.id")
@@ -304,7 +316,14 @@ def _directory(
     settings = ProviderSettings(
         directory_id=directory_id,
         base_url=base_url.rstrip("/"),
-        auth=auth_settings(check, table.get("auth"), f"{where}.auth", base, environ, secrets=secrets),
+        auth=auth_settings(
+            check,
+            table.get("auth"),
+            f"{where}.auth",
+            base,
+            environ,
+            secrets=secrets and (secrets_of is None or secrets_of == directory_id),
+        ),
         page_size=page_size,
         http=_http_settings(check, default_http, http, tls, where, base, table.get("rate_share")),
         options=options,

@@ -138,3 +138,29 @@ def test_no_help_text_shows_markup(config: Path) -> None:
     for path in commands(group, []):
         shown = CliRunner().invoke(cli, [*path, "--help"]).stdout
         assert "``" not in shown and ":mod:" not in shown, (path, shown)
+
+
+def test_a_command_for_one_directory_reads_that_directorys_secrets_alone(
+    config: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config.write_text(
+        config.read_text().replace(
+            'token_env = "MANY_DIRECTORIES_TOKEN" }', 'token_env = "NOT_SET_HERE" }', 1
+        )
+    )
+    monkeypatch.delenv("NOT_SET_HERE", raising=False)
+    alone = _invoke(config, "check", "-d", "second")
+    assert alone.exit_code == 0, alone.output
+    everyone = _invoke(config, "check")
+    assert everyone.exit_code == 2 and "NOT_SET_HERE" in everyone.stderr
+
+
+def test_apply_counts_changes_as_plan_does(config: Path, tmp_path: Path) -> None:
+    out = tmp_path / "plan.json"
+    planned = _invoke(config, "plan", "-d", "second", "--out", str(out))
+    assert "create_account 3" in planned.stdout
+    applied = _invoke(config, "apply", str(out))
+    assert applied.exit_code == 0, applied.output
+    assert (
+        "applied 3 change(s) (and " in applied.stdout and "bookkeeping record(s)) to second" in applied.stdout
+    )
