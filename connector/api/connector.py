@@ -289,6 +289,13 @@ class Connector:
         link = self.store.unlink_by_hand(directory_id, idp_user_id)
         return dataclasses.asdict(link)
 
+    def account(self, account_id: str) -> dict[str, Any]:
+        """One account as plain data: its links per directory, its memberships with their sources,
+        its products and whether it is billed (:mod:`connector.api.account_view`)."""
+        from connector.api.account_view import account_view
+
+        return account_view(self.store, self.config, account_id)
+
     def runs(self, directory_id: str | None = None, limit: int = 50) -> list[Any]:
         return self.store.runs(directory_id, limit=limit)
 

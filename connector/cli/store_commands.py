@@ -81,6 +81,30 @@ def accounts_unlink(app: AppContext, directory_id: str, idp_user_id: str, as_jso
         click.echo(f"unlinked identity {idp_user_id} of {directory_id} from account {link['account_id']}")
 
 
+@accounts.command("show")
+@click.argument("account_id")
+@json_option
+@pass_app
+def accounts_show(app: AppContext, account_id: str, as_json: bool) -> None:
+    """One account: its links per directory, memberships with their sources, products, billing."""
+    data = app.connector(secrets=False).account(account_id)
+    if as_json:
+        emit_json({"version": 1, "account": data})
+        return
+    billed = "billed" if data["billable"] else "not billed"
+    where = "internal" if data["internal"] else "external"
+    click.echo(f"{data['email']} ({data['account_id']}): {data['status']}, {where}, {billed}")
+    click.echo(f"  products: {', '.join(data['products']) or 'none'}")
+    print_table(
+        "links",
+        ("directory", "identity", "missing", "active in the IdP"),
+        [(k["directory_id"], k["idp_user_id"], k["missing_count"], k["idp_active"]) for k in data["links"]],
+    )
+    print_table("memberships", ("group", "source"), [(m["group"], m["source"]) for m in data["memberships"]])
+    for conflict in data["conflicts"]:
+        click.echo(f"  open conflict in {conflict['directory_id']}: {conflict['reason']}")  # fmt: skip
+
+
 @accounts.command("export")
 @json_option
 @pass_app

@@ -259,3 +259,28 @@ def test_importing_into_a_group_a_directory_manages_is_refused(invoke, tmp_path)
     assert json.loads(invoke("accounts", "export", "--json").stdout)["accounts"] == []  # all or nothing
     allowed = invoke("accounts", "import", str(path), "--allow-managed")
     assert allowed.exit_code == 0 and "2 of 2 accounts added" in allowed.stdout
+
+
+def test_accounts_show_tells_links_memberships_products_and_billing(invoke, tmp_path):
+    path = tmp_path / "people.csv"
+    path.write_text(
+        "email,display_name,groups\nkate@example.com,Kate,Everyone;Design\nval@partner.io,Val,Everyone\n"
+    )
+    assert invoke("accounts", "import", str(path)).exit_code == 0
+    accounts = {a["email"]: a for a in json.loads(invoke("accounts", "export", "--json").stdout)["accounts"]}
+    kate = json.loads(invoke("accounts", "show", accounts["kate@example.com"]["account_id"], "--json").stdout)
+    kate = kate["account"]
+    assert (kate["internal"], kate["billable"], kate["products"]) == (True, True, ["confluence"])
+    assert [(m["group"], m["source"]) for m in kate["memberships"]] == [
+        ("Design", "local"),
+        ("Everyone", "local"),
+    ]
+    assert kate["links"] == [] and kate["conflicts"] == []
+    val = json.loads(invoke("accounts", "show", accounts["val@partner.io"]["account_id"], "--json").stdout)[
+        "account"
+    ]
+    assert (val["internal"], val["billable"], val["products"]) == (False, False, ["confluence"])
+    shown = invoke("accounts", "show", accounts["kate@example.com"]["account_id"])
+    assert "internal, billed" in shown.stdout and "products: confluence" in shown.stdout
+    unknown = invoke("accounts", "show", "nope")
+    assert unknown.exit_code == 2 and "no account 'nope'" in unknown.stderr
