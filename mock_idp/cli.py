@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import signal
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -133,6 +134,7 @@ def serve(
         )
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a supervisor's stop cleans up as Ctrl-C does
     try:
         _print_banner(server, work)
         server.serve_forever()  # returns on Ctrl-C (werkzeug catches KeyboardInterrupt)
@@ -143,6 +145,10 @@ def serve(
         server.stop()
         if not state_dir:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _stop_on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _print_banner(server: Any, work: Path) -> None:

@@ -105,8 +105,8 @@ class Served:
         assert found, f"{label} not in banner:\n{self.banner}"
         return found.group(1)
 
-    def stop(self) -> tuple[int, str]:
-        self.proc.send_signal(signal.SIGINT)
+    def stop(self, sig: int = signal.SIGINT) -> tuple[int, str]:
+        self.proc.send_signal(sig)
         _, err = self.proc.communicate(timeout=20)
         return self.proc.returncode, err
 
@@ -161,3 +161,14 @@ def test_serve_with_tls_and_a_fixture(serve: list[Served], tmp_path: Path) -> No
     assert response.status_code == 200 and len(response.json()) == 5
     assert served.stop()[0] == 0
     assert Path(ca_file).exists()  # --state-dir is kept
+
+
+@pytest.mark.e2e
+def test_sigterm_stops_serve_and_removes_its_key_files(serve: list[Served]) -> None:
+    served = Served("--users", "3", "--groups", "1")
+    serve.append(served)
+    key_file = Path(served.value("key file"))
+    assert key_file.is_file()
+    code, err = served.stop(signal.SIGTERM)
+    assert code == 0 and "mock-idp: stopped" in err
+    assert not key_file.exists() and not key_file.parent.exists()
