@@ -30,11 +30,24 @@ from mock_idp.tls import make_certificates
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """No access log lines on stderr (``log_requests=True`` brings them back)."""
+    """No access log lines on stderr (``log_requests=True`` brings them back), and one ``Date``
+    header an answer: the server's, not a second one from a dialect that sets its own (Okta's
+    rate-limit headers are read against ``Date``, so its blueprint sets one for test clients)."""
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         if getattr(self.server, "log_requests", False):
             super().log_request(code, size)
+
+    def send_response(self, code: int, message: str | None = None) -> None:
+        self._dated = False
+        super().send_response(code, message)
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if keyword.lower() == "date":
+            if getattr(self, "_dated", False):
+                return
+            self._dated = True
+        super().send_header(keyword, value)
 
 
 class MockIdpServer:

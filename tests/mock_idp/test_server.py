@@ -134,3 +134,19 @@ def test_default_credentials_get_tokens_in_every_dialect(directory: Directory) -
             timeout=5,
         )
         assert scim.status_code == 200 and scim.json()["scope"] == "scim.read scim.write"
+
+
+def test_every_answer_has_one_date_header(directory: Directory) -> None:
+    import http.client
+    from urllib.parse import urlsplit
+
+    creds = default_credentials(directory.seed)
+    with MockIdpServer(directory) as server:
+        where = urlsplit(server.url)
+        conn = http.client.HTTPConnection(where.hostname, where.port, timeout=10)
+        conn.request("GET", "/api/v1/users", headers={"Authorization": f"SSWS {creds.okta_api_token}"})
+        response = conn.getresponse()
+        response.read()
+        conn.close()
+    assert response.status == 200
+    assert len(response.msg.get_all("Date")) == 1
