@@ -349,3 +349,12 @@ def test_listing_reflects_updates_after_caching(client, directory):
     assert after == before | {user.okta_id}
     stamp = (T0 - timedelta(days=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     assert len(ids_of(client, f'filter=lastUpdated gt "{stamp}"')) == 23
+
+
+@pytest.mark.parametrize("after", ["garbage", "00u" + "x" * 30, "", "00u!!!!!!!!!!!!!!!!!"])
+def test_a_cursor_this_list_never_gave_is_a_validation_error(client, after):
+    """Answered 400 E0000001, never 200 [] (which would read as the end of the directory)."""
+    response = client.get("/api/v1/users", query_string={"after": after, "limit": "5"})
+    assert response.status_code == 400
+    assert response.get_json()["errorCode"] == "E0000001"
+    assert response.get_json()["errorSummary"] == "Api validation failed: after"
