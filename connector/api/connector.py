@@ -135,6 +135,13 @@ class Connector:
 
         return registry.create(directory.provider, directory.settings)
 
+    def _progress_of(self, directory_id: str) -> Progress | None:
+        """The progress callback with each stage named by its directory (``okta-main: read users``)."""
+        progress = self.progress
+        if progress is None:
+            return None
+        return lambda stage, done, total: progress(f"{directory_id}: {stage}", done, total)
+
     def _with_provider(self, directory_id: str, work: Any) -> Any:
         provider = self.open_provider(self.config.directory(directory_id))
         try:
@@ -176,7 +183,12 @@ class Connector:
 
         def work(provider: Provider) -> PlanReport:
             plan, guard, _view = plan_directory(
-                provider, self.store, settings, force=force, full=full, progress=self.progress
+                provider,
+                self.store,
+                settings,
+                force=force,
+                full=full,
+                progress=self._progress_of(directory_id),
             )
             return PlanReport(plan, guard)
 
@@ -194,7 +206,7 @@ class Connector:
             raise StalePlanError(
                 "the plan names no store state (no base_fingerprint); make it with `plan --out`"
             )
-        return apply_saved_plan(self.store, plan, wait=wait, progress=self.progress)
+        return apply_saved_plan(self.store, plan, wait=wait, progress=self._progress_of(plan.directory_id))
 
     def sync(
         self,
@@ -225,7 +237,7 @@ class Connector:
                 full=full,
                 wait=wait,
                 whole=whole,
-                progress=self.progress,
+                progress=self._progress_of(directory_id),
             ),
         )
 
@@ -246,7 +258,9 @@ class Connector:
 
         def work(provider: Provider) -> ReviewReport:
             snapshot = self.store.snapshot(directory_id)
-            plan, _guard, view = plan_directory(provider, self.store, settings, progress=self.progress)
+            plan, _guard, view = plan_directory(
+                provider, self.store, settings, progress=self._progress_of(directory_id)
+            )
             rows = review_rows(view, snapshot, settings, include_internal=include_internal, plan=plan)
             path = Path(out)
             try:

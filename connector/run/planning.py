@@ -192,6 +192,8 @@ class _Planning:
             settings_digest=self.basis,
         )
         guard = check_guard(plan, snapshot, view, self.settings.guard, force=self.force)
+        if self.progress is not None:
+            self.progress("plan", 1, 1)
         return Planned(plan, guard, view, shape.describe(), len(view.users))
 
     def scoped(
@@ -221,6 +223,8 @@ class _Planning:
                 settings_digest=self.basis,
             )
             guard = judge(plan, scope.facts, self.settings.guard, force=self.force)
+        if self.progress is not None:
+            self.progress("plan", 1, 1)
         created = {c.account_id for c in plan.changes if isinstance(c, CreateAccount)}
         accounts = frozenset(scope.snapshot.accounts.keys() | created)
         reason = shape.describe(scope.identities)

@@ -164,3 +164,14 @@ def test_apply_counts_changes_as_plan_does(config: Path, tmp_path: Path) -> None
     assert (
         "applied 3 change(s) (and " in applied.stdout and "bookkeeping record(s)) to second" in applied.stdout
     )
+
+
+def test_progress_lines_name_their_directory_and_say_when_each_phase_is_done(config: Path) -> None:
+    result = _invoke(config, "sync")
+    lines = [line.split(" INFO ", 1)[1] for line in result.stderr.splitlines() if " INFO " in line]
+    for phase in ("read users", "plan"):
+        assert f"connector: second: {phase}: started" in lines, lines
+        assert any(
+            line.startswith(f"connector: second: {phase}: ") and line.endswith(" done") for line in lines
+        )
+    assert not any(line.startswith(("connector: read users", "connector: plan")) for line in lines)
