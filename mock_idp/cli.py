@@ -22,6 +22,7 @@ from mock_idp.faults import RateLimiter
 from mock_idp.faults import parse_rate_limit
 from mock_idp.state.credentials import known_private_key
 from mock_idp.state.directory import Directory
+from mock_idp.state.fixtures import SAMPLE_FIXTURE
 from mock_idp.state.fixtures import FixtureError
 from mock_idp.state.fixtures import dump_fixture
 from mock_idp.state.fixtures import load_fixture
@@ -38,8 +39,11 @@ def _directory(fixture: str | None, users: int | None, groups: int | None, seed:
     if fixture and (users is not None or groups is not None):
         raise click.UsageError("give either --fixture or --users/--groups, not both")
     if fixture:
+        path = SAMPLE_FIXTURE if fixture == "sample" else Path(fixture)
+        if not path.is_file():
+            raise click.BadParameter(f"{fixture}: no such file (or name 'sample')", param_hint="--fixture")
         try:
-            return load_fixture(fixture)
+            return load_fixture(path)
         except FixtureError as exc:
             raise click.ClickException(f"fixture {fixture}: {exc}") from None
     return generate(users if users is not None else 50, groups if groups is not None else 8, seed=seed)
@@ -79,7 +83,11 @@ def _rate_limits(texts: tuple[str, ...]) -> dict[str, int]:
 @click.option(
     "--port", default=8000, show_default=True, type=click.IntRange(0, 65535), help="0 picks a free port."
 )
-@click.option("--fixture", type=click.Path(exists=True, dir_okay=False), help="JSON fixture to load.")
+@click.option(
+    "--fixture",
+    metavar="FILE|sample",
+    help="JSON fixture to load, or 'sample' for the one that comes with mock-idp.",
+)
 @click.option("--users", type=click.IntRange(0), help="Generate this many users (default 50).")
 @click.option("--groups", type=click.IntRange(0), help="Generate this many groups (default 8).")
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the generator and credentials.")

@@ -172,3 +172,23 @@ def test_sigterm_stops_serve_and_removes_its_key_files(serve: list[Served]) -> N
     code, err = served.stop(signal.SIGTERM)
     assert code == 0 and "mock-idp: stopped" in err
     assert not key_file.exists() and not key_file.parent.exists()
+
+
+@pytest.mark.e2e
+def test_the_sample_fixture_is_named_from_anywhere(serve: list[Served], tmp_path: Path, monkeypatch) -> None:
+    """After pip install there is no mock_idp/fixtures folder beside the user: --fixture sample."""
+    monkeypatch.chdir(tmp_path)
+    served = Served("--fixture", "sample")
+    serve.append(served)
+    assert "directory: " in served.banner and "(seed " in served.banner
+    code, _ = served.stop()
+    assert code == 0
+
+
+def test_an_unknown_fixture_is_a_usage_error() -> None:
+    from click.testing import CliRunner
+
+    from mock_idp.cli import main as mock_cli
+
+    result = CliRunner().invoke(mock_cli, ["serve", "--fixture", "no-such.json"])
+    assert result.exit_code == 2 and "no such file (or name 'sample')" in result.output
