@@ -182,7 +182,16 @@ class HttpClient:
             except (RetryableError, _Unreadable) as exc:
                 retries += 1
                 wait = getattr(exc, "retry_after", None) or self._backoff(retries)
-                reason = f"answered {exc.status}" if getattr(exc, "status", None) else "unreadable answer"
+                status = getattr(exc, "status", None)
+                # what failed: a status, an unreadable body, or the error's own words (an unreachable
+                # token endpoint is no "unreadable answer")
+                reason = (
+                    f"answered {status}"
+                    if status
+                    else "unreadable answer"
+                    if isinstance(exc, _Unreadable)
+                    else str(exc)
+                )
                 if retries > s.max_retries or self.retry_waited + wait > s.max_total_wait:
                     if isinstance(exc, _Unreadable):
                         raise IncompleteReadError(

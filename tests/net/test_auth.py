@@ -17,6 +17,7 @@ from responses.registries import OrderedRegistry
 
 from connector.errors import AuthError
 from connector.errors import ConfigError
+from connector.errors import RetryableError
 from connector.net.oauth import load_private_key
 from connector.net.settings import AuthSettings
 from connector.net.settings import HttpSettings
@@ -309,3 +310,14 @@ def test_scopes_named_in_the_settings_are_asked_for_as_they_are(rsa_key, fast_ht
         list(provider.iter_users())
     provider.close()
     assert asked == ["okta.users.read okta.groups.read okta.logs.read"]
+
+
+def test_a_retry_log_says_what_failed(graph, rsps, caplog):
+    """With the IdP down, the retries say the token endpoint is unreachable, not 'unreadable answer'."""
+    for _ in range(3):
+        rsps.post(TOKEN_URL, body=requests.ConnectionError("refused"))
+    with caplog.at_level("INFO", logger="connector.net.http"), pytest.raises(RetryableError):
+        list(graph.iter_users())
+    retries = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
+    assert retries and all("token endpoint login.test unreachable" in line for line in retries)
+    assert not any("unreadable answer" in line for line in retries)
