@@ -93,7 +93,7 @@ def _rate_limits(texts: tuple[str, ...]) -> dict[str, int]:
 @click.option("--seed", default=0, show_default=True, type=int, help="Seed of the generator and credentials.")
 @click.option("--tls", is_flag=True, help="Serve https with a throwaway CA; prints the CA file.")
 @click.option(
-    "--admin-token", envvar="MOCK_IDP_ADMIN_TOKEN", help="Token for /_admin (default: from the seed)."
+    "--admin-token", envvar="MOCK_IDP_ADMIN_TOKEN", help="Token for /_admin (default: a random one, printed)."
 )
 @click.option(
     "--rate-limit",
@@ -114,6 +114,11 @@ def _rate_limits(texts: tuple[str, ...]) -> dict[str, int]:
     type=click.Path(file_okay=False),
     help="Where to write the key and TLS files (default: a temporary directory, removed on exit).",
 )
+@click.option(
+    "--write-config",
+    type=click.Path(dir_okay=False),
+    help="Write an idp-connector configuration for this mock here (its secrets in secrets/ beside it).",
+)
 @click.option("--log-requests", is_flag=True, help="Log every request on stderr.")
 def serve(
     host: str,
@@ -127,6 +132,7 @@ def serve(
     rate_limits: tuple[str, ...],
     faults: tuple[str, ...],
     state_dir: str | None,
+    write_config: str | None,
     log_requests: bool,
 ) -> None:
     """Serve the mock until Ctrl-C."""
@@ -144,6 +150,8 @@ def serve(
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     signal.signal(signal.SIGTERM, _stop_on_sigterm)  # a supervisor's stop cleans up as Ctrl-C does
     try:
+        if write_config:
+            _write_config(server, Path(write_config))
         _print_banner(server, work)
         server.serve_forever()  # returns on Ctrl-C (werkzeug catches KeyboardInterrupt)
         click.echo("mock-idp: stopped", err=True)
@@ -153,6 +161,22 @@ def serve(
         server.stop()
         if not state_dir:
             shutil.rmtree(work, ignore_errors=True)
+
+
+def _write_config(server: Any, path: Path) -> None:
+    """The connector's configuration for this mock (:mod:`mock_idp.connector_config`)."""
+    from mock_idp.connector_config import write_connector_config
+
+    credentials = server.app.extensions["mock_idp"].settings.get("default_credentials")
+    if credentials is None:
+        raise click.UsageError("--write-config needs the mock's own credentials; this fixture brings its own")
+    comment = (
+        f"Written by `mock-idp serve --write-config`: the mock at {server.url}",
+        f"(seed {server.directory.seed}) as three directories of one organization.",
+        f"Try: idp-connector --config {path} check",
+    )
+    write_connector_config(path, server.url, server.directory.tenant_id, credentials, comment=comment)
+    click.echo(f"mock-idp: wrote {path}", err=True)
 
 
 def _stop_on_sigterm(signum: int, frame: Any) -> None:

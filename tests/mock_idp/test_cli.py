@@ -192,3 +192,26 @@ def test_an_unknown_fixture_is_a_usage_error() -> None:
 
     result = CliRunner().invoke(mock_cli, ["serve", "--fixture", "no-such.json"])
     assert result.exit_code == 2 and "no such file (or name 'sample')" in result.output
+
+
+@pytest.mark.e2e
+def test_serve_writes_a_connector_config_that_works_as_the_readme_says(
+    serve: list[Served], tmp_path: Path
+) -> None:
+    """README, "QA against the mock IdP": serve --write-config, then check and sync with that file."""
+    from click.testing import CliRunner
+
+    from connector.cli.main import cli as connector_cli
+
+    config = tmp_path / "mock" / "connector.toml"
+    served = Served("--seed", "1", "--users", "30", "--groups", "4", "--write-config", str(config))
+    serve.append(served)
+    assert config.is_file() and (config.parent / "secrets" / "scim-token").stat().st_mode & 0o077 == 0
+    checked = CliRunner().invoke(connector_cli, ["--config", str(config), "check"])
+    assert checked.exit_code == 0, checked.output
+    synced = CliRunner().invoke(connector_cli, ["--config", str(config), "-q", "sync", "--json"])
+    assert synced.exit_code == 0, synced.output
+    assert [d["directory_id"] for d in json.loads(synced.stdout)["directories"]] == [
+        "mock-okta", "mock-entra", "mock-scim"
+    ]  # fmt: skip
+    assert served.stop()[0] == 0

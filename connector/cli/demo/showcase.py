@@ -69,65 +69,20 @@ class DemoReport:
 
 def write_config(folder: Path, base_url: str, tenant_id: str, credentials: Any) -> Path:
     """Secrets into ``folder/secrets/`` (mode 600), and a config that references them by file."""
-    secrets = folder / "secrets"
-    secrets.mkdir(parents=True, exist_ok=True)
-    for name, value in (
-        ("okta-service-app.pem", credentials.okta_private_key_pem),
-        ("entra-client-secret", credentials.graph_client_secret),
-        ("scim-token", credentials.scim_token),
-    ):
-        path = secrets / name
-        path.write_text(value.strip() + "\n", encoding="utf-8")
-        path.chmod(0o600)
-    products = "\n".join(f'{p} = ["{g[0]}"]' for p, g in PRODUCTS.items())
-    text = f"""# Written by `idp-connector demo`: three directories of one organization, each one
-# dialect of the same mock IdP at {base_url} (it stops when the demo ends).
-# demo-okta manages {DOMAIN}: only it links and updates the staff.  The other two read the
-# same people and report them as conflicts: no directory takes another directory's accounts.
-# Try: idp-connector --config {folder / "connector.toml"} accounts export
+    from mock_idp.connector_config import write_connector_config
 
-[organization]
-verified_domains = ["{DOMAIN}"]
-
-[store]
-url = "sqlite:///connector.sqlite"
-
-[products]
-{products}
-
-[[directories]]
-id = "demo-okta"
-provider = "okta"
-base_url = "{base_url}"
-domains = ["{DOMAIN}"]
-[directories.auth]
-method = "private_key_jwt"
-client_id = "{credentials.okta_client_id}"
-key_id = "{credentials.okta_key_id}"
-private_key_file = "secrets/okta-service-app.pem"
-
-[[directories]]
-id = "demo-entra"
-provider = "azure_ad"
-base_url = "{base_url}/v1.0"
-tenant = "{tenant_id}"
-authority = "{base_url}"
-[directories.auth]
-method = "client_secret"
-client_id = "{credentials.graph_client_id}"
-client_secret_file = "secrets/entra-client-secret"
-
-[[directories]]
-id = "demo-scim"
-provider = "scim"
-base_url = "{base_url}/scim/v2"
-[directories.auth]
-method = "bearer"
-token_file = "secrets/scim-token"
-"""
-    path = folder / "connector.toml"
-    path.write_text(text, encoding="utf-8")
-    return path
+    comment = (
+        "Written by `idp-connector demo`: three directories of one organization, each one",
+        f"dialect of the same mock IdP at {base_url} (it stops when the demo ends).",
+        f"demo-okta manages {DOMAIN}: only it links and updates the staff.  The other two read the",
+        "same people and report them as conflicts: no directory takes another directory's accounts.",
+        f"Try: idp-connector --config {folder / 'connector.toml'} accounts export",
+    )
+    products = {product: groups[:1] for product, groups in PRODUCTS.items()}
+    return write_connector_config(
+        folder / "connector.toml", base_url, tenant_id, credentials,
+        domain=DOMAIN, prefix="demo", products=products, comment=comment,
+    )  # fmt: skip
 
 
 def invite_by_hand(conn: Connector, directory: Any) -> list[str]:
