@@ -22,6 +22,7 @@ the wire; :meth:`Authenticator.secret_values` lets error messages scrub them.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Any
 
 import requests
 from requests.auth import AuthBase
@@ -37,6 +38,13 @@ def scrub(text: str, secrets: tuple[str, ...]) -> str:
         if len(value) >= 4:
             text = text.replace(value, "**********")
     return text
+
+
+def idp_words(value: Any, limit: int = 200) -> str:
+    """An IdP-supplied value (of any type and length) as text for an error message, cut to
+    ``limit`` characters."""
+    text = value if isinstance(value, str) else repr(value)
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
 class StaticTokenAuth(AuthBase):

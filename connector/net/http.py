@@ -45,6 +45,7 @@ from connector.errors import RateLimitedError
 from connector.errors import RetryableError
 from connector.errors import TerminalError
 from connector.net.auth import Authenticator
+from connector.net.auth import idp_words
 from connector.net.auth import scrub
 from connector.net.environment import environment_once_per_host
 from connector.net.origins import follow_same_origin
@@ -320,12 +321,12 @@ class HttpClient:
             code, detail = self.read_error(response)
         except (ValueError, KeyError, TypeError, AttributeError, RecursionError):
             code, detail = None, None
-        code = _words(code, 64)  # the IdP's own words, of any type and length: text, cut short
+        code = idp_words(code, 64) if code not in (None, "") else None  # of any type and length
         text = f"{response.request.method} {_where(response.url)} answered {status}"
         if code:
             text += f" {code}"
         if detail:
-            text += f": {_words(detail, 300)}"
+            text += f": {idp_words(detail, 300)}"
         text = self.scrub(text)
         kwargs: dict[str, Any] = {"status": status, "code": code, "directory_id": self.directory_id}
         special = self.classify(status, code) if self.classify else None
@@ -360,14 +361,6 @@ class _Unreadable(Exception):
 
 def _sleep(seconds: float) -> None:
     time.sleep(seconds)  # looked up at call time, so a test can patch time.sleep
-
-
-def _words(value: Any, limit: int) -> str | None:
-    """An IdP-supplied code or message as text for an error message, cut to ``limit`` characters."""
-    if value is None or value == "":
-        return None
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _where(url: str | None) -> str:

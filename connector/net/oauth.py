@@ -25,6 +25,7 @@ from connector.errors import AuthError
 from connector.errors import ConfigError
 from connector.errors import RetryableError
 from connector.net.auth import Authenticator
+from connector.net.auth import idp_words
 from connector.net.auth import scrub
 from connector.net.origins import host_of
 from connector.net.settings import AuthSettings
@@ -150,9 +151,9 @@ class OAuthClientCredentials(Authenticator):
         except requests.exceptions.SSLError as exc:
             raise tls_failure(exc, f"the token endpoint {host_of(self.token_url)}") from None
         except OAuthError as exc:
-            text = f"the token endpoint refused the client: {_quote(exc.error)}"
+            text = f"the token endpoint refused the client: {idp_words(exc.error)}"
             if exc.description:
-                text += f" ({_quote(exc.description)})"
+                text += f" ({idp_words(exc.description)})"
             raise AuthError(scrub(text, self.secret_values()), code=exc.error) from None
         except (requests.ConnectionError, requests.Timeout) as exc:
             where = urlsplit(self.token_url)
@@ -201,7 +202,7 @@ class OAuthClientCredentials(Authenticator):
             code, summary = body.get("errorCode"), body.get("errorSummary")
             if code is not None or summary is not None:  # Okta's error shape
                 raise self._refused(
-                    f"refused the client ({status}): {_quote(code)}: {_quote(summary)}", status
+                    f"refused the client ({status}): {idp_words(code)}: {idp_words(summary)}", status
                 )
             raise self._refused(f"answered {status} without an OAuth error", status)
         token = body.get("access_token")
@@ -209,24 +210,16 @@ class OAuthClientCredentials(Authenticator):
             raise self._refused(f"answered {status} without an access_token", status)
         kind = body.get("token_type")
         if not isinstance(kind, str) or kind.lower() != "bearer":
-            raise self._refused(f"issued a {_quote(kind)!r} token; only Bearer tokens can be used", status)
+            raise self._refused(f"issued a {idp_words(kind)!r} token; only Bearer tokens can be used", status)
         expires = body.get("expires_in")
         if expires is not None and (isinstance(expires, bool) or not _is_number(expires)):
-            raise self._refused(f"answered expires_in={_quote(expires)!r}, not a number of seconds", status)
+            raise self._refused(
+                f"answered expires_in={idp_words(expires)!r}, not a number of seconds", status
+            )
         return response
 
     def _refused(self, what: str, status: int) -> AuthError:
         return AuthError(scrub(f"the token endpoint {what}", self.secret_values()), status=status)
-
-
-QUOTE_MAX = 200
-"""Characters of an IdP's own words kept in an error message."""
-
-
-def _quote(value: Any) -> str:
-    """An IdP-supplied value as text for a message, cut to :data:`QUOTE_MAX` characters."""
-    text = value if isinstance(value, str) else repr(value)
-    return text if len(text) <= QUOTE_MAX else text[:QUOTE_MAX] + "..."
 
 
 def _is_number(value: Any) -> bool:

@@ -228,9 +228,10 @@ def load_scope(
         raise ScopeRefused(refused)
     revision = state.planned_revision  # (why_whole found the store's to be this)
     assert revision is not None
+    product_groups = load_groups(conn)
     if full_read is not None and changes.removed_group_ids:
         gone = set(changes.removed_group_ids)
-        counted = [g for g in load_groups(conn).values() if g.directory_id == d and g.idp_group_id in gone]
+        counted = [g for g in product_groups.values() if g.directory_id == d and g.idp_group_id in gone]
         if any(g.missing_count + 1 < full_read.missing_threshold for g in counted):
             # the missing rule keeps such a group and its memberships, counted by a whole plan
             raise ScopeRefused("a managed group is absent from the full read")
@@ -324,7 +325,6 @@ def load_scope(
         d, users, groups, view_members, full_read=full_read is not None, removed_user_ids=deleted
     )
 
-    product_groups = load_groups(conn)
     managed = {g.group_id for g in product_groups.values() if g.directory_id == d}
     snapshot = StoreSnapshot(
         accounts=reads.accounts_by_id(conn, account_ids),
