@@ -6,6 +6,7 @@
     ├── ConfigError                     exit 2  a bad or missing setting; names key, problem, fix
     ├── ProviderError                   exit 4  the IdP could not be read
     │   ├── RetryableError                      worth another try (5xx, 429, connection lost)
+    │   │   ├── UnreachableError                no answer: connection refused, failed or timed out
     │   │   └── RateLimitedError                429; carries the wait the IdP asked for
     │   └── TerminalError                       retrying will not help
     │       ├── AuthError               exit 3  token refused, bad credentials, missing scope
@@ -71,6 +72,18 @@ class RetryableError(ProviderError):
     """A failure that another attempt may not meet (5xx, 429, connection)."""
 
     retryable = True
+
+
+class UnreachableError(RetryableError):
+    """No answer at all: the connection failed or timed out.
+
+    ``refused`` says nothing listens there (the host answered the connection with a refusal): a
+    server that is down or a wrong port, which ``check`` reports at once instead of retrying.
+    """
+
+    def __init__(self, message: str, *, refused: bool = False, **kwargs: object) -> None:
+        super().__init__(message, **kwargs)  # type: ignore[arg-type]
+        self.refused = refused
 
 
 class RateLimitedError(RetryableError):

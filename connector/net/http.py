@@ -44,6 +44,7 @@ from connector.errors import ProviderError
 from connector.errors import RateLimitedError
 from connector.errors import RetryableError
 from connector.errors import TerminalError
+from connector.errors import UnreachableError
 from connector.net.auth import Authenticator
 from connector.net.auth import idp_words
 from connector.net.auth import scrub
@@ -53,6 +54,8 @@ from connector.net.origins import host_of
 from connector.net.rate_buckets import rate_bucket
 from connector.net.settings import HttpSettings
 from connector.net.tls import tls_failure
+from connector.net.unreachable import connection_refused
+from connector.net.unreachable import why_unreachable
 
 log = logging.getLogger(__name__)
 
@@ -181,6 +184,8 @@ class HttpClient:
                     continue
                 raise
             except (RetryableError, _Unreadable) as exc:
+                if isinstance(exc, UnreachableError) and exc.refused and not s.retry_refused:
+                    raise
                 retries += 1
                 wait = getattr(exc, "retry_after", None) or self._backoff(retries)
                 status = getattr(exc, "status", None)
@@ -208,12 +213,18 @@ class HttpClient:
             except requests.exceptions.SSLError as exc:
                 raise tls_failure(exc, host_of(url), self.directory_id) from None
             except (requests.ConnectionError, requests.Timeout) as exc:
+                refused = connection_refused(exc)
+                reason = f"cannot reach {host_of(url)} ({why_unreachable(exc)})"
+                if refused and not s.retry_refused:
+                    raise UnreachableError(
+                        f"{_where(url)}: {reason}", refused=True, directory_id=self.directory_id
+                    ) from None
                 retries += 1
                 wait = self._backoff(retries)
-                reason = f"cannot reach {host_of(url)} ({type(exc).__name__})"
                 if retries > s.max_retries or self.retry_waited + wait > s.max_total_wait:
-                    raise RetryableError(
+                    raise UnreachableError(
                         f"{_where(url)}: {reason} (gave up after {retries} attempts)",
+                        refused=refused,
                         directory_id=self.directory_id,
                     ) from None
             log.info("%s: %s; retrying in %.1fs", _where(url), reason, wait)

@@ -23,7 +23,7 @@ from joserfc import jwk
 
 from connector.errors import AuthError
 from connector.errors import ConfigError
-from connector.errors import RetryableError
+from connector.errors import UnreachableError
 from connector.net.auth import Authenticator
 from connector.net.auth import idp_words
 from connector.net.auth import scrub
@@ -31,6 +31,8 @@ from connector.net.origins import host_of
 from connector.net.settings import AuthSettings
 from connector.net.settings import Secret
 from connector.net.tls import tls_failure
+from connector.net.unreachable import connection_refused
+from connector.net.unreachable import why_unreachable
 
 log = logging.getLogger("connector.net.auth")
 
@@ -158,7 +160,10 @@ class OAuthClientCredentials(Authenticator):
         except (requests.ConnectionError, requests.Timeout) as exc:
             where = urlsplit(self.token_url)
             host = f"{where.hostname}:{where.port}" if where.port else where.hostname
-            raise RetryableError(f"token endpoint {host} unreachable: {type(exc).__name__}") from None
+            raise UnreachableError(
+                f"token endpoint {host} unreachable: {why_unreachable(exc)}",
+                refused=connection_refused(exc),
+            ) from None
 
     def _fetch(self, session: OAuth2Session) -> None:
         # verify given explicitly: a REQUESTS_CA_BUNDLE in the environment must not override it;

@@ -76,3 +76,4 @@ class HttpSettings:
     rate_share: float = 0.5  # never use more than this share of the IdP's rate budget
     verify_tls: bool = True
     ca_bundle: str | None = None
+    retry_refused: bool = True  # a refused connection is retried; ``check`` says at once instead

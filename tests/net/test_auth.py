@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import time
@@ -18,6 +19,7 @@ from responses.registries import OrderedRegistry
 from connector.errors import AuthError
 from connector.errors import ConfigError
 from connector.errors import RetryableError
+from connector.errors import UnreachableError
 from connector.net.oauth import load_private_key
 from connector.net.settings import AuthSettings
 from connector.net.settings import HttpSettings
@@ -321,3 +323,23 @@ def test_a_retry_log_says_what_failed(graph, rsps, caplog):
     retries = [r.getMessage() for r in caplog.records if "retrying in" in r.getMessage()]
     assert retries and all("token endpoint login.test unreachable" in line for line in retries)
     assert not any("unreadable answer" in line for line in retries)
+
+
+def test_a_refused_token_endpoint_says_so(fast_http):
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    auth = AuthSettings("client_secret", client_id="app-1", client_secret=Secret(SECRET))
+    options = {"tenant": "tenant-1", "authority": f"http://127.0.0.1:{port}"}
+    fail_fast = dataclasses.replace(fast_http, retry_refused=False)
+    provider = AzureADProvider(ProviderSettings("d1", GRAPH, auth, http=fail_fast, options=options))
+    try:
+        with pytest.raises(
+            UnreachableError, match=f"token endpoint 127.0.0.1:{port} unreachable: connection refused"
+        ) as info:
+            list(provider.iter_users())
+    finally:
+        provider.close()
+    assert info.value.refused

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 
 import pytest
@@ -15,6 +16,7 @@ from connector.errors import NotFoundError
 from connector.errors import RateLimitedError
 from connector.errors import RetryableError
 from connector.errors import TerminalError
+from connector.errors import UnreachableError
 from connector.net.auth import Authenticator
 from connector.net.http import HttpClient
 from connector.net.rate_buckets import rate_bucket
@@ -275,3 +277,37 @@ def test_a_bucket_that_runs_low_pauses_only_its_own_requests(client, rsps, sleep
     assert sleeps == []
     client.get_json(URL)
     assert sleeps == [61.0]
+
+
+def _closed_port_url() -> str:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/api/v1/users"
+
+
+def test_a_real_refusal_is_named_and_retried_by_default(client, sleeps, settings):
+    url = _closed_port_url()
+    with pytest.raises(
+        UnreachableError, match=r"\(connection refused\) \(gave up after 4 attempts\)"
+    ) as info:
+        client.get_json(url)
+    assert info.value.refused and len(sleeps) == settings.max_retries
+
+
+def test_without_retry_refused_a_refusal_fails_at_once(settings, sleeps):
+    auth = Authenticator(requests.Session(), ())
+    fail_fast = dataclasses.replace(settings, retry_refused=False)
+    client = HttpClient(auth, fail_fast, read_error=read_okta_error, sleep=sleeps.append)
+    with pytest.raises(UnreachableError, match=r"cannot reach 127\.0\.0\.1:\d+ \(connection refused\)$"):
+        client.get_json(_closed_port_url())
+    assert sleeps == []
+
+
+def test_a_timeout_is_named_and_is_not_a_refusal(client, rsps):
+    for _ in range(4):
+        rsps.get(URL, body=requests.ReadTimeout("slow"))
+    with pytest.raises(UnreachableError, match=r"cannot reach idp.test \(timed out\)") as info:
+        client.get_json(URL)
+    assert not info.value.refused
