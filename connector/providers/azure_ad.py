@@ -16,6 +16,14 @@
   ``members@delta`` entries are membership changes.  A refused token (410,
   ``syncStateNotFound``, ``resyncRequired``) raises
   :class:`CursorExpiredError`.
+* Deleted users: Entra first moves a deleted user to its deleted items, where
+  it can be restored for 30 days; delta says ``@removed`` ``{"reason":
+  "changed"}``, and ``"deleted"`` once it is deleted for good (§2.6).  Both
+  are removals: a user in the deleted items cannot sign in and is in no
+  listing or group, so its account is deactivated as for any identity the IdP
+  reports deleted (docs/contract.md, "Inactive and absent identities").  A
+  restored user comes back in delta as the whole object with the same id,
+  so its link, which no sync deletes, makes it the same account, reactivated.
 
 Auth: OAuth client credentials (``client_secret`` or ``private_key_jwt``)
 against ``{authority}/{tenant}/oauth2/v2.0/token`` with scope
@@ -187,11 +195,11 @@ class AzureADProvider(HttpProvider):
                 )
                 if user_id is None:
                     continue
-                if "@removed" in raw:
+                if "@removed" in raw:  # reason "changed" (restorable) or "deleted": see the module doc
                     users.pop(user_id, None)
                     removed_users[user_id] = None
                     continue
-                removed_users.pop(user_id, None)
+                removed_users.pop(user_id, None)  # a later entry wins: a restore undoes a removal
                 user = self.kept(self.to_user, raw)
                 if user is not None:
                     users[user_id] = user

@@ -12,6 +12,7 @@ from flask import request
 from mock_idp.admin.wire import AdminError
 from mock_idp.admin.wire import created
 from mock_idp.admin.wire import current_directory
+from mock_idp.admin.wire import deleted_user_json
 from mock_idp.admin.wire import find_group
 from mock_idp.admin.wire import find_user
 from mock_idp.admin.wire import group_json
@@ -84,7 +85,39 @@ def activate_user(ident: str) -> Response:
 
 @blueprint.delete("/users/<ident>")
 def delete_user(ident: str) -> Response:
-    current_directory().delete_user(find_user(ident).object_id)
+    """Delete as Entra does: to the deleted items, restorable; ``?permanent=true`` for good."""
+    permanent = request.args.get("permanent", "false").lower()
+    if permanent not in ("true", "false"):
+        raise AdminError(400, "invalid", f"permanent: {permanent!r} is not true or false")
+    current_directory().remove_user(find_user(ident).object_id, permanent=permanent == "true")
+    return Response(status=204)
+
+
+@blueprint.get("/deleted-users")
+def list_deleted_users() -> Response:
+    """The users in the deleted items, oldest deletion first."""
+    directory = current_directory()
+    with directory.lock:
+        items = sorted(directory.deleted_users.values(), key=lambda d: d.deleted)
+    return jsonify({"deleted_users": [deleted_user_json(d) for d in items]})
+
+
+@blueprint.get("/deleted-users/<ident>")
+def get_deleted_user(ident: str) -> Response:
+    return jsonify(deleted_user_json(current_directory().deleted_user(ident)))
+
+
+@blueprint.post("/deleted-users/<ident>/restore")
+def restore_user(ident: str) -> Response:
+    """Back with the same ids and the groups it was in; 409 while its user name is taken."""
+    directory = current_directory()
+    return jsonify(user_json(directory.restore_user(directory.deleted_user(ident).object_id)))
+
+
+@blueprint.delete("/deleted-users/<ident>")
+def purge_user(ident: str) -> Response:
+    directory = current_directory()
+    directory.purge_user(directory.deleted_user(ident).object_id)
     return Response(status=204)
 
 

@@ -147,6 +147,7 @@ def _state_json(mock: MockIdp) -> dict[str, Any]:
         return {
             "tenant": {"id": directory.tenant_id, "domain": directory.tenant_domain, "seed": directory.seed},
             "users": len(directory.users),
+            "deleted_users": len(directory.deleted_users),
             "groups": len(directory.groups),
             "memberships": memberships,
             "clients": len(directory.clients),

@@ -1,5 +1,5 @@
 """What the ``/_admin`` views share: their error, the JSON body, lookups by either id,
-and the JSON shapes of users and groups.
+and the JSON shapes of users, deleted users and groups.
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ from flask import jsonify
 from flask import request
 
 from mock_idp.context import current
+from mock_idp.state.deleted_items import DeletedUser
 from mock_idp.state.directory import Directory
 from mock_idp.state.directory import Group
 from mock_idp.state.directory import User
@@ -66,6 +67,11 @@ def user_json(user: User) -> dict[str, Any]:
     out = user_to_json(user)
     out.update(active=user.active, last_updated=user.last_updated.isoformat(), version=user.version)
     return out
+
+
+def deleted_user_json(item: DeletedUser) -> dict[str, Any]:
+    """A user in the deleted items: its user JSON plus ``deleted`` and the ``groups`` it was in."""
+    return {**user_json(item.user), "deleted": item.deleted.isoformat(), "groups": list(item.group_ids)}
 
 
 def group_json(group: Group) -> dict[str, Any]:

@@ -13,6 +13,12 @@ keyed by the tenant, so a garbled or foreign token is detected.  They carry
 the ``$select`` and the ``$filter=id eq …`` scope of the first request, as
 Graph's do.
 
+An object gone from the directory is ``{"id": …, "@removed": {"reason": …}}``:
+``changed`` for a user in the deleted items (soft-deleted, restorable), ``deleted``
+once it is gone for good (protocols file §2.6; GRAPH-DOCS ``user-delta.md``).  A
+restored user comes back as the whole object.  The state of the object when the
+page is made decides, so a delete and a restore in one window cancel out.
+
 Refusals, following the protocols file §2.6:
 
 * a garbled, tampered or foreign token (or one naming a log position this
@@ -44,6 +50,7 @@ TOKEN_LIFETIME_SECONDS = 7 * 24 * 3600
 _ID_CLAUSE = re.compile(r"^\s*id\s+eq\s+'([^']*)'\s*$", re.IGNORECASE)
 _OR = re.compile(r"\s+or\s+", re.IGNORECASE)
 REMOVED = {"reason": "deleted"}
+SOFT_REMOVED = {"reason": "changed"}  # a user in the deleted items, still restorable
 
 
 class DeltaError(Exception):
@@ -302,7 +309,8 @@ def _changed_item(
     pool = directory.users if kind == "users" else directory.groups
     obj = pool.get(object_id)
     if obj is None:
-        return {"id": object_id, "@removed": dict(REMOVED)}
+        restorable = kind == "users" and object_id in directory.deleted_users
+        return {"id": object_id, "@removed": dict(SOFT_REMOVED if restorable else REMOVED)}
     item = render(obj, select)
     if wants_members and members:
         refs = []

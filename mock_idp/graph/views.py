@@ -18,6 +18,7 @@ from flask import request
 
 from mock_idp.auth_check import auth_failure_response
 from mock_idp.context import AuthFailure
+from mock_idp.graph import deleted_items as graph_deleted_items
 from mock_idp.graph import delta_view as graph_delta_view
 from mock_idp.graph.objects import GROUP_FILTERS
 from mock_idp.graph.objects import GROUP_PROPERTIES
@@ -147,6 +148,17 @@ def get_user(key: str) -> Response:
     directory = authorize(USER_SCOPES)
     select = parse_select(request.args, USER_PROPERTIES, entity="user")
     return _entity("users", select, user_json(_user(directory, key), select))
+
+
+@blueprint.delete("/users/<key>")
+def delete_user(key: str) -> Response:
+    """A user deleted by id or UPN moves to the deleted items (:mod:`mock_idp.graph.deleted_items`)."""
+    directory = authorize(graph_deleted_items.WRITE_SCOPES)
+    try:
+        directory.soft_delete_user(_user(directory, key).object_id)
+    except StateError:  # deleted meanwhile
+        raise _not_found(key) from None
+    return graph_deleted_items.no_content()
 
 
 @blueprint.get("/groups/<key>")
@@ -289,10 +301,21 @@ def unknown_segment(unknown: str) -> Response:
     segment = parts[2] if parts[0] in ("users", "groups") and len(parts) > 2 else parts[0]
     if request.method != "GET":
         raise GraphError(
-            405, f"This mock serves reads only; {request.method} /v1.0/{unknown} is not supported."
+            405,
+            f"This mock serves reads and user deletion only; {request.method} /v1.0/{unknown} "
+            "is not supported.",
         )
     raise GraphError(400, f"Resource not found for the segment '{segment}'.", "BadRequest")
 
+
+_DELETED_ITEMS = (
+    ("/directory/deletedItems", "list", graph_deleted_items.list_deleted, "GET"),
+    ("/directory/deletedItems/<key>", "get", graph_deleted_items.get_deleted, "GET"),
+    ("/directory/deletedItems/<key>", "purge", graph_deleted_items.purge_deleted, "DELETE"),
+    ("/directory/deletedItems/<key>/restore", "restore", graph_deleted_items.restore_deleted, "POST"),
+)
+for _rule, _name, _view, _method in _DELETED_ITEMS:
+    blueprint.add_url_rule(_rule, endpoint=f"deleted_items_{_name}", view_func=_view, methods=[_method])
 
 for _kind in ("users", "groups"):
     for _name in ("delta", "delta()", "microsoft.graph.delta", "microsoft.graph.delta()"):

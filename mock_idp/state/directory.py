@@ -29,6 +29,8 @@ from datetime import timezone
 from typing import Any
 
 from mock_idp.state.bulk import BulkLoad
+from mock_idp.state.deleted_items import DeletedItems
+from mock_idp.state.deleted_items import DeletedUser
 from mock_idp.state.memberships import Memberships
 from mock_idp.state.records import ACTIVE_STATUSES
 from mock_idp.state.records import BASE62
@@ -49,11 +51,12 @@ from mock_idp.state.system_log import SystemLog
 from mock_idp.state.tokens import TokenBook
 
 
-class Directory(Memberships, TokenBook, BulkLoad):
+class Directory(Memberships, TokenBook, BulkLoad, DeletedItems):
     """The canonical directory.  Thread-safe; every method takes ``lock``.
 
-    Memberships, credentials and bulk loading live in the mixed-in parts
-    (:mod:`mock_idp.state.memberships`, :mod:`mock_idp.state.tokens`, :mod:`mock_idp.state.bulk`).
+    Memberships, credentials, bulk loading and Entra's deleted items live in the
+    mixed-in parts (:mod:`mock_idp.state.memberships`, :mod:`mock_idp.state.tokens`,
+    :mod:`mock_idp.state.bulk`, :mod:`mock_idp.state.deleted_items`).
     """
 
     def __init__(
@@ -73,6 +76,7 @@ class Directory(Memberships, TokenBook, BulkLoad):
         self.tenant_domain = tenant_domain
         self.users: dict[str, User] = {}
         self.groups: dict[str, Group] = {}
+        self.deleted_users: dict[str, DeletedUser] = {}  # Entra's deleted items, by object id
         self._users_by_okta_id: dict[str, str] = {}
         self._groups_by_okta_id: dict[str, str] = {}
         self._users_by_name: dict[str, str] = {}  # lower-cased user_name -> object_id
@@ -188,7 +192,8 @@ class Directory(Memberships, TokenBook, BulkLoad):
                 raise StateError("conflict", f"user_name {user_name!r} is already taken")
             object_id = object_id or self._guid()
             okta_id = okta_id or self._okta_id("00u")
-            if object_id in self.users or okta_id in self._users_by_okta_id:
+            taken = object_id in self.users or object_id in self.deleted_users
+            if taken or okta_id in self._users_by_okta_id:
                 raise StateError("conflict", f"user id {object_id!r} is already taken")
             at = self.now()
             if "upn" not in fields or not fields["upn"]:
@@ -253,7 +258,10 @@ class Directory(Memberships, TokenBook, BulkLoad):
         return self.update_user(object_id, status=status)
 
     def delete_user(self, object_id: str) -> None:
-        """Remove a user and its memberships (logged as removals, then the deletion)."""
+        """Remove a user and its memberships (logged as removals, then the deletion).
+
+        This alone is a delete with no way back (SCIM's); :meth:`soft_delete_user` keeps
+        the user in Entra's deleted items."""
         with self.lock:
             user = self.user(object_id)
             for group in self.groups.values():

@@ -162,14 +162,16 @@ class ChangeEvent:
     """One entry of the change log.
 
     ``kind`` is ``user``, ``group`` or ``membership``; ``op`` is ``created``,
-    ``updated``, ``deleted`` (objects) or ``added``/``removed`` (memberships,
-    where ``object_id`` is the group and ``member_id``/``member_kind`` the member).
+    ``updated``, ``deleted`` (objects), ``restored``/``purged`` (a user back from,
+    or gone for good from, Entra's deleted items) or ``added``/``removed``
+    (memberships, where ``object_id`` is the group and ``member_id``/``member_kind``
+    the member).
     """
 
     seq: int
     at: datetime
     kind: Literal["user", "group", "membership"]
-    op: Literal["created", "updated", "deleted", "added", "removed"]
+    op: Literal["created", "updated", "deleted", "restored", "purged", "added", "removed"]
     object_id: str
     member_id: str | None = None
     member_kind: Literal["user", "group"] | None = None
