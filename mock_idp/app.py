@@ -55,6 +55,9 @@ DEFAULT_DIALECT_MODULES = (
 
 _SLASHES = re.compile(r"//+")
 
+SOCKET_ENVIRON_KEY = "mock_idp.socket"
+"""Where :class:`~mock_idp.server.MockIdpServer` puts the connection's socket in the WSGI environ."""
+
 
 class DroppedConnection(ConnectionAbortedError):
     """A ``drop`` fault where the server gives no socket to close (e.g. Flask's test client)."""
@@ -159,15 +162,16 @@ def _before_request() -> Response | None:
 
 
 def _drop_connection() -> Response:
-    """Shut the client's socket so it gets no answer at all (werkzeug exposes the socket)."""
-    sock = request.environ.get("werkzeug.socket")
+    """Shut the client's socket so it gets no answer at all: the mock's server puts the socket in
+    the environ (``SOCKET_ENVIRON_KEY``), as werkzeug's development server does (``flask run``)."""
+    sock = request.environ.get(SOCKET_ENVIRON_KEY) or request.environ.get("werkzeug.socket")
     if sock is None:
         raise DroppedConnection("drop fault: no socket to close in this server")
     try:
         sock.shutdown(socket.SHUT_RDWR)
     except OSError:
         pass  # already gone
-    return Response(status=500)  # never reaches the client: writing it fails and werkzeug moves on
+    return Response(status=500)  # never reaches the client: writing it fails and the server moves on
 
 
 def _after_request(response: Response) -> Response:

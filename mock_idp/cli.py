@@ -153,7 +153,7 @@ def serve(
         if write_config:
             _write_config(server, Path(write_config))
         _print_banner(server, work)
-        server.serve_forever()  # returns on Ctrl-C (werkzeug catches KeyboardInterrupt)
+        server.serve_forever()  # returns on Ctrl-C (it catches KeyboardInterrupt)
         click.echo("mock-idp: stopped", err=True)
     except KeyboardInterrupt:
         click.echo("mock-idp: stopped", err=True)

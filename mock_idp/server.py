@@ -1,4 +1,4 @@
-"""A threaded werkzeug server in a background thread, for tests and in-process demos.
+"""The mock's HTTP server: cheroot in a background thread, for tests, QA and in-process demos.
 
 ::
 
@@ -7,47 +7,108 @@
 
 It binds a free port (``port=0``), tells the app its base URL (Okta and
 Graph build absolute next links from it), and stops cleanly.
+
+Why cheroot (CherryPy's WSGI server, ``cheroot.wsgi.Server``): real IdPs keep
+connections alive, so the mock must too, or every request pays a new TCP
+connection (and, with ``tls=True``, a new TLS handshake) that no client pays in
+production, and the benchmarks measure the wrong thing. werkzeug's development
+server closes the connection after every answer. cheroot speaks HTTP/1.1 with
+keep-alive (idle connections wait in a selector, not in a worker thread), serves
+TLS from an :class:`ssl.SSLContext` (``BuiltinSSLAdapter``), runs embedded in a
+thread of the calling process with a clean ``stop()``, is pure Python and has
+been maintained for over a decade. Waitress has no TLS; gunicorn and uvicorn
+run their own processes or event loops rather than a thread of ours.
+
+Two things the app needs from the server come through :class:`_Gateway`: the
+connection's socket in the WSGI environ (``mock_idp.socket``: the ``drop``
+fault shuts it so the client gets no answer at all), and the access log of
+``log_requests=True``. cheroot adds a ``Date`` header only when the app set
+none, so an answer has exactly one (Okta's blueprint sets its own: its SDK reads
+the rate-limit headers against it).
 """
 
 from __future__ import annotations
 
+import logging
 import shutil
 import ssl
+import sys
 import tempfile
 import threading
+import time
 from pathlib import Path
 from types import TracebackType
 from typing import Any
 
+from cheroot.ssl.builtin import BuiltinSSLAdapter
+from cheroot.wsgi import Gateway_10
+from cheroot.wsgi import Server
 from flask import Flask
-from werkzeug.serving import BaseWSGIServer
-from werkzeug.serving import WSGIRequestHandler
-from werkzeug.serving import make_server
 
+from mock_idp.app import SOCKET_ENVIRON_KEY
 from mock_idp.app import create_app
 from mock_idp.state.directory import Directory
 from mock_idp.tls import make_certificates
 
+log = logging.getLogger(__name__)
 
-class _QuietHandler(WSGIRequestHandler):
-    """No access log lines on stderr (``log_requests=True`` brings them back), and one ``Date``
-    header an answer: the server's, not a second one from a dialect that sets its own (Okta's
-    rate-limit headers are read against ``Date``, so its blueprint sets one for test clients)."""
+WORKER_THREADS = 16
+"""Requests answered at once; an idle keep-alive connection holds no worker."""
 
-    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
-        if getattr(self.server, "log_requests", False):
-            super().log_request(code, size)
+IDLE_TIMEOUT = 10
+"""Seconds an idle keep-alive connection (or a stalled read) is kept before the server closes it."""
 
-    def send_response(self, code: int, message: str | None = None) -> None:
-        self._dated = False
-        super().send_response(code, message)
+POLL_INTERVAL = 0.05
+"""Seconds between the serving loop's looks at whether :meth:`MockIdpServer.stop` was called."""
 
-    def send_header(self, keyword: str, value: str) -> None:
-        if keyword.lower() == "date":
-            if getattr(self, "_dated", False):
-                return
-            self._dated = True
-        super().send_header(keyword, value)
+
+class _Gateway(Gateway_10):
+    """WSGI 1.0 as cheroot serves it, plus the connection's socket in the environ and an
+    access log line per request when the server's ``log_requests`` is set."""
+
+    def get_environ(self) -> dict[str, Any]:
+        environ: dict[str, Any] = super().get_environ()
+        environ[SOCKET_ENVIRON_KEY] = self.req.conn.socket
+        return environ
+
+    def respond(self) -> None:
+        if self.req.chunked_read:
+            # cheroot skips an unread chunked body; the next request would start inside it
+            self.req.close_connection = True
+        try:
+            super().respond()
+        finally:
+            if getattr(self.req.server, "log_requests", False):
+                self._log_request()
+
+    def _log_request(self) -> None:
+        """One line on stderr, as werkzeug's development server writes it."""
+        env = self.env
+        target = env["PATH_INFO"] + (f"?{env['QUERY_STRING']}" if env.get("QUERY_STRING") else "")
+        status = (self.req.status or b"-").decode("latin-1").split(" ", 1)[0]
+        when = time.strftime("%d/%b/%Y %H:%M:%S")
+        request_line = f"{env['REQUEST_METHOD']} {target} {env['SERVER_PROTOCOL']}"
+        print(f'{env["REMOTE_ADDR"]} - - [{when}] "{request_line}" {status} -', file=sys.stderr, flush=True)
+
+
+class _Server(Server):
+    """cheroot's WSGI server with :class:`_Gateway`, its own diagnostics sent to
+    :mod:`logging` (a client that hangs up during the TLS handshake is not news on stderr)."""
+
+    log_requests = False
+    bind_error: OSError | None = None
+
+    def bind(self, family: int, type: int, proto: int = 0) -> Any:  # noqa: A002 (cheroot's names)
+        """Bind as cheroot does, keeping the error: cheroot's own says only "No socket could be
+        created", without the errno the CLI reports."""
+        try:
+            return super().bind(family, type, proto)
+        except OSError as exc:
+            self.bind_error = exc
+            raise
+
+    def error_log(self, msg: str = "", level: int = logging.INFO, traceback: bool = False) -> None:
+        log.log(level, "%s", msg, exc_info=traceback)
 
 
 class MockIdpServer:
@@ -55,7 +116,9 @@ class MockIdpServer:
 
     ``tls=True`` makes a throwaway CA and server certificate (see
     :mod:`mock_idp.tls`) in ``cert_dir`` (a temporary directory, removed on
-    stop, if None); ``ca_file`` is the CA clients must trust.
+    stop, if None); ``ca_file`` is the CA clients must trust. The socket is bound
+    (and the worker threads wait) from construction on: :meth:`stop` releases them,
+    so use the server as a context manager or stop it.
     """
 
     def __init__(
@@ -77,18 +140,26 @@ class MockIdpServer:
         self.tls = tls
         self.ca_file: Path | None = None
         self._own_cert_dir: str | None = None
-        ssl_context = None
+        self._server = _Server((host, port), self.app, numthreads=WORKER_THREADS, timeout=IDLE_TIMEOUT)
+        self._server.gateway = _Gateway
+        self._server.keep_alive_conn_limit = None  # a mock refuses no client its keep-alive
+        self._server.expiration_interval = POLL_INTERVAL
+        self._server.log_requests = log_requests
         if tls:
             if cert_dir is None:
                 self._own_cert_dir = cert_dir = tempfile.mkdtemp(prefix="mock-idp-tls-")
             files = make_certificates(cert_dir, [host])
-            ssl_context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
-            ssl_context.load_cert_chain(files.cert_file, files.key_file)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(files.cert_file, files.key_file)
+            adapter = BuiltinSSLAdapter(str(files.cert_file), str(files.key_file))
+            adapter.context = context
+            self._server.ssl_adapter = adapter
             self.ca_file = files.ca_file
-        self._server: BaseWSGIServer = make_server(
-            host, port, self.app, threaded=True, request_handler=_QuietHandler, ssl_context=ssl_context
-        )
-        self._server.log_requests = log_requests  # type: ignore[attr-defined]
+        try:
+            self._server.prepare()  # binds the socket: the port is known from here on
+        except OSError as exc:
+            self._remove_own_certificates()
+            raise (self._server.bind_error or exc) from None
         self.port: int = self._server.socket.getsockname()[1]
         url_host = f"[{host}]" if ":" in host else host
         self.url = f"{'https' if tls else 'http'}://{url_host}:{self.port}"
@@ -110,26 +181,26 @@ class MockIdpServer:
     def start(self) -> MockIdpServer:
         """Serve in a daemon thread; returns at once."""
         if self._thread is None:
-            self._thread = threading.Thread(
-                target=self._server.serve_forever,
-                kwargs={"poll_interval": 0.05},
-                name="mock-idp",
-                daemon=True,
-            )
+            self._thread = threading.Thread(target=self._server.serve, name="mock-idp", daemon=True)
             self._thread.start()
         return self
 
     def serve_forever(self) -> None:
         """Serve in the calling thread until :meth:`stop` (from another thread) or Ctrl-C."""
-        self._server.serve_forever()
+        try:
+            self._server.serve()
+        except KeyboardInterrupt:
+            pass
 
     def stop(self) -> None:
-        """Stop serving, close the socket, remove the temporary certificates."""
+        """Stop serving, close the connections and the socket, remove the temporary certificates."""
+        self._server.stop()
         if self._thread is not None:
-            self._server.shutdown()
             self._thread.join(timeout=10)
             self._thread = None
-        self._server.server_close()
+        self._remove_own_certificates()
+
+    def _remove_own_certificates(self) -> None:
         if self._own_cert_dir is not None:
             shutil.rmtree(self._own_cert_dir, ignore_errors=True)
             self._own_cert_dir = None

@@ -276,3 +276,17 @@ def test_drop_over_tls(app: Flask, admin_headers: dict[str, str]) -> None:
         with pytest.raises(requests.ConnectionError):
             requests.get(f"{server.url}/scim/v2/ping", verify=verify, timeout=5)
         assert requests.get(f"{server.url}/scim/v2/ping", verify=verify, timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_drop_on_a_kept_alive_connection(app: Flask, admin_headers: dict[str, str], tls: bool) -> None:
+    with MockIdpServer(app, tls=tls) as server, requests.Session() as session:
+        verify = str(server.ca_file) if tls else True
+        rule = {"kind": "drop", "path": "ping", "count": 1}
+        added = session.post(
+            f"{server.url}/_admin/faults", json=rule, headers=admin_headers, verify=verify, timeout=5
+        )
+        assert added.status_code == 201 and "close" not in added.headers.get("Connection", "")
+        with pytest.raises(requests.ConnectionError):
+            session.get(f"{server.url}/api/v1/ping", verify=verify, timeout=5)  # on the connection kept open
+        assert session.get(f"{server.url}/api/v1/ping", verify=verify, timeout=5).status_code == 200

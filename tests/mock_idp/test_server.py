@@ -1,4 +1,4 @@
-"""The threaded server: free ports, the real dialects behind it, TLS with the CA file."""
+"""The threaded server: free ports, the real dialects behind it, TLS with the CA file, keep-alive."""
 
 from __future__ import annotations
 
@@ -7,7 +7,11 @@ import uuid
 
 import pytest
 import requests
+from flask import Flask
+from flask import Response
+from flask import request
 
+from mock_idp.app import create_app
 from mock_idp.server import MockIdpServer
 from mock_idp.state.credentials import default_credentials
 from mock_idp.state.directory import Directory
@@ -150,3 +154,87 @@ def test_every_answer_has_one_date_header(directory: Directory) -> None:
         conn.close()
     assert response.status == 200
     assert len(response.msg.get_all("Date")) == 1
+
+
+def _app_noting_peers(directory: Directory) -> tuple[Flask, list[str]]:
+    """The mock's app, noting the client port of every request it serves: one port, one connection."""
+    app = create_app(directory)
+    ports: list[str] = []
+    app.before_request(lambda: ports.append(request.environ["REMOTE_PORT"]))
+    return app, ports
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["plain", "tls"])
+def test_requests_of_one_session_share_one_connection(directory: Directory, tls: bool) -> None:
+    creds = default_credentials(directory.seed)
+    app, ports = _app_noting_peers(directory)
+    with MockIdpServer(app, tls=tls) as server, requests.Session() as session:
+        session.headers["Authorization"] = f"SSWS {creds.okta_api_token}"
+        verify = str(server.ca_file) if tls else True  # per request: REQUESTS_CA_BUNDLE beats session.verify
+        answers = [
+            session.get(f"{server.url}/api/v1/users?limit=2", verify=verify, timeout=5) for _ in range(5)
+        ]
+    assert [a.status_code for a in answers] == [200] * 5
+    assert all("close" not in a.headers.get("Connection", "").lower() for a in answers)
+    assert len(ports) == 5 and len(set(ports)) == 1
+
+
+def test_a_request_body_the_app_did_not_read_does_not_spoil_the_next_request(directory: Directory) -> None:
+    app, ports = _app_noting_peers(directory)
+    with MockIdpServer(app) as server, requests.Session() as session:
+        refused = session.post(f"{server.url}/_admin/faults", data=b"x" * 100_000, timeout=5)
+        assert refused.status_code == 401  # answered before reading the body: the server drains it
+        state = session.get(
+            f"{server.url}/_admin/state", headers={"Authorization": f"Bearer {server.admin_token}"}, timeout=5
+        )
+        assert state.status_code == 200 and state.json()["base_url"] == server.url
+    assert len(ports) == 2 and len(set(ports)) == 1
+
+
+def test_streamed_empty_and_head_answers_on_a_kept_connection(directory: Directory) -> None:
+    app, ports = _app_noting_peers(directory)
+    app.add_url_rule("/_test/stream", "stream", lambda: Response(f"{i}\n" for i in range(3)))
+    app.add_url_rule("/_test/empty", "empty", lambda: Response(status=204))
+    with MockIdpServer(app) as server, requests.Session() as session:
+        streamed = session.get(f"{server.url}/_test/stream", timeout=5)
+        assert streamed.headers["Transfer-Encoding"] == "chunked" and streamed.text == "0\n1\n2\n"
+        empty = session.get(f"{server.url}/_test/empty", timeout=5)
+        assert empty.status_code == 204 and empty.content == b"" and "Transfer-Encoding" not in empty.headers
+        head = session.head(f"{server.url}/api/v1/ping", timeout=5)
+        assert head.content == b"" and int(head.headers["Content-Length"]) > 0
+        assert session.get(f"{server.url}/api/v1/ping", timeout=5).status_code == 401
+    assert len(ports) == 4 and len(set(ports)) == 1
+
+
+def test_ipv6_host(directory: Directory) -> None:
+    try:
+        server = MockIdpServer(directory, host="::1")
+    except OSError:
+        pytest.skip("no IPv6 loopback here")
+    with server:
+        assert server.url == f"http://[::1]:{server.port}"
+        assert (
+            requests.get(
+                f"{server.url}/_admin/state",
+                headers={"Authorization": f"Bearer {server.admin_token}"},
+                timeout=5,
+            ).status_code
+            == 200
+        )
+
+
+def test_a_busy_port_is_reported_with_its_errno(directory: Directory) -> None:
+    import errno
+
+    with MockIdpServer(directory) as server:
+        with pytest.raises(OSError) as info:
+            MockIdpServer(directory, port=server.port)
+    assert info.value.errno == errno.EADDRINUSE
+
+
+def test_log_requests_writes_one_line_a_request(
+    directory: Directory, capfd: pytest.CaptureFixture[str]
+) -> None:
+    with MockIdpServer(directory, log_requests=True) as server:
+        requests.get(f"{server.url}/api/v1/ping?x=1", timeout=5)
+    assert '"GET /api/v1/ping?x=1 HTTP/1.1" 401 -' in capfd.readouterr().err
