@@ -20,6 +20,10 @@ from typing import Any
 from mock_idp.scim.filter import ScimFilterError
 from mock_idp.scim.filter import parse_patch_path
 from mock_idp.scim.filter import wrap_element
+from mock_idp.scim.resources import default_emails
+from mock_idp.scim.resources import derived_formatted
+from mock_idp.scim.resources import member_display
+from mock_idp.scim.resources import primary_email
 from mock_idp.scim.schemas import ENTERPRISE
 from mock_idp.scim.schemas import PATCH_OP
 from mock_idp.scim.schemas import Attr
@@ -126,6 +130,10 @@ def apply_patch(resource: dict[str, Any], body: Any, resolver: Resolver) -> dict
         )
         if target.attr.name in _READ_ONLY_TOP or read_only:
             raise ScimWriteError(f"{path!r} is read-only", "mutability")
+        if target.sub and target.sub.mutability == "immutable":
+            # RFC 7644 §3.5.2: "a client MUST NOT modify an attribute that has mutability
+            # "readOnly" or "immutable"" (members' sub-attributes always hold a value).
+            raise ScimWriteError(f"{path!r} is immutable", "mutability")
         _apply(doc, op, target, value)
     return doc
 
@@ -230,8 +238,9 @@ def user_fields(doc: dict[str, Any], current: Any) -> dict[str, Any]:
 
     Attributes the document leaves out are cleared, as a PUT replaces
     (RFC 7644 §3.5.1); ``active`` left out keeps the status, ``password`` left
-    out keeps the password.  The primary email (the last one marked primary,
-    else the first) is ``email``, the others ``other_mails``.
+    out keeps the password.  ``emails`` are kept as written; the primary one
+    (the last one marked primary, else the first) is ``email``, the others
+    ``other_mails``.  ``active: null`` unassigns ``active`` (RFC 7643 §2.5).
     """
     user_name = _text(doc, "userName")
     if not user_name:
@@ -239,26 +248,24 @@ def user_fields(doc: dict[str, Any], current: Any) -> dict[str, Any]:
     name = doc.get("name") or {}
     if not isinstance(name, dict):
         raise ScimWriteError("'name' must be an object")
-    emails = doc.get("emails") or []
-    if not isinstance(emails, list) or not all(
-        isinstance(e, dict) and isinstance(e.get("value"), str) for e in emails
-    ):
-        raise ScimWriteError("'emails' must be a list of objects with a string 'value'")
-    # The last primary wins: a PATCH that adds a primary address appends it, and
-    # RFC 7644 §3.5.2 says a new primary value demotes the old one.
-    primaries = [e for e in emails if boolean(e.get("primary", False), "primary")]
-    primary = primaries[-1] if primaries else (emails[0] if emails else None)
+    emails = _emails(doc.get("emails") or [])
+    primary = primary_email(emails)
     phones = [p for p in doc.get("phoneNumbers") or [] if isinstance(p, dict) and p.get("value")]
     mobile = next(
         (p for p in phones if p.get("type") == "mobile"), phones[0] if phones else None
     )  # Graph mobilePhone
     enterprise = doc.get(ENTERPRISE) or {}
+    given, family = _text(name, "givenName"), _text(name, "familyName")
+    email = primary["value"] if primary else None
+    other_mails = [e["value"] for e in emails if e is not primary]
     fields: dict[str, Any] = {
         "user_name": user_name,
-        "email": primary["value"] if primary else None,
-        "other_mails": [e["value"] for e in emails if e is not primary],
-        "given_name": _text(name, "givenName"),
-        "family_name": _text(name, "familyName"),
+        "email": email,
+        "other_mails": other_mails,
+        "scim_emails": emails if emails != default_emails(email, other_mails) else None,
+        "given_name": given,
+        "family_name": family,
+        "formatted_name": _formatted(_text(name, "formatted"), given, family, current),
         "display_name": _text(doc, "displayName"),
         "title": _text(doc, "title"),
         "user_type": _text(doc, "userType"),
@@ -267,28 +274,96 @@ def user_fields(doc: dict[str, Any], current: Any) -> dict[str, Any]:
         "employee_number": _text(enterprise, "employeeNumber"),
         "department": _text(enterprise, "department"),
     }
-    if "active" in doc and doc["active"] is not None:
-        active = boolean(doc["active"], "active")
-        if current is None or current.active != active:
-            fields["status"] = "ACTIVE" if active else "SUSPENDED"
-    elif current is None:
-        fields["status"] = "ACTIVE"
+    fields.update(_status(doc, current))
     if doc.get("password") is not None:
         fields["password"] = _text(doc, "password")
     return fields
 
 
-def group_members(doc: dict[str, Any], directory: Any) -> tuple[str, str | None, list[str], list[str]]:
-    """``(display name, external id, user ids, group ids)`` of a Group document.
+def _formatted(written: str | None, given: str | None, family: str | None, current: Any) -> str | None:
+    """The ``name.formatted`` to store: None when it is the derived one, from the document's
+    names or (echoed back by a PATCH or a read-modify-PUT) from the user's current names."""
+    if written is None or written == derived_formatted(given, family):
+        return None
+    if (
+        current is not None
+        and current.formatted_name is None
+        and written == derived_formatted(current.given_name, current.family_name)
+    ):
+        return None
+    return written
+
+
+_EMAIL_KEYS = ("value", "type", "primary", "display")
+
+
+def _emails(value: Any) -> list[dict[str, Any]]:
+    """``emails`` as stored: the published sub-attributes, ``primary`` a boolean.  RFC 7644
+    §3.5.2: a value set ``primary`` "SHALL cause the server to automatically set "primary"
+    to "false" for any other values" (the last one marked wins, as a PATCH appends)."""
+    if not isinstance(value, list) or not all(
+        isinstance(e, dict) and isinstance(e.get("value"), str) for e in value
+    ):
+        raise ScimWriteError("'emails' must be a list of objects with a string 'value'")
+    emails = []
+    for entry in value:
+        kept = {k: entry[k] for k in _EMAIL_KEYS if entry.get(k) is not None}
+        for key in ("type", "display"):
+            if key in kept and not isinstance(kept[key], str):
+                raise ScimWriteError(f"'emails.{key}' must be a string, got {kept[key]!r}")
+        if "primary" in kept:
+            kept["primary"] = boolean(kept["primary"], "primary")
+        emails.append(kept)
+    primary = primary_email(emails)
+    for entry in emails:
+        if entry is not primary and entry.get("primary") is True:
+            entry["primary"] = False
+    return emails
+
+
+def _status(doc: dict[str, Any], current: Any) -> dict[str, Any]:
+    """``status`` and ``active_unassigned`` for the document's ``active``.
+
+    RFC 7644 §3.5.2.2: removing a single-valued attribute means "the attribute SHALL
+    be considered unassigned", and RFC 7643 §2.5 makes a null the same.  RFC 7643
+    §4.1.1 leaves ``active`` to the provider: "The definitive meaning of this attribute
+    is determined by the service provider."  Here an unassigned ``active`` is the
+    default a user created without one gets, an active user (so the other dialects and
+    a reader taking a missing ``active`` for true agree); SCIM then shows no ``active``.
+    """
+    if "active" not in doc:  # a PUT that leaves it out does not assert it
+        return {"status": "ACTIVE"} if current is None else {}
+    if doc["active"] is None:
+        unassigned: dict[str, Any] = {"active_unassigned": True}
+        if current is None or not current.active:
+            unassigned["status"] = "ACTIVE"
+        return unassigned
+    active = boolean(doc["active"], "active")
+    fields: dict[str, Any] = {"active_unassigned": False}
+    if current is None or current.active != active:
+        fields["status"] = "ACTIVE" if active else "SUSPENDED"
+    return fields
+
+
+def group_members(
+    doc: dict[str, Any], directory: Any, current: Any
+) -> tuple[str, str | None, list[str], list[str], dict[str, str]]:
+    """``(display name, external id, user ids, group ids, displays)`` of a Group document.
 
     A member's kind comes from its ``type`` or else from which id it is;
-    an unknown member id is ``invalidValue``.
+    an unknown member id is ``invalidValue``.  ``displays`` are the members'
+    ``display`` values as written.  A member's ``display`` is immutable
+    (RFC 7643 §4.2): for a member ``current`` already has, one that differs from
+    what it shows is refused, per RFC 7644 §3.5.1: "If one or more values are
+    already set for the attribute, the input value(s) MUST match, or HTTP status
+    code 400 SHOULD be returned with a "scimType" of "mutability"."
     """
     name = _text(doc, "displayName")
     if not name:
         raise ScimWriteError("'displayName' is required", "invalidValue")
     users: list[str] = []
     groups: list[str] = []
+    displays: dict[str, str] = {}
     for member in doc.get("members") or []:
         value = member.get("value") if isinstance(member, dict) else None
         if not isinstance(value, str):
@@ -300,4 +375,14 @@ def group_members(doc: dict[str, Any], directory: Any) -> tuple[str, str | None,
             groups.append(value)
         else:
             raise ScimWriteError(f"member {value!r} is not a known user or group", "invalidValue")
-    return name, _text(doc, "externalId"), users, groups
+        display = member.get("display")
+        if display is None:
+            continue
+        if not isinstance(display, str):
+            raise ScimWriteError(f"a member's 'display' must be a string, got {display!r}")
+        kept = current is not None and (value in current.user_ids or value in current.group_ids)
+        before = member_display(directory, current, value) if kept else displays.get(value, display)
+        if before != display:
+            raise ScimWriteError(f"member {value!r}: 'display' is immutable", "mutability")
+        displays[value] = display
+    return name, _text(doc, "externalId"), users, groups, displays

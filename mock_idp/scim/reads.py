@@ -1,8 +1,9 @@
 """SCIM reads (RFC 7644 §3.4): ``ListResponse`` paging, filters, sorting, projection,
 ``POST /.search``, and a single resource with ``If-None-Match``.
 
-``startIndex`` is 1-based, ``count`` is capped at 1000 and ``count=0`` gives
-totals only.  Filtered and sorted lists are memoised with ``Directory.cached``.
+``startIndex`` is 1-based, ``count`` is capped at ``filter.maxResults`` (1000), a
+list without ``count`` holds that many, and ``count=0`` gives totals only.
+Filtered and sorted lists are memoised with ``Directory.cached``.
 """
 
 from __future__ import annotations

@@ -1,8 +1,11 @@
 """Directory objects as SCIM resources (RFC 7643 §4), their ETags, and ``attributes`` projection.
 
-A user never shows its password; ``groups`` and ``name.formatted`` are derived.
-``meta.version`` is a weak ETag that changes with the object, and with a group's
-members (RFC 7644 §3.14).
+A user never shows its password; ``groups`` is derived, and so are
+``name.formatted`` and a member's ``display`` when no client wrote one.
+``emails`` are shown as a client wrote them while the directory's addresses
+still agree (another dialect may change them).  A user whose ``active`` a
+client removed shows none.  ``meta.version`` is a weak ETag that changes with
+the object, and with a group's members (RFC 7644 §3.14).
 """
 
 from __future__ import annotations
@@ -36,6 +39,34 @@ def group_version(group: Group) -> str:
     return f'W/"{group.version}-{int(group.last_membership_updated.timestamp() * 1000)}"'
 
 
+def derived_formatted(given_name: str | None, family_name: str | None) -> str | None:
+    """``name.formatted`` when no client wrote one: the given and family names."""
+    return " ".join(p for p in (given_name, family_name) if p) or None
+
+
+def primary_email(emails: list[dict[str, Any]]) -> dict[str, Any] | None:
+    """The entry that is the user's email: the last marked ``primary``, else the first."""
+    primaries = [e for e in emails if e.get("primary") is True]
+    return primaries[-1] if primaries else (emails[0] if emails else None)
+
+
+def default_emails(email: str | None, other_mails: list[str]) -> list[dict[str, Any]]:
+    """``emails`` of a user no SCIM client wrote them for: the email ``work`` and primary,
+    the others ``other``."""
+    emails = [{"value": email, "type": "work", "primary": True}] if email else []
+    return emails + [{"value": m, "type": "other"} for m in other_mails if m != email]
+
+
+def _emails(user: User) -> list[dict[str, Any]]:
+    written = user.scim_emails
+    if written is not None:
+        primary = primary_email(written)
+        others = [e["value"] for e in written if e is not primary]
+        if (primary["value"] if primary else None) == user.email and others == user.other_mails:
+            return [dict(e) for e in written]
+    return default_emails(user.email, user.other_mails)
+
+
 def user_resource(user: User, base: str, groups: list[dict[str, Any]]) -> dict[str, Any]:
     """``user`` as a SCIM User (never its password); ``groups`` are the ``groups``
     entries of its direct groups (shared between users: never mutate them)."""
@@ -46,7 +77,7 @@ def user_resource(user: User, base: str, groups: list[dict[str, Any]]) -> dict[s
     name = {
         k: v
         for k, v in (
-            ("formatted", " ".join(p for p in (user.given_name, user.family_name) if p) or None),
+            ("formatted", user.formatted_name or derived_formatted(user.given_name, user.family_name)),
             ("familyName", user.family_name),
             ("givenName", user.given_name),
         )
@@ -61,9 +92,9 @@ def user_resource(user: User, base: str, groups: list[dict[str, Any]]) -> dict[s
     ):
         if value:
             resource[key] = value
-    resource["active"] = user.active
-    emails = [{"value": user.email, "type": "work", "primary": True}] if user.email else []
-    emails += [{"value": m, "type": "other"} for m in user.other_mails if m != user.email]
+    if not user.active_unassigned:
+        resource["active"] = user.active
+    emails = _emails(user)
     if emails:
         resource["emails"] = emails
     if user.mobile_phone:
@@ -86,6 +117,16 @@ def user_resource(user: User, base: str, groups: list[dict[str, Any]]) -> dict[s
     return resource
 
 
+def member_display(directory: Directory, group: Group, member_id: str) -> str:
+    """A member's ``display``: what a client gave it when adding it, else its own name."""
+    if member_id in group.member_display:
+        return group.member_display[member_id]
+    user = directory.users.get(member_id)
+    if user is not None:
+        return user.display_name or user.user_name
+    return directory.groups[member_id].name
+
+
 def group_resource(group: Group, directory: Directory, base: str) -> dict[str, Any]:
     """``group`` as a SCIM Group with its direct members, nested groups typed ``Group``."""
     resource: dict[str, Any] = {"schemas": [CORE_GROUP], "id": group.object_id}
@@ -93,24 +134,15 @@ def group_resource(group: Group, directory: Directory, base: str) -> dict[str, A
         resource["externalId"] = group.external_id
     resource["displayName"] = group.name
     members = []
-    for uid in group.user_ids:
-        user = directory.users[uid]
-        members.append(
+    for ids, kind in ((group.user_ids, "User"), (group.group_ids, "Group")):
+        members.extend(
             {
-                "value": uid,
-                "$ref": f"{base}/Users/{uid}",
-                "display": user.display_name or user.user_name,
-                "type": "User",
+                "value": mid,
+                "$ref": f"{base}/{kind}s/{mid}",
+                "display": member_display(directory, group, mid),
+                "type": kind,
             }
-        )
-    for gid in group.group_ids:
-        members.append(
-            {
-                "value": gid,
-                "$ref": f"{base}/Groups/{gid}",
-                "display": directory.groups[gid].name,
-                "type": "Group",
-            }
+            for mid in ids
         )
     if members:
         resource["members"] = members

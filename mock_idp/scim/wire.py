@@ -21,14 +21,18 @@ from mock_idp.scim.resources import render_users
 from mock_idp.scim.resources import user_version
 from mock_idp.scim.schemas import ERROR
 from mock_idp.scim.schemas import GROUPS
+from mock_idp.scim.schemas import MAX_RESULTS
 from mock_idp.scim.schemas import USERS
 from mock_idp.scim.schemas import Resolver
 from mock_idp.state.directory import Directory
 from mock_idp.state.directory import StateError
 
 MEDIA_TYPE = "application/scim+json"
-DEFAULT_COUNT = 100
-MAX_COUNT = 1000
+MAX_COUNT = MAX_RESULTS
+# RFC 7644 §3.4.2.4, count: "If unspecified, the maximum number of results is set by
+# the service provider."  It is the published filter.maxResults, so an unpaged list holds
+# everything up to that, and what ServiceProviderConfig says is what a list does.
+DEFAULT_COUNT = MAX_RESULTS
 READ_SCOPES = ("scim.read", "scim.write")
 WRITE_SCOPES = ("scim.write",)
 

@@ -4,6 +4,7 @@ SCIM ``active`` maps onto the directory's Okta statuses: a write that sets
 ``active: false`` suspends (``SUSPENDED``), ``true`` activates (``ACTIVE``);
 a write that leaves ``active`` as it was keeps the status (so a
 ``DEPROVISIONED`` user stays deprovisioned, and shows ``active: false``).
+A PATCH that removes ``active`` unassigns it (:func:`mock_idp.scim.patch.user_fields`).
 """
 
 from __future__ import annotations
@@ -43,9 +44,9 @@ def create_view(kind: Kind) -> Response:
             fields = user_fields(doc, None)
             obj = directory.add_user(fields.pop("user_name"), email=fields.pop("email"), **fields)
         else:
-            name, external_id, users, groups = group_members(doc, directory)
+            name, external_id, users, groups, displays = group_members(doc, directory, None)
             obj = directory.add_group(name, external_id=external_id)
-            directory.set_members(obj.object_id, users, groups)
+            directory.set_members(obj.object_id, users, groups, displays)
     return resource_response(kind, directory, obj, 201)
 
 
@@ -58,6 +59,8 @@ def write_view(kind: Kind, object_id: str, patch: bool) -> Response:
         _check_version(kind, obj)
         if patch:
             doc = apply_patch(kind.render(directory, obj), body, kind.resolver)
+            if kind is USER_KIND:
+                doc.setdefault("active", None)  # a patched resource with no 'active' has it unassigned
         else:
             doc = normalize(body, kind.resolver)
         if kind is USER_KIND:
@@ -66,13 +69,13 @@ def write_view(kind: Kind, object_id: str, patch: bool) -> Response:
             if changed:
                 directory.update_user(obj.object_id, **changed)
         else:
-            name, external_id, users, groups = group_members(doc, directory)
+            name, external_id, users, groups, displays = group_members(doc, directory, obj)
             changed = {
                 k: v for k, v in (("name", name), ("external_id", external_id)) if getattr(obj, k) != v
             }
             if changed:
                 directory.update_group(obj.object_id, **changed)
-            directory.set_members(obj.object_id, users, groups)
+            directory.set_members(obj.object_id, users, groups, displays)
     return resource_response(kind, directory, obj)
 
 

@@ -244,6 +244,7 @@ class Directory(Memberships, TokenBook, BulkLoad, DeletedItems):
             at = self.now()
             if "status" in fields and fields["status"] != user.status:
                 user.status_changed = at
+                fields.setdefault("active_unassigned", False)  # a new status assigns SCIM ``active``
                 if fields["status"] in ACTIVE_STATUSES and user.activated is None:
                     user.activated = at
             for name, value in fields.items():

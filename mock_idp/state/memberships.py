@@ -14,6 +14,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from collections.abc import Iterable
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Literal
 
@@ -76,6 +77,7 @@ class Memberships:
             before = self._flattened_before(group_id, member_id, kind, adding=False)
             at = self.now()
             del members[member_id]
+            group.member_display.pop(member_id, None)
             group.last_membership_updated = at
             self._log(at, "membership", "removed", group_id, member_id=member_id, member_kind=kind)
             self._log_events(at, REMOVE, group_id, member_id, kind, before)
@@ -115,10 +117,18 @@ class Memberships:
             self.system_log.append(at, diff_type, self.users[uid], self.groups[gid])
             self.groups[gid].users_updated = at
 
-    def set_members(self, group_id: str, user_ids: Iterable[str], group_ids: Iterable[str] = ()) -> None:
-        """Make the direct members exactly these (a SCIM PUT of ``members``)."""
+    def set_members(
+        self,
+        group_id: str,
+        user_ids: Iterable[str],
+        group_ids: Iterable[str] = (),
+        displays: Mapping[str, str] | None = None,
+    ) -> None:
+        """Make the direct members exactly these (a SCIM PUT of ``members``); ``displays``
+        names members this edit adds (member id -> SCIM ``display``, kept while they stay)."""
         with self.lock:
             group = self.group(group_id)
+            before = {*group.user_ids, *group.group_ids}
             wanted_users = dict.fromkeys(user_ids)
             wanted_groups = dict.fromkeys(group_ids)
             for uid in [u for u in group.user_ids if u not in wanted_users]:
@@ -129,6 +139,9 @@ class Memberships:
                 self.add_member(group_id, uid)
             for gid in wanted_groups:
                 self.add_member(group_id, gid, kind="group")
+            for member_id, display in (displays or {}).items():
+                if member_id not in before and (member_id in wanted_users or member_id in wanted_groups):
+                    group.member_display[member_id] = display
 
     def groups_of_user(self, object_id: str) -> list[Group]:
         """Groups the user is a direct member of."""

@@ -85,6 +85,14 @@ class User:
     employee_number: str | None = None
     mobile_phone: str | None = None
     password: str | None = None  # set through SCIM writes; never rendered
+    formatted_name: str | None = None
+    """SCIM ``name.formatted`` as a client wrote it; None: derived from the given and family names."""
+    scim_emails: list[dict[str, Any]] | None = None
+    """SCIM ``emails`` as a client last wrote them (``type``, ``primary``, ``display``); shown
+    while ``email`` and ``other_mails`` still agree with them."""
+    active_unassigned: bool = False
+    """SCIM ``active`` removed by a client: the user is active and SCIM shows no ``active``,
+    until the status next changes."""
     version: int = 1
 
     @property
@@ -106,6 +114,9 @@ class Group:
     external_id: str | None = None
     user_ids: dict[str, None] = field(default_factory=dict)
     group_ids: dict[str, None] = field(default_factory=dict)
+    member_display: dict[str, str] = field(default_factory=dict)
+    """SCIM ``members.display`` a client gave a member when adding it (member id -> display),
+    kept while the member stays; members without one show their own name."""
     version: int = 1
     users_updated: datetime | None = None
     """When the users Okta lists for the group (transitively) last changed, which an edit of a

@@ -15,15 +15,6 @@ from mock_idp.server import MockIdpServer
 from mock_idp.state.directory import ApiToken
 from mock_idp.state.directory import Directory
 
-# What scim2-tester reports against this mock, and why it is right to: the
-# directory derives these values instead of storing what was written.
-KNOWN_TESTER_ERRORS = {
-    "name",  # name.formatted is derived from the given and family names
-    "emails",  # the primary address is type "work", the others "other"
-    "active",  # every user has a status, so 'active' cannot be removed
-    "members",  # a member's display is the member's own name
-}
-
 
 @pytest.fixture
 def directory() -> Directory:
@@ -101,15 +92,21 @@ def test_scim2_client_writes(scim_client: WSGISCIMClient, directory: Directory) 
     assert created.id not in directory.users
 
 
-def test_scim2_tester(scim_client: WSGISCIMClient) -> None:
+@pytest.mark.parametrize("more_users", [0, 130])
+def test_scim2_tester(scim_client: WSGISCIMClient, directory: Directory, more_users: int) -> None:
+    # above 100 users the tester finds what it created only if a list without 'count' holds it
+    for i in range(more_users):
+        directory.add_user(f"extra{i}@contoso.com")
     results = check_server(scim_client)
     passed = [r for r in results if r.status == Status.SUCCESS]
     failed = [r for r in results if r.status not in (Status.SUCCESS, Status.SKIPPED)]
-    assert len(passed) >= 75
-    unexplained = [
-        r for r in failed if not any(f"'{name}'" in (r.reason or "") for name in KNOWN_TESTER_ERRORS)
-    ]
-    assert unexplained == [], [(r.title, r.reason) for r in unexplained]
+    assert failed == [], [(r.title, r.reason) for r in failed]
+    assert len(passed) >= 86
+    # Skipped, not failed: a search at the server root, which this mock answers 501
+    # (views.search_everything).  RFC 7644 §3.4.2: "Queries MAY be performed against a
+    # SCIM resource object, a resource type endpoint, or a SCIM server root."
+    skipped = {r.title for r in results if r.status == Status.SKIPPED}
+    assert skipped <= {"search_with_attributes"}
 
 
 @pytest.mark.e2e
