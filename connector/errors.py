@@ -4,6 +4,7 @@
 
     ConnectorError                      exit 1 (anything not below)
     ├── ConfigError                     exit 2  a bad or missing setting; names key, problem, fix
+    │   └── SecretKeyError                      a key of the secrets at rest: none, malformed, two sources
     ├── ProviderError                   exit 4  the IdP could not be read
     │   ├── RetryableError                      worth another try (5xx, 429, connection lost)
     │   │   ├── UnreachableError                no answer: connection refused, failed or timed out
@@ -16,7 +17,10 @@
     │       ├── MalformedObjectError            one object unreadable: skipped and reported, the read goes on
     │       └── CursorExpiredError              the IdP refused the change cursor: a full read is needed
     ├── StoreError                      exit 6  the product store refused or failed
-    │   └── RunInProgressError          exit 7  another run holds this directory's lock
+    │   ├── RunInProgressError          exit 7  another run holds this directory's lock
+    │   └── SecretUnsealError                   a secret stored encrypted could not be opened
+    │       ├── SecretUndecryptableError        no configured key opens it (its key removed?) or it is damaged
+    │       └── SecretContextError              it opens, but was sealed for another place
     ├── GuardTrippedError               exit 5  the plan was stopped by the guard
     ├── ConflictsFoundError             exit 8  conflicts, with --strict
     ├── StalePlanError                  exit 9  the store changed since a saved plan was made
@@ -151,6 +155,33 @@ class RunInProgressError(StoreError):
     """Another sync run holds this directory's lock."""
 
     exit_code = 7
+
+
+class SecretKeyError(ConfigError):
+    """The keys of the secrets at rest (``CONNECTOR_SECRET_KEYS`` or its file) are missing or wrong.
+
+    The message names the key by its position or file line, never by its text."""
+
+
+class SecretUnsealError(StoreError):
+    """A secret stored encrypted could not be opened.
+
+    ``context`` is the place it was read for (``org/acme/directory/okta-main/client_secret``),
+    ``fingerprint`` the key its token names, when it names one.  The message never carries the
+    token or the secret."""
+
+    def __init__(self, message: str, *, context: str | None = None, fingerprint: str | None = None) -> None:
+        super().__init__(message)
+        self.context = context
+        self.fingerprint = fingerprint
+
+
+class SecretUndecryptableError(SecretUnsealError):
+    """No configured key opens the token: its key was removed from the list, or the token is damaged."""
+
+
+class SecretContextError(SecretUnsealError):
+    """The token opens, but it was sealed for another place: it was copied from another row."""
 
 
 class GuardTrippedError(ConnectorError):
