@@ -20,6 +20,8 @@ from mock_idp.faults import FaultError
 from mock_idp.faults import FaultRule
 from mock_idp.faults import RateLimiter
 from mock_idp.faults import parse_rate_limit
+from mock_idp.state.certificates import registered_certificate
+from mock_idp.state.credentials import known_certificate_key
 from mock_idp.state.credentials import known_private_key
 from mock_idp.state.directory import Directory
 from mock_idp.state.fixtures import SAMPLE_FIXTURE
@@ -183,6 +185,14 @@ def _stop_on_sigterm(signum: int, frame: Any) -> None:
     raise KeyboardInterrupt
 
 
+def _write_private(path: Path, text: str) -> Path:
+    """``text`` into ``path``, readable by its owner only."""
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(text)
+    return path
+
+
 def _print_banner(server: Any, work: Path) -> None:
     directory: Directory = server.directory
     base = server.url
@@ -202,10 +212,7 @@ def _print_banner(server: Any, work: Path) -> None:
             say(f"  client id: {client.client_id} ({client.auth_method}, scopes {' '.join(client.scopes)})")
             pem = known_private_key(directory, client)
             if pem:
-                key_file = work / f"okta-{client.client_id}.pem"
-                fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-                with os.fdopen(fd, "w") as handle:
-                    handle.write(pem)
+                key_file = _write_private(work / f"okta-{client.client_id}.pem", pem)
                 kid = next((k.get("kid") for k in (client.jwks or {}).get("keys", []) if k.get("kid")), None)
                 say(f"  key file:  {key_file}" + (f" (kid {kid})" if kid else ""))
     say(f"  token URL: {base}/oauth2/v1/token")
@@ -218,6 +225,12 @@ def _print_banner(server: Any, work: Path) -> None:
             say(f"  client id: {client.client_id}")
             if client.client_secret:
                 say(f"  secret:    {client.client_secret}")
+            pair = known_certificate_key(client)
+            if pair:
+                cert_file = _write_private(work / f"entra-{client.client_id}-certificate.pem", pair[0])
+                key_file = _write_private(work / f"entra-{client.client_id}-key.pem", pair[1])
+                say(f"  cert file: {cert_file} (x5t {registered_certificate(pair[0]).x5t})")
+                say(f"  cert key:  {key_file}")
     say("SCIM 2.0")
     say(f"  base URL:  {base}/scim/v2")
     for token in directory.api_tokens.values():

@@ -2,8 +2,10 @@
 
 Three directories of one organization, one per dialect of the mock at ``base_url``, each with its
 own kind of credentials, kept in files under ``secrets/`` beside the configuration (mode 600):
-the Okta service app's private key (``private_key_jwt``), the Entra client secret and the SCIM
-bearer token.  ``mock-idp serve --write-config`` and ``idp-connector demo`` write it, so the ids
+the Okta service app's private key (``private_key_jwt`` with a ``kid``), the Entra app's
+certificate and its key (``private_key_jwt`` with a certificate: Entra's certificate credentials;
+the app's client secret is written too, for the ``client_secret`` method) and the SCIM bearer
+token.  ``mock-idp serve --write-config`` and ``idp-connector demo`` write it, so the ids
 and secrets always match the served directory (its seed), whichever that is.  Plain text: no
 import of the connector.
 """
@@ -38,6 +40,8 @@ def write_connector_config(
     for name, value in (
         ("okta-service-app.pem", credentials.okta_private_key_pem),
         ("entra-client-secret", credentials.graph_client_secret),
+        ("entra-app-key.pem", credentials.graph_private_key_pem),
+        ("entra-app-certificate.pem", credentials.graph_certificate_pem),
         ("scim-token", credentials.scim_token),
     ):
         secret = secrets / name
@@ -75,9 +79,12 @@ base_url = "{base_url}/v1.0"
 tenant = "{tenant_id}"
 authority = "{base_url}"
 [directories.auth]
-method = "client_secret"
+# the app's certificate credential; its client secret works too:
+# method = "client_secret" with client_secret_file = "secrets/entra-client-secret"
+method = "private_key_jwt"
 client_id = "{credentials.graph_client_id}"
-client_secret_file = "secrets/entra-client-secret"
+private_key_file = "secrets/entra-app-key.pem"
+certificate_file = "secrets/entra-app-certificate.pem"
 
 [[directories]]
 id = "{prefix}-scim"

@@ -3,6 +3,11 @@
 A secret is never inline: ``*_env`` names an environment variable, ``*_file``
 a file (relative to the configuration's folder).  Exactly one of the pair is
 set, and only the pair the method uses.
+
+An ``azure_ad`` directory with ``private_key_jwt`` may add the key's X.509
+certificate (``certificate_env`` / ``certificate_file``, PEM): Entra's
+certificate credentials.  It is checked against the private key and its
+validity dates as it is read.
 """
 
 from __future__ import annotations
@@ -12,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from connector.config.checks import Checker
+from connector.errors import ConfigError
 from connector.net.settings import AuthSettings
 from connector.net.settings import Secret
 
@@ -27,6 +33,8 @@ _AUTH_KEYS = (
     "token_env",
     "token_file",
     "key_id",
+    "certificate_env",
+    "certificate_file",
     "token_url",
     "scopes",
 )
@@ -48,12 +56,21 @@ _METHOD_SECRET = {
 
 
 def auth_settings(
-    check: Checker, raw: Any, where: str, base: Path, environ: Mapping[str, str], *, secrets: bool = True
+    check: Checker,
+    raw: Any,
+    where: str,
+    base: Path,
+    environ: Mapping[str, str],
+    *,
+    secrets: bool = True,
+    provider: str | None = None,
 ) -> AuthSettings:
     """The auth settings of one directory, its secret loaded; ConfigError names the key at fault.
 
-    With ``secrets=False`` every key is still checked but the secret is not
-    read (left ``None``): for commands that never reach the IdP.
+    With ``secrets=False`` every key is still checked but the secret (and the
+    certificate) is not read (left ``None``): for commands that never reach
+    the IdP.  ``provider`` is the directory's provider, for the keys only one
+    provider takes.
     """
     if raw is None:
         raise check.error(where, "is missing", f"add a [{where}] table with method and credentials")
@@ -89,6 +106,7 @@ def auth_settings(
         raise check.error(
             f"{where}.key_id", f"is only used by method private_key_jwt, not {method}", "remove it"
         )
+    certificate = _certificate(check, table, method, provider, where, base, environ, secret, read=secrets)
     scopes = check.names(table.get("scopes", []), f"{where}.scopes")
     token_url = table.get("token_url")
     return AuthSettings(
@@ -100,7 +118,71 @@ def auth_settings(
         token=secret if secret_name == "token" else None,
         token_url=check.url(token_url, f"{where}.token_url") if token_url is not None else None,
         scopes=scopes,
+        certificate=certificate,
     )
+
+
+def _certificate(
+    check: Checker,
+    table: Mapping[str, Any],
+    method: str,
+    provider: str | None,
+    where: str,
+    base: Path,
+    environ: Mapping[str, str],
+    private_key: Secret | None,
+    *,
+    read: bool,
+) -> str | None:
+    """The PEM certificate of ``certificate_env`` / ``certificate_file``, checked; None when unset.
+
+    It must be an RSA certificate of ``private_key``, valid now.  What is kept
+    is the certificate alone (a combined file's key block is dropped).
+    """
+    given = [key for key in ("certificate_env", "certificate_file") if key in table]
+    if not given:
+        return None
+    key = given[0]
+    if method != "private_key_jwt":
+        raise check.error(
+            f"{where}.{key}", f"is only used by method private_key_jwt, not {method}", "remove it"
+        )
+    if provider is not None and provider != "azure_ad":
+        raise check.error(
+            f"{where}.{key}",
+            f"is only used by provider azure_ad (Entra certificate credentials), not {provider}",
+            "remove it",
+        )
+    text = _secret(check, table, "certificate", where, base, environ, read=read, what="the PEM certificate")
+    if text is None or private_key is None:
+        return None
+    from connector.net import certificates  # cryptography's x509: only with a certificate
+    from connector.net.oauth import load_private_key
+
+    try:
+        cert = certificates.load_certificate(text.reveal())
+    except ValueError as exc:
+        raise check.error(
+            f"{where}.{key}", str(exc), "point it at the app's certificate in PEM (a .cer/.crt file)"
+        ) from None
+    key_ref = "private_key_env" if "private_key_env" in table else "private_key_file"
+    try:
+        signing_key, _, _ = load_private_key(private_key.reveal())
+    except ConfigError:
+        raise check.error(
+            f"{where}.{key_ref}",
+            "is neither a PEM nor a JWK private key",
+            "point it at the certificate's private key",
+        ) from None
+    problem = certificates.certificate_problem(cert, getattr(signing_key, "private_key", None))
+    if problem is not None:
+        raise check.error(
+            f"{where}.{key}",
+            f"the certificate {problem}",
+            "configure the certificate of this private key, the one uploaded to the app registration, "
+            "while it is valid (a new one: upload it under Certificates & secrets first)",
+        )
+    return cert.pem
 
 
 def _secret(
@@ -112,6 +194,7 @@ def _secret(
     environ: Mapping[str, str],
     *,
     read: bool = True,
+    what: str = "the secret",
 ) -> Secret | None:
     env_key, file_key = f"{name}_env", f"{name}_file"
     if env_key in table and file_key in table:
@@ -139,7 +222,7 @@ def _secret(
                 f"{where}.{file_key}", f"cannot read {path} ({exc.__class__.__name__})", "fix the file"
             ) from None
         if not value:
-            raise check.error(f"{where}.{file_key}", f"{path} is empty", "put the secret in the file")
+            raise check.error(f"{where}.{file_key}", f"{path} is empty", f"put {what} in the file")
         return Secret(value)
     raise check.error(
         where, f"has no {name} reference", f"set {env_key} (a variable name) or {file_key} (a path)"

@@ -11,7 +11,8 @@ Secrets are never inline: only references to an environment variable
 (``client_secret_env``, ``token_env``, ``private_key_env``) or a file
 (``client_secret_file``, ``token_file``, ``private_key_file``).  They are read
 once, here, into :class:`~connector.providers.base.Secret`, which never
-prints itself.
+prints itself.  An Entra directory's certificate (``certificate_env`` /
+``certificate_file``) is read the same way and checked against its key.
 
 Environment: ``CONNECTOR_STORE_URL`` overrides ``[store] url``.
 """
@@ -323,6 +324,7 @@ def _directory(
             base,
             environ,
             secrets=secrets and (secrets_of is None or secrets_of == directory_id),
+            provider=provider,
         ),
         page_size=page_size,
         http=_http_settings(check, default_http, http, tls, where, base, table.get("rate_share")),

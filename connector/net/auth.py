@@ -7,6 +7,8 @@ Four methods (``AuthSettings.method``):
   authlib's :class:`~authlib.oauth2.rfc7523.PrivateKeyJWT` signs it; the
   assertion carries ``iss = sub = client_id``, ``aud`` = the token URL, a
   fresh ``jti`` and a short ``exp`` (Okta refuses more than an hour ahead).
+  With a certificate (Entra's certificate credentials) the header names it by
+  ``x5t`` / ``x5t#S256``, the assertion is signed ``PS256`` and has ``nbf``.
 * ``client_secret``: client credentials with ``client_secret_post`` (Entra).
 * ``bearer``: a static ``Authorization: Bearer`` token (SCIM services).
 * ``ssws``: an Okta API token, ``Authorization: SSWS <token>``.

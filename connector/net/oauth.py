@@ -11,15 +11,19 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from datetime import datetime
+from datetime import timezone
 from typing import Any
 from urllib.parse import urljoin
 from urllib.parse import urlsplit
 
 import requests
+from authlib.common.urls import add_params_to_qs
 from authlib.integrations.requests_client import OAuth2Session
 from authlib.integrations.requests_client import OAuthError
 from authlib.oauth2.rfc7523 import PrivateKeyJWT
 from joserfc import jwk
+from joserfc.errors import JoseError
 
 from connector.errors import AuthError
 from connector.errors import ConfigError
@@ -42,13 +46,41 @@ ASSERTION_LIFETIME = 300
 TOKEN_LEEWAY = 60
 """Renew an access token this many seconds before it expires."""
 
+CERTIFICATE_ALG = "PS256"
+"""How an assertion naming a certificate is signed: RSASSA-PSS, as Entra asks for."""
+
 
 class ShortLivedPrivateKeyJWT(PrivateKeyJWT):
-    """authlib's ``private_key_jwt`` with a short ``exp`` and a fresh ``jti`` per assertion."""
+    """authlib's ``private_key_jwt`` with a short ``exp`` and a fresh ``jti`` per assertion.
+
+    With ``certificate`` (Entra's certificate credentials) the assertion also
+    carries ``nbf`` = ``iat``, and the form names the ``client_id``, which
+    Entra's token endpoint requires beside the assertion.
+    """
+
+    def __init__(
+        self,
+        token_endpoint: str,
+        *,
+        headers: dict[str, str] | None = None,
+        alg: str | None = None,
+        certificate: bool = False,
+    ) -> None:
+        super().__init__(token_endpoint, headers=headers, alg=alg)
+        self.certificate = certificate
 
     def sign(self, auth: Any, token_endpoint: str) -> Any:
-        self.claims = {"exp": int(time.time()) + ASSERTION_LIFETIME}
+        now = int(time.time())
+        self.claims = {"iat": now, "exp": now + ASSERTION_LIFETIME}
+        if self.certificate:
+            self.claims["nbf"] = now
         return super().sign(auth, token_endpoint)
+
+    def __call__(self, auth: Any, method: str, uri: str, headers: Any, body: str) -> tuple[str, Any, str]:
+        uri, headers, body = super().__call__(auth, method, uri, headers, body)
+        if self.certificate:
+            body = add_params_to_qs(body, [("client_id", auth.client_id)])
+        return uri, headers, body
 
 
 def load_private_key(text: str, key_id: str | None = None) -> tuple[Any, str, str | None]:
@@ -76,9 +108,38 @@ def _import_pem(text: str) -> Any:
     for key_type in ("RSA", "EC", "OKP"):
         try:
             return jwk.import_key(text, key_type)  # type: ignore[arg-type]
-        except (ValueError, TypeError):
+        except (ValueError, TypeError, JoseError):  # joserfc 1.8: InvalidKeyTypeError for another type
             continue
     raise ValueError("not a PEM key")
+
+
+def certificate_headers(text: str, key: Any) -> dict[str, str]:
+    """The ``x5t`` and ``x5t#S256`` headers naming certificate ``text`` (PEM) of private ``key``.
+
+    ConfigError when the certificate is unreadable, not the key's, not RSA,
+    expired or not yet valid; a warning when it expires within
+    :data:`~connector.net.certificates.RENEW_WITHIN`.  Nothing secret is in either.
+    """
+    from connector.net import certificates  # cryptography's x509: only with a certificate
+
+    try:
+        cert = certificates.load_certificate(text)
+    except ValueError as exc:
+        raise ConfigError(f"auth.certificate {exc}") from None
+    problem = certificates.certificate_problem(cert, getattr(key, "private_key", None))
+    if problem is not None:
+        raise ConfigError(f"auth.certificate {problem}")
+    now = datetime.now(timezone.utc)
+    if cert.not_after - now < certificates.RENEW_WITHIN:
+        log.warning(
+            "the client certificate %r (x5t %s) expires on %s, in %d days; register a new one on the "
+            "app registration and configure it before then",
+            cert.subject,
+            cert.x5t,
+            f"{cert.not_after:%Y-%m-%d}",
+            cert.days_left(now),
+        )
+    return cert.thumbprint_headers
 
 
 def _alg_for(key: Any) -> str:
@@ -259,9 +320,18 @@ def oauth_authenticator(
         if settings.private_key is None or not settings.private_key.reveal():
             raise ConfigError("auth.private_key is required for auth.method 'private_key_jwt'")
         key, alg, kid = load_private_key(settings.private_key.reveal(), settings.key_id)
+        headers = {"kid": kid} if kid else {}
+        if settings.certificate is not None:
+            headers.update(certificate_headers(settings.certificate, key))
+            alg = CERTIFICATE_ALG
         session = _session(settings.client_id, key, "private_key_jwt", scope, token_url, timeout)
         session.register_client_auth_method(
-            ShortLivedPrivateKeyJWT(token_url, headers={"kid": kid} if kid else None, alg=alg)
+            ShortLivedPrivateKeyJWT(
+                token_url,
+                headers=headers or None,
+                alg=alg,
+                certificate=settings.certificate is not None,
+            )
         )
         secrets: tuple[Secret, ...] = (settings.private_key,)
     else:

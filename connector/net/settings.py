@@ -9,6 +9,7 @@ Providers carry them in their :class:`~connector.providers.base.ProviderSettings
 from __future__ import annotations
 
 from dataclasses import dataclass
+from dataclasses import field
 from typing import Literal
 
 AuthMethod = Literal["private_key_jwt", "client_secret", "bearer", "ssws"]
@@ -44,6 +45,9 @@ class AuthSettings:
 
     * ``private_key_jwt``: OAuth client credentials, the client signs a JWT
       assertion with ``private_key`` (PEM or JWK text); optional ``key_id``.
+      With ``certificate`` (the PEM X.509 certificate of that key, Entra's
+      certificate credentials) the assertion names it by ``x5t`` and
+      ``x5t#S256`` and is signed ``PS256`` (:mod:`connector.net.certificates`).
     * ``client_secret``: OAuth client credentials with ``client_secret``.
     * ``bearer``: a static bearer ``token`` (SCIM services).
     * ``ssws``: an Okta API ``token``.
@@ -60,6 +64,7 @@ class AuthSettings:
     token: Secret | None = None
     token_url: str | None = None
     scopes: tuple[str, ...] = ()
+    certificate: str | None = field(default=None, repr=False)  # public, but long
 
 
 @dataclass(frozen=True)

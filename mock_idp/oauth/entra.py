@@ -66,21 +66,51 @@ def _aad_missing(name: str) -> Response:
     )
 
 
+_TIME_RANGE = (
+    "Client assertion is not within its valid time range. Current time: {now}, assertion valid from "
+    "{nbf}, expiry time of assertion {exp}. Review the documentation at "
+    "https://learn.microsoft.com/entra/identity-platform/certificate-credentials."
+)
+_SEE_KEYS = (
+    "Please visit the Azure Portal, Graph Explorer or directly use MS Graph to see configured keys for "
+    "app Id '{client}'."
+)
+
 _AAD_ASSERTION_ERRORS = {
     "malformed": (50027, "JWT token is invalid or malformed."),
     "unknown_client": (700016, "Application with identifier '{client}' was not found in the directory."),
     "not_jwt_client": (700027, "Client assertion failed signature validation."),
     "algorithm": (700027, "Client assertion failed signature validation."),
-    "unknown_key": (700027, "Client assertion failed signature validation."),
-    "signature": (700027, "Client assertion failed signature validation."),
+    "no_thumbprint": (50027, "Invalid JWT token. No certificate thumbprint specified in token header."),
+    "unknown_key": (
+        700027,
+        "The certificate with identifier used to sign the client assertion is not registered on "
+        "application. [Reason - The key was not found., Thumbprint of key used by client: '{thumbprint}', "
+        + _SEE_KEYS
+        + "]",
+    ),
+    "signature": (
+        700027,
+        "Client assertion contains an invalid signature. [Reason - The provided signature value did not "
+        "match the expected signature value., Thumbprint of key used by client: '{thumbprint}', Found key "
+        "'Start={start}, End={end}']",
+    ),
+    "key_expired": (
+        700027,
+        "Client assertion contains an invalid signature. [Reason - The key used is expired., Thumbprint of "
+        "key used by client: '{thumbprint}', Found key 'Start={start}, End={end}', " + _SEE_KEYS + "]",
+    ),
     "issuer": (700021, "Client assertion application identifier doesn't match 'client_id' parameter."),
     "audience": (700212, "No matching federated identity record found for presented assertion audience."),
     "no_expiry": (700024, "Client assertion is not within its valid time range."),
-    "expired": (700024, "Client assertion is not within its valid time range."),
-    "too_far": (700024, "Client assertion is not within its valid time range."),
-    "issued_in_future": (700024, "Client assertion is not within its valid time range."),
+    "expired": (700024, _TIME_RANGE),
+    "too_far": (700024, _TIME_RANGE),
+    "issued_in_future": (700024, _TIME_RANGE),
+    "not_yet_valid": (700024, _TIME_RANGE),
     "replayed": (700027, "Client assertion contains an invalid signature or has already been used."),
 }
+"""Entra's words for each refusal (:data:`mock_idp.oauth.clients.REASONS`), as AADSTS errors show
+them; ``{client}`` and the refusal's ``details`` fill the blanks."""
 
 
 def graph_token(tenant: str) -> Response:
@@ -151,7 +181,8 @@ def _graph_client_refused(directory: Directory, client: OAuthClient) -> Response
             )
         except AssertionRefused as refused:
             code, message = _AAD_ASSERTION_ERRORS[refused.reason]
-            return _aad_error(401, "invalid_client", code, message.format(client=client.client_id))
+            words = message.format_map(_Blanks(client=client.client_id, **refused.details))
+            return _aad_error(401, "invalid_client", code, words)
         return None
     if not form.get("client_secret"):
         return _aad_error(
@@ -169,6 +200,13 @@ def _graph_client_refused(directory: Directory, client: OAuthClient) -> Response
             f"secret value, not the client secret ID, for a secret added to app '{client.client_id}'.",
         )
     return None
+
+
+class _Blanks(dict[str, str]):
+    """Details for a message's blanks; one the refusal did not fill stays as written."""
+
+    def __missing__(self, key: str) -> str:
+        return "{" + key + "}"
 
 
 def _graph_scope_error(scope: str, tenant: str) -> Response | None:

@@ -94,7 +94,10 @@ _OKTA_ASSERTION_MESSAGES = {
     "expired": "The client_assertion token is expired.",
     "too_far": "The client_assertion token has an expiration too far into the future.",
     "issued_in_future": "The client_assertion token has an issued-at (iat) time in the future.",
+    "not_yet_valid": "The client_assertion token is not valid yet (nbf).",
     "replayed": "The client_assertion token has already been used (jti).",
+    "no_thumbprint": "The client_assertion token has a kid that doesn't match any registered key.",
+    "key_expired": "The client_assertion token is signed with a key that has expired.",
 }
 
 

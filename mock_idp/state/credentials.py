@@ -6,12 +6,14 @@ A directory with no OAuth clients and no API tokens gets, per dialect:
   public key is registered as a JWKS (the key pair is the test key shipped in
   ``mock_idp/fixtures/okta-service-app-key.pem``, the same for every seed);
   scopes ``okta.users.read okta.groups.read okta.logs.read``;
-* Graph: an app with a client secret and the app roles ``User.Read.All`` and
-  ``GroupMember.Read.All``;
+* Graph: an app with a client secret, and a certificate credential (the
+  test certificate and key shipped in ``mock_idp/fixtures/entra-app-certificate.pem``
+  and ``entra-app-key.pem``, the same for every seed), and the app roles
+  ``User.Read.All`` and ``GroupMember.Read.All``;
 * SCIM: a bearer token, and an OAuth client with a secret; scopes ``scim.read scim.write``.
 
 Same seed, same credentials.  They are a mock's test credentials, public by
-design: ``mock-idp serve`` prints them on purpose, and the shipped key must
+design: ``mock-idp serve`` prints them on purpose, and the shipped keys must
 never be trusted anywhere but a mock.
 """
 
@@ -45,6 +47,8 @@ class DefaultCredentials:
     okta_private_key_pem: str
     graph_client_id: str
     graph_client_secret: str
+    graph_private_key_pem: str
+    graph_certificate_pem: str
     scim_token: str
     scim_client_id: str
     scim_client_secret: str
@@ -54,6 +58,26 @@ class DefaultCredentials:
 def test_private_key_pem() -> str:
     """The PEM private key of the default Okta service app (a public test key)."""
     return resources.files("mock_idp").joinpath("fixtures/okta-service-app-key.pem").read_text()
+
+
+@functools.cache
+def test_entra_key_pem() -> str:
+    """The PEM private key of the default Entra app's certificate (a public test key)."""
+    return resources.files("mock_idp").joinpath("fixtures/entra-app-key.pem").read_text()
+
+
+@functools.cache
+def test_entra_certificate_pem() -> str:
+    """The default Entra app's certificate, self-signed, valid 2025-01-01 to 2045-01-01 (UTC)."""
+    return resources.files("mock_idp").joinpath("fixtures/entra-app-certificate.pem").read_text()
+
+
+def known_certificate_key(client: OAuthClient) -> tuple[str, str] | None:
+    """``(certificate, private key)`` PEMs when ``client`` has the shipped test certificate, else None."""
+    cert = test_entra_certificate_pem()
+    if cert.strip() not in (c.strip() for c in client.certificates):
+        return None
+    return cert, test_entra_key_pem()
 
 
 def default_credentials(seed: int) -> DefaultCredentials:
@@ -71,6 +95,8 @@ def default_credentials(seed: int) -> DefaultCredentials:
         okta_private_key_pem=test_private_key_pem(),
         graph_client_id=str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         graph_client_secret=word(3) + "8Q~" + word(34, alnum + "~._-"),
+        graph_private_key_pem=test_entra_key_pem(),
+        graph_certificate_pem=test_entra_certificate_pem(),
         scim_token=word(48),
         scim_client_id="scim-" + word(12).lower(),
         scim_client_secret=word(40),
@@ -127,6 +153,7 @@ def add_default_credentials(directory: Directory) -> DefaultCredentials | None:
                 GRAPH_ROLES,
                 creds.graph_client_secret,
                 name="default app",
+                certificates=(creds.graph_certificate_pem,),
             )
         )
         directory.add_api_token(ApiToken(creds.scim_token, "scim", SCIM_SCOPES, "default bearer token"))

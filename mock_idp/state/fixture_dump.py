@@ -61,6 +61,7 @@ def dump_fixture(directory: Directory) -> dict[str, Any]:
                     "scopes": list(c.scopes),
                     "client_secret": c.client_secret,
                     "jwks": c.jwks,
+                    "certificates": list(c.certificates) or None,
                     "name": c.name,
                 }
             )

@@ -14,6 +14,7 @@ from typing import Any
 from email_validator import EmailNotValidError
 from email_validator import validate_email
 
+from mock_idp.state.certificates import registered_certificate
 from mock_idp.state.directory import DIALECTS
 from mock_idp.state.directory import OKTA_STATUSES
 
@@ -162,6 +163,7 @@ CLIENT_SPEC: dict[str, Check] = {
     "scopes": _scopes,
     "client_secret": _opt_text,
     "jwks": lambda v, p: v if isinstance(v, dict) and isinstance(v.get("keys"), list) else _bad_jwks(p),
+    "certificates": lambda v, p: _certificates(v, p),
     "name": _opt_text,
 }
 TOKEN_SPEC: dict[str, Check] = {
@@ -171,6 +173,18 @@ TOKEN_SPEC: dict[str, Check] = {
     "name": _opt_text,
 }
 TENANT_SPEC: dict[str, Check] = {"id": _guid, "domain": _text, "seed": lambda v, p: _int(v, p)}
+
+
+def _certificates(value: Any, path: str) -> tuple[str, ...]:
+    """A list of PEM RSA certificates (an Entra app's certificate credentials)."""
+    if not isinstance(value, list):
+        raise FixtureError(path, "must be a list of PEM certificates")
+    for i, pem in enumerate(value):
+        try:
+            registered_certificate(pem if isinstance(pem, str) else "")
+        except ValueError as exc:
+            raise FixtureError(f"{path}[{i}]", f"must be a PEM RSA certificate ({exc})") from None
+    return tuple(value)
 
 
 def _bad_jwks(path: str) -> None:

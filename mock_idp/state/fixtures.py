@@ -5,7 +5,8 @@ A fixture is one JSON object (``docs/mock-idp.md`` has a complete example)::
     {"tenant": {"id": GUID, "domain": "contoso.onmicrosoft.com", "seed": 0},
      "users": [{"ref": "alice", "user_name": "alice@example.com", "email": ..., "status": "ACTIVE", ...}],
      "groups": [{"name": "Engineering", "members": ["alice"], "groups": ["Platform"]}],
-     "clients": [{"client_id", "dialect", "auth_method", "scopes", "client_secret" | "jwks"}],
+     "clients": [{"client_id", "dialect", "auth_method", "scopes", "client_secret" | "jwks",
+                  "certificates": [PEM, ...] (Entra apps only)}],
      "api_tokens": [{"dialect": "okta" | "scim", "token": "..."}]}
 
 A user is referred to by its ``ref``, ``id``, ``okta_id`` or ``user_name``
@@ -157,8 +158,11 @@ def load_fixture(
         secret, jwks = client.get("client_secret"), client.get("jwks")
         if client["auth_method"] == "client_secret" and not secret:
             raise FixtureError(f"clients[{i}].client_secret", "is required for auth_method client_secret")
-        if client["auth_method"] == "private_key_jwt" and not jwks:
+        certificates = client.get("certificates", ())
+        if client["auth_method"] == "private_key_jwt" and not jwks and not certificates:
             raise FixtureError(f"clients[{i}].jwks", "is required for auth_method private_key_jwt")
+        if certificates and client["dialect"] != "graph":
+            raise FixtureError(f"clients[{i}].certificates", "are Entra's: only for dialect graph")
 
     if directory is None:
         directory = Directory(seed=tenant.get("seed", 0), tenant_id=tenant.get("id"))
@@ -189,6 +193,7 @@ def load_fixture(
                     client_secret=client.get("client_secret"),
                     jwks=client.get("jwks"),
                     name=client.get("name") or "",
+                    certificates=client.get("certificates", ()),
                 )
             )
         for token in tokens:

@@ -136,6 +136,10 @@ class OAuthClient:
 
     ``auth_method`` is ``private_key_jwt`` (``jwks`` holds its public keys) or
     ``client_secret``.  ``scopes`` are the scopes it may be granted.
+    ``certificates`` are PEM X.509 certificates registered on an Entra app
+    (:mod:`mock_idp.state.certificates`): an assertion naming one by ``x5t`` /
+    ``x5t#S256`` authenticates the app whatever its ``auth_method``, as an
+    Entra app holds secrets and certificates side by side.
     """
 
     client_id: str
@@ -145,6 +149,7 @@ class OAuthClient:
     client_secret: str | None = None
     jwks: dict[str, Any] | None = None
     name: str = ""
+    certificates: tuple[str, ...] = ()
 
 
 @dataclass

@@ -5,6 +5,9 @@ from __future__ import annotations
 import re
 import shutil
 import sys
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
 from pathlib import Path
 
 import pytest
@@ -53,9 +56,28 @@ def test_example_loads(example: Path, tmp_path: Path):
         )
     for name in re.findall(r'_file = "([^"]+)"', example.read_text()):
         (tmp_path / name).write_text("not-a-real-secret\n")
+    _a_real_key_pair(data, tmp_path)
     config = load_config(copy, env=ENV)
     assert config.directories
     assert all(d.settings.http.verify_tls for d in config.directories)
+
+
+def _a_real_key_pair(data: dict, folder: Path) -> None:
+    """A certificate is checked against its key as it is read: give each such directory a real pair."""
+    from joserfc.jwk import RSAKey
+
+    from mock_idp.state.certificates import self_signed_certificate
+
+    for directory in data["directories"]:
+        auth = directory["auth"]
+        if "certificate_file" in auth:
+            key = RSAKey.generate_key(2048).as_pem(private=True).decode("ascii")
+            now = datetime.now(timezone.utc)
+            cert = self_signed_certificate(key, "example", now - timedelta(days=1), now + timedelta(days=90))
+            (folder / Path(auth["private_key_file"]).name).write_text(key)
+            (folder / Path(auth["certificate_file"]).name).write_text(cert)
+            auth["private_key_file"] = str(folder / Path(auth["private_key_file"]).name)
+            auth["certificate_file"] = str(folder / Path(auth["certificate_file"]).name)
 
 
 def test_examples_cover_every_provider():
@@ -74,6 +96,18 @@ def test_configuration_doc_example_loads(tmp_path: Path):
     assert config.directory("okta-main").settings.http.rate_share == 0.3
     assert config.directory("entra").settings.http.rate_share == 0.5
     assert config.guard["max_deactivations"] == 500
+
+
+def test_configuration_doc_certificate_example_loads(tmp_path: Path):
+    """docs/configuration.md, "Entra ID with a certificate": its TOML, with a real key pair."""
+    text = (ROOT / "docs" / "configuration.md").read_text()
+    section = text[text.index("### Entra ID with a certificate") :]
+    block = re.search(r"```toml\n(.*?)```", section, re.S)
+    assert block is not None
+    data = {"organization": {"verified_domains": ["contoso.com"]}, **tomllib.loads(block.group(1))}
+    _a_real_key_pair(data, tmp_path)
+    auth = config_from_dict(data, env=ENV, base_dir=tmp_path).directory("entra").settings.auth
+    assert auth.method == "private_key_jwt" and auth.certificate is not None
 
 
 def test_mock_example_matches_the_mock_defaults(tmp_path: Path):

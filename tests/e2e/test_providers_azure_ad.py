@@ -77,3 +77,44 @@ def test_an_expired_delta_link_asks_for_a_full_read():
 
 def test_no_secret_in_debug_logs(caplog):
     suite.no_secret_in_logs("graph", caplog)
+
+
+def test_a_sync_with_the_apps_certificate(tmp_path):
+    """Entra's certificate credentials end to end: the config's certificate and key, the mock's
+    token endpoint checking x5t#S256 and the PS256 signature, then a whole sync."""
+    from connector import Connector
+    from mock_idp.server import MockIdpServer
+    from mock_idp.state.credentials import default_credentials
+    from mock_idp.state.generator import generate
+
+    directory = generate(users=40, groups=5, seed=8, domain="example.com")
+    creds = default_credentials(directory.seed)
+    (tmp_path / "app.key").write_text(creds.graph_private_key_pem)
+    (tmp_path / "app.crt").write_text(creds.graph_certificate_pem)
+    with MockIdpServer(directory) as server:
+        data = {
+            "organization": {"verified_domains": ["example.com"]},
+            "store": {"url": "sqlite:///certificate.sqlite"},
+            "products": {"confluence": ["Everyone"]},
+            "directories": [
+                {
+                    "id": "entra",
+                    "provider": "azure_ad",
+                    "base_url": f"{server.url}/v1.0",
+                    "tenant": directory.tenant_id,
+                    "authority": server.url,
+                    "auth": {
+                        "method": "private_key_jwt",
+                        "client_id": creds.graph_client_id,
+                        "private_key_file": "app.key",
+                        "certificate_file": "app.crt",
+                    },
+                }
+            ],
+        }
+        with Connector.from_dict(data, base_dir=tmp_path, env={}) as conn:
+            [report] = conn.sync_all()
+            assert report.counts["create_account"] > 0
+            assert not report.read_problems
+        issued = [t for t in server.directory.issued_tokens.values() if t.client_id == creds.graph_client_id]
+        assert len(issued) == 1 and issued[0].dialect == "graph"

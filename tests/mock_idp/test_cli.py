@@ -133,6 +133,9 @@ def test_serve_prints_working_credentials_and_stops_on_ctrl_c(serve: list[Served
     assert served.value("base URL") == f"{served.url}/v1.0"
     key_file = Path(served.value("key file"))
     assert key_file.read_text() == creds.okta_private_key_pem
+    cert_file, cert_key = Path(served.value("cert file")), Path(served.value("cert key"))
+    assert cert_file.read_text() == creds.graph_certificate_pem  # the Entra app's certificate credential
+    assert cert_key.read_text() == creds.graph_private_key_pem and cert_key.stat().st_mode & 0o077 == 0
     users = requests.get(
         f"{served.url}/api/v1/users", headers={"Authorization": f"SSWS{creds.okta_api_token}"}, timeout=10
     )
@@ -207,6 +210,7 @@ def test_serve_writes_a_connector_config_that_works_as_the_readme_says(
     served = Served("--seed", "1", "--users", "30", "--groups", "4", "--write-config", str(config))
     serve.append(served)
     assert config.is_file() and (config.parent / "secrets" / "scim-token").stat().st_mode & 0o077 == 0
+    assert 'certificate_file = "secrets/entra-app-certificate.pem"' in config.read_text()  # Entra's cert
     checked = CliRunner().invoke(connector_cli, ["--config", str(config), "check"])
     assert checked.exit_code == 0, checked.output
     synced = CliRunner().invoke(connector_cli, ["--config", str(config), "-q", "sync", "--json"])
