@@ -28,6 +28,7 @@ from connector.emails import address_keys
 from connector.store import tables as t
 from connector.store.bulk import bulk_insert
 from connector.store.bulk import rows_by_ids
+from connector.store.tenancy import org_of
 
 
 def stored_keys(email: str | None) -> tuple[str, str | None]:
@@ -50,8 +51,11 @@ def write_account_keys(conn: Connection, accounts: Collection[tuple[str, str]]) 
     """Record the keys of these (account id, email) pairs, replacing what was there."""
     k = t.account_keys.c
     ids = [account_id for account_id, _ in accounts]
+    org = org_of(conn)
     for start in range(0, len(ids), 1000):
-        conn.execute(delete(t.account_keys).where(k.account_id.in_(ids[start : start + 1000])))
+        conn.execute(
+            delete(t.account_keys).where(k.org_id == org, k.account_id.in_(ids[start : start + 1000]))
+        )
     insert_account_keys(conn, accounts)
 
 
@@ -62,11 +66,12 @@ def refresh_account_keys(conn: Connection) -> int:
     store sync keeps fresh costs milliseconds at 100k accounts.
     """
     a, k = t.accounts.c, t.account_keys.c
-    joined = t.accounts.outerjoin(t.account_keys, a.account_id == k.account_id)
+    org = org_of(conn)
+    joined = t.accounts.outerjoin(t.account_keys, (k.org_id == a.org_id) & (a.account_id == k.account_id))
     stale = (
         select(a.account_id, a.email)
         .select_from(joined)
-        .where(or_(k.account_id.is_(None), k.email != a.email))
+        .where(a.org_id == org, or_(k.account_id.is_(None), k.email != a.email))
     )
     rows = [(r[0], r[1]) for r in conn.execute(stale)]
     write_account_keys(conn, rows)
@@ -77,7 +82,9 @@ def fill_mirror_keys(conn: Connection, directory_id: str) -> int:
     """Work out the keys of the directory's mirrored users that have none yet; how many."""
     u = t.idp_users.c
     rows = conn.execute(
-        select(u.idp_user_id, u.email).where(u.directory_id == directory_id, u.match_key.is_(None))
+        select(u.idp_user_id, u.email).where(
+            u.org_id == org_of(conn), u.directory_id == directory_id, u.match_key.is_(None)
+        )
     ).all()
     if rows:
         values = []
@@ -86,7 +93,9 @@ def fill_mirror_keys(conn: Connection, directory_id: str) -> int:
             values.append({"uid": idp_user_id, "match": match, "loose": loose})
         conn.execute(
             update(t.idp_users)
-            .where(u.directory_id == directory_id, u.idp_user_id == bindparam("uid"))
+            .where(
+                u.org_id == org_of(conn), u.directory_id == directory_id, u.idp_user_id == bindparam("uid")
+            )
             .values(match_key=bindparam("match"), loose_key=bindparam("loose")),
             values,
         )
@@ -101,7 +110,9 @@ def identities_with_keys(
     wanted = [key for key in keys if key]
     found: dict[str, tuple[str, str]] = {}
     for column in (u.match_key, u.loose_key):
-        query = select(u.idp_user_id, u.match_key, u.loose_key).where(u.directory_id == directory_id)
+        query = select(u.idp_user_id, u.match_key, u.loose_key).where(
+            u.org_id == org_of(conn), u.directory_id == directory_id
+        )
         for r in rows_by_ids(conn, column, wanted, lambda cond, q=query: q.where(cond)):
             found[r[0]] = (r[1] or "", r[2] or r[1] or "")
     return found
@@ -111,8 +122,10 @@ def accounts_with_keys(conn: Connection, keys: Collection[str]) -> dict[str, tup
     """The accounts whose matching or look-alike key is one of ``keys`` (fresh rows only), with theirs."""
     a, k = t.accounts.c, t.account_keys.c
     wanted = [key for key in keys if key]
-    joined = t.account_keys.join(t.accounts, (a.account_id == k.account_id) & (a.email == k.email))
-    query = select(k.account_id, k.match_key, k.loose_key).select_from(joined)
+    joined = t.account_keys.join(
+        t.accounts, (a.org_id == k.org_id) & (a.account_id == k.account_id) & (a.email == k.email)
+    )
+    query = select(k.account_id, k.match_key, k.loose_key).select_from(joined).where(k.org_id == org_of(conn))
     found: dict[str, tuple[str, str]] = {}
     for column in (k.match_key, k.loose_key):
         for r in rows_by_ids(conn, column, wanted, lambda cond: query.where(cond)):

@@ -45,6 +45,8 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import Dialect
 from sqlalchemy.exc import DBAPIError
 
+from connector.store.tenancy import org_of
+
 Processor = Callable[[Any], Any]
 _UNSET = object()
 ROWS_PER_INSERT = 100
@@ -70,10 +72,17 @@ def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) 
 
 
 def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
-    """Insert rows (dicts keyed by column name, all with the same keys) as fast as the backend allows."""
+    """Insert rows (dicts keyed by column name, all with the same keys) as fast as the backend allows.
+
+    A table scoped by organization gets the connection's (:func:`~connector.store.tenancy.org_of`)
+    on every row that does not name one.
+    """
     if not rows:
         return
     columns, values = _columns(table, rows)
+    if "org_id" in table.c and "org_id" not in rows[0]:  # the connection's organization, on every row
+        columns.append(table.c.org_id)
+        values.append([org_of(conn)] * len(rows))
     if conn.dialect.name == "postgresql":
         _copy(conn, table, columns, values)
     else:
@@ -86,7 +95,7 @@ def _columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[list[Colu
     columns = [table.c[name] for name in names]
     values = [[row[name] for row in rows] for name in names]
     for column in table.columns:
-        if column.name in names or column.default is None:
+        if column.name in names or column.default is None or column.name == "org_id":
             continue
         if not column.default.is_scalar:
             raise ValueError(f"bulk_insert into {table.name} needs a value for {column.name}")

@@ -21,6 +21,8 @@ from connector.rules.plan import Conflict
 from connector.store import tables as t
 from connector.store.bulk import bulk_insert
 from connector.store.records import OpenConflict
+from connector.store.tenancy import in_directory
+from connector.store.tenancy import in_org
 
 
 class ConflictLog:
@@ -45,14 +47,18 @@ class ConflictLog:
         by_identity = {conflict.idp_user_id: conflict for conflict in found}
         with self.transaction() as conn:
             existing = set(
-                conn.execute(select(c.idp_user_id).where(c.directory_id == directory_id)).scalars()
+                conn.execute(
+                    select(c.idp_user_id).where(in_directory(conn, t.conflicts, directory_id))
+                ).scalars()
             )
             closing = existing - by_identity.keys()
             if decided is not None:
                 closing &= set(decided)
             for chunk in _chunks(sorted(closing)):
                 conn.execute(
-                    delete(t.conflicts).where(c.directory_id == directory_id, c.idp_user_id.in_(chunk))
+                    delete(t.conflicts).where(
+                        in_directory(conn, t.conflicts, directory_id), c.idp_user_id.in_(chunk)
+                    )
                 )
             fresh = []
             for idp_user_id, conflict in by_identity.items():
@@ -66,7 +72,7 @@ class ConflictLog:
                 if idp_user_id in existing:
                     conn.execute(
                         update(t.conflicts)
-                        .where(c.directory_id == directory_id, c.idp_user_id == idp_user_id)
+                        .where(in_directory(conn, t.conflicts, directory_id), c.idp_user_id == idp_user_id)
                         .values(**values)
                     )
                 else:
@@ -83,10 +89,12 @@ class ConflictLog:
     def open_conflicts(self, directory_id: str | None = None) -> list[OpenConflict]:
         """The open conflicts, of one directory or of all, by directory and identity."""
         c = t.conflicts.c
-        query = select(t.conflicts).order_by(c.directory_id, c.idp_user_id)
-        if directory_id is not None:
-            query = query.where(c.directory_id == directory_id)
         with self.transaction(write=False) as conn:
+            query = (
+                select(t.conflicts).where(in_org(conn, t.conflicts)).order_by(c.directory_id, c.idp_user_id)
+            )
+            if directory_id is not None:
+                query = query.where(c.directory_id == directory_id)
             return [
                 OpenConflict(
                     directory_id=row.directory_id,

@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0004"
+HEAD_REVISION = "0005"
 """The newest migration, known without loading Alembic (about 11 MB of modules): a store
 already there opens without it.  ``tests/store/test_schema.py`` holds it to Alembic's head."""
 WRITE = "connector_write"  # execution option: this transaction writes
@@ -154,8 +154,11 @@ def _stamped(conn: Connection) -> str | None:
     return conn.execute(text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *, organization_id: str | None = None) -> None:
     """Run the Alembic migrations up to ``revision`` in one transaction.
+
+    ``organization_id`` names the organization a store made before organizations were data
+    holds (migration 0005); ``default`` when not given.
 
     A store already at the newest migration is left alone without loading
     Alembic.  Two processes opening an empty database at once take turns:
@@ -173,6 +176,7 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
             if engine.dialect.name == "postgresql":
                 conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": MIGRATION_LOCK})
             config.attributes["connection"] = conn
+            config.attributes["organization_id"] = organization_id
             command.upgrade(config, revision)
 
 

@@ -24,6 +24,9 @@ from connector.errors import ConfigError
 from connector.model import Link
 from connector.store import tables as t
 from connector.store.runs import write_audit
+from connector.store.tenancy import in_directory
+from connector.store.tenancy import in_org
+from connector.store.tenancy import org_of
 
 
 class HandLinks:
@@ -49,7 +52,9 @@ class HandLinks:
                     "unlink it first"
                 )
             other = conn.execute(
-                select(k.idp_user_id).where(k.directory_id == directory_id, k.account_id == account_id)
+                select(k.idp_user_id).where(
+                    in_directory(conn, t.links, directory_id), k.account_id == account_id
+                )
             ).scalar()
             if other is not None:
                 raise ConfigError(
@@ -58,14 +63,16 @@ class HandLinks:
                 )
             conn.execute(
                 insert(t.links).values(
-                    directory_id=directory_id, idp_user_id=idp_user_id, account_id=account_id,
-                    missing_count=0, idp_active=True, linked_at=now,
+                    org_id=org_of(conn), directory_id=directory_id, idp_user_id=idp_user_id,
+                    account_id=account_id, missing_count=0, idp_active=True, linked_at=now,
                 )
             )  # fmt: skip
             h = t.hand_unlinks.c
             conn.execute(
                 delete(t.hand_unlinks).where(
-                    h.directory_id == directory_id, h.idp_user_id == idp_user_id, h.account_id == account_id
+                    in_directory(conn, t.hand_unlinks, directory_id),
+                    h.idp_user_id == idp_user_id,
+                    h.account_id == account_id,
                 )
             )
             self._settled(conn, directory_id, idp_user_id, account_id, "link_by_hand", now)
@@ -79,10 +86,16 @@ class HandLinks:
             account_id = _linked_account(conn, directory_id, idp_user_id)
             if account_id is None:
                 raise ConfigError(f"identity {idp_user_id!r} of {directory_id!r} is linked to no account")
-            conn.execute(delete(t.links).where(k.directory_id == directory_id, k.idp_user_id == idp_user_id))
+            conn.execute(
+                delete(t.links).where(in_directory(conn, t.links, directory_id), k.idp_user_id == idp_user_id)
+            )
             conn.execute(
                 insert(t.hand_unlinks).values(
-                    directory_id=directory_id, idp_user_id=idp_user_id, account_id=account_id, at=now
+                    org_id=org_of(conn),
+                    directory_id=directory_id,
+                    idp_user_id=idp_user_id,
+                    account_id=account_id,
+                    at=now,
                 )
             )
             self._settled(conn, directory_id, idp_user_id, account_id, "unlink_by_hand", now)
@@ -94,7 +107,11 @@ class HandLinks:
     ) -> None:
         """Audit the hand-made change and close the identity's open conflict."""
         c = t.conflicts.c
-        conn.execute(delete(t.conflicts).where(c.directory_id == directory_id, c.idp_user_id == idp_user_id))
+        conn.execute(
+            delete(t.conflicts).where(
+                in_directory(conn, t.conflicts, directory_id), c.idp_user_id == idp_user_id
+            )
+        )
         write_audit(
             conn,
             [
@@ -118,11 +135,12 @@ class HandLinks:
 
 
 def _exists(conn: Connection, column: Any, value: str) -> bool:
-    return conn.execute(select(column).where(column == value)).first() is not None
+    """Whether the connection's organization has a row whose ``column`` is ``value``."""
+    return conn.execute(select(column).where(in_org(conn, column.table), column == value)).first() is not None
 
 
 def _linked_account(conn: Connection, directory_id: str, idp_user_id: str) -> str | None:
     k = t.links.c
     return conn.execute(
-        select(k.account_id).where(k.directory_id == directory_id, k.idp_user_id == idp_user_id)
+        select(k.account_id).where(in_directory(conn, t.links, directory_id), k.idp_user_id == idp_user_id)
     ).scalar()

@@ -27,6 +27,8 @@ from connector.model import AccountStatus
 from connector.model import Group
 from connector.store import tables as t
 from connector.store.runs import utcnow
+from connector.store.tenancy import in_org
+from connector.store.tenancy import org_of
 
 
 def _new_account(
@@ -93,11 +95,14 @@ class LocalObjects:
         self, conn: Connection, account: Account, groups: Iterable[str], now: datetime
     ) -> None:
         if conn.execute(
-            select(t.accounts.c.account_id).where(t.accounts.c.account_id == account.account_id)
+            select(t.accounts.c.account_id).where(
+                in_org(conn, t.accounts), t.accounts.c.account_id == account.account_id
+            )
         ).first():
             raise StoreError(f"an account with id {account.account_id!r} already exists")
         conn.execute(
             insert(t.accounts).values(
+                org_id=org_of(conn),
                 account_id=account.account_id,
                 email=account.email,
                 display_name=account.display_name,
@@ -111,7 +116,11 @@ class LocalObjects:
             group_id = self._local_group_id(conn, name, now)
             conn.execute(
                 insert(t.memberships).values(
-                    group_id=group_id, account_id=account.account_id, source=LOCAL_SOURCE, added_at=now
+                    org_id=org_of(conn),
+                    group_id=group_id,
+                    account_id=account.account_id,
+                    source=LOCAL_SOURCE,
+                    added_at=now,
                 )
             )
 
@@ -123,6 +132,7 @@ class LocalObjects:
         with self.transaction() as conn:
             conn.execute(
                 insert(t.groups).values(
+                    org_id=org_of(conn),
                     group_id=group.group_id,
                     name=name,
                     description=description,
@@ -135,30 +145,46 @@ class LocalObjects:
     def add_membership(self, group_id: str, account_id: str, source: str = LOCAL_SOURCE) -> None:
         """Put an account in a group through ``source`` (``local`` unless said otherwise)."""
         with self.transaction() as conn:
-            if not conn.execute(select(t.groups.c.group_id).where(t.groups.c.group_id == group_id)).first():
+            if not conn.execute(
+                select(t.groups.c.group_id).where(in_org(conn, t.groups), t.groups.c.group_id == group_id)
+            ).first():
                 raise StoreError(f"no group with id {group_id!r}")
             if not conn.execute(
-                select(t.accounts.c.account_id).where(t.accounts.c.account_id == account_id)
+                select(t.accounts.c.account_id).where(
+                    in_org(conn, t.accounts), t.accounts.c.account_id == account_id
+                )
             ).first():
                 raise StoreError(f"no account with id {account_id!r}")
             key = (t.memberships.c.group_id == group_id, t.memberships.c.account_id == account_id)
             if not conn.execute(
-                select(t.memberships.c.source).where(*key, t.memberships.c.source == source)
+                select(t.memberships.c.source).where(
+                    in_org(conn, t.memberships), *key, t.memberships.c.source == source
+                )
             ).first():
                 conn.execute(
                     insert(t.memberships).values(
-                        group_id=group_id, account_id=account_id, source=source, added_at=utcnow()
+                        org_id=org_of(conn),
+                        group_id=group_id,
+                        account_id=account_id,
+                        source=source,
+                        added_at=utcnow(),
                     )
                 )
 
     def _local_group_id(self, conn: Connection, name: str, now: datetime) -> str:
         g = t.groups.c
         rows = conn.execute(
-            select(g.group_id, g.directory_id).where(g.name == name).order_by(g.group_id)
+            select(g.group_id, g.directory_id)
+            .where(in_org(conn, t.groups), g.name == name)
+            .order_by(g.group_id)
         ).all()
         local = [r.group_id for r in rows if r.directory_id is None]
         if local or rows:
             return (local or [rows[0].group_id])[0]
         group_id = uuid.uuid4().hex
-        conn.execute(insert(t.groups).values(group_id=group_id, name=name, adopted=False, created_at=now))
+        conn.execute(
+            insert(t.groups).values(
+                org_id=org_of(conn), group_id=group_id, name=name, adopted=False, created_at=now
+            )
+        )
         return group_id

@@ -29,6 +29,7 @@ from sqlalchemy import Engine
 from sqlalchemy import text
 
 from connector.errors import RunInProgressError
+from connector.store.tenancy import DEFAULT_ORG
 
 try:
     import fcntl
@@ -39,12 +40,13 @@ _LOCAL_LOCKS: dict[str, threading.Lock] = {}
 _LOCAL_GUARD = threading.Lock()
 
 
-def advisory_key(store_identity: str, directory_id: str) -> int:
+def advisory_key(store_identity: str, directory_id: str, org: str = DEFAULT_ORG) -> int:
     """A signed 64-bit key for ``pg_advisory_lock``, stable across processes.
 
     ``store_identity`` names the store (database and schema): advisory locks are shared by every
-    schema of a database, and two stores in two schemas must not hold each other's runs up."""
-    digest = hashlib.sha256(f"idp-connector run\0{store_identity}\0{directory_id}".encode()).digest()
+    schema of a database, and two stores in two schemas must not hold each other's runs up; ``org``
+    the organization, whose directory ids are its own."""
+    digest = hashlib.sha256(f"idp-connector run\0{store_identity}\0{org}\0{directory_id}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -56,11 +58,11 @@ def _busy(directory_id: str) -> RunInProgressError:
 
 
 @contextlib.contextmanager
-def postgres_lock(engine: Engine, directory_id: str, *, wait: bool) -> Iterator[None]:
+def postgres_lock(engine: Engine, directory_id: str, *, wait: bool, org: str = DEFAULT_ORG) -> Iterator[None]:
     """Hold ``pg_advisory_lock`` for ``directory_id`` of this store on a dedicated session."""
     with engine.connect() as conn:
         database, schema = conn.execute(text("SELECT current_database(), current_schema()")).one()
-        key = advisory_key(f"{database}.{schema}", directory_id)
+        key = advisory_key(f"{database}.{schema}", directory_id, org)
         if wait:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
         elif not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
@@ -74,13 +76,13 @@ def postgres_lock(engine: Engine, directory_id: str, *, wait: bool) -> Iterator[
 
 
 @contextlib.contextmanager
-def file_lock(db_path: str, directory_id: str, *, wait: bool) -> Iterator[None]:
+def file_lock(db_path: str, directory_id: str, *, wait: bool, org: str = DEFAULT_ORG) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``<db>.run-<hash>.lock`` for ``directory_id``."""
     if fcntl is None:  # pragma: no cover - Windows
-        with local_lock(f"{db_path}\0{directory_id}", wait=wait):
+        with local_lock(f"{db_path}\0{org}\0{directory_id}", wait=wait):
             yield
         return
-    digest = hashlib.sha256(directory_id.encode()).hexdigest()[:16]
+    digest = hashlib.sha256(f"{org}\0{directory_id}".encode()).hexdigest()[:16]
     path = Path(f"{db_path}.run-{digest}.lock")
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:

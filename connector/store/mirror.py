@@ -32,6 +32,7 @@ from connector.rules.mirror import when
 from connector.store import tables as t
 from connector.store.bulk import rows_by_ids
 from connector.store.snapshot import stream
+from connector.store.tenancy import in_directory
 
 
 def _user_rows(
@@ -41,7 +42,7 @@ def _user_rows(
     u = t.idp_users.c
     # other_emails as its stored text: most users have none ("[]"), which then costs no JSON parse
     columns = [type_coerce(u[name], String) if name == "other_emails" else u[name] for name in USER_COLUMNS]
-    mine = u.directory_id == directory_id
+    mine = in_directory(conn, t.idp_users, directory_id)
     if ids is None:
         rows: Iterable[Row[Any]] = stream(conn, select(u.idp_user_id, *columns).where(mine))
     else:
@@ -71,14 +72,20 @@ def load_mirror_groups(conn: Connection, directory_id: str) -> dict[str, IdpGrou
 
 def _group_rows(conn: Connection, directory_id: str) -> dict[str, tuple[str, str | None, str | None]]:
     g = t.idp_groups.c
-    query = select(g.idp_group_id, g.name, g.description, g.updated_at).where(g.directory_id == directory_id)
+    query = select(g.idp_group_id, g.name, g.description, g.updated_at).where(
+        in_directory(conn, t.idp_groups, directory_id)
+    )
     return {r[0]: (r[1], r[2], r[3]) for r in conn.execute(query)}
 
 
 def _member_rows(conn: Connection, directory_id: str) -> Iterator[tuple[str, list[MemberKey]]]:
     """Each group's stored members, a group at a time."""
     m = t.idp_members.c
-    query = select(m.group_id, m.member_id, m.kind).where(m.directory_id == directory_id).order_by(m.group_id)
+    query = (
+        select(m.group_id, m.member_id, m.kind)
+        .where(in_directory(conn, t.idp_members, directory_id))
+        .order_by(m.group_id)
+    )
     for group_id, rows in itertools.groupby(stream(conn, query), key=lambda r: r[0]):
         yield group_id, [(r[1], r[2]) for r in rows]
 

@@ -29,9 +29,10 @@ from sqlalchemy import select
 from sqlalchemy import update
 
 from connector.store import tables as t
+from connector.store.tenancy import in_directory
 
 TRACKED: tuple[str, ...] = (
-    "organization",
+    "organizations",
     "verified_domains",
     "product_grants",
     "accounts",
@@ -69,10 +70,9 @@ def record_planned(conn: Connection, directory_id: str, revision: int | None, se
 
     ``directories`` is not tracked, so this write does not move the revision.
     """
-    d = t.directories.c
     conn.execute(
         update(t.directories)
-        .where(d.directory_id == directory_id)
+        .where(in_directory(conn, t.directories, directory_id))
         .values(planned_revision=revision, planned_settings=settings, planned_billing=None)
     )
 
@@ -87,7 +87,7 @@ def record_billing(conn: Connection, directory_id: str, billing: Mapping[str, An
     now = select(r.revision).where(r.id == ROW_ID).scalar_subquery()
     done = conn.execute(
         update(t.directories)
-        .where(d.directory_id == directory_id, d.planned_revision == now)
+        .where(in_directory(conn, t.directories, directory_id), d.planned_revision == now)
         .values(planned_billing=json.dumps(dict(billing), sort_keys=True))
     )
     return done.rowcount == 1

@@ -21,6 +21,9 @@ from connector.store import tables as t
 from connector.store.bulk import bulk_insert
 from connector.store.records import AuditRecord
 from connector.store.records import RunRecord
+from connector.store.tenancy import in_directory
+from connector.store.tenancy import in_org
+from connector.store.tenancy import org_of
 
 
 def utcnow() -> datetime:
@@ -39,6 +42,7 @@ class RunLog:
                 conn.execute(
                     insert(t.sync_runs)
                     .values(
+                        org_id=org_of(conn),
                         directory_id=directory_id,
                         kind=kind,
                         dry_run=dry_run,
@@ -60,7 +64,7 @@ class RunLog:
         with self.transaction() as conn:
             result = conn.execute(
                 update(t.sync_runs)
-                .where(t.sync_runs.c.directory_id == directory_id, t.sync_runs.c.outcome == "running")
+                .where(in_directory(conn, t.sync_runs, directory_id), t.sync_runs.c.outcome == "running")
                 .values(outcome="interrupted", detail="the process ended before the run did")
             )
             return result.rowcount
@@ -69,7 +73,7 @@ class RunLog:
         with self.transaction() as conn:
             result = conn.execute(
                 update(t.sync_runs)
-                .where(t.sync_runs.c.run_id == run_id)
+                .where(in_org(conn, t.sync_runs), t.sync_runs.c.run_id == run_id)
                 .values(outcome=outcome, counts=dict(counts), detail=detail, finished_at=utcnow())
             )
             if result.rowcount != 1:
@@ -78,10 +82,12 @@ class RunLog:
     def runs(self, directory_id: str | None = None, limit: int = 50) -> list[RunRecord]:
         """Runs, newest first."""
         r = t.sync_runs.c
-        query = select(t.sync_runs).order_by(r.run_id.desc()).limit(limit)
-        if directory_id is not None:
-            query = query.where(r.directory_id == directory_id)
         with self.transaction(write=False) as conn:
+            query = (
+                select(t.sync_runs).where(in_org(conn, t.sync_runs)).order_by(r.run_id.desc()).limit(limit)
+            )
+            if directory_id is not None:
+                query = query.where(r.directory_id == directory_id)
             return [
                 RunRecord(
                     run_id=row.run_id,
@@ -100,12 +106,12 @@ class RunLog:
     def audit(self, run_id: int | None = None, *, limit: int | None = None) -> list[AuditRecord]:
         """Audit entries in the order they were written (one run's, or all)."""
         a = t.audit_log.c
-        query = select(t.audit_log).order_by(a.audit_id)
-        if run_id is not None:
-            query = query.where(a.run_id == run_id)
-        if limit is not None:
-            query = query.limit(limit)
         with self.transaction(write=False) as conn:
+            query = select(t.audit_log).where(in_org(conn, t.audit_log)).order_by(a.audit_id)
+            if run_id is not None:
+                query = query.where(a.run_id == run_id)
+            if limit is not None:
+                query = query.limit(limit)
             return [
                 AuditRecord(
                     audit_id=row.audit_id,

@@ -30,20 +30,23 @@ from connector.store.snapshot import ACCOUNT_COLUMNS
 from connector.store.snapshot import LINK_COLUMNS
 from connector.store.snapshot import account_of
 from connector.store.snapshot import links_of_rows
+from connector.store.tenancy import in_directory
+from connector.store.tenancy import in_org
 
 # ---------------------------------------------------------------------- the mirror
 
 
 def mirror_user_count(conn: Connection, directory_id: str) -> int:
-    u = t.idp_users.c
-    return conn.execute(select(func.count()).where(u.directory_id == directory_id)).scalar_one()
+    return conn.execute(
+        select(func.count()).where(in_directory(conn, t.idp_users, directory_id))
+    ).scalar_one()
 
 
 def mirror_group_edges(conn: Connection, directory_id: str) -> list[tuple[str, str]]:
     """Every (parent, child) pair of nested groups in the mirror."""
     m = t.idp_members.c
     query = select(m.group_id, m.member_id).where(
-        m.directory_id == directory_id, m.kind == MemberKind.GROUP.value
+        in_directory(conn, t.idp_members, directory_id), m.kind == MemberKind.GROUP.value
     )
     return [(r[0], r[1]) for r in conn.execute(query)]
 
@@ -55,7 +58,9 @@ def mirror_members_of_groups(
     m = t.idp_members.c
 
     def query(cond: ColumnElement[bool]) -> Select[Any]:
-        q = select(m.group_id, m.member_id, m.kind).where(m.directory_id == directory_id, cond)
+        q = select(m.group_id, m.member_id, m.kind).where(
+            in_directory(conn, t.idp_members, directory_id), cond
+        )
         return q.where(m.kind == MemberKind.USER.value) if users_only else q
 
     for r in rows_by_ids(conn, m.group_id, group_ids, query):
@@ -71,7 +76,9 @@ def mirror_rows_of_members(
         conn,
         m.member_id,
         member_ids,
-        lambda cond: select(m.group_id, m.member_id, m.kind).where(m.directory_id == directory_id, cond),
+        lambda cond: select(m.group_id, m.member_id, m.kind).where(
+            in_directory(conn, t.idp_members, directory_id), cond
+        ),
     ):
         yield r[0], r[1], r[2]
 
@@ -83,7 +90,7 @@ def links_of_identities(
     conn: Connection, directory_id: str, ids: Collection[str]
 ) -> dict[tuple[str, str], Link]:
     """The directory's links of these identities."""
-    query = select(*LINK_COLUMNS).where(t.links.c.directory_id == directory_id)
+    query = select(*LINK_COLUMNS).where(in_directory(conn, t.links, directory_id))
     return links_of_rows(rows_by_ids(conn, t.links.c.idp_user_id, ids, lambda cond: query.where(cond)))
 
 
@@ -95,14 +102,20 @@ def links_absent_from_mirror(conn: Connection, directory_id: str, missing_thresh
     link, user, account = t.links.c, t.idp_users.c, t.accounts.c
     mirrored = (
         select(user.idp_user_id)
-        .where(user.directory_id == link.directory_id, user.idp_user_id == link.idp_user_id)
+        .where(
+            user.org_id == link.org_id,
+            user.directory_id == link.directory_id,
+            user.idp_user_id == link.idp_user_id,
+        )
         .exists()
     )
     query = (
         select(link.idp_user_id)
-        .join_from(t.links, t.accounts, account.account_id == link.account_id)
+        .join_from(
+            t.links, t.accounts, (account.org_id == link.org_id) & (account.account_id == link.account_id)
+        )
         .where(
-            link.directory_id == directory_id,
+            in_directory(conn, t.links, directory_id),
             ((link.missing_count > 0) & mirrored)
             | (
                 ~mirrored
@@ -115,12 +128,12 @@ def links_absent_from_mirror(conn: Connection, directory_id: str, missing_thresh
 
 def links_of_accounts(conn: Connection, account_ids: Collection[str]) -> dict[tuple[str, str], Link]:
     """Every link (any directory) to these accounts."""
-    query = select(*LINK_COLUMNS)
+    query = select(*LINK_COLUMNS).where(in_org(conn, t.links))
     return links_of_rows(rows_by_ids(conn, t.links.c.account_id, account_ids, lambda cond: query.where(cond)))
 
 
 def accounts_by_id(conn: Connection, account_ids: Collection[str]) -> dict[str, Account]:
-    query = select(*ACCOUNT_COLUMNS)
+    query = select(*ACCOUNT_COLUMNS).where(in_org(conn, t.accounts))
     rows = rows_by_ids(conn, t.accounts.c.account_id, account_ids, lambda cond: query.where(cond))
     return {r[0]: account_of(r) for r in rows}
 
@@ -129,7 +142,10 @@ def memberships_of(conn: Connection, account_ids: Collection[str]) -> list[Group
     """Every membership (any source) of these accounts."""
     m = t.memberships.c
     rows = rows_by_ids(
-        conn, m.account_id, account_ids, lambda cond: select(m.group_id, m.account_id, m.source).where(cond)
+        conn,
+        m.account_id,
+        account_ids,
+        lambda cond: select(m.group_id, m.account_id, m.source).where(in_org(conn, t.memberships), cond),
     )
     return [GroupMembership(r[0], r[1], r[2]) for r in rows]
 
@@ -158,7 +174,7 @@ def group_sizes(
     every source in a group it manages, its own and local ones elsewhere."""
     m = t.memberships.c
     sizes = {group_id: 0 for group_id in group_ids}
-    counted = select(m.group_id, func.count(m.account_id.distinct()))
+    counted = select(m.group_id, func.count(m.account_id.distinct())).where(in_org(conn, t.memberships))
     ours = [g for g in group_ids if g in managed]
     others = [g for g in group_ids if g not in managed]
     for ids, query in (
@@ -174,5 +190,4 @@ def group_sizes(
 
 
 def links_count(conn: Connection, directory_id: str) -> int:
-    c = t.links.c
-    return conn.execute(select(func.count()).where(c.directory_id == directory_id)).scalar_one()
+    return conn.execute(select(func.count()).where(in_directory(conn, t.links, directory_id))).scalar_one()

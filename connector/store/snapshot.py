@@ -34,6 +34,7 @@ from connector.model import Link
 from connector.model import StoreSnapshot
 from connector.store import tables as t
 from connector.store.bulk import rows_by_ids
+from connector.store.tenancy import org_of
 
 STREAM_ROWS = 5000
 
@@ -49,7 +50,10 @@ def stream(conn: Connection, query: Executable) -> Iterator[Row[Any]]:
 
 
 def load_directory(conn: Connection, directory_id: str) -> DirectoryState | None:
-    row = conn.execute(select(t.directories).where(t.directories.c.directory_id == directory_id)).first()
+    d = t.directories.c
+    row = conn.execute(
+        select(t.directories).where(d.org_id == org_of(conn), d.directory_id == directory_id)
+    ).first()
     if row is None:
         return None
     return DirectoryState(
@@ -85,7 +89,7 @@ def account_of(r: Row[Any]) -> Account:
 
 def iter_accounts(conn: Connection, *, active_only: bool = False) -> Iterator[Account]:
     """Every account (or only the active ones), streamed."""
-    query = select(*ACCOUNT_COLUMNS)
+    query = select(*ACCOUNT_COLUMNS).where(_a.org_id == org_of(conn))
     if active_only:
         query = query.where(_a.status == AccountStatus.ACTIVE.value)
     return (account_of(r) for r in stream(conn, query))
@@ -126,7 +130,7 @@ def links_of_rows(rows: Iterable[Row[Any]], known: Strings | None = None) -> dic
 def load_links(
     conn: Connection, directory_id: str | None = None, known: Strings | None = None
 ) -> dict[tuple[str, str], Link]:
-    query = select(*LINK_COLUMNS)
+    query = select(*LINK_COLUMNS).where(_k.org_id == org_of(conn))
     if directory_id is not None:
         query = query.where(_k.directory_id == directory_id)
     return links_of_rows(stream(conn, query), known)
@@ -135,7 +139,9 @@ def load_links(
 def load_groups(conn: Connection) -> dict[str, Group]:
     g = t.groups.c
     rows = conn.execute(
-        select(g.group_id, g.name, g.directory_id, g.idp_group_id, g.description, g.adopted, g.missing_count)
+        select(
+            g.group_id, g.name, g.directory_id, g.idp_group_id, g.description, g.adopted, g.missing_count
+        ).where(g.org_id == org_of(conn))
     ).all()
     return {r[0]: Group(r[0], r[1], r[2], r[3], r[4], bool(r[5]), r[6] or 0) for r in rows}
 
@@ -144,9 +150,11 @@ def load_memberships(
     conn: Connection, directory_id: str | None = None, known: Strings | None = None
 ) -> frozenset[GroupMembership]:
     m = t.memberships.c
-    query = select(m.group_id, m.account_id, m.source)
+    org = org_of(conn)
+    query = select(m.group_id, m.account_id, m.source).where(m.org_id == org)
     if directory_id is not None:
-        managed = select(t.groups.c.group_id).where(t.groups.c.directory_id == directory_id)
+        g = t.groups.c
+        managed = select(g.group_id).where(g.org_id == org, g.directory_id == directory_id)
         query = query.where(or_(m.source == directory_id, m.source == LOCAL_SOURCE, m.group_id.in_(managed)))
     share = _shared(known)
     return frozenset(GroupMembership(share(r[0]), share(r[1]), share(r[2])) for r in stream(conn, query))
@@ -155,7 +163,7 @@ def load_memberships(
 def load_memberships_of_groups(conn: Connection, group_ids: Iterable[str]) -> list[GroupMembership]:
     """Every membership (any source) of the given groups."""
     m = t.memberships.c
-    query = select(m.group_id, m.account_id, m.source)
+    query = select(m.group_id, m.account_id, m.source).where(m.org_id == org_of(conn))
     rows = rows_by_ids(conn, m.group_id, set(group_ids), lambda cond: query.where(cond))
     return [GroupMembership(r[0], r[1], r[2]) for r in rows]
 
@@ -179,7 +187,9 @@ def load_snapshot(conn: Connection, directory_id: str) -> StoreSnapshot:
 def load_held_apart(conn: Connection, directory_id: str) -> frozenset[tuple[str, str]]:
     """The (identity, account) pairs of the directory unlinked by hand (a few rows at most)."""
     h = t.hand_unlinks.c
-    query = select(h.idp_user_id, h.account_id).where(h.directory_id == directory_id)
+    query = select(h.idp_user_id, h.account_id).where(
+        h.org_id == org_of(conn), h.directory_id == directory_id
+    )
     return frozenset((r[0], r[1]) for r in conn.execute(query))
 
 

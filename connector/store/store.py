@@ -47,18 +47,24 @@ from connector.store.engine import sqlite_path
 from connector.store.hand_links import HandLinks
 from connector.store.local import LocalObjects
 from connector.store.mirror import MirrorReads
+from connector.store.organizations import Organizations
 from connector.store.revision import read_revision
 from connector.store.revision import record_billing
 from connector.store.runs import RunLog
 from connector.store.runs import utcnow
 from connector.store.scoped_reads import accounts_by_id
 from connector.store.scoped_reads import memberships_of
+from connector.store.tenancy import DEFAULT_ORG
+from connector.store.tenancy import ORG_OPTION
+from connector.store.tenancy import check_org_id
+from connector.store.tenancy import in_directory
+from connector.store.tenancy import in_org
+from connector.store.tenancy import org_of
 
 if TYPE_CHECKING:
     from connector.rules.billing import BillingReport
 
 DEFAULT_URL = "sqlite:///connector.sqlite"
-ORG_ID = 1  # the one organization a store holds; its domains and grants are the tables beside it
 
 
 def unreachable(exc: DBAPIError) -> StoreError:
@@ -71,25 +77,34 @@ def first_line(exc: SQLAlchemyError) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks):
-    """The product store on SQLite (a file) or PostgreSQL.  Open with :meth:`open`."""
+class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks, Organizations):
+    """The product store on SQLite (a file) or PostgreSQL, as one organization sees it.
 
-    def __init__(self, engine: Engine) -> None:
+    Open with :meth:`open`; :meth:`for_org` gives the same database as another organization
+    sees it (one engine, one pool).  Every read and write of this object is that organization's.
+    """
+
+    def __init__(self, engine: Engine, org: str = DEFAULT_ORG, *, owns_engine: bool = True) -> None:
         self.engine = engine
+        self.org = check_org_id(org)
+        self._owns_engine = owns_engine
 
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
-    def open(cls, url: str = DEFAULT_URL, *, upgrade: bool = True) -> Store:
-        """Connect to ``url``; with ``upgrade`` an empty or older database is migrated to head.
+    def open(cls, url: str = DEFAULT_URL, *, upgrade: bool = True, org: str = DEFAULT_ORG) -> Store:
+        """Connect to ``url`` for organization ``org``; with ``upgrade`` an empty or older
+        database is migrated to head (a store from before organizations were data becomes
+        ``org``'s), and ``org`` is registered if it is not yet.
 
         Without ``upgrade`` a database that is not at head is refused with a
         :class:`StoreError` that says to run ``db upgrade``.
         """
-        store = cls(engines.make_engine(url))
+        store = cls(engines.make_engine(url), org)
         try:
             if upgrade:
                 store.upgrade()
+                store.ensure_organization(org)
             else:
                 store.check_schema()
         except BaseException:
@@ -97,8 +112,16 @@ class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks):
             raise
         return store
 
+    def for_org(self, org: str) -> Store:
+        """This database as organization ``org`` sees it: the same engine, another scope.
+
+        Closing it leaves the engine to the store it came from.
+        """
+        return type(self)(self.engine, org, owns_engine=False)
+
     def close(self) -> None:
-        self.engine.dispose()
+        if self._owns_engine:
+            self.engine.dispose()
 
     def __enter__(self) -> Store:
         return self
@@ -109,7 +132,7 @@ class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks):
     def upgrade(self) -> None:
         """Bring the schema to the newest migration (``alembic upgrade head``)."""
         try:
-            engines.upgrade(self.engine)
+            engines.upgrade(self.engine, organization_id=self.org)
         except (OperationalError, InterfaceError) as exc:
             raise unreachable(exc) from exc
         except SQLAlchemyError as exc:
@@ -146,6 +169,7 @@ class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks):
         """
         try:
             with self.engine.connect() as conn:
+                conn.execution_options(**{ORG_OPTION: self.org})
                 if write:
                     conn.execution_options(**{engines.WRITE: True})
                 with conn.begin():
@@ -158,11 +182,11 @@ class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks):
         """Hold this directory's run lock; :class:`RunInProgressError` if taken and not ``wait``."""
         path = engines.sqlite_path(self.engine)
         if self.engine.dialect.name == "postgresql":
-            guard = lock.postgres_lock(self.engine, directory_id, wait=wait)
+            guard = lock.postgres_lock(self.engine, directory_id, wait=wait, org=self.org)
         elif path is not None:
-            guard = lock.file_lock(path, directory_id, wait=wait)
+            guard = lock.file_lock(path, directory_id, wait=wait, org=self.org)
         else:
-            guard = lock.local_lock(f"{id(self.engine)}\0{directory_id}", wait=wait)
+            guard = lock.local_lock(f"{id(self.engine)}\0{self.org}\0{directory_id}", wait=wait)
         try:
             with guard:
                 yield
@@ -172,29 +196,31 @@ class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks):
     # ------------------------------------------------------------------ organization settings
 
     def organization_name(self) -> str | None:
-        """The organization's name; a store holds one organization (None until named)."""
+        """The organization's name (None until it is registered)."""
         with self.transaction(write=False) as conn:
-            return conn.execute(
-                select(t.organization.c.name).where(t.organization.c.org_id == ORG_ID)
-            ).scalar()
+            o = t.organizations.c
+            return conn.execute(select(o.name).where(o.org_id == org_of(conn))).scalar()
 
     def set_organization_name(self, name: str) -> None:
         if not name or not name.strip():
             raise StoreError("the organization needs a non-empty name")
+        self.ensure_organization(self.org)
         with self.transaction() as conn:
-            done = conn.execute(
-                update(t.organization).where(t.organization.c.org_id == ORG_ID).values(name=name)
-            )
-            if done.rowcount == 0:
-                conn.execute(insert(t.organization).values(org_id=ORG_ID, name=name))
+            o = t.organizations.c
+            conn.execute(update(t.organizations).where(o.org_id == org_of(conn)).values(name=name))
 
     def verified_domains(self) -> tuple[str, ...]:
         with self.transaction(write=False) as conn:
-            rows = conn.execute(select(t.verified_domains.c.domain).order_by(t.verified_domains.c.domain))
+            v = t.verified_domains.c
+            rows = conn.execute(select(v.domain).where(in_org(conn, t.verified_domains)).order_by(v.domain))
             return tuple(r[0] for r in rows)
 
     def set_verified_domains(self, domains: Iterable[str]) -> None:
-        """Replace the verified domains; each is IDNA-encoded and lower-cased."""
+        """Replace the organization's verified domains; each is IDNA-encoded and lower-cased.
+
+        A domain another organization verified is refused, naming both: a domain is verified
+        by one organization.
+        """
         if isinstance(domains, str):
             raise StoreError("verified domains must be a list of domains, not one string")
         normal = []
@@ -203,19 +229,36 @@ class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks):
                 normal.append(normalize_domain(domain))
             except InvalidEmailError as exc:
                 raise StoreError(f"{domain!r} is not a domain name: {exc}") from exc
+        self.ensure_organization(self.org)
         with self.transaction() as conn:
-            if set(conn.execute(select(t.verified_domains.c.domain)).scalars()) == set(normal):
+            v = t.verified_domains.c
+            mine = in_org(conn, t.verified_domains)
+            if set(conn.execute(select(v.domain).where(mine)).scalars()) == set(normal):
                 return  # unchanged: no write, so the store revision stays (connector.store.revision)
-            conn.execute(delete(t.verified_domains))
+            taken = conn.execute(
+                select(v.domain, v.org_id)
+                .where(v.org_id != org_of(conn), v.domain.in_(normal))
+                .order_by(v.domain)
+            ).first()
+            if taken is not None:
+                raise StoreError(
+                    f"domain {taken.domain!r} is verified by organization {taken.org_id!r}, so "
+                    f"{self.org!r} cannot verify it too: a domain is verified by one organization"
+                )
+            conn.execute(delete(t.verified_domains).where(mine))
             if normal:
-                conn.execute(insert(t.verified_domains), [{"domain": d} for d in dict.fromkeys(normal)])
+                conn.execute(
+                    insert(t.verified_domains),
+                    [{"domain": d, "org_id": self.org} for d in dict.fromkeys(normal)],
+                )
 
     def product_grants(self) -> dict[str, tuple[str, ...]]:
         """Product -> names of the groups that grant it."""
         grants: dict[str, list[str]] = {}
         with self.transaction(write=False) as conn:
             c = t.product_grants.c
-            for product, group_name in conn.execute(select(c.product, c.group_name).order_by(c.product)):
+            query = select(c.product, c.group_name).where(in_org(conn, t.product_grants)).order_by(c.product)
+            for product, group_name in conn.execute(query):
                 grants.setdefault(product, []).append(group_name)
         return {p: tuple(sorted(g)) for p, g in grants.items()}
 
@@ -227,14 +270,16 @@ class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks):
                 raise StoreError(f"a product name must be a non-empty string, got {product!r}")
             if isinstance(names, str):
                 raise StoreError(f"the groups granting {product!r} must be a list, not one string")
-            rows += [{"product": product, "group_name": n} for n in dict.fromkeys(names)]
+            rows += [{"org_id": self.org, "product": product, "group_name": n} for n in dict.fromkeys(names)]
+        self.ensure_organization(self.org)
         with self.transaction() as conn:
             c = t.product_grants.c
-            if {tuple(r) for r in conn.execute(select(c.product, c.group_name))} == {
+            mine = in_org(conn, t.product_grants)
+            if {tuple(r) for r in conn.execute(select(c.product, c.group_name).where(mine))} == {
                 (r["product"], r["group_name"]) for r in rows
             }:
                 return  # unchanged: no write, so the store revision stays
-            conn.execute(delete(t.product_grants))
+            conn.execute(delete(t.product_grants).where(mine))
             if rows:
                 conn.execute(insert(t.product_grants), rows)
 
@@ -244,14 +289,19 @@ class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks):
         """Register a directory (once); a directory never changes its provider."""
         if not directory_id or not provider:
             raise StoreError("a directory needs a non-empty id and provider name")
+        self.ensure_organization(self.org)
         with self.transaction() as conn:
             known = conn.execute(
-                select(t.directories.c.provider).where(t.directories.c.directory_id == directory_id)
+                select(t.directories.c.provider).where(in_directory(conn, t.directories, directory_id))
             ).scalar()
             if known is None:
                 conn.execute(
                     insert(t.directories).values(
-                        directory_id=directory_id, provider=provider, synced_before=False, created_at=utcnow()
+                        org_id=org_of(conn),
+                        directory_id=directory_id,
+                        provider=provider,
+                        synced_before=False,
+                        created_at=utcnow(),
                     )
                 )
             elif known != provider:
@@ -286,7 +336,12 @@ class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks):
         """
         with self.transaction(write=False) as conn:
             snapshot = snap.load_snapshot(conn, directory_id)
-            domains = [r[0] for r in conn.execute(select(t.verified_domains.c.domain))]
+            domains = [
+                r[0]
+                for r in conn.execute(
+                    select(t.verified_domains.c.domain).where(in_org(conn, t.verified_domains))
+                )
+            ]
             revision = read_revision(conn)
         return snapshot, snap.fingerprint_of(snapshot, domains) if fingerprint else "", revision
 
@@ -348,6 +403,6 @@ class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks):
         names = ("accounts", "links", "groups", "memberships", "sync_runs", "audit_log", "idp_users")
         with self.transaction(write=False) as conn:
             return {
-                n: conn.execute(select(func.count()).select_from(t.metadata.tables[n])).scalar_one()
+                n: conn.execute(select(func.count()).where(in_org(conn, t.metadata.tables[n]))).scalar_one()
                 for n in names
             }

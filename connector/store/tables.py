@@ -6,15 +6,21 @@ writes with executemany ``insert()``/``update()`` in batches, which is what
 ``migrations/versions``; this module must describe the same columns (a test
 compares the two).
 
+Every product table is scoped by organization: it carries ``org_id`` and leads its keys with
+it, so the same email in two organizations is two accounts and a directory id is unique within
+its organization (docs/architecture.md, "Tenancy").  Every query filters on the organization the
+store is opened for (:func:`connector.store.scope_org.org_of`).
+
 Constraints hold what a database can hold of docs/contract.md:
 
 * ``links``: one identity links to one account (primary key
-  ``(directory_id, idp_user_id)``) and an account has at most one identity
-  per directory (unique ``(directory_id, account_id)``);
+  ``(org_id, directory_id, idp_user_id)``) and an account has at most one identity
+  per directory (unique ``(org_id, directory_id, account_id)``);
 * ``memberships``: an account is in a group once per source (primary key
-  ``(group_id, account_id, source)``);
+  ``(org_id, group_id, account_id, source)``);
 * ``groups``: a directory manages an IdP group through one product group
-  (unique ``(directory_id, idp_group_id)``).
+  (unique ``(org_id, directory_id, idp_group_id)``);
+* ``verified_domains``: a domain is verified by one organization (its primary key is the domain).
 
 The ``idp_*`` tables are the mirror of the last read of each directory
 (:mod:`connector.rules.mirror`), kept for incremental runs.
@@ -34,6 +40,7 @@ from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
 from sqlalchemy import DateTime
 from sqlalchemy import ForeignKey
+from sqlalchemy import ForeignKeyConstraint
 from sqlalchemy import Index
 from sqlalchemy import Integer
 from sqlalchemy import MetaData
@@ -41,7 +48,10 @@ from sqlalchemy import String
 from sqlalchemy import Table
 from sqlalchemy import Text
 from sqlalchemy import UniqueConstraint
+from sqlalchemy import false
 from sqlalchemy import text
+
+from connector.store.tenancy import connection_org
 
 NAMING = {
     "ix": "ix_%(table_name)s_%(column_0_N_name)s",
@@ -56,23 +66,32 @@ metadata = MetaData(naming_convention=NAMING)
 ID = String(64)  # account and group ids: uuid4().hex, or an imported id
 IDP_ID = String(255)  # IdP ids: Okta 20 chars, Graph GUIDs, SCIM ids of any shape
 EMAIL = String(320)  # RFC 5321 limits: 64 + 1 + 255
+ORG = String(64)  # an organization id: a slug
 
-organization = Table(
-    "organization",
+organizations = Table(
+    "organizations",
     metadata,
-    Column("org_id", Integer, primary_key=True),
-    Column("name", String(255), nullable=False, default="default"),
+    Column("org_id", ORG, primary_key=True, autoincrement=False),
+    Column("name", String(255), nullable=False),
+    # guard and sync settings that override the defaults (JSON object; {} when none)
+    Column("settings", JSON, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
 )
+"""One row per organization (tenant); every other product table names its ``org_id``."""
 
 verified_domains = Table(
     "verified_domains",
     metadata,
+    # a domain is verified by one organization: the domain alone is the key
     Column("domain", String(255), primary_key=True),
+    Column("org_id", ORG, ForeignKey("organizations.org_id"), nullable=False, default=connection_org),
+    Index("ix_verified_domains_org_id", "org_id"),
 )
 
 product_grants = Table(
     "product_grants",
     metadata,
+    Column("org_id", ORG, ForeignKey("organizations.org_id"), primary_key=True, default=connection_org),
     Column("product", String(128), primary_key=True),
     Column("group_name", String(255), primary_key=True),
 )
@@ -80,6 +99,7 @@ product_grants = Table(
 directories = Table(
     "directories",
     metadata,
+    Column("org_id", ORG, ForeignKey("organizations.org_id"), primary_key=True, default=connection_org),
     Column("directory_id", IDP_ID, primary_key=True),
     Column("provider", String(64), nullable=False),
     Column("cursor", Text, nullable=True),
@@ -93,6 +113,14 @@ directories = Table(
     Column("planned_settings", Text, nullable=True),
     # the billing figures at planned_revision (JSON), NULL when not known (connector.store.revision)
     Column("planned_billing", Text, nullable=True),
+    # the directory as data (``config apply``, ``directories add``): how it is reached. NULL for
+    # one only a configuration file declares. ``secrets`` is sealed (connector.vault), never plain.
+    Column("mode", String(8), nullable=False, server_default="pull"),
+    Column("base_url", Text, nullable=True),
+    Column("settings", JSON, nullable=True),
+    Column("secrets", Text, nullable=True),
+    Column("schedule", String(64), nullable=True),
+    Column("disabled", Boolean, nullable=False, server_default=false()),
 )
 
 store_revision = Table(
@@ -105,9 +133,21 @@ store_revision = Table(
 """One row (id 1): a counter that triggers bump on every write to the tables planning reads
 (connector.store.revision.TRACKED); migration 0002 makes the row and the triggers."""
 
+
+def _directory() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(
+        ["org_id", "directory_id"], ["directories.org_id", "directories.directory_id"]
+    )
+
+
+def _account() -> ForeignKeyConstraint:
+    return ForeignKeyConstraint(["org_id", "account_id"], ["accounts.org_id", "accounts.account_id"])
+
+
 accounts = Table(
     "accounts",
     metadata,
+    Column("org_id", ORG, ForeignKey("organizations.org_id"), primary_key=True, default=connection_org),
     Column("account_id", ID, primary_key=True),
     Column("email", EMAIL, nullable=False),
     Column("display_name", String(512), nullable=True),
@@ -117,52 +157,61 @@ accounts = Table(
     Column("origin", String(16), nullable=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("updated_at", DateTime(timezone=True), nullable=False),
-    Index("ix_accounts_email", "email"),
+    Index("ix_accounts_org_id_email", "org_id", "email"),
 )
 
 links = Table(
     "links",
     metadata,
-    Column("directory_id", IDP_ID, ForeignKey("directories.directory_id"), primary_key=True),
+    Column("org_id", ORG, primary_key=True, default=connection_org),
+    Column("directory_id", IDP_ID, primary_key=True),
     Column("idp_user_id", IDP_ID, primary_key=True),
-    Column("account_id", ID, ForeignKey("accounts.account_id"), nullable=False),
+    Column("account_id", ID, nullable=False),
     Column("missing_count", Integer, nullable=False, default=0),
     Column("idp_active", Boolean, nullable=False, default=True),
     Column("linked_at", DateTime(timezone=True), nullable=False),
-    UniqueConstraint("directory_id", "account_id"),
-    Index("ix_links_account_id", "account_id"),
+    UniqueConstraint("org_id", "directory_id", "account_id"),
+    Index("ix_links_org_id_account_id", "org_id", "account_id"),
+    _directory(),
+    _account(),
 )
 
 groups = Table(
     "groups",
     metadata,
+    Column("org_id", ORG, ForeignKey("organizations.org_id"), primary_key=True, default=connection_org),
     Column("group_id", ID, primary_key=True),
     Column("name", String(255), nullable=False),
-    Column("directory_id", IDP_ID, ForeignKey("directories.directory_id"), nullable=True),
+    Column("directory_id", IDP_ID, nullable=True),
     Column("idp_group_id", IDP_ID, nullable=True),
     Column("description", Text, nullable=True),
     Column("adopted", Boolean, nullable=False, default=False),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("missing_count", Integer, nullable=False, default=0, server_default="0"),
-    UniqueConstraint("directory_id", "idp_group_id"),
-    Index("ix_groups_name", "name"),
+    UniqueConstraint("org_id", "directory_id", "idp_group_id"),
+    Index("ix_groups_org_id_name", "org_id", "name"),
+    _directory(),
 )
 
 memberships = Table(
     "memberships",
     metadata,
-    Column("group_id", ID, ForeignKey("groups.group_id"), primary_key=True),
-    Column("account_id", ID, ForeignKey("accounts.account_id"), primary_key=True),
+    Column("org_id", ORG, primary_key=True, default=connection_org),
+    Column("group_id", ID, primary_key=True),
+    Column("account_id", ID, primary_key=True),
     Column("source", IDP_ID, primary_key=True),  # "local" or a directory_id
     Column("added_at", DateTime(timezone=True), nullable=False),
-    Index("ix_memberships_account_id", "account_id"),
-    Index("ix_memberships_source", "source"),
+    Index("ix_memberships_org_id_account_id", "org_id", "account_id"),
+    Index("ix_memberships_org_id_source", "org_id", "source"),
+    ForeignKeyConstraint(["org_id", "group_id"], ["groups.org_id", "groups.group_id"]),
+    _account(),
 )
 
 sync_runs = Table(
     "sync_runs",
     metadata,
     Column("run_id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", ORG, ForeignKey("organizations.org_id"), nullable=False, default=connection_org),
     Column("directory_id", IDP_ID, nullable=False),
     Column("kind", String(32), nullable=False),
     Column("dry_run", Boolean, nullable=False, default=False),
@@ -171,13 +220,14 @@ sync_runs = Table(
     Column("outcome", String(32), nullable=False),
     Column("counts", JSON, nullable=False),
     Column("detail", Text, nullable=False, default=""),
-    Index("ix_sync_runs_directory_id", "directory_id"),
+    Index("ix_sync_runs_org_id_directory_id", "org_id", "directory_id"),
 )
 
 audit_log = Table(
     "audit_log",
     metadata,
     Column("audit_id", Integer, primary_key=True, autoincrement=True),
+    Column("org_id", ORG, ForeignKey("organizations.org_id"), nullable=False, default=connection_org),
     Column("run_id", Integer, ForeignKey("sync_runs.run_id"), nullable=True),
     Column("at", DateTime(timezone=True), nullable=False),
     Column("action", String(32), nullable=False),
@@ -188,6 +238,7 @@ audit_log = Table(
     Column("error", Text, nullable=True),
     Column("change", JSON, nullable=False),
     Index("ix_audit_log_run_id", "run_id"),
+    Index("ix_audit_log_org_id", "org_id"),
 )
 
 _ONLY_SET: dict[str, Any] = {
@@ -198,7 +249,8 @@ _ONLY_SET: dict[str, Any] = {
 idp_users = Table(
     "idp_users",
     metadata,
-    Column("directory_id", IDP_ID, ForeignKey("directories.directory_id"), primary_key=True),
+    Column("org_id", ORG, primary_key=True, default=connection_org),
+    Column("directory_id", IDP_ID, primary_key=True),
     Column("idp_user_id", IDP_ID, primary_key=True),
     Column("user_name", String(512), nullable=False),
     Column("email", EMAIL, nullable=True),
@@ -214,46 +266,54 @@ idp_users = Table(
     # look-alike key where that differs (connector.store.address_keys)
     Column("match_key", EMAIL, nullable=True),
     Column("loose_key", EMAIL, nullable=True),
-    Index("ix_idp_users_match_key", "directory_id", "match_key"),
-    Index("ix_idp_users_loose_key", "directory_id", "loose_key", **_ONLY_SET),
+    Index("ix_idp_users_match_key", "org_id", "directory_id", "match_key"),
+    Index("ix_idp_users_loose_key", "org_id", "directory_id", "loose_key", **_ONLY_SET),
+    _directory(),
 )
 
 account_keys = Table(
     "account_keys",
     metadata,
     # an account's address keys, worked out from ``email``; stale once that is not the account's
+    Column("org_id", ORG, primary_key=True, default=connection_org),
     Column("account_id", ID, primary_key=True),
     Column("email", EMAIL, nullable=False),
     Column("match_key", EMAIL, nullable=False),
     Column("loose_key", EMAIL, nullable=True),
-    Index("ix_account_keys_match_key", "match_key"),
-    Index("ix_account_keys_loose_key", "loose_key", **_ONLY_SET),
+    Index("ix_account_keys_match_key", "org_id", "match_key"),
+    Index("ix_account_keys_loose_key", "org_id", "loose_key", **_ONLY_SET),
 )
 
 idp_groups = Table(
     "idp_groups",
     metadata,
-    Column("directory_id", IDP_ID, ForeignKey("directories.directory_id"), primary_key=True),
+    Column("org_id", ORG, primary_key=True, default=connection_org),
+    Column("directory_id", IDP_ID, primary_key=True),
     Column("idp_group_id", IDP_ID, primary_key=True),
     Column("name", String(255), nullable=False),
     Column("description", Text, nullable=True),
     Column("updated_at", String(40), nullable=True),
+    _directory(),
 )
 
 idp_members = Table(
     "idp_members",
     metadata,
-    Column("directory_id", IDP_ID, ForeignKey("directories.directory_id"), primary_key=True),
+    Column("org_id", ORG, primary_key=True, default=connection_org),
+    Column("directory_id", IDP_ID, primary_key=True),
     Column("group_id", IDP_ID, primary_key=True),
     Column("member_id", IDP_ID, primary_key=True),
     Column("kind", String(8), primary_key=True),  # user | group
-    Index("ix_idp_members_member_id", "directory_id", "member_id", "group_id", "kind"),  # covering
+    # covering
+    Index("ix_idp_members_member_id", "org_id", "directory_id", "member_id", "group_id", "kind"),
+    _directory(),
 )
 
 conflicts = Table(
     "conflicts",
     metadata,
-    Column("directory_id", IDP_ID, ForeignKey("directories.directory_id"), primary_key=True),
+    Column("org_id", ORG, primary_key=True, default=connection_org),
+    Column("directory_id", IDP_ID, primary_key=True),
     Column("idp_user_id", IDP_ID, primary_key=True),
     Column("kind", String(32), nullable=False),  # link | email_update
     Column("email", String(512), nullable=True),
@@ -261,6 +321,7 @@ conflicts = Table(
     Column("account_ids", JSON, nullable=False),
     Column("first_seen", DateTime(timezone=True), nullable=False),
     Column("last_seen", DateTime(timezone=True), nullable=False),
+    _directory(),
 )
 """Open conflicts, one per identity (docs/contract.md, "Conflicts"): opened by the run that finds
 one, brought up to date by every run that finds it again, closed (deleted) by the run that finds
@@ -269,10 +330,12 @@ its cause gone.  Not tracked by the store revision: it is the runs' report, kept
 hand_unlinks = Table(
     "hand_unlinks",
     metadata,
-    Column("directory_id", IDP_ID, ForeignKey("directories.directory_id"), primary_key=True),
+    Column("org_id", ORG, primary_key=True, default=connection_org),
+    Column("directory_id", IDP_ID, primary_key=True),
     Column("idp_user_id", IDP_ID, primary_key=True),
     Column("account_id", ID, primary_key=True),
     Column("at", DateTime(timezone=True), nullable=False),
+    _directory(),
 )
 """Identities an administrator unlinked from an account (``accounts unlink``): a sync never links
 them again by email; only a hand-made link does (docs/contract.md, "3. Link")."""

@@ -69,7 +69,7 @@ def account(n: int, at: datetime = NOW, **extra: Any) -> dict[str, Any]:
 
 def _read(conn: Connection, table: Table, skip: Sequence[str] = ()) -> tuple[list[Any], list[Any]]:
     """The table through SQLAlchemy and as the driver returns it, in key order, without ``skip``."""
-    columns = [c for c in table.columns if c.name not in skip]
+    columns = [c for c in table.columns if c.name not in skip and c.name != "org_id"]
     query = select(*columns).order_by(*table.primary_key.columns)
     names = ", ".join(c.name for c in columns)
     order = ", ".join(c.name for c in table.primary_key.columns)
@@ -277,7 +277,8 @@ def test_many_rows_go_in_whole_statements_and_one_for_the_rest(org: Store) -> No
         if "accounts" in statement and not statement.startswith("SELECT"):
             seen.append((statement.split(None, 1)[0], cursor.rowcount))
 
-    n = 2 * bulk.ROWS_PER_INSERT + 7
+    per = min(bulk.ROWS_PER_INSERT, bulk.SQLITE_MAX_PARAMETERS // len(t.accounts.columns))
+    n = 2 * per + 7
     with org.transaction() as conn:
         bulk_insert(conn, t.accounts, [account(i) for i in range(n)])
     with org.transaction(write=False) as conn:
@@ -286,7 +287,7 @@ def test_many_rows_go_in_whole_statements_and_one_for_the_rest(org: Store) -> No
     if org.engine.dialect.name == "postgresql":
         assert seen == [("COPY", n)]
     else:  # the full statements in one executemany, the 7 left in one more
-        assert seen == [("INSERT", 2 * bulk.ROWS_PER_INSERT), ("INSERT", 7)]
+        assert seen == [("INSERT", 2 * per), ("INSERT", 7)]
 
 
 # ---------------------------------------------------------------------- one_of

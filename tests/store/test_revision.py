@@ -25,85 +25,85 @@ NOW = datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc)
 
 # per tracked table: (insert, update, delete) of one row; run after BASE_ROWS
 BASE_ROWS = [
-    "INSERT INTO directories (directory_id, provider, synced_before, created_at) "
-    "VALUES ('d', 'okta', false, :now)",
-    "INSERT INTO accounts (account_id, email, status, origin, created_at, updated_at) "
-    "VALUES ('a0', 'a0@example.com', 'active', 'sync', :now, :now)",
-    "INSERT INTO groups (group_id, name, adopted, created_at) VALUES ('g0', 'zero', false, :now)",
+    "INSERT INTO directories (org_id, directory_id, provider, synced_before, created_at) "
+    "VALUES ('default', 'd', 'okta', false, :now)",
+    "INSERT INTO accounts (org_id, account_id, email, status, origin, created_at, updated_at) "
+    "VALUES ('default', 'a0', 'a0@example.com', 'active', 'sync', :now, :now)",
+    "INSERT INTO groups (org_id, group_id, name, adopted, created_at) VALUES ('default', 'g0', 'zero', false, :now)",
 ]
 WRITES: dict[str, tuple[str, str, str]] = {
-    "organization": (
-        "INSERT INTO organization (org_id, name) VALUES (1, 'acme')",
-        "UPDATE organization SET name = 'acme2' WHERE org_id = 1",
-        "DELETE FROM organization WHERE org_id = 1",
+    "organizations": (
+        "INSERT INTO organizations (org_id, name, settings, created_at) VALUES ('acme', 'acme', '{}', :now)",
+        "UPDATE organizations SET name = 'acme2' WHERE org_id = 'acme'",
+        "DELETE FROM organizations WHERE org_id = 'acme'",
     ),
     "verified_domains": (
-        "INSERT INTO verified_domains (domain) VALUES ('example.com')",
+        "INSERT INTO verified_domains (domain, org_id) VALUES ('example.com', 'default')",
         "UPDATE verified_domains SET domain = 'example.org' WHERE domain = 'example.com'",
         "DELETE FROM verified_domains WHERE domain = 'example.org'",
     ),
     "product_grants": (
-        "INSERT INTO product_grants (product, group_name) VALUES ('wiki', 'zero')",
+        "INSERT INTO product_grants (org_id, product, group_name) VALUES ('default', 'wiki', 'zero')",
         "UPDATE product_grants SET group_name = 'one' WHERE product = 'wiki'",
         "DELETE FROM product_grants WHERE product = 'wiki'",
     ),
     "accounts": (
-        "INSERT INTO accounts (account_id, email, status, origin, created_at, updated_at) "
-        "VALUES ('a1', 'a1@example.com', 'active', 'sync', :now, :now)",
+        "INSERT INTO accounts (org_id, account_id, email, status, origin, created_at, updated_at) "
+        "VALUES ('default', 'a1', 'a1@example.com', 'active', 'sync', :now, :now)",
         "UPDATE accounts SET display_name = 'One' WHERE account_id = 'a1'",
         "DELETE FROM accounts WHERE account_id = 'a1'",
     ),
     "links": (
-        "INSERT INTO links (directory_id, idp_user_id, account_id, missing_count, idp_active, linked_at) "
-        "VALUES ('d', 'u0', 'a0', 0, true, :now)",
+        "INSERT INTO links (org_id, directory_id, idp_user_id, account_id, missing_count, idp_active, linked_at) "
+        "VALUES ('default', 'd', 'u0', 'a0', 0, true, :now)",
         "UPDATE links SET missing_count = 1 WHERE idp_user_id = 'u0'",
         "DELETE FROM links WHERE idp_user_id = 'u0'",
     ),
     "groups": (
-        "INSERT INTO groups (group_id, name, adopted, created_at) VALUES ('g1', 'one', false, :now)",
+        "INSERT INTO groups (org_id, group_id, name, adopted, created_at) VALUES ('default', 'g1', 'one', false, :now)",
         "UPDATE groups SET name = 'uno' WHERE group_id = 'g1'",
         "DELETE FROM groups WHERE group_id = 'g1'",
     ),
     "memberships": (
-        "INSERT INTO memberships (group_id, account_id, source, added_at) VALUES ('g0', 'a0', 'local', :now)",
+        "INSERT INTO memberships (org_id, group_id, account_id, source, added_at) VALUES ('default', 'g0', 'a0', 'local', :now)",
         "UPDATE memberships SET added_at = :now WHERE group_id = 'g0'",
         "DELETE FROM memberships WHERE group_id = 'g0'",
     ),
 }
 UNTRACKED_WRITES: dict[str, tuple[str, str, str]] = {
     "directories": (
-        "INSERT INTO directories (directory_id, provider, synced_before, created_at) "
-        "VALUES ('d2', 'scim', false, :now)",
+        "INSERT INTO directories (org_id, directory_id, provider, synced_before, created_at) "
+        "VALUES ('default', 'd2', 'scim', false, :now)",
         "UPDATE directories SET cursor = 'c', planned_revision = 7, planned_settings = 's' "
         "WHERE directory_id = 'd2'",
         "DELETE FROM directories WHERE directory_id = 'd2'",
     ),
     "sync_runs": (
-        "INSERT INTO sync_runs (run_id, directory_id, kind, dry_run, started_at, outcome, counts, detail) "
-        "VALUES (1, 'd', 'sync', false, :now, 'running', '{}', '')",
+        "INSERT INTO sync_runs (org_id, run_id, directory_id, kind, dry_run, started_at, outcome, counts, detail) "
+        "VALUES ('default', 1, 'd', 'sync', false, :now, 'running', '{}', '')",
         "UPDATE sync_runs SET outcome = 'ok' WHERE run_id = 1",
         "DELETE FROM sync_runs WHERE run_id = 1",
     ),
     "audit_log": (
-        "INSERT INTO audit_log (audit_id, at, action, target, reason, outcome, change) "
-        "VALUES (1, :now, 'link', 'x', 'r', 'applied', '{}')",
+        "INSERT INTO audit_log (org_id, audit_id, at, action, target, reason, outcome, change) "
+        "VALUES ('default', 1, :now, 'link', 'x', 'r', 'applied', '{}')",
         "UPDATE audit_log SET outcome = 'failed' WHERE audit_id = 1",
         "DELETE FROM audit_log WHERE audit_id = 1",
     ),
     "idp_users": (
         "INSERT INTO idp_users "
-        "(directory_id, idp_user_id, user_name, active, raw_status, other_emails, is_guest) "
-        "VALUES ('d', 'u9', 'u9', true, 'ACTIVE', '[]', false)",
+        "(org_id, directory_id, idp_user_id, user_name, active, raw_status, other_emails, is_guest) "
+        "VALUES ('default', 'd', 'u9', 'u9', true, 'ACTIVE', '[]', false)",
         "UPDATE idp_users SET active = false WHERE idp_user_id = 'u9'",
         "DELETE FROM idp_users WHERE idp_user_id = 'u9'",
     ),
     "idp_groups": (
-        "INSERT INTO idp_groups (directory_id, idp_group_id, name) VALUES ('d', 'ig9', 'nine')",
+        "INSERT INTO idp_groups (org_id, directory_id, idp_group_id, name) VALUES ('default', 'd', 'ig9', 'nine')",
         "UPDATE idp_groups SET name = 'nueve' WHERE idp_group_id = 'ig9'",
         "DELETE FROM idp_groups WHERE idp_group_id = 'ig9'",
     ),
     "idp_members": (
-        "INSERT INTO idp_members (directory_id, group_id, member_id, kind) VALUES ('d', 'ig9', 'u9', 'user')",
+        "INSERT INTO idp_members (org_id, directory_id, group_id, member_id, kind) VALUES ('default', 'd', 'ig9', 'u9', 'user')",
         "UPDATE idp_members SET kind = 'group' WHERE member_id = 'u9'",
         "DELETE FROM idp_members WHERE member_id = 'u9'",
     ),
@@ -135,10 +135,10 @@ def test_a_new_store_is_at_revision_zero_with_one_row(store: Store) -> None:
 
 
 def test_the_tracked_tables_are_the_ones_the_migration_triggers() -> None:
-    migration = importlib.import_module("connector.store.migrations.versions.0002_store_revision")
-    assert migration.TRACKED == TRACKED
+    migration = importlib.import_module("connector.store.migrations.versions.0005_organizations")
+    assert migration.TRACKED_AFTER == TRACKED
     assert set(TRACKED) == {
-        "organization",
+        "organizations",
         "verified_domains",
         "product_grants",
         "accounts",
@@ -173,36 +173,41 @@ def test_writes_to_the_connectors_own_tables_leave_the_revision(seeded: Store, t
 def test_sqlite_bumps_per_row_and_postgresql_once_per_transaction(store: Store) -> None:
     postgresql = store.engine.dialect.name == "postgresql"
     before = revision(store)
-    run(store, "INSERT INTO verified_domains (domain) VALUES ('a.com'), ('b.com'), ('c.com')")
+    run(
+        store,
+        "INSERT INTO verified_domains (domain, org_id) VALUES ('a.com', 'default'), ('b.com', 'default'), ('c.com', 'default')",
+    )
     assert revision(store) == before + (1 if postgresql else 3)
     with store.transaction() as conn:  # psycopg runs an executemany as a statement per row
         conn.execute(text("DELETE FROM verified_domains WHERE domain = :d"), [{"d": "a.com"}, {"d": "b.com"}])
         conn.execute(text("UPDATE verified_domains SET domain = 'd.com' WHERE domain = 'c.com'"))
-        conn.execute(text("INSERT INTO product_grants (product, group_name) VALUES ('wiki', 'eng')"))
+        conn.execute(
+            text("INSERT INTO product_grants (org_id, product, group_name) VALUES ('default', 'wiki', 'eng')")
+        )
     assert revision(store) == before + (2 if postgresql else 7)
 
 
 def test_a_write_in_a_rolled_back_savepoint_is_not_counted_and_the_next_one_is(store: Store) -> None:
     with store.transaction() as conn:
         savepoint = conn.begin_nested()
-        conn.execute(text("INSERT INTO verified_domains (domain) VALUES ('a.com')"))
+        conn.execute(text("INSERT INTO verified_domains (domain, org_id) VALUES ('a.com', 'default')"))
         savepoint.rollback()
     assert revision(store) == 0
     with store.transaction() as conn:
         savepoint = conn.begin_nested()
-        conn.execute(text("INSERT INTO verified_domains (domain) VALUES ('a.com')"))
+        conn.execute(text("INSERT INTO verified_domains (domain, org_id) VALUES ('a.com', 'default')"))
         savepoint.rollback()
-        conn.execute(text("INSERT INTO verified_domains (domain) VALUES ('b.com')"))
+        conn.execute(text("INSERT INTO verified_domains (domain, org_id) VALUES ('b.com', 'default')"))
         with conn.begin_nested():
-            conn.execute(text("INSERT INTO verified_domains (domain) VALUES ('c.com')"))
+            conn.execute(text("INSERT INTO verified_domains (domain, org_id) VALUES ('c.com', 'default')"))
     assert revision(store) == (1 if store.engine.dialect.name == "postgresql" else 2)
     assert store.verified_domains() == ("b.com", "c.com")
 
 
 def test_a_rolled_back_write_leaves_the_revision(store: Store) -> None:
     with pytest.raises(IntegrityError), store.transaction() as conn:
-        conn.execute(text("INSERT INTO verified_domains (domain) VALUES ('a.com')"))
-        conn.execute(text("INSERT INTO verified_domains (domain) VALUES ('a.com')"))
+        conn.execute(text("INSERT INTO verified_domains (domain, org_id) VALUES ('a.com', 'default')"))
+        conn.execute(text("INSERT INTO verified_domains (domain, org_id) VALUES ('a.com', 'default')"))
     assert revision(store) == 0
 
 
@@ -232,7 +237,9 @@ def test_a_locked_revision_keeps_other_writers_out_until_commit(pg_url: str) -> 
         with store.engine.connect() as other:
             other.execute(text("SET lock_timeout = '300ms'"))
             with pytest.raises(DBAPIError, match="lock"):
-                other.execute(text("INSERT INTO verified_domains (domain) VALUES ('x.com')"))
+                other.execute(
+                    text("INSERT INTO verified_domains (domain, org_id) VALUES ('x.com', 'default')")
+                )
             other.rollback()
 
 
@@ -242,15 +249,24 @@ def test_the_postgresql_trigger_finds_the_counter_whatever_the_search_path(pg_ur
         schema = make_url(pg_url).query["options"].split("=", 1)[1]  # type: ignore[union-attr]
         with store.transaction() as conn:
             conn.execute(text("SET LOCAL search_path = public"))
-            conn.execute(text(f"INSERT INTO \"{schema}\".verified_domains (domain) VALUES ('x.com')"))
+            conn.execute(
+                text(
+                    f"INSERT INTO \"{schema}\".verified_domains (domain, org_id) VALUES ('x.com', 'default')"
+                )
+            )
         assert revision(store) == 1
 
 
 def _0001_rows(conn: Connection) -> None:
+    """Rows of a store at migration 0001, before organizations were data (no ``org_id``)."""
     for sql in [
-        *BASE_ROWS,
-        WRITES["links"][0],
-        WRITES["memberships"][0],
+        "INSERT INTO directories (directory_id, provider, synced_before, created_at) VALUES ('d', 'okta', false, :now)",
+        "INSERT INTO accounts (account_id, email, status, origin, created_at, updated_at) "
+        "VALUES ('a0', 'a0@example.com', 'active', 'sync', :now, :now)",
+        "INSERT INTO groups (group_id, name, adopted, created_at) VALUES ('g0', 'zero', false, :now)",
+        "INSERT INTO links (directory_id, idp_user_id, account_id, missing_count, idp_active, linked_at) "
+        "VALUES ('d', 'u0', 'a0', 0, true, :now)",
+        "INSERT INTO memberships (group_id, account_id, source, added_at) VALUES ('g0', 'a0', 'local', :now)",
         "INSERT INTO verified_domains (domain) VALUES ('example.com')",
         "UPDATE directories SET cursor = 'c-1' WHERE directory_id = 'd'",
     ]:
@@ -281,12 +297,13 @@ def test_a_0001_store_with_data_upgrades_to_revision_zero_and_null_planned_colum
         assert revision(store) == 1
         # and back: the triggers go with the table, so writes still work at 0001
         engines.downgrade(store.engine, "0001")
+        one_org = "UPDATE accounts SET display_name = 'One' WHERE account_id = 'a1'"
         names = inspect(store.engine).get_table_names()
         assert "store_revision" not in names
         assert {c["name"] for c in inspect(store.engine).get_columns("directories")}.isdisjoint(
             {"planned_revision", "planned_settings"}
         )
-        assert run(store, WRITES["accounts"][1]) == 1
+        assert run(store, one_org) == 1
         store.upgrade()
         assert revision(store) == 0
 

@@ -202,7 +202,7 @@ def test_runs_newest_first_and_interrupted_runs_closed(store: Store, directory: 
 
 
 def test_the_organization_has_a_name(store: Store) -> None:
-    assert store.organization_name() is None
+    assert store.organization_name() == "default"  # its id, until it is named
     store.set_organization_name("Acme")
     store.set_organization_name("Acme Corp")
     assert store.organization_name() == "Acme Corp"

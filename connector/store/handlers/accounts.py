@@ -162,7 +162,7 @@ def update_accounts(ctx: ApplyContext, changes: Sequence[UpdateAccount]) -> list
             values = dict(c.fields)
             ctx.conn.execute(
                 update(t.accounts)
-                .where(t.accounts.c.account_id == c.account_id)
+                .where(ctx.mine(t.accounts), t.accounts.c.account_id == c.account_id)
                 .values(**values, updated_at=ctx.now)
             )
             results.append(applied())
@@ -183,7 +183,7 @@ def _set_status(ctx: ApplyContext, account_ids: list[str], status: str) -> None:
     if account_ids:
         ctx.conn.execute(
             update(t.accounts)
-            .where(ctx.one_of(t.accounts.c.account_id, account_ids))
+            .where(ctx.mine(t.accounts), ctx.one_of(t.accounts.c.account_id, account_ids))
             .values(status=status, updated_at=ctx.now)
         )
 
@@ -219,7 +219,9 @@ def deactivate_accounts(ctx: ApplyContext, changes: Sequence[DeactivateAccount])
     ids = [c.account_id for c in changes]
     given = set(
         ctx.conn.execute(
-            select(m.account_id).where(m.source == ctx.directory_id, ctx.one_of(m.account_id, ids))
+            select(m.account_id).where(
+                ctx.mine(t.memberships), m.source == ctx.directory_id, ctx.one_of(m.account_id, ids)
+            )
         ).scalars()
     )
     todo, results = [], []
@@ -237,6 +239,8 @@ def deactivate_accounts(ctx: ApplyContext, changes: Sequence[DeactivateAccount])
     if todo:
         _set_status(ctx, todo, DEACTIVATED)
         ctx.conn.execute(
-            delete(t.memberships).where(m.source == ctx.directory_id, ctx.one_of(m.account_id, todo))
+            delete(t.memberships).where(
+                ctx.mine(t.memberships), m.source == ctx.directory_id, ctx.one_of(m.account_id, todo)
+            )
         )
     return results

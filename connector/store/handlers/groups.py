@@ -58,7 +58,9 @@ def rows_by(
     else:
         query = select(table)
         at = list(table.c.keys()).index(key)
-    return {r[at]: r for r in ctx.conn.execute(query.where(ctx.one_of(column, wanted))).all()}
+    return {
+        r[at]: r for r in ctx.conn.execute(query.where(ctx.mine(table), ctx.one_of(column, wanted))).all()
+    }
 
 
 def ids_in(ctx: ApplyContext, table: Table, key: str, ids: Iterable[str]) -> set[str]:
@@ -67,24 +69,21 @@ def ids_in(ctx: ApplyContext, table: Table, key: str, ids: Iterable[str]) -> set
     if not wanted:
         return set()
     column = table.c[key]
-    return set(ctx.conn.execute(select(column).where(ctx.one_of(column, wanted))).scalars().all())
+    query = select(column).where(ctx.mine(table), ctx.one_of(column, wanted))
+    return set(ctx.conn.execute(query).scalars().all())
 
 
 def links_by_identity(ctx: ApplyContext, idp_user_ids: Iterable[str]) -> dict[str, str]:
     c = t.links.c
     ids = list(dict.fromkeys(idp_user_ids))
-    query = select(c.idp_user_id, c.account_id).where(
-        c.directory_id == ctx.directory_id, ctx.one_of(c.idp_user_id, ids)
-    )
+    query = select(c.idp_user_id, c.account_id).where(ctx.ours(t.links), ctx.one_of(c.idp_user_id, ids))
     return dict(ctx.conn.execute(query).all()) if ids else {}
 
 
 def links_by_account(ctx: ApplyContext, account_ids: Iterable[str]) -> dict[str, str]:
     c = t.links.c
     ids = list(dict.fromkeys(account_ids))
-    query = select(c.account_id, c.idp_user_id).where(
-        c.directory_id == ctx.directory_id, ctx.one_of(c.account_id, ids)
-    )
+    query = select(c.account_id, c.idp_user_id).where(ctx.ours(t.links), ctx.one_of(c.account_id, ids))
     return dict(ctx.conn.execute(query).all()) if ids else {}
 
 
@@ -98,9 +97,7 @@ def create_groups(ctx: ApplyContext, changes: Sequence[CreateGroup]) -> list[Res
     wanted = [c.idp_group_id for c in changes]
     managed = dict(
         ctx.conn.execute(
-            select(g.idp_group_id, g.group_id).where(
-                g.directory_id == ctx.directory_id, ctx.one_of(g.idp_group_id, wanted)
-            )
+            select(g.idp_group_id, g.group_id).where(ctx.ours(t.groups), ctx.one_of(g.idp_group_id, wanted))
         ).all()
     )
     rows, results = [], []
@@ -161,7 +158,10 @@ def adopt_groups(ctx: ApplyContext, changes: Sequence[AdoptGroup]) -> list[Resul
             results.append(applied())
     if rows:
         ctx.conn.execute(
-            update(t.groups).where(t.groups.c.group_id == bindparam("gid")).values(adopted=True), rows
+            update(t.groups)
+            .where(ctx.mine(t.groups), t.groups.c.group_id == bindparam("gid"))
+            .values(adopted=True),
+            rows,
         )
     return results
 
@@ -185,7 +185,9 @@ def update_groups(ctx: ApplyContext, changes: Sequence[UpdateGroup]) -> list[Res
             rows.append({"gid": c.group_id, "name": c.name, "description": c.description})
             results.append(applied())
     if rows:
-        ctx.conn.execute(update(t.groups).where(t.groups.c.group_id == bindparam("gid")), rows)
+        ctx.conn.execute(
+            update(t.groups).where(ctx.mine(t.groups), t.groups.c.group_id == bindparam("gid")), rows
+        )
     return results
 
 
@@ -201,7 +203,9 @@ def _present(ctx: ApplyContext, changes: Sequence[AddMembership | RemoveMembersh
         return set()
     # By account only: SQLite, without statistics, would otherwise walk ix_memberships_source, i.e.
     # every membership of the directory, once per batch (quadratic in a first sync).
-    query = select(m.group_id, m.account_id, m.source).where(ctx.one_of(m.account_id, accounts))
+    query = select(m.group_id, m.account_id, m.source).where(
+        ctx.mine(t.memberships), ctx.one_of(m.account_id, accounts)
+    )
     source = ctx.directory_id
     return {(g, a) for g, a, s in ctx.conn.execute(query).all() if s == source and (g, a) in pairs}
 
@@ -262,6 +266,7 @@ def remove_memberships(ctx: ApplyContext, changes: Sequence[RemoveMembership]) -
         ctx.conn.execute(
             delete(t.memberships).where(
                 and_(
+                    ctx.mine(t.memberships),
                     m.group_id == bindparam("gid"),
                     m.account_id == bindparam("aid"),
                     m.source == ctx.directory_id,
@@ -285,7 +290,7 @@ def mark_group_missing(ctx: ApplyContext, changes: Sequence[MarkGroupMissing]) -
             continue
         done = ctx.conn.execute(
             update(t.groups)
-            .where(g.group_id == c.group_id, g.directory_id == ctx.directory_id)
+            .where(ctx.ours(t.groups), g.group_id == c.group_id)
             .values(missing_count=c.missing_count)
         )
         results.append(applied() if done.rowcount else failed(f"group {c.group_id} is not this directory's"))
@@ -300,7 +305,7 @@ def mark_missing(ctx: ApplyContext, changes: Sequence[MarkMissing]) -> list[Resu
         r[0]: (r[1], bool(r[2]))
         for r in ctx.conn.execute(
             select(lk.idp_user_id, lk.missing_count, lk.idp_active).where(
-                lk.directory_id == ctx.directory_id, ctx.one_of(lk.idp_user_id, ids)
+                ctx.ours(t.links), ctx.one_of(lk.idp_user_id, ids)
             )
         )
     }
@@ -318,7 +323,7 @@ def mark_missing(ctx: ApplyContext, changes: Sequence[MarkMissing]) -> list[Resu
             results.append(applied())
     if rows:
         ctx.conn.execute(
-            update(t.links).where(lk.directory_id == ctx.directory_id, lk.idp_user_id == bindparam("uid")),
+            update(t.links).where(ctx.ours(t.links), lk.idp_user_id == bindparam("uid")),
             rows,
         )
     return results
@@ -328,7 +333,6 @@ def mark_missing(ctx: ApplyContext, changes: Sequence[MarkMissing]) -> list[Resu
 def set_cursor(ctx: ApplyContext, changes: Sequence[SetCursor]) -> list[Result]:
     """Store the cursor (and, after a full read, its time and user count) with the changes it covers."""
     results = []
-    d = t.directories.c
     for c in changes:
         if error := ctx.foreign(c):
             results.append(failed(error))
@@ -338,8 +342,6 @@ def set_cursor(ctx: ApplyContext, changes: Sequence[SetCursor]) -> list[Result]:
             values["last_full_read_at"] = ctx.now
             if c.user_count is not None:
                 values["last_good_user_count"] = c.user_count
-        done = ctx.conn.execute(
-            update(t.directories).where(d.directory_id == ctx.directory_id).values(**values)
-        )
+        done = ctx.conn.execute(update(t.directories).where(ctx.ours(t.directories)).values(**values))
         results.append(applied() if done.rowcount == 1 else failed(f"no directory {ctx.directory_id!r}"))
     return results

@@ -52,7 +52,7 @@ def _fresh(ctx: ApplyContext, table: Any) -> set[str] | None:
     (a first sync); None when it had some.  Looked up once per table and transaction."""
     memo: dict[str, set[str] | None] = ctx.memo.setdefault("mirror_fresh", {})
     if table.name not in memo:
-        mine = table.c.directory_id == ctx.directory_id
+        mine = ctx.ours(table)
         empty = ctx.conn.execute(select(table.c.directory_id).where(mine).limit(1)).first() is None
         memo[table.name] = set() if empty else None
     return memo[table.name]
@@ -79,7 +79,7 @@ def _replace(ctx: ApplyContext, table: Any, key: str, ids: list[str], rows: list
         ids = [i for i in ids if i in fresh]
     for start in range(0, len(ids), DELETE_CHUNK):
         chunk = ids[start : start + DELETE_CHUNK]
-        mine = table.c.directory_id == ctx.directory_id
+        mine = ctx.ours(table)
         ctx.conn.execute(delete(table).where(mine, ctx.one_of(table.c[key], chunk)))
     _insert(ctx, table, key, rows)
 
@@ -196,7 +196,7 @@ def _write_members(ctx: ApplyContext, gone: list[dict[str, str]], rows: list[dic
         m = t.idp_members.c
         ctx.conn.execute(
             delete(t.idp_members).where(
-                m.directory_id == ctx.directory_id,
+                ctx.ours(t.idp_members),
                 m.group_id == bindparam("gid"),
                 m.member_id == bindparam("mid"),
                 m.kind == bindparam("kind"),

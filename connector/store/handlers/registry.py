@@ -20,6 +20,7 @@ from typing import TypeVar
 
 from sqlalchemy import ColumnElement
 from sqlalchemy import Connection
+from sqlalchemy import Table
 from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError
 
@@ -27,6 +28,8 @@ from connector.rules.plan import Action
 from connector.rules.plan import Change
 from connector.store import tables as t
 from connector.store.bulk import one_of
+from connector.store.tenancy import in_directory
+from connector.store.tenancy import in_org
 
 APPLIED = "applied"
 NOOP = "noop"  # already so: applying it again changes nothing
@@ -88,8 +91,17 @@ class ApplyContext:
 
     def verified_domains(self) -> frozenset[str]:
         if self._domains is None:
-            self._domains = frozenset(r[0] for r in self.conn.execute(select(t.verified_domains.c.domain)))
+            query = select(t.verified_domains.c.domain).where(self.mine(t.verified_domains))
+            self._domains = frozenset(r[0] for r in self.conn.execute(query))
         return self._domains
+
+    def mine(self, table: Table) -> ColumnElement[bool]:
+        """The rows of ``table`` that belong to the organization this apply works for."""
+        return in_org(self.conn, table)
+
+    def ours(self, table: Table) -> ColumnElement[bool]:
+        """The rows of ``table`` that belong to the plan's directory (of this organization)."""
+        return in_directory(self.conn, table, self.directory_id)
 
     def one_of(self, column: ColumnElement[Any], values: Sequence[Any]) -> ColumnElement[bool]:
         """``column IN (values)``, as one bound array on PostgreSQL (:func:`~connector.store.bulk.one_of`)."""

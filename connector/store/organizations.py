@@ -1,0 +1,59 @@
+"""The organizations a store holds: one row each, made on first use (``Store.open(url, org=...)``)."""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection
+from sqlalchemy import insert
+from sqlalchemy import select
+
+from connector.store import tables as t
+from connector.store.runs import utcnow
+from connector.store.tenancy import check_org_id
+
+
+@dataclass(frozen=True)
+class OrganizationRecord:
+    """One organization as the store holds it."""
+
+    org_id: str
+    name: str
+    created_at: datetime
+    settings: dict[str, Any]
+
+
+class Organizations:
+    """Registering and listing the store's organizations (a mixin of :class:`~connector.store.Store`)."""
+
+    org: str
+    _org_known: bool = False
+
+    def transaction(self, *, write: bool = True) -> contextlib.AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def ensure_organization(self, org_id: str, name: str | None = None) -> None:
+        """Register ``org_id`` (named ``name``, or its id) unless the store holds it already."""
+        check_org_id(org_id)
+        if org_id == self.org and self._org_known:
+            return
+        o = t.organizations.c
+        with self.transaction() as conn:
+            if conn.execute(select(o.org_id).where(o.org_id == org_id)).first() is None:
+                conn.execute(
+                    insert(t.organizations).values(
+                        org_id=org_id, name=name or org_id, settings={}, created_at=utcnow()
+                    )
+                )
+        if org_id == self.org:
+            self._org_known = True
+
+    def organizations(self) -> list[OrganizationRecord]:
+        """Every organization of the store, by id (the operator's view: it crosses organizations)."""
+        o = t.organizations.c
+        with self.transaction(write=False) as conn:
+            rows = conn.execute(select(o.org_id, o.name, o.created_at, o.settings).order_by(o.org_id)).all()
+        return [OrganizationRecord(r[0], r[1], r[2], dict(r[3] or {})) for r in rows]
