@@ -102,5 +102,5 @@ def test_the_documented_check_reports_trouble_instead_of_raising():
     finally:
         provider.close()
     assert result.ok is False
-    assert "ConnectionError" in result.detail
+    assert "connection refused" in result.detail
     assert result.error is not None and result.error.exit_code == 4
