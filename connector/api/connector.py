@@ -49,7 +49,7 @@ CHECK_THREADS = 8
 
 
 class Connector:
-    """One organization's configuration, its store, and its directories.
+    """One organization's configuration, its store (as that organization sees it), and its directories.
 
     The store is opened (and migrated) on first use and closed by
     :meth:`close`; providers are opened per call and always closed.
@@ -58,6 +58,8 @@ class Connector:
     def __init__(self, config: Config, *, store: Any = None, progress: Progress | None = None) -> None:
         self.config = config
         self.progress = progress
+        if store is not None and getattr(store, "org", config.org_id) != config.org_id:
+            store = store.for_org(config.org_id)  # the same database, as this organization sees it
         self._store = store
         self._owns_store = store is None
         self._prepared = False
@@ -70,15 +72,18 @@ class Connector:
         env: Mapping[str, str] | None = None,
         secrets: bool = True,
         secrets_of: str | None = None,
+        org: str | None = None,
         **kwargs: Any,
     ) -> Connector:
-        """Load and validate a TOML configuration file (see docs/configuration.md).
+        """Load and validate a TOML configuration file (see docs/configuration.md), for
+        organization ``org`` (by default the only one the file declares).
 
         ``env`` replaces ``os.environ`` for the ``*_env`` secret references;
         ``secrets=False`` leaves them unread, for work on the store alone;
         ``secrets_of`` reads only that directory's (a command for one directory).
         """
-        return cls(load_config(path, env=env, secrets=secrets, secrets_of=secrets_of), **kwargs)
+        config = load_config(path, env=env, secrets=secrets, secrets_of=secrets_of, org=org)
+        return cls(config, **kwargs)
 
     @classmethod
     def from_dict(
@@ -87,10 +92,11 @@ class Connector:
         *,
         base_dir: str | os.PathLike[str] | None = None,
         env: Mapping[str, str] | None = None,
+        org: str | None = None,
         **kwargs: Any,
     ) -> Connector:
         """Validate a dict of the TOML file's shape; relative paths are taken from ``base_dir``."""
-        return cls(config_from_dict(data, base_dir=base_dir, env=env), **kwargs)
+        return cls(config_from_dict(data, base_dir=base_dir, env=env, org=org), **kwargs)
 
     def __enter__(self) -> Connector:
         return self
@@ -112,8 +118,10 @@ class Connector:
         if self._store is None:
             from connector.store import Store
 
-            self._store = Store.open(self.config.store_url)
+            self._store = Store.open(self.config.store_url, org=self.config.org_id)
         if not self._prepared:
+            if self.config.org_name:
+                self._store.set_organization_name(self.config.org_name)
             self._store.set_verified_domains(self.config.verified_domains)
             self._store.set_product_grants(self.config.product_grants)
             for directory in self.config.directories:

@@ -43,10 +43,12 @@ class AppContext:
     verbose: int
     redactor: RedactingFilter
     as_json: bool = False
+    org: str | None = None
+    """``--org``: the organization a command works for (None: the only one the file declares)."""
     _connector: Connector | None = field(default=None, repr=False)
 
     def connector(self, *, secrets: bool = True, only: str | None = None) -> Connector:
-        """The connector for ``--config``, loaded on first use.
+        """The connector for ``--config`` and ``--org``, loaded on first use.
 
         ``secrets=False`` for the commands that only touch the store: they run
         where the IdP credentials are not available.  ``only``: a command for one
@@ -54,7 +56,9 @@ class AppContext:
         """
         if self._connector is None:
             log.debug("loading configuration from %s", self.config_path)
-            self._connector = Connector.from_file(self.config_path, secrets=secrets, secrets_of=only)
+            self._connector = Connector.from_file(
+                self.config_path, secrets=secrets, secrets_of=only, org=self.org
+            )
             self.redactor.add(self._connector.secrets())
         return self._connector
 
@@ -81,6 +85,26 @@ class ConnectorGroup(click.Group):
 
 
 pass_app = click.make_pass_decorator(AppContext)
+
+
+ORG_ENV = "CONNECTOR_ORG"
+
+
+def org_option() -> click.Option:
+    """``--org ORG``: the organization a command works for; it may stand before the command too."""
+
+    def remember(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
+        if value and isinstance(ctx.obj, AppContext):
+            ctx.obj.org = value
+
+    return click.Option(
+        ["--org"],
+        metavar="ORG",
+        expose_value=False,
+        callback=remember,
+        is_eager=True,
+        help="The organization (its id); needed when the configuration declares several.",
+    )
 
 
 def json_option(command: Any) -> Any:

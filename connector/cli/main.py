@@ -15,8 +15,10 @@ import click
 from connector import __version__
 from connector.cli import directory_commands as cli_run
 from connector.cli import store_commands as cli_store
+from connector.cli.common import ORG_ENV
 from connector.cli.common import AppContext
 from connector.cli.common import ConnectorGroup
+from connector.cli.common import org_option
 from connector.cli.demo import command as cli_demo
 from connector.cli.output import setup_logging
 from connector.cli.output import teardown_logging
@@ -36,16 +38,22 @@ DEFAULT_CONFIG = "connector.toml"
     metavar="PATH",
     help=f"The TOML configuration (env {CONFIG_ENV}).",
 )
+@click.option(
+    "--org",
+    envvar=ORG_ENV,
+    metavar="ORG",
+    help=f"The organization every command works for (env {ORG_ENV}); each command takes --org too.",
+)
 @click.option("-v", "--verbose", count=True, help="Debug logging on stderr; secrets are redacted.")
 @click.option("-q", "--quiet", is_flag=True, help="Only warnings and errors on stderr (for cron).")
 @click.version_option(__version__, prog_name="idp-connector")
 @click.pass_context
-def cli(ctx: click.Context, config_path: str, verbose: int, quiet: bool) -> None:
+def cli(ctx: click.Context, config_path: str, org: str | None, verbose: int, quiet: bool) -> None:
     """Keep a product's users and groups in step with Okta, Entra ID and SCIM directories."""
     if verbose and quiet:
         raise click.UsageError("-v and -q ask for opposite things; give one")
     redactor = setup_logging(verbose, quiet=quiet)
-    ctx.obj = AppContext(config_path=config_path, verbose=verbose, redactor=redactor)
+    ctx.obj = AppContext(config_path=config_path, verbose=verbose, redactor=redactor, org=org)
     ctx.call_on_close(teardown_logging)
     ctx.call_on_close(ctx.obj.close)
 
@@ -70,3 +78,17 @@ for _command in (
     cli_demo.demo,
 ):
     cli.add_command(_command)
+
+
+def _with_org(command: click.Command) -> None:
+    """Give ``command`` (every leaf of a group) its ``--org`` option."""
+    if isinstance(command, click.Group):
+        for sub in command.commands.values():
+            _with_org(sub)
+    else:
+        command.params.append(org_option())
+
+
+for _command in cli.commands.values():
+    if _command is not cli_demo.demo:
+        _with_org(_command)

@@ -176,10 +176,19 @@ def conflicts(app: AppContext, directory_id: str | None, as_json: bool) -> None:
 
 
 @click.command()
+@click.option(
+    "--all-orgs",
+    "all_orgs",
+    is_flag=True,
+    help="Every organization of the configuration, each counted alone, and their sum.",
+)
 @json_option
 @pass_app
-def billing(app: AppContext, as_json: bool) -> None:
+def billing(app: AppContext, all_orgs: bool, as_json: bool) -> None:
     """Billable accounts: distinct active internal accounts with a product, overall and per product."""
+    if all_orgs:
+        _billing_of_every_organization(app, as_json)
+        return
     report = to_plain(app.connector(secrets=False).billing())
     if as_json:
         emit_json({"version": 1, "billing": report})
@@ -191,6 +200,29 @@ def billing(app: AppContext, as_json: bool) -> None:
     per_product = report.get("per_product") or {}
     if per_product:
         print_table(None, ("product", "billable"), sorted(per_product.items()))
+
+
+def _billing_of_every_organization(app: AppContext, as_json: bool) -> None:
+    """``billing --all-orgs``: one row per organization and the sum of their billable accounts (an
+    account of two organizations is two accounts, each billed by its own)."""
+    from connector.api.organizations import billing_of_every_organization
+
+    if app.org:
+        raise click.UsageError("--all-orgs counts every organization; leave --org out")
+    reports = billing_of_every_organization(app.config_path)
+    rows = [(r.org_id, to_plain(r.billing)) for r in reports]
+    total = sum(int(report.get("billable") or 0) for _, report in rows)
+    if as_json:
+        emit_json(
+            {
+                "version": 1,
+                "organizations": [{"org_id": org, "billing": report} for org, report in rows],
+                "total_billable": total,
+            }
+        )
+        return
+    print_table(None, ("organization", "billable"), [(org, report.get("billable")) for org, report in rows])
+    click.echo(f"total billable across {len(rows)} organizations: {total}")
 
 
 @click.command()

@@ -16,6 +16,7 @@ from connector.errors import ConfigError
 _ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd])\s*$")
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days"}
+_ORG_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 _LABEL = re.compile(r"^(?!-)[a-z0-9-]{1,63}(?<!-)$")
 
 
@@ -62,6 +63,17 @@ class Checker:
         if not _ID.match(text):
             raise self.error(
                 where, f"{text!r} is not a usable id", "use letters, digits, '.', '_' or '-' (at most 64)"
+            )
+        return text
+
+    def org_id(self, value: Any, where: str) -> str:
+        """An organization id: a slug (lower-case letters, digits, inner hyphens; at most 64)."""
+        text = self.string(value, where)
+        if not _ORG_SLUG.match(text):
+            raise self.error(
+                where,
+                f"{text!r} is not an organization id",
+                "use lower-case letters, digits and inner hyphens (at most 64), e.g. 'acme-corp'",
             )
         return text
 

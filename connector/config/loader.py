@@ -46,7 +46,20 @@ else:  # pragma: no cover - Python 3.10
 STORE_URL_ENV = "CONNECTOR_STORE_URL"
 DEFAULT_STORE_FILE = "connector.sqlite"
 
-_TOP_KEYS = ("organization", "store", "directories", "products", "guard", "sync", "tls", "http")
+_TOP_KEYS = (
+    "organization",
+    "organizations",
+    "store",
+    "directories",
+    "products",
+    "guard",
+    "sync",
+    "tls",
+    "http",
+)
+_ORG_KEYS = ("id", "name", "verified_domains")
+_ORGS_KEYS = (*_ORG_KEYS, "directories", "products", "guard", "sync")
+DEFAULT_ORG = "default"
 _DIRECTORY_KEYS = (
     "id",
     "provider",
@@ -79,7 +92,7 @@ class DirectoryConfig:
 
 @dataclass(frozen=True)
 class Config:
-    """The whole configuration, validated.
+    """One organization's configuration, validated (a file may declare several: :class:`ConfigFile`).
 
     ``guard`` holds the ``[guard]`` numbers as given (unset ones take the
     defaults of :class:`connector.rules.settings.GuardSettings`);
@@ -94,6 +107,8 @@ class Config:
     missing_threshold: int = 2
     full_read_interval: timedelta = timedelta(days=1)
     source: str = "<dict>"
+    org_id: str = DEFAULT_ORG
+    org_name: str | None = None
 
     def directory(self, directory_id: str) -> DirectoryConfig:
         """The directory with this id; a ConfigError listing the known ids otherwise."""
@@ -131,19 +146,73 @@ class Config:
         )
 
 
+@dataclass(frozen=True)
+class ConfigFile:
+    """A whole configuration file: the store, and each organization it declares.
+
+    A file with one ``[organization]`` (and ``[[directories]]`` beside it) declares one; a file
+    with ``[[organizations]]`` declares each with its own ``[[organizations.directories]]``.
+    """
+
+    store_url: str
+    organizations: tuple[Config, ...]
+    source: str = "<dict>"
+
+    @property
+    def org_ids(self) -> tuple[str, ...]:
+        return tuple(o.org_id for o in self.organizations)
+
+    def organization(self, org_id: str | None = None) -> Config:
+        """The organization ``org_id``; without one, the only organization the file declares.
+
+        A ConfigError names the choices when ``org_id`` is unknown, or missing among several.
+        """
+        if org_id is None:
+            if len(self.organizations) == 1:
+                return self.organizations[0]
+            raise ConfigError(
+                f"{self.source}: the file declares {len(self.organizations)} organizations "
+                f"({', '.join(self.org_ids)}); name one with --org"
+            )
+        for org in self.organizations:
+            if org.org_id == org_id:
+                return org
+        raise ConfigError(
+            f"{self.source}: no organization {org_id!r}; the file declares: {', '.join(self.org_ids)}"
+        )
+
+
 def load_config(
     path: str | os.PathLike[str],
     *,
     env: Mapping[str, str] | None = None,
     secrets: bool = True,
     secrets_of: str | None = None,
+    org: str | None = None,
 ) -> Config:
-    """Read and validate the TOML file at ``path``.
+    """Read and validate the TOML file at ``path``; the configuration of organization ``org``
+    (by default the only one the file declares).
 
     Relative paths inside it (secret files, CA bundles, a relative SQLite
     store) are taken relative to the file's folder.  ``secrets=False``
     checks the secret references without reading them; ``secrets_of`` reads
-    only that directory's.
+    only that directory's.  Other organizations' secrets are never read.
+    """
+    return load_config_file(path, env=env, secrets=secrets, secrets_of=secrets_of, org=org).organization(org)
+
+
+def load_config_file(
+    path: str | os.PathLike[str],
+    *,
+    env: Mapping[str, str] | None = None,
+    secrets: bool = True,
+    secrets_of: str | None = None,
+    org: str | None = None,
+) -> ConfigFile:
+    """Read and validate the whole TOML file at ``path``: every organization it declares.
+
+    Secrets are read only for organization ``org`` (every organization's when None and
+    ``secrets`` is set), and within it only ``secrets_of``'s when that names a directory.
     """
     source = Path(path)
     try:
@@ -158,13 +227,14 @@ def load_config(
         data = tomllib.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise ConfigError(f"{source}: not valid TOML ({exc}); fix the syntax at that place") from exc
-    return config_from_dict(
+    return file_from_dict(
         data,
         base_dir=source.resolve().parent,
         env=env,
         source=str(source),
         secrets=secrets,
         secrets_of=secrets_of,
+        org=org,
     )
 
 
@@ -176,21 +246,38 @@ def config_from_dict(
     source: str = "<dict>",
     secrets: bool = True,
     secrets_of: str | None = None,
+    org: str | None = None,
 ) -> Config:
-    """Validate a configuration given as a dict (the TOML file's shape), for embedding.
+    """Validate a configuration given as a dict (the TOML file's shape), for embedding; the
+    configuration of organization ``org`` (by default the only one it declares).
 
     ``base_dir`` anchors relative paths (default: the working directory);
     ``env`` replaces ``os.environ`` for secret references.
+    """
+    whole = file_from_dict(
+        data, base_dir=base_dir, env=env, source=source, secrets=secrets, secrets_of=secrets_of, org=org
+    )
+    return whole.organization(org)
+
+
+def file_from_dict(
+    data: Mapping[str, Any],
+    *,
+    base_dir: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    source: str = "<dict>",
+    secrets: bool = True,
+    secrets_of: str | None = None,
+    org: str | None = None,
+) -> ConfigFile:
+    """Validate a whole configuration given as a dict: every organization it declares.
+
+    Secrets are read only for organization ``org`` (every one's when None).
     """
     check = Checker(source)
     environ = os.environ if env is None else env
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     root = check.table(data, "", _TOP_KEYS)
-
-    org = check.table(
-        check.required(root, "organization", "", "a table"), "organization", ("verified_domains",)
-    )
-    domains = check.domains(check.required(org, "verified_domains", "organization", "a list of domains"))
 
     store = check.table(root.get("store", {}), "store", ("url",))
     store_url = environ.get(STORE_URL_ENV) or store.get("url") or f"sqlite:///{base / DEFAULT_STORE_FILE}"
@@ -199,60 +286,172 @@ def config_from_dict(
     tls = check.table(root.get("tls", {}), "tls", _TLS_KEYS)
     http = check.table(root.get("http", {}), "http", _HTTP_KEYS)
     default_http = _http_settings(check, HttpSettings(), http, tls, "", base)
+    shared = _Shared(check, store_url, default_http, base, environ, secrets, secrets_of)
 
-    entries = root.get("directories")
+    if "organizations" in root:
+        for key in ("organization", "directories", "products"):
+            if key in root:
+                raise check.error(
+                    key,
+                    "is not used beside [[organizations]]",
+                    f"move it into each organization's table ([organizations.{key}] or "
+                    "[[organizations.directories]])",
+                )
+        entries = root["organizations"]
+        if not isinstance(entries, list) or not entries:
+            raise check.error(
+                "organizations",
+                "must be a list of tables",
+                "write one [[organizations]] table per organization",
+            )
+        defaults = {key: root[key] for key in ("guard", "sync") if key in root}
+        organizations = []
+        for i, entry in enumerate(entries):
+            where = f"organizations[{i}]"
+            table = check.table(entry, where, _ORGS_KEYS)
+            org_id = check.org_id(check.required(table, "id", where, "a short id (a slug)"), f"{where}.id")
+            reads_secrets = org is None or org == org_id
+            body = {
+                **defaults,
+                **{key: table[key] for key in ("directories", "products", "guard", "sync") if key in table},
+            }
+            organizations.append(
+                _organization(shared, table, where, body, f"{where}.", org_id, reads_secrets)
+            )
+    else:
+        table = check.table(check.required(root, "organization", "", "a table"), "organization", _ORG_KEYS)
+        org_id = check.org_id(table.get("id", DEFAULT_ORG), "organization.id")
+        organizations = [_organization(shared, table, "organization", root, "", org_id, True)]
+    _check_across_organizations(check, organizations)
+    return ConfigFile(store_url=store_url, organizations=tuple(organizations), source=source)
+
+
+@dataclass(frozen=True)
+class _Shared:
+    """What every organization of a file is read with."""
+
+    check: Checker
+    store_url: str
+    default_http: HttpSettings
+    base: Path
+    environ: Mapping[str, str]
+    secrets: bool
+    secrets_of: str | None
+
+
+def _organization(
+    shared: _Shared,
+    org: Mapping[str, Any],
+    org_where: str,
+    body: Mapping[str, Any],
+    prefix: str,
+    org_id: str,
+    reads_secrets: bool,
+) -> Config:
+    """One organization: ``org`` holds its id, name and domains, ``body`` its directories,
+    products, guard and sync (the file's top level for a one-organization file)."""
+    check = shared.check
+    domains = check.domains(
+        check.required(org, "verified_domains", org_where, "a list of domains"),
+        f"{org_where}.verified_domains",
+    )
+    name = check.string(org["name"], f"{org_where}.name") if "name" in org else None
+
+    entries = body.get("directories")
     if not isinstance(entries, list) or not entries:
         raise check.error(
-            "directories", "no directory is configured", "add at least one [[directories]] table"
+            f"{prefix}directories",
+            "no directory is configured",
+            f"add at least one [[{prefix}directories]] table",
         )
+    secrets = shared.secrets and reads_secrets
     directories = tuple(
-        _directory(check, entry, f"directories[{i}]", default_http, base, environ, secrets, secrets_of)
+        _directory(
+            check,
+            entry,
+            f"{prefix}directories[{i}]",
+            shared.default_http,
+            shared.base,
+            shared.environ,
+            secrets,
+            shared.secrets_of,
+        )
         for i, entry in enumerate(entries)
     )
     seen: set[str] = set()
     for i, directory in enumerate(directories):
         if directory.id in seen:
             raise check.error(
-                f"directories[{i}].id", f"{directory.id!r} is used twice", "give each directory its own id"
+                f"{prefix}directories[{i}].id",
+                f"{directory.id!r} is used twice",
+                "give each directory of an organization its own id",
             )
         seen.add(directory.id)
-    _check_managed_domains(check, directories, domains)
+    _check_managed_domains(check, directories, domains, prefix, org_where)
 
     grants = {
-        check.string(product, "products", "a product name"): check.names(groups, f"products.{product}")
-        for product, groups in check.table(root.get("products", {}), "products", None).items()
+        check.string(product, f"{prefix}products", "a product name"): check.names(
+            groups, f"{prefix}products.{product}"
+        )
+        for product, groups in check.table(body.get("products", {}), f"{prefix}products", None).items()
     }
-    guard = check.table(root.get("guard", {}), "guard", tuple(_GUARD_DEFAULTS))
-    guard_values = {key: _guard_number(check, key, value) for key, value in guard.items()}
+    guard = check.table(body.get("guard", {}), f"{prefix}guard", tuple(_GUARD_DEFAULTS))
+    guard_values = {key: _guard_number(check, key, value, prefix) for key, value in guard.items()}
 
-    sync = check.table(root.get("sync", {}), "sync", ("missing_threshold", "full_read_interval"))
-    missing = check.integer(sync.get("missing_threshold", 2), "sync.missing_threshold", minimum=1)
-    interval = parse_duration(check, sync.get("full_read_interval", "1d"), "sync.full_read_interval")
+    sync = check.table(body.get("sync", {}), f"{prefix}sync", ("missing_threshold", "full_read_interval"))
+    missing = check.integer(sync.get("missing_threshold", 2), f"{prefix}sync.missing_threshold", minimum=1)
+    interval = parse_duration(check, sync.get("full_read_interval", "1d"), f"{prefix}sync.full_read_interval")
     return Config(
         verified_domains=domains,
-        store_url=store_url,
+        store_url=shared.store_url,
         directories=directories,
         product_grants=grants,
         guard=guard_values,
         missing_threshold=missing,
         full_read_interval=interval,
-        source=source,
+        source=check.source,
+        org_id=org_id,
+        org_name=name,
     )
 
 
+def _check_across_organizations(check: Checker, organizations: list[Config]) -> None:
+    """Organization ids are unique, and a domain is verified by one organization."""
+    owners: dict[str, str] = {}
+    seen: set[str] = set()
+    for i, org in enumerate(organizations):
+        if org.org_id in seen:
+            raise check.error(
+                f"organizations[{i}].id", f"{org.org_id!r} is used twice", "give each organization its own id"
+            )
+        seen.add(org.org_id)
+        for domain in org.verified_domains:
+            if domain in owners:
+                raise check.error(
+                    f"organizations[{i}].verified_domains",
+                    f"{domain!r} is verified by both {owners[domain]!r} and {org.org_id!r}",
+                    "a domain is verified by one organization: keep it in one organization's list",
+                )
+            owners[domain] = org.org_id
+
+
 def _check_managed_domains(
-    check: Checker, directories: tuple[DirectoryConfig, ...], verified: tuple[str, ...]
+    check: Checker,
+    directories: tuple[DirectoryConfig, ...],
+    verified: tuple[str, ...],
+    prefix: str = "",
+    org_where: str = "organization",
 ) -> None:
     """Each managed domain is a verified one, managed by one directory only."""
     managers: dict[str, str] = {}
     for i, directory in enumerate(directories):
         for domain in directory.domains or ():
-            where = f"directories[{i}].domains"
+            where = f"{prefix}directories[{i}].domains"
             if domain not in verified:
                 raise check.error(
                     where,
                     f"{domain!r} is not a verified domain",
-                    "add it to organization.verified_domains, or remove it here",
+                    f"add it to {org_where}.verified_domains, or remove it here",
                 )
             if domain in managers:
                 raise check.error(
@@ -272,8 +471,8 @@ def _anchor_sqlite(url: str, base: Path) -> str:
     return url
 
 
-def _guard_number(check: Checker, key: str, value: Any) -> int | float:
-    where = f"guard.{key}"
+def _guard_number(check: Checker, key: str, value: Any, prefix: str = "") -> int | float:
+    where = f"{prefix}guard.{key}"
     if isinstance(_GUARD_DEFAULTS[key], float):
         return check.ratio(value, where)
     return check.integer(value, where, minimum=0)
