@@ -153,7 +153,8 @@ def plan(
                 f"{out}: cannot write the plan ({exc.strerror}); choose another --out"
             ) from None
         if not as_json:
-            command = shlex.join(["idp-connector", "--config", app.config_path, "apply", out])
+            org = ["--org", app.org] if app.org else []
+            command = shlex.join(["idp-connector", "--config", app.config_path, *org, "apply", out])
             click.echo(f"plan saved to {out}; apply it with: {command}")
 
 

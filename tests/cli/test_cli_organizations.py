@@ -126,3 +126,16 @@ def test_a_command_for_one_organization_reads_only_its_secrets(
     assert _invoke(config, "sync", "--org", "acme").exit_code == 0
     missing = _invoke(config, "sync", "--org", "globex")
     assert missing.exit_code == 2 and "ORGS_TEST_TOKEN_GLOBEX" in missing.stderr
+
+
+def test_the_hint_after_plan_out_names_the_organization(config: Path, tmp_path: Path) -> None:
+    import shlex
+
+    out = tmp_path / "plan.json"
+    planned = _invoke(config, "plan", "--org", "globex", "--out", str(out))
+    assert planned.exit_code == 0, planned.output
+    command = shlex.split(planned.stdout.strip().splitlines()[-1].split("apply it with: ", 1)[1])
+    assert command[3:5] == ["--org", "globex"]
+    applied = CliRunner().invoke(cli, command[1:])
+    assert applied.exit_code == 0, applied.output
+    assert json.loads(_invoke(config, "runs", "--org", "acme", "--json").stdout)["runs"] == []
