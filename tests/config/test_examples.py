@@ -14,6 +14,7 @@ import pytest
 
 from connector.config.loader import config_from_dict
 from connector.config.loader import load_config
+from connector.config.loader import load_config_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -50,16 +51,37 @@ def test_example_loads(example: Path, tmp_path: Path):
     copy = tmp_path / example.name
     shutil.copy(example, copy)
     data = tomllib.loads(example.read_text())
-    for directory in data["directories"]:
+    for directory in _directories(data):
         assert not {"client_secret", "token", "private_key"} & set(directory["auth"]), (
             "secrets only by reference"
         )
     for name in re.findall(r'_file = "([^"]+)"', example.read_text()):
         (tmp_path / name).write_text("not-a-real-secret\n")
     _a_real_key_pair(data, tmp_path)
-    config = load_config(copy, env=ENV)
-    assert config.directories
-    assert all(d.settings.http.verify_tls for d in config.directories)
+    whole = load_config_file(copy, env=ENV)
+    for config in whole.organizations:
+        assert config.directories
+        assert all(d.settings.http.verify_tls for d in config.directories)
+
+
+def _directories(data: dict) -> list[dict]:
+    """Every directory table of a file: [[directories]], or each [[organizations]]'s."""
+    return data.get("directories") or [d for org in data.get("organizations", []) for d in org["directories"]]
+
+
+def test_the_organizations_example_declares_two_with_their_own_settings(tmp_path: Path):
+    example = ROOT / "examples" / "organizations.toml"
+    for name in re.findall(r'_file = "([^"]+)"', example.read_text()):
+        (tmp_path / name).write_text("not-a-real-secret\n")
+    copy = tmp_path / example.name
+    shutil.copy(example, copy)
+    whole = load_config_file(copy, env=ENV)
+    acme, globex = whole.organizations
+    assert (acme.org_id, acme.org_name, [d.id for d in acme.directories]) == ("acme", "Acme Corp", ["okta"])
+    assert [d.id for d in globex.directories] == ["okta", "entra"]
+    assert acme.guard == {"max_deactivations": 200}
+    assert globex.guard == {"max_deactivation_ratio": 0.05}
+    assert globex.managed_domains("okta") == ("globex.example",)
 
 
 def _a_real_key_pair(data: dict, folder: Path) -> None:
@@ -68,7 +90,7 @@ def _a_real_key_pair(data: dict, folder: Path) -> None:
 
     from mock_idp.state.certificates import self_signed_certificate
 
-    for directory in data["directories"]:
+    for directory in _directories(data):
         auth = directory["auth"]
         if "certificate_file" in auth:
             key = RSAKey.generate_key(2048).as_pem(private=True).decode("ascii")
@@ -81,7 +103,7 @@ def _a_real_key_pair(data: dict, folder: Path) -> None:
 
 
 def test_examples_cover_every_provider():
-    providers = {d["provider"] for e in EXAMPLES for d in tomllib.loads(e.read_text())["directories"]}
+    providers = {d["provider"] for e in EXAMPLES for d in _directories(tomllib.loads(e.read_text()))}
     assert {"okta", "azure_ad", "scim"} <= providers
 
 
