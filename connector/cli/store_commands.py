@@ -274,6 +274,8 @@ def db_upgrade(app: AppContext) -> None:
     """Migrate the store to the newest schema (Alembic's 'upgrade head')."""
     from connector.store import Store
 
-    with Store.open(app.connector(secrets=False).config.store_url, upgrade=True) as store:
+    config = app.connector(secrets=False).config
+    # a store from before organizations were data becomes the configured organization's
+    with Store.open(config.store_url, upgrade=True, org=config.org_id) as store:
         revision = store.schema_revision()
     click.echo(f"store schema is up to date (revision {revision})")

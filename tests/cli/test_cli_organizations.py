@@ -139,3 +139,22 @@ def test_the_hint_after_plan_out_names_the_organization(config: Path, tmp_path: 
     applied = CliRunner().invoke(cli, command[1:])
     assert applied.exit_code == 0, applied.output
     assert json.loads(_invoke(config, "runs", "--org", "acme", "--json").stdout)["runs"] == []
+
+
+def test_db_upgrade_gives_a_store_from_before_organizations_to_the_configured_one(tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    store = tmp_path / "old.sqlite"
+    shutil.copy(Path(__file__).parents[1] / "store" / "fixtures" / "store_0004.sqlite", store)
+    config = tmp_path / "connector.toml"
+    config.write_text(
+        f'[organization]\nid = "acme"\nverified_domains = ["example.com"]\n[store]\nurl = "sqlite:///{store}"\n'
+        '[[directories]]\nid = "scim"\nprovider = "scim"\nbase_url = "https://scim.example.com"\n'
+        'auth = { method = "bearer", token_env = "UNSET_IN_THIS_TEST" }\n'
+    )
+    done = _invoke(config, "db", "upgrade")
+    assert done.exit_code == 0, done.output
+    with sqlite3.connect(store) as db:
+        assert db.execute("SELECT org_id FROM organizations").fetchall() == [("acme",)]
+        assert {row[0] for row in db.execute("SELECT DISTINCT org_id FROM accounts")} == {"acme"}
