@@ -48,6 +48,7 @@ from connector.store.hand_links import HandLinks
 from connector.store.local import LocalObjects
 from connector.store.mirror import MirrorReads
 from connector.store.organizations import Organizations
+from connector.store.registry import StoreRegistry
 from connector.store.revision import read_revision
 from connector.store.revision import record_billing
 from connector.store.runs import RunLog
@@ -77,7 +78,7 @@ def first_line(exc: SQLAlchemyError) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks, Organizations):
+class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks, Organizations, StoreRegistry):
     """The product store on SQLite (a file) or PostgreSQL, as one organization sees it.
 
     Open with :meth:`open`; :meth:`for_org` gives the same database as another organization

@@ -140,6 +140,13 @@ class Vault:
         return body, secret
 
 
+def sealed_with(token: str) -> str | None:
+    """The fingerprint of the key that sealed ``token`` (read from its prefix, nothing opened);
+    None when ``token`` is not a sealed secret."""
+    match = _TOKEN.fullmatch(token) if isinstance(token, str) else None
+    return match["fingerprint"] if match else None
+
+
 def _check_context(context: str) -> None:
     if not isinstance(context, str) or not context:
         raise ValueError(
