@@ -63,6 +63,11 @@ class Connector:
         self._store = store
         self._owns_store = store is None
         self._prepared = False
+        self.directory_problems: dict[str, ConnectorError] = {}
+        """Directories that cannot run, with why (a stored secret that does not open): each run
+        that needs one fails with its error; the others run (:mod:`connector.api.registry`)."""
+        self.disabled: frozenset[str] = frozenset()
+        """Directories disabled in the store (``directories disable``): ``sync`` skips them."""
 
     @classmethod
     def from_file(
@@ -145,6 +150,9 @@ class Connector:
         """A provider for one directory, from the registry (entry-point group ``connector.providers``)."""
         from connector.providers import registry
 
+        problem = self.directory_problems.get(directory.id)
+        if problem is not None:
+            raise problem
         return registry.create(directory.provider, directory.settings)
 
     def _progress_of(self, directory_id: str) -> Progress | None:
@@ -177,6 +185,9 @@ class Connector:
             return list(pool.map(self._check_one, directories))
 
     def _check_one(self, directory: DirectoryConfig) -> CheckReport:
+        problem = self.directory_problems.get(directory.id)
+        if problem is not None:
+            return CheckReport(directory.id, directory.provider, ok=False, detail=str(problem), error=problem)
         settings = directory.settings
         fail_fast = dataclasses.replace(
             settings, http=dataclasses.replace(settings.http, retry_refused=False)
@@ -265,8 +276,9 @@ class Connector:
         )
 
     def sync_all(self, **options: Any) -> list[Any]:
-        """:meth:`sync` every configured directory in turn (same options); the first error stops it."""
-        return [self.sync(directory_id, **options) for directory_id in self.directory_ids()]
+        """:meth:`sync` every configured directory in turn (same options), but the disabled ones;
+        the first error stops it."""
+        return [self.sync(d, **options) for d in self.directory_ids() if d not in self.disabled]
 
     def review(
         self, directory_id: str, out: str | os.PathLike[str], *, include_internal: bool = False

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from connector.api.connector import Connector
+from connector.api.registry import open_connector
 from connector.api.reports import error_dict
 from connector.cli.output import RedactingFilter
 from connector.cli.output import emit_json
@@ -56,9 +57,7 @@ class AppContext:
         """
         if self._connector is None:
             log.debug("loading configuration from %s", self.config_path)
-            self._connector = Connector.from_file(
-                self.config_path, secrets=secrets, secrets_of=only, org=self.org
-            )
+            self._connector = open_connector(self.config_path, secrets=secrets, secrets_of=only, org=self.org)
             self.redactor.add(self._connector.secrets())
         return self._connector
 

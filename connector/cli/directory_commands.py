@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import shlex
+from collections.abc import Collection
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,9 @@ from connector.errors import worst_exit_code
 from connector.rules.plan import Plan
 
 
-def _run(app: AppContext, directory_id: str | None, work: Any) -> tuple[list[Any], list[ConnectorError]]:
+def _run(
+    app: AppContext, directory_id: str | None, work: Any, *, skip: Collection[str] = ()
+) -> tuple[list[Any], list[ConnectorError]]:
     """Run ``work(connector, id)`` for each selected directory; keep going past a failing one.
 
     Returns the results (a failed directory's as ``{"directory_id", "error"}``) and the errors.
@@ -43,6 +46,8 @@ def _run(app: AppContext, directory_id: str | None, work: Any) -> tuple[list[Any
     results: list[Any] = []
     errors: list[ConnectorError] = []
     for current in connector.directory_ids(directory_id):
+        if current in skip:
+            continue
         try:
             results.append(work(connector, current))
             continue
@@ -211,15 +216,22 @@ def sync(
 ) -> None:
     """Read, plan, guard and apply: bring the store in step with each directory."""
     connector = app.connector(only=directory_id)
+    disabled = [d for d in connector.directory_ids(directory_id) if d in connector.disabled]
+    for current in disabled:
+        log.warning(
+            "%s: disabled (`idp-connector directories enable %s` turns it on): skipped", current, current
+        )
     with progress_reporter() as progress:
         connector.progress = progress
         results, errors = _run(
             app,
             directory_id,
             lambda c, d: c.sync(d, dry_run=dry_run, force=force, full=full, wait=wait, whole=whole),
+            skip=disabled,
         )
     if as_json:
-        emit_json({"version": 1, "dry_run": dry_run, "directories": [as_dict(r) for r in results]})
+        document = {"version": 1, "dry_run": dry_run, "directories": [as_dict(r) for r in results]}
+        emit_json({**document, "disabled": disabled} if disabled else document)
     else:
         print_sync(results)
     open_conflicts = None

@@ -14,6 +14,7 @@ import click
 
 from connector import __version__
 from connector.cli import directory_commands as cli_run
+from connector.cli import registry_commands as cli_registry
 from connector.cli import store_commands as cli_store
 from connector.cli.common import ORG_ENV
 from connector.cli.common import AppContext
@@ -75,6 +76,10 @@ for _command in (
     cli_store.billing,
     cli_store.runs,
     cli_store.db,
+    cli_registry.config_group,
+    cli_registry.orgs,
+    cli_registry.directories,
+    cli_registry.secrets,
     cli_demo.demo,
 ):
     cli.add_command(_command)

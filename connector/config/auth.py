@@ -54,6 +54,9 @@ _METHOD_SECRET = {
     "ssws": "token",
 }
 
+METHOD_SECRET = dict(_METHOD_SECRET)
+"""The secret each auth method needs (``client_secret``, ``private_key``, ``token``)."""
+
 
 def auth_settings(
     check: Checker,

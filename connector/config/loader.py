@@ -88,6 +88,8 @@ class DirectoryConfig:
     settings: ProviderSettings
     domains: tuple[str, ...] | None = None
     """The verified domains this directory manages (``domains``); None when it names none."""
+    table: Mapping[str, Any] = field(default_factory=dict, compare=False, repr=False)
+    """The entry as written (secret references only, never a secret): what ``config apply`` stores."""
 
 
 @dataclass(frozen=True)
@@ -532,7 +534,24 @@ def _directory(
     domains = None
     if "domains" in table:
         domains = check.domains(table["domains"], f"{where}.domains", empty=True)
-    return DirectoryConfig(id=directory_id, provider=provider, settings=settings, domains=domains)
+    return DirectoryConfig(
+        id=directory_id, provider=provider, settings=settings, domains=domains, table=dict(table)
+    )
+
+
+def directory_from_table(
+    table: Mapping[str, Any],
+    *,
+    source: str,
+    base_dir: str | os.PathLike[str] | None = None,
+    env: Mapping[str, str] | None = None,
+    secrets: bool = True,
+) -> DirectoryConfig:
+    """One directory from its table (a ``[[directories]]`` entry's shape), checked as the file's
+    are; errors name ``source``.  Used for the directories a store holds as data."""
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    environ = os.environ if env is None else env
+    return _directory(Checker(source), table, "directory", HttpSettings(), base, environ, secrets)
 
 
 def _http_settings(

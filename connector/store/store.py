@@ -22,6 +22,7 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import InterfaceError
@@ -93,19 +94,23 @@ class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks, Organizat
     # ------------------------------------------------------------------ lifecycle
 
     @classmethod
-    def open(cls, url: str = DEFAULT_URL, *, upgrade: bool = True, org: str = DEFAULT_ORG) -> Store:
+    def open(
+        cls, url: str = DEFAULT_URL, *, upgrade: bool = True, org: str = DEFAULT_ORG, register: bool = True
+    ) -> Store:
         """Connect to ``url`` for organization ``org``; with ``upgrade`` an empty or older
         database is migrated to head (a store from before organizations were data becomes
         ``org``'s), and ``org`` is registered if it is not yet.
 
         Without ``upgrade`` a database that is not at head is refused with a
-        :class:`StoreError` that says to run ``db upgrade``.
+        :class:`StoreError` that says to run ``db upgrade``.  ``register=False`` leaves ``org``
+        unregistered (the operator's commands, which name the organizations they touch).
         """
         store = cls(engines.make_engine(url), org)
         try:
             if upgrade:
                 store.upgrade()
-                store.ensure_organization(org)
+                if register:
+                    store.ensure_organization(org)
             else:
                 store.check_schema()
         except BaseException:
@@ -174,6 +179,11 @@ class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks, Organizat
                 if write:
                     conn.execution_options(**{engines.WRITE: True})
                 with conn.begin():
+                    if write and conn.dialect.name == "postgresql":
+                        # the store revision's trigger bumps this organization's (migration 0006)
+                        conn.execute(
+                            text("SELECT set_config('connector.org', :org, true)"), {"org": self.org}
+                        )
                     yield conn
         except (OperationalError, InterfaceError) as exc:
             raise unreachable(exc) from exc
