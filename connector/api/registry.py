@@ -189,7 +189,11 @@ class Registry:
     ) -> Registry:
         """The registry of the store a configuration file names (no secret of the file is read)."""
         whole = load_config_file(path, env=env, secrets=False)
-        registry = cls(Store.open(whole.store_url, register=False), vault, config=whole)
+        registry = cls(
+            Store.open(whole.store_url, org=whole.organizations[0].org_id, register=False),
+            vault,
+            config=whole,
+        )
         registry._owns_store = True
         return registry
 
@@ -782,7 +786,7 @@ def open_connector(
 
 
 def _stored_organization(whole: ConfigFile, org: str) -> Config:
-    with Store.open(whole.store_url, register=False) as store:
+    with Store.open(whole.store_url, org=whole.organizations[0].org_id, register=False) as store:
         entry = store.organization_entry(org)
         if entry is None:
             raise ConfigError(

@@ -382,9 +382,7 @@ def directories_add(
     secrets: dict[str, str] = {}
     if auth_method and (secret_stdin or secret_env):
         name = secret_name(auth_method)
-        value = (
-            click.get_text_stream("stdin").read() if secret_stdin else os.environ.get(secret_env or "", "")
-        )
+        value = sys.stdin.read() if secret_stdin else os.environ.get(secret_env or "", "")
         if not value.strip():
             where = "stdin" if secret_stdin else f"the environment variable {secret_env}"
             raise usage_error(f"the {name} from {where} is empty")
