@@ -327,10 +327,10 @@ def test_an_organization_only_the_store_holds_runs(config: Path) -> None:
     assert (
         run(config, "orgs", "add", "initech", "--name", "Initech", "--domain", "initech.com").exit_code == 0
     )
+    add = ["directories", "add", "idp", "--provider", "token-people", "--base-url", "https://initech.test"]
     result = run(
-        config, "--org", "initech", "directories", "add", "idp", "--provider", "token-people",
-        "--base-url", "https://initech.test", "--auth-method", "bearer", "--secret-stdin", input="initech-token",
-    )  # fmt: skip
+        config, "--org", "initech", *add, "--auth-method", "bearer", "--secret-stdin", input="initech-token"
+    )
     assert result.exit_code == 0, result.output
     synced = run(config, "--org", "initech", "sync", "--json")
     assert [d["directory_id"] for d in as_json(synced)["directories"]] == ["idp"]
