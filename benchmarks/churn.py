@@ -2,7 +2,8 @@
 
 Of the users picked, one in ten is deactivated and the rest get a new given
 name; of the memberships, half are removed and as many added (a random user
-to a random group it is not in).  The choice is seeded, so two runs change
+to a random group it is not in), the built-in ``Everyone`` left alone (it holds
+every user and refuses edits by hand).  The choice is seeded, so two runs change
 the same objects.
 """
 
@@ -35,7 +36,8 @@ def apply_churn(mock: MockProcess, share: float, seed: int) -> Churn:
     """Change ``share`` of the users and ``share`` of the user memberships; admin calls only."""
     rng = random.Random(seed)
     user_ids = sorted(u["id"] for u in mock.admin("GET", "/users")["users"])
-    groups = sorted(mock.admin("GET", "/groups")["groups"], key=lambda g: g["id"])
+    listed = mock.admin("GET", "/groups")["groups"]
+    groups = sorted((g for g in listed if not g.get("built_in")), key=lambda g: g["id"])
     picked = rng.sample(user_ids, min(len(user_ids), math.ceil(len(user_ids) * share)))
     renamed = deactivated = 0
     for n, user_id in enumerate(picked):

@@ -2,7 +2,8 @@
 
 Every route needs ``Authorization: Bearer <admin token>`` and speaks JSON.
 Errors are ``{"error": <kind>, "detail": <message>}`` with 400 (bad input),
-401 (no or wrong admin token), 404 (unknown id) or 409 (conflict).
+401 (no or wrong admin token), 403 (``unsupported``: an edit a built-in group refuses),
+404 (unknown id) or 409 (conflict).
 ``<id>`` is a user's or group's object id (GUID) or its Okta id.
 ``docs/mock-idp.md`` lists every route with a curl example.  This module holds
 the directory-wide routes (reset, fixture, state) and faults; users, groups
@@ -39,7 +40,7 @@ from mock_idp.state.generator import generate
 blueprint = Blueprint("mock_idp_admin", __name__, url_prefix="/_admin")
 blueprint.register_blueprint(admin_objects.blueprint)
 
-_STATUS_OF_KIND = {"not_found": 404, "conflict": 409, "invalid": 400}
+_STATUS_OF_KIND = {"not_found": 404, "conflict": 409, "invalid": 400, "unsupported": 403}
 
 
 @blueprint.errorhandler(AdminError)

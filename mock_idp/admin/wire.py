@@ -75,7 +75,7 @@ def deleted_user_json(item: DeletedUser) -> dict[str, Any]:
 
 
 def group_json(group: Group) -> dict[str, Any]:
-    """A group with its direct members by object id."""
+    """A group with its direct members by object id, and whether it is built in (Okta's ``Everyone``)."""
     return {
         "id": group.object_id,
         "okta_id": group.okta_id,
@@ -85,6 +85,7 @@ def group_json(group: Group) -> dict[str, Any]:
         "created": group.created.isoformat(),
         "last_updated": group.last_updated.isoformat(),
         "last_membership_updated": group.last_membership_updated.isoformat(),
+        "built_in": group.built_in,
         "members": list(group.user_ids),
         "groups": list(group.group_ids),
     }

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from typing import Any
 
 from mock_idp.okta.filter import Field
+from mock_idp.state.records import Group
 
 _DATE_OPS = frozenset({"eq", "gt", "ge", "lt", "le", "pr"})
 _EQ = frozenset({"eq"})
@@ -88,17 +89,33 @@ def user_search_field(type_id: str) -> Callable[[str], Field[Any] | None]:
 
 _USER_FILTER = _user_filter_fields()
 
+EVERYONE_DESCRIPTION = "All users in your organization"
+"""The ``profile.description`` Okta gives its built-in ``Everyone`` group."""
+
+
+def group_type(group: Group) -> str:
+    """Okta's ``GroupType``: ``BUILT_IN`` for the built-in ``Everyone``, else ``OKTA_GROUP``."""
+    return "BUILT_IN" if group.built_in else "OKTA_GROUP"
+
+
+def group_description(group: Group) -> str | None:
+    """The group's description; a built-in group without one has Okta's ``Everyone`` text."""
+    if group.description is None and group.built_in:
+        return EVERYONE_DESCRIPTION
+    return group.description
+
+
 _GROUP_FILTER: dict[str, Field[Any]] = {
     "id": Field(_attr("okta_id"), _EQ),
-    "type": Field(lambda _group: "OKTA_GROUP", _EQ),
+    "type": Field(group_type, _EQ),
     "lastUpdated": Field(_attr("last_updated"), _DATE_OPS - {"pr"}, date=True),
     "lastMembershipUpdated": Field(_attr("okta_membership_updated"), _DATE_OPS - {"pr"}, date=True),
 }
 _GROUP_SEARCH: dict[str, Field[Any]] = {
     "id": Field(_attr("okta_id"), frozenset({"eq", "sw"})),
-    "type": Field(lambda _group: "OKTA_GROUP", _EQ),
+    "type": Field(group_type, _EQ),
     "profile.name": Field(_attr("name"), frozenset({"eq", "sw", "co"})),
-    "profile.description": Field(_attr("description"), frozenset({"eq", "sw", "co"})),
+    "profile.description": Field(group_description, frozenset({"eq", "sw", "co"})),
     "source.id": Field(lambda _group: None, _EQ),
     "created": Field(_attr("created"), _DATE_OPS, date=True),
     "lastUpdated": Field(_attr("last_updated"), _DATE_OPS, date=True),

@@ -15,6 +15,8 @@ from datetime import timezone
 from typing import Any
 
 from mock_idp.okta.fields import USER_PROFILE
+from mock_idp.okta.fields import group_description
+from mock_idp.okta.fields import group_type
 from mock_idp.state.directory import Directory
 from mock_idp.state.directory import Group
 from mock_idp.state.directory import User
@@ -94,7 +96,8 @@ def user_json(user: User, directory: Directory, host: str, *, full_links: bool =
 
 
 def group_json(group: Group, host: str) -> dict[str, Any]:
-    """An Okta ``Group`` of type ``OKTA_GROUP`` (OKTA-SPEC ``components.schemas.Group``)."""
+    """An Okta ``Group`` (OKTA-SPEC ``components.schemas.Group``): type ``OKTA_GROUP``, or
+    ``BUILT_IN`` for the built-in ``Everyone``, objectClass ``okta:user_group`` either way."""
     href = f"{host}api/v1/groups/{group.okta_id}"
     logo = f"{host}assets/img/logos/groups/odyssey/okta"
     return {
@@ -103,8 +106,8 @@ def group_json(group: Group, host: str) -> dict[str, Any]:
         "lastUpdated": _ts(group.last_updated),
         "lastMembershipUpdated": _ts(group.okta_membership_updated),
         "objectClass": ["okta:user_group"],
-        "type": "OKTA_GROUP",
-        "profile": {"name": group.name, "description": group.description},
+        "type": group_type(group),
+        "profile": {"name": group.name, "description": group_description(group)},
         "_links": {
             "logo": [
                 {"name": "medium", "href": f"{logo}-medium.png", "type": "image/png"},

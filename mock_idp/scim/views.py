@@ -52,7 +52,12 @@ __all__ = ["ScimError", "blueprint", "renderer"]
 
 blueprint = Blueprint("scim", __name__, url_prefix="/scim/v2")
 
-_STATE_ERRORS = {"not_found": (404, None), "conflict": (409, "uniqueness"), "invalid": (400, "invalidValue")}
+_STATE_ERRORS = {
+    "not_found": (404, None),
+    "conflict": (409, "uniqueness"),
+    "invalid": (400, "invalidValue"),
+    "unsupported": (400, "mutability"),  # a built-in group's members, name or existence (RFC 7644 §3.12)
+}
 
 
 @blueprint.errorhandler(ScimError)

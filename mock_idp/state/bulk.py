@@ -41,6 +41,9 @@ class BulkLoad:
         so a bad batch changes nothing.  The indexes are filled and the change
         log gets one ``created`` per object and one ``added`` per membership,
         all at a single timestamp, so per-call overhead is paid once.
+
+        A built-in group arrives empty (it lists no members); every built-in group,
+        loaded or already there, then holds every user, loaded or already there.
         """
         users = list(users)
         groups = list(groups)
@@ -65,10 +68,20 @@ class BulkLoad:
             known_users = user_ids | self.users.keys()
             known_groups = group_ids | self.groups.keys()
             for group in groups:
+                if group.built_in and (group.user_ids or group.group_ids):
+                    raise StateError(
+                        "invalid",
+                        f"bulk load: group {group.name!r} is built in: it holds every user and lists none",
+                    )
                 if not known_users.issuperset(group.user_ids) or not known_groups.issuperset(group.group_ids):
                     raise StateError("invalid", f"bulk load: group {group.name!r} has an unknown member")
                 if group.object_id in group.group_ids:
                     raise StateError("invalid", f"bulk load: group {group.name!r} contains itself")
+            existing_built_in = [g for g in self.groups.values() if g.built_in]
+            for group in groups:
+                if group.built_in:
+                    group.user_ids.update(dict.fromkeys(self.users))
+                    group.user_ids.update(dict.fromkeys(u.object_id for u in users))
             at = self.now()
             log = self.changes
             for user in users:
@@ -86,4 +99,12 @@ class BulkLoad:
                     log.append(ChangeEvent(len(log) + 1, at, "membership", "added", gid, uid, "user"))
                 for cid in group.group_ids:
                     log.append(ChangeEvent(len(log) + 1, at, "membership", "added", gid, cid, "group"))
+            for group in existing_built_in if users else ():  # the loaded users join it
+                gid = group.object_id
+                for user in users:
+                    group.user_ids[user.object_id] = None
+                    log.append(
+                        ChangeEvent(len(log) + 1, at, "membership", "added", gid, user.object_id, "user")
+                    )
+                group.last_membership_updated = at
             self.version += len(users) + len(groups) + 1

@@ -61,7 +61,8 @@ class DeletedItems:
     _users_by_name: dict[str, str]
     user: Callable[[str], User]  # the rest come from Directory
     delete_user: Callable[[str], None]
-    add_member: Callable[..., bool]
+    _add_member: Callable[..., bool]
+    _join_built_in: Callable[[str], None]
     now: Callable[[], datetime]
     _log: Callable[..., None]
 
@@ -88,7 +89,8 @@ class DeletedItems:
 
     def restore_user(self, object_id: str) -> User:
         """Bring a deleted user back with its object id, properties and the direct groups it was
-        in that still exist.  Refused (``conflict``) while another user holds its user name."""
+        in that still exist, and into every built-in group.  Refused (``conflict``) while another
+        user holds its user name."""
         with self.lock:
             item = self.deleted_user(object_id)
             user = item.user
@@ -107,7 +109,8 @@ class DeletedItems:
             self._log(at, "user", "restored", user.object_id)
             for group_id in item.group_ids:
                 if group_id in self.groups:
-                    self.add_member(group_id, user.object_id)
+                    self._add_member(group_id, user.object_id)
+            self._join_built_in(user.object_id)
             return user
 
     def purge_user(self, object_id: str) -> None:

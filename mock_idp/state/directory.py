@@ -219,6 +219,7 @@ class Directory(Memberships, TokenBook, BulkLoad, DeletedItems):
             self._users_by_okta_id[okta_id] = object_id
             self._users_by_name[user_name.lower()] = object_id
             self._log(at, "user", "created", object_id)
+            self._join_built_in(object_id)
             return user
 
     def _upn_for(self, user_name: str, email: str | None, user_type: str) -> str:
@@ -259,7 +260,8 @@ class Directory(Memberships, TokenBook, BulkLoad, DeletedItems):
         return self.update_user(object_id, status=status)
 
     def delete_user(self, object_id: str) -> None:
-        """Remove a user and its memberships (logged as removals, then the deletion).
+        """Remove a user and its memberships, built-in groups' too (logged as removals, then
+        the deletion).
 
         This alone is a delete with no way back (SCIM's); :meth:`soft_delete_user` keeps
         the user in Entra's deleted items."""
@@ -267,7 +269,7 @@ class Directory(Memberships, TokenBook, BulkLoad, DeletedItems):
             user = self.user(object_id)
             for group in self.groups.values():
                 if object_id in group.user_ids:
-                    self.remove_member(group.object_id, object_id)
+                    self._remove_member(group.object_id, object_id)
             at = self.now()
             del self.users[object_id]
             del self._users_by_okta_id[user.okta_id]
@@ -299,7 +301,9 @@ class Directory(Memberships, TokenBook, BulkLoad, DeletedItems):
         okta_id: str | None = None,
         external_id: str | None = None,
         created: datetime | None = None,
+        built_in: bool = False,
     ) -> Group:
+        """Create a group; a ``built_in`` one starts with every user of the directory."""
         if not name:
             raise StateError("invalid", "group name is required")
         with self.lock:
@@ -317,18 +321,26 @@ class Directory(Memberships, TokenBook, BulkLoad, DeletedItems):
                 last_updated=at,
                 last_membership_updated=at,
                 external_id=external_id,
+                built_in=built_in,
             )
             self.groups[object_id] = group
             self._groups_by_okta_id[okta_id] = object_id
             self._log(at, "group", "created", object_id)
+            if built_in:
+                for user_id in list(self.users):
+                    self._add_member(object_id, user_id)
             return group
 
     def update_group(self, object_id: str, **fields: Any) -> Group:
+        """Change some fields of a group.  A built-in group keeps its name and description
+        (Okta modifies profiles of ``OKTA_GROUP`` groups only)."""
         unknown = set(fields) - GROUP_FIELDS
         if unknown:
             raise StateError("invalid", f"unknown group fields: {', '.join(sorted(unknown))}")
         with self.lock:
             group = self.group(object_id)
+            if any(getattr(group, k) != fields[k] for k in ("name", "description") if k in fields):
+                self._refuse_built_in(group, "be renamed or have its description changed")
             at = self.now()
             for name, value in fields.items():
                 setattr(group, name, value)
@@ -338,12 +350,14 @@ class Directory(Memberships, TokenBook, BulkLoad, DeletedItems):
             return group
 
     def delete_group(self, object_id: str) -> None:
-        """Remove a group, its memberships, and its place in parent groups."""
+        """Remove a group, its memberships, and its place in parent groups.  A built-in group
+        cannot be deleted."""
         with self.lock:
             group = self.group(object_id)
+            self._refuse_built_in(group, "be deleted")
             for parent in self.groups.values():
                 if object_id in parent.group_ids:
-                    self.remove_member(parent.object_id, object_id, kind="group")
+                    self._remove_member(parent.object_id, object_id, kind="group")
             at = self.now()
             del self.groups[object_id]
             del self._groups_by_okta_id[group.okta_id]

@@ -30,12 +30,16 @@ def user_to_json(user: User) -> dict[str, Any]:
 
 
 def group_to_json(group: Group, directory: Directory, unique_names: set[str]) -> dict[str, Any]:
-    """A group as fixture JSON: user members by user name, child groups by name (or id if names clash)."""
+    """A group as fixture JSON: user members by user name, child groups by name (or id if names clash);
+    a built-in group is ``"built_in": true`` and lists no members (it holds every user)."""
     out: dict[str, Any] = {"id": group.object_id, "okta_id": group.okta_id, "name": group.name}
     for key in ("description", "external_id"):
         if getattr(group, key) is not None:
             out[key] = getattr(group, key)
     out["created"] = _iso(group.created)
+    if group.built_in:
+        out["built_in"] = True
+        return out
     out["members"] = [directory.users[uid].user_name for uid in group.user_ids]
     children = [directory.groups[cid] for cid in group.group_ids]
     out["groups"] = [c.name if c.name.lower() in unique_names else c.object_id for c in children]

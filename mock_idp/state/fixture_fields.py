@@ -104,6 +104,12 @@ def _okta_id(prefix: str) -> Check:
     return check
 
 
+def _flag(value: Any, path: str) -> bool:
+    if not isinstance(value, bool):
+        raise FixtureError(path, "must be true or false")
+    return value
+
+
 def _refs(value: Any, path: str) -> list[str]:
     if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
         raise FixtureError(path, "must be a list of references (strings)")
@@ -153,6 +159,7 @@ GROUP_SPEC: dict[str, Check] = {
     "description": _opt_text,
     "external_id": _opt_text,
     "created": _time,
+    "built_in": _flag,
     "members": _refs,
     "groups": _refs,
 }

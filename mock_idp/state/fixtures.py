@@ -4,14 +4,16 @@ A fixture is one JSON object (``docs/mock-idp.md`` has a complete example)::
 
     {"tenant": {"id": GUID, "domain": "contoso.onmicrosoft.com", "seed": 0},
      "users": [{"ref": "alice", "user_name": "alice@example.com", "email": ..., "status": "ACTIVE", ...}],
-     "groups": [{"name": "Engineering", "members": ["alice"], "groups": ["Platform"]}],
+     "groups": [{"name": "Engineering", "members": ["alice"], "groups": ["Platform"]},
+                {"name": "Everyone", "built_in": true}],
      "clients": [{"client_id", "dialect", "auth_method", "scopes", "client_secret" | "jwks",
                   "certificates": [PEM, ...] (Entra apps only)}],
      "api_tokens": [{"dialect": "okta" | "scim", "token": "..."}]}
 
 A user is referred to by its ``ref``, ``id``, ``okta_id`` or ``user_name``
 (case-insensitively); a group by its ``ref``, ``id``, ``okta_id`` or
-``name``.  Every key is checked: an error names the item, e.g.
+``name``.  A ``"built_in": true`` group is Okta's ``Everyone``: it holds every user
+by itself, so it lists no ``members`` and no ``groups``.  Every key is checked: an error names the item, e.g.
 ``users[3].status: unknown status 'ACTIV'`` (the checks are in
 :mod:`mock_idp.state.fixture_fields`, the dump in :mod:`mock_idp.state.fixture_dump`).
 """
@@ -147,6 +149,12 @@ def load_fixture(
     group_index = _index(groups, "groups", ("name", "okta_id", "id", "ref"))
     edges: list[tuple[int, int, str]] = []
     for gi, group in enumerate(groups):
+        for key in ("members", "groups"):
+            if group.get("built_in") and group.get(key):
+                raise FixtureError(
+                    f"groups[{gi}].{key}",
+                    f"group {group['name']!r} is built in: its members are every user, so it lists none",
+                )
         for mi, ref in enumerate(group.get("members", [])):
             edges.append((gi, _resolve(user_index, ref, f"groups[{gi}].members[{mi}]", "user"), "user"))
         for ci, ref in enumerate(group.get("groups", [])):
@@ -223,7 +231,8 @@ def add_user_from(directory: Directory, user: Mapping[str, Any]) -> User:
 
 
 def add_group_from(directory: Directory, group: Mapping[str, Any]) -> Group:
-    """Add the group a checked ``GROUP_SPEC`` item describes; its members are added apart."""
+    """Add the group a checked ``GROUP_SPEC`` item describes; its members are added apart
+    (a ``built_in`` group's are every user, from the start)."""
     return directory.add_group(
         group["name"],
         description=group.get("description"),
@@ -231,4 +240,5 @@ def add_group_from(directory: Directory, group: Mapping[str, Any]) -> Group:
         okta_id=group.get("okta_id"),
         external_id=group.get("external_id"),
         created=group.get("created"),
+        built_in=group.get("built_in", False),
     )

@@ -14,7 +14,8 @@ it and the connector must cope:
   (idp-wire-protocols.md §2.7);
 * emails in odd case (``Alice.Smith@Example.COM``), two users sharing one
   email under distinct user names, non-ASCII names (José, Zoë, Łukasz, 山田);
-* about three memberships per user, a few users in very many groups, a few
+* group 0 is Okta's built-in ``Everyone`` (``built_in``), which holds every user;
+* about three memberships per user besides it, a few users in very many groups, a few
   nested groups, and one membership cycle only when ``cycle=True``.
 
 It builds the records itself and hands them to :meth:`Directory.bulk_load`,
@@ -103,8 +104,9 @@ _STATUSES: tuple[tuple[str, int], ...] = (
     ("SUSPENDED", 25),
     ("DEPROVISIONED", 37),
 )
-# groups per user: mean 3 (a user in very many groups is added separately)
-_GROUPS_PER_USER = (0, 1, 1, 2, 2, 3, 3, 3, 3, 4, 4, 5, 6, 5)
+# groups per user besides Everyone: mean 2, so about three with it (a user in very many
+# groups is added separately)
+_GROUPS_PER_USER = (0, 0, 1, 1, 1, 2, 2, 2, 2, 3, 3, 4, 5, 4)
 
 
 def generate(
@@ -126,8 +128,8 @@ def generate(
     """
     if users < 0 or groups < 0:
         raise ValueError("users and groups must not be negative")
-    if cycle and groups < 2:
-        raise ValueError("a membership cycle needs at least two groups")
+    if cycle and groups < 3:
+        raise ValueError("a membership cycle needs at least three groups (Everyone holds no groups)")
     if directory is None:
         directory = Directory(seed=seed, tenant_domain=f"{domain.split('.')[0]}.onmicrosoft.com")
     anchor = now or datetime.now(timezone.utc).replace(hour=0, minute=0, second=0, microsecond=0)
@@ -264,40 +266,43 @@ def _make_groups(rng: random.Random, count: int, anchor: datetime) -> list[Group
             name = f"{name} {index // len(base_names) + 1}"
         created = _when(rng, anchor, 2000)
         updated = min(anchor, created + timedelta(seconds=rng.randrange(1, 300 * 86400)))
+        description = f"All members of {name}" if rng.random() < 0.7 else None
         made.append(
             Group(
                 object_id=_guid(rng),
                 okta_id=_okta_id(rng, "00g"),
                 name=name,
-                description=f"All members of {name}" if rng.random() < 0.7 else None,
+                description=None if index == 0 else description,
                 created=created,
                 last_updated=updated,
                 last_membership_updated=updated,
                 external_id=f"G{index:05d}" if rng.random() < 0.3 else None,
+                built_in=index == 0,
             )
         )
     return made
 
 
 def _assign_members(rng: random.Random, users: list[User], groups: list[Group], cycle: bool) -> None:
-    if not groups:
+    """Random members for every group but the built-in ``Everyone`` (group 0), which
+    :meth:`Directory.bulk_load` fills with every user."""
+    pool = groups[1:]
+    if not pool:
         return
-    # skewed group sizes: group i is picked with weight 1/(i+1), "Everyone" the most
-    cum_weights = list(itertools.accumulate(1.0 / (i + 1) for i in range(len(groups))))
+    # skewed group sizes: the i-th group after Everyone is picked with weight 1/(i+1)
+    cum_weights = list(itertools.accumulate(1.0 / (i + 1) for i in range(len(pool))))
     many = max(1, len(users) // 500)  # users in very many groups
     for index, user in enumerate(users):
         wanted = rng.choice(_GROUPS_PER_USER)
         if index % (len(users) // many or 1) == 3:
-            wanted = min(len(groups), rng.randrange(20, 60))
-        picked = rng.choices(groups, cum_weights=cum_weights, k=wanted) if wanted else ()
+            wanted = min(len(pool), rng.randrange(20, 60))
+        picked = rng.choices(pool, cum_weights=cum_weights, k=wanted) if wanted else ()
         for group in picked:
             group.user_ids[user.object_id] = None
     if len(groups) < 3:
-        if cycle:
-            groups[0].group_ids[groups[1].object_id] = None
-            groups[1].group_ids[groups[0].object_id] = None
         return
-    # a few nested groups; parents come before children, so no cycle unless asked
+    # a few nested groups under groups 1 and after (Everyone holds none); parents come
+    # before children, so no cycle unless asked
     nested = max(2, len(groups) // 50)
     for _ in range(nested):
         parent = rng.randrange(1, len(groups) - 1)

@@ -7,6 +7,14 @@ Every edit also writes Okta System Log events (:mod:`mock_idp.state.system_log`)
 each group whose flattened users it changes, the edited group's ancestors
 included.  It relies on the directory's ``lock``, ``user``, ``group``, ``now``,
 ``_log`` and ``system_log``.
+
+A built-in group (Okta's ``Everyone``) is kept here too: :meth:`Memberships.add_member`,
+:meth:`~Memberships.remove_member` and :meth:`~Memberships.set_members` refuse to edit it
+(``StateError`` ``unsupported``; Okta answers ``E0000060`` "Unsupported operation." when a
+client assigns a user to Everyone), while the directory itself moves users in and out
+of it through the same internal path, with the same change log, System Log events and
+``lastMembershipUpdated`` as any group: :meth:`~Memberships._join_built_in` when a user
+is created or restored, the removal of a deleted user from every group.
 """
 
 from __future__ import annotations
@@ -44,7 +52,43 @@ class Memberships:
 
     def add_member(self, group_id: str, member_id: str, *, kind: Literal["user", "group"] = "user") -> bool:
         """Add a direct member; False when it was already there.  Cycles are allowed
-        (real directories have them; the connector must report them, not loop)."""
+        (real directories have them; the connector must report them, not loop).
+        A built-in group refuses (``StateError`` ``unsupported``)."""
+        with self.lock:
+            self._refuse_built_in(self.group(group_id), "have members added by hand")
+            return self._add_member(group_id, member_id, kind=kind)
+
+    def remove_member(
+        self, group_id: str, member_id: str, *, kind: Literal["user", "group"] = "user"
+    ) -> bool:
+        """Remove a direct member; False when it was not there.  A built-in group refuses."""
+        with self.lock:
+            self._refuse_built_in(self.group(group_id), "have members removed by hand")
+            return self._remove_member(group_id, member_id, kind=kind)
+
+    @staticmethod
+    def _refuse_built_in(group: Group, action: str) -> None:
+        """``StateError`` ``unsupported`` if ``group`` is built in: it cannot ``action``."""
+        if group.built_in:
+            raise StateError(
+                "unsupported",
+                f"group {group.name!r} is built in (its members are every user of the directory):"
+                f" it cannot {action}",
+            )
+
+    def _join_built_in(self, user_id: str) -> None:
+        """Make a new or restored user a member of every built-in group.
+
+        Whether Okta writes ``group.user_membership.add`` for ``Everyone`` when a user is
+        created is not documented; the mock logs it as for any group, so a System Log
+        reader sees every membership the Groups API shows.
+        """
+        with self.lock:
+            for group in [g for g in self.groups.values() if g.built_in]:
+                self._add_member(group.object_id, user_id)
+
+    def _add_member(self, group_id: str, member_id: str, *, kind: Literal["user", "group"] = "user") -> bool:
+        """:meth:`add_member` without the built-in check: the directory's own path."""
         with self.lock:
             group = self.group(group_id)
             if kind == "user":
@@ -65,10 +109,10 @@ class Memberships:
             self._log_events(at, ADD, group_id, member_id, kind, before)
             return True
 
-    def remove_member(
+    def _remove_member(
         self, group_id: str, member_id: str, *, kind: Literal["user", "group"] = "user"
     ) -> bool:
-        """Remove a direct member; False when it was not there."""
+        """:meth:`remove_member` without the built-in check: the directory's own path."""
         with self.lock:
             group = self.group(group_id)
             members = group.user_ids if kind == "user" else group.group_ids
@@ -125,20 +169,23 @@ class Memberships:
         displays: Mapping[str, str] | None = None,
     ) -> None:
         """Make the direct members exactly these (a SCIM PUT of ``members``); ``displays``
-        names members this edit adds (member id -> SCIM ``display``, kept while they stay)."""
+        names members this edit adds (member id -> SCIM ``display``, kept while they stay).
+        A built-in group accepts only the members it has (a PUT that changes nothing)."""
         with self.lock:
             group = self.group(group_id)
             before = {*group.user_ids, *group.group_ids}
             wanted_users = dict.fromkeys(user_ids)
             wanted_groups = dict.fromkeys(group_ids)
+            if wanted_users.keys() != group.user_ids.keys() or wanted_groups.keys() != group.group_ids.keys():
+                self._refuse_built_in(group, "have its members set by hand")
             for uid in [u for u in group.user_ids if u not in wanted_users]:
-                self.remove_member(group_id, uid)
+                self._remove_member(group_id, uid)
             for gid in [g for g in group.group_ids if g not in wanted_groups]:
-                self.remove_member(group_id, gid, kind="group")
+                self._remove_member(group_id, gid, kind="group")
             for uid in wanted_users:
-                self.add_member(group_id, uid)
+                self._add_member(group_id, uid)
             for gid in wanted_groups:
-                self.add_member(group_id, gid, kind="group")
+                self._add_member(group_id, gid, kind="group")
             for member_id, display in (displays or {}).items():
                 if member_id not in before and (member_id in wanted_users or member_id in wanted_groups):
                     group.member_display[member_id] = display

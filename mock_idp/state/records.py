@@ -36,10 +36,10 @@ BASE62 = string.digits + string.ascii_letters  # the alphabet of Okta ids and is
 
 
 class StateError(Exception):
-    """A request the directory refuses (unknown id, duplicate, bad value).
+    """A request the directory refuses (unknown id, duplicate, bad value, built-in group).
 
-    ``kind`` is one of ``not_found``, ``conflict``, ``invalid``; the dialect
-    renders it in its own error shape.
+    ``kind`` is one of ``not_found``, ``conflict``, ``invalid``, ``unsupported`` (an edit
+    a built-in group does not allow); the dialect renders it in its own error shape.
     """
 
     def __init__(self, kind: str, message: str) -> None:
@@ -102,7 +102,13 @@ class User:
 
 @dataclass
 class Group:
-    """One group with its direct members (user and group object ids, in order)."""
+    """One group with its direct members (user and group object ids, in order).
+
+    A ``built_in`` group is Okta's ``Everyone`` (type ``BUILT_IN``): its members are
+    always exactly every user of the directory, it holds no nested groups, and it
+    cannot be deleted, renamed or have members added or removed by hand
+    (:mod:`mock_idp.state.memberships`).
+    """
 
     object_id: str
     okta_id: str
@@ -118,6 +124,7 @@ class Group:
     """SCIM ``members.display`` a client gave a member when adding it (member id -> display),
     kept while the member stays; members without one show their own name."""
     version: int = 1
+    built_in: bool = False
     users_updated: datetime | None = None
     """When the users Okta lists for the group (transitively) last changed, which an edit of a
     nested group below it does too; None: at ``last_membership_updated``."""

@@ -63,7 +63,8 @@ def change_memberships(server: MockIdpServer, *, nested: bool = True) -> int:
     a member to a nested group, which the mock shows in the parent's flattened list too."""
     admin = Admin(server)
     directory = server.directory
-    groups = sorted(directory.groups.values(), key=lambda g: g.okta_id)
+    editable = (g for g in directory.groups.values() if not g.built_in)  # Everyone refuses edits by hand
+    groups = sorted(editable, key=lambda g: g.okta_id)
     users = sorted(directory.users.values(), key=lambda u: u.okta_id)
     touched = set()
     for group in groups[:4]:

@@ -49,7 +49,8 @@ def test_delta_returns_what_the_admin_api_changed():
         leaving = next(iter(groups[1].user_ids))
         admin.call("POST", f"/users/{disabled.object_id}/deactivate", {"status": "SUSPENDED"})
         admin.call("DELETE", f"/users/{deleted.object_id}")
-        admin.call("PATCH", f"/groups/{groups[0].object_id}", {"name": "Renamed group"})
+        renamed = groups[2]  # group 0 is the built-in Everyone, which keeps its name
+        admin.call("PATCH", f"/groups/{renamed.object_id}", {"name": "Renamed group"})
         admin.call("POST", f"/groups/{groups[1].object_id}/members/{member.object_id}")
         admin.call("DELETE", f"/groups/{groups[1].object_id}/members/{leaving}")
 
@@ -58,7 +59,7 @@ def test_delta_returns_what_the_admin_api_changed():
         assert [(u.idp_user_id, u.active) for u in change.users] == [(disabled.object_id, False)]
         assert change.removed_user_ids == (deleted.object_id,)
         assert [(g.idp_group_id, g.name) for g in change.groups if g.name == "Renamed group"] == [
-            (groups[0].object_id, "Renamed group")
+            (renamed.object_id, "Renamed group")
         ]
         added = {(m.group_id, m.member_id, m.kind) for m in change.members_added}
         removed = {(m.group_id, m.member_id) for m in change.members_removed}

@@ -34,7 +34,7 @@ def test_generate_writes_a_loadable_fixture(tmp_path: Path) -> None:
 
 def test_generate_to_stdout_without_credentials() -> None:
     result = CliRunner().invoke(
-        main, ["generate", "--users", "5", "--groups", "2", "--no-credentials", "--cycle"]
+        main, ["generate", "--users", "5", "--groups", "3", "--no-credentials", "--cycle"]
     )
     assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
@@ -50,8 +50,8 @@ def test_generate_to_a_missing_folder_names_the_file(tmp_path: Path) -> None:
 
 
 def test_generate_refuses_an_impossible_cycle() -> None:
-    result = CliRunner().invoke(main, ["generate", "--groups", "1", "--cycle"])
-    assert result.exit_code == 1 and "at least two groups" in result.output
+    result = CliRunner().invoke(main, ["generate", "--groups", "2", "--cycle"])
+    assert result.exit_code == 1 and "at least three groups" in result.output
 
 
 @pytest.mark.parametrize(

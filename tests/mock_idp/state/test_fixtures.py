@@ -62,14 +62,14 @@ def test_round_trip_of_a_generated_directory(directory: Directory) -> None:
 
 def test_members_by_user_name_id_and_okta_id(sample: dict[str, Any]) -> None:
     sample["users"][0].update(id="11111111-2222-4333-8444-555555555555", okta_id="00uAAAAAAAAAAAAAAAAA")
-    sample["groups"][0]["members"] = [
+    sample["groups"][1]["members"] = [
         "11111111-2222-4333-8444-555555555555",
         "00uAAAAAAAAAAAAAAAAA",
         "JOSE.GARCIA@northwind.example",
     ]
     directory = load_fixture(sample)
-    everyone = next(g for g in directory.groups.values() if g.name == "Everyone")
-    assert len(everyone.user_ids) == 2
+    engineering = next(g for g in directory.groups.values() if g.name == "Engineering")
+    assert len(engineering.user_ids) == 2
 
 
 def _broken(sample: dict[str, Any], change: Any) -> dict[str, Any]:

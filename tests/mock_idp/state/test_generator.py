@@ -112,7 +112,7 @@ def test_nested_groups_without_cycle_unless_asked() -> None:
     assert any(g.group_ids for g in plain.groups.values())
     assert not has_cycle(plain)
     assert has_cycle(generate(100, 20, seed=5, now=NOW, cycle=True))
-    assert has_cycle(generate(10, 2, seed=5, now=NOW, cycle=True))
+    assert has_cycle(generate(10, 3, seed=5, now=NOW, cycle=True))  # Everyone is not in it
 
 
 def test_timestamps_are_in_the_past_and_ordered(big: Directory) -> None:
@@ -123,8 +123,8 @@ def test_timestamps_are_in_the_past_and_ordered(big: Directory) -> None:
 def test_bad_arguments() -> None:
     with pytest.raises(ValueError, match="must not be negative"):
         generate(-1, 2)
-    with pytest.raises(ValueError, match="at least two groups"):
-        generate(5, 1, cycle=True)
+    with pytest.raises(ValueError, match="at least three groups"):
+        generate(5, 2, cycle=True)
 
 
 def test_empty_and_group_free_directories() -> None:
