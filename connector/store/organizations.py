@@ -48,6 +48,10 @@ class Organizations:
                         org_id=org_id, name=name or org_id, settings={}, created_at=utcnow()
                     )
                 )
+            r = t.store_revision.c
+            if conn.execute(select(r.org_id).where(r.org_id == org_id)).first() is None:
+                # its own revision row, so a writer can lock it (connector.store.revision)
+                conn.execute(insert(t.store_revision).values(org_id=org_id, revision=0))
         if org_id == self.org:
             self._org_known = True
 

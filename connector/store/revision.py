@@ -30,6 +30,7 @@ from sqlalchemy import update
 
 from connector.store import tables as t
 from connector.store.tenancy import in_directory
+from connector.store.tenancy import org_of
 
 TRACKED: tuple[str, ...] = (
     "organizations",
@@ -45,11 +46,9 @@ TRACKED: tuple[str, ...] = (
 Not ``directories``, ``sync_runs``, ``audit_log`` or the mirror (``idp_*``):
 the connector's own bookkeeping, which a plan does not depend on."""
 
-ROW_ID = 1
-
 
 def read_revision(conn: Connection, *, lock: bool = False) -> int:
-    """The store's current revision.
+    """The current revision of the connection's organization (0 before its first write).
 
     ``lock=True`` on PostgreSQL takes the revision row's lock
     (``SELECT ... FOR UPDATE``): no other writer of a tracked table can
@@ -58,11 +57,11 @@ def read_revision(conn: Connection, *, lock: bool = False) -> int:
     keeps every other writer out, and ``lock`` adds nothing.
     """
     r = t.store_revision.c
-    query = select(r.revision).where(r.id == ROW_ID)
+    query = select(r.revision).where(r.org_id == org_of(conn))
     if lock and conn.dialect.name == "postgresql":
         query = query.with_for_update()
-    value = conn.execute(query).scalar_one()
-    return int(value)
+    value = conn.execute(query).scalar()
+    return int(value or 0)
 
 
 def record_planned(conn: Connection, directory_id: str, revision: int | None, settings: str | None) -> None:
@@ -84,7 +83,7 @@ def record_billing(conn: Connection, directory_id: str, billing: Mapping[str, An
     nothing wrote in between; the condition is checked in the same statement.
     """
     d, r = t.directories.c, t.store_revision.c
-    now = select(r.revision).where(r.id == ROW_ID).scalar_subquery()
+    now = select(r.revision).where(r.org_id == org_of(conn)).scalar_subquery()
     done = conn.execute(
         update(t.directories)
         .where(in_directory(conn, t.directories, directory_id), d.planned_revision == now)

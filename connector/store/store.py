@@ -22,6 +22,7 @@ from sqlalchemy import delete
 from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
+from sqlalchemy import text
 from sqlalchemy import update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.exc import InterfaceError
@@ -178,6 +179,11 @@ class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks, Organizat
                 if write:
                     conn.execution_options(**{engines.WRITE: True})
                 with conn.begin():
+                    if write and conn.dialect.name == "postgresql":
+                        # the store revision's trigger bumps this organization's (migration 0006)
+                        conn.execute(
+                            text("SELECT set_config('connector.org', :org, true)"), {"org": self.org}
+                        )
                     yield conn
         except (OperationalError, InterfaceError) as exc:
             raise unreachable(exc) from exc

@@ -36,7 +36,6 @@ from typing import Any
 from sqlalchemy import JSON
 from sqlalchemy import BigInteger
 from sqlalchemy import Boolean
-from sqlalchemy import CheckConstraint
 from sqlalchemy import Column
 from sqlalchemy import DateTime
 from sqlalchemy import ForeignKey
@@ -126,12 +125,12 @@ directories = Table(
 store_revision = Table(
     "store_revision",
     metadata,
-    Column("id", Integer, primary_key=True, autoincrement=False),
+    Column("org_id", ORG, primary_key=True),
     Column("revision", BigInteger, nullable=False),
-    CheckConstraint("id = 1", name="one_row"),
 )
-"""One row (id 1): a counter that triggers bump on every write to the tables planning reads
-(connector.store.revision.TRACKED); migration 0002 makes the row and the triggers."""
+"""One row per organization: a counter that triggers bump on every write to the tables planning
+reads (connector.store.revision.TRACKED) of that organization; migrations 0002 and 0006 make the
+triggers."""
 
 
 def _directory() -> ForeignKeyConstraint:

@@ -29,13 +29,14 @@ BASE_ROWS = [
     "VALUES ('default', 'd', 'okta', false, :now)",
     "INSERT INTO accounts (org_id, account_id, email, status, origin, created_at, updated_at) "
     "VALUES ('default', 'a0', 'a0@example.com', 'active', 'sync', :now, :now)",
-    "INSERT INTO groups (org_id, group_id, name, adopted, created_at) VALUES ('default', 'g0', 'zero', false, :now)",
+    "INSERT INTO groups (org_id, group_id, name, adopted, created_at) "
+    "VALUES ('default', 'g0', 'zero', false, :now)",
 ]
 WRITES: dict[str, tuple[str, str, str]] = {
-    "organizations": (
-        "INSERT INTO organizations (org_id, name, settings, created_at) VALUES ('acme', 'acme', '{}', :now)",
-        "UPDATE organizations SET name = 'acme2' WHERE org_id = 'acme'",
-        "DELETE FROM organizations WHERE org_id = 'acme'",
+    "organizations": (  # its own row: another organization's row moves that one's revision
+        "UPDATE organizations SET name = 'one' WHERE org_id = 'default'",
+        "UPDATE organizations SET name = 'two' WHERE org_id = 'default'",
+        "UPDATE organizations SET settings = '{}' WHERE org_id = 'default'",
     ),
     "verified_domains": (
         "INSERT INTO verified_domains (domain, org_id) VALUES ('example.com', 'default')",
@@ -54,18 +55,21 @@ WRITES: dict[str, tuple[str, str, str]] = {
         "DELETE FROM accounts WHERE account_id = 'a1'",
     ),
     "links": (
-        "INSERT INTO links (org_id, directory_id, idp_user_id, account_id, missing_count, idp_active, linked_at) "
+        "INSERT INTO links "
+        "(org_id, directory_id, idp_user_id, account_id, missing_count, idp_active, linked_at) "
         "VALUES ('default', 'd', 'u0', 'a0', 0, true, :now)",
         "UPDATE links SET missing_count = 1 WHERE idp_user_id = 'u0'",
         "DELETE FROM links WHERE idp_user_id = 'u0'",
     ),
     "groups": (
-        "INSERT INTO groups (org_id, group_id, name, adopted, created_at) VALUES ('default', 'g1', 'one', false, :now)",
+        "INSERT INTO groups (org_id, group_id, name, adopted, created_at) "
+        "VALUES ('default', 'g1', 'one', false, :now)",
         "UPDATE groups SET name = 'uno' WHERE group_id = 'g1'",
         "DELETE FROM groups WHERE group_id = 'g1'",
     ),
     "memberships": (
-        "INSERT INTO memberships (org_id, group_id, account_id, source, added_at) VALUES ('default', 'g0', 'a0', 'local', :now)",
+        "INSERT INTO memberships (org_id, group_id, account_id, source, added_at) "
+        "VALUES ('default', 'g0', 'a0', 'local', :now)",
         "UPDATE memberships SET added_at = :now WHERE group_id = 'g0'",
         "DELETE FROM memberships WHERE group_id = 'g0'",
     ),
@@ -79,7 +83,8 @@ UNTRACKED_WRITES: dict[str, tuple[str, str, str]] = {
         "DELETE FROM directories WHERE directory_id = 'd2'",
     ),
     "sync_runs": (
-        "INSERT INTO sync_runs (org_id, run_id, directory_id, kind, dry_run, started_at, outcome, counts, detail) "
+        "INSERT INTO sync_runs "
+        "(org_id, run_id, directory_id, kind, dry_run, started_at, outcome, counts, detail) "
         "VALUES ('default', 1, 'd', 'sync', false, :now, 'running', '{}', '')",
         "UPDATE sync_runs SET outcome = 'ok' WHERE run_id = 1",
         "DELETE FROM sync_runs WHERE run_id = 1",
@@ -98,12 +103,14 @@ UNTRACKED_WRITES: dict[str, tuple[str, str, str]] = {
         "DELETE FROM idp_users WHERE idp_user_id = 'u9'",
     ),
     "idp_groups": (
-        "INSERT INTO idp_groups (org_id, directory_id, idp_group_id, name) VALUES ('default', 'd', 'ig9', 'nine')",
+        "INSERT INTO idp_groups (org_id, directory_id, idp_group_id, name) "
+        "VALUES ('default', 'd', 'ig9', 'nine')",
         "UPDATE idp_groups SET name = 'nueve' WHERE idp_group_id = 'ig9'",
         "DELETE FROM idp_groups WHERE idp_group_id = 'ig9'",
     ),
     "idp_members": (
-        "INSERT INTO idp_members (org_id, directory_id, group_id, member_id, kind) VALUES ('default', 'd', 'ig9', 'u9', 'user')",
+        "INSERT INTO idp_members (org_id, directory_id, group_id, member_id, kind) "
+        "VALUES ('default', 'd', 'ig9', 'u9', 'user')",
         "UPDATE idp_members SET kind = 'group' WHERE member_id = 'u9'",
         "DELETE FROM idp_members WHERE member_id = 'u9'",
     ),
@@ -131,12 +138,12 @@ def seeded(store: Store) -> Store:
 def test_a_new_store_is_at_revision_zero_with_one_row(store: Store) -> None:
     assert revision(store) == 0
     with store.transaction(write=False) as conn:
-        assert conn.execute(select(t.store_revision)).all() == [(1, 0)]
+        assert conn.execute(select(t.store_revision)).all() == [("default", 0)]
 
 
 def test_the_tracked_tables_are_the_ones_the_migration_triggers() -> None:
-    migration = importlib.import_module("connector.store.migrations.versions.0005_organizations")
-    assert migration.TRACKED_AFTER == TRACKED
+    migration = importlib.import_module("connector.store.migrations.versions.0006_revision_per_organization")
+    assert migration.TRACKED == TRACKED
     assert set(TRACKED) == {
         "organizations",
         "verified_domains",
@@ -175,7 +182,8 @@ def test_sqlite_bumps_per_row_and_postgresql_once_per_transaction(store: Store) 
     before = revision(store)
     run(
         store,
-        "INSERT INTO verified_domains (domain, org_id) VALUES ('a.com', 'default'), ('b.com', 'default'), ('c.com', 'default')",
+        "INSERT INTO verified_domains (domain, org_id) "
+        "VALUES ('a.com', 'default'), ('b.com', 'default'), ('c.com', 'default')",
     )
     assert revision(store) == before + (1 if postgresql else 3)
     with store.transaction() as conn:  # psycopg runs an executemany as a statement per row
@@ -260,7 +268,8 @@ def test_the_postgresql_trigger_finds_the_counter_whatever_the_search_path(pg_ur
 def _0001_rows(conn: Connection) -> None:
     """Rows of a store at migration 0001, before organizations were data (no ``org_id``)."""
     for sql in [
-        "INSERT INTO directories (directory_id, provider, synced_before, created_at) VALUES ('d', 'okta', false, :now)",
+        "INSERT INTO directories (directory_id, provider, synced_before, created_at) "
+        "VALUES ('d', 'okta', false, :now)",
         "INSERT INTO accounts (account_id, email, status, origin, created_at, updated_at) "
         "VALUES ('a0', 'a0@example.com', 'active', 'sync', :now, :now)",
         "INSERT INTO groups (group_id, name, adopted, created_at) VALUES ('g0', 'zero', false, :now)",
@@ -308,6 +317,28 @@ def test_a_0001_store_with_data_upgrades_to_revision_zero_and_null_planned_colum
         assert revision(store) == 0
 
 
-def test_only_one_revision_row_can_exist(store: Store) -> None:
-    with pytest.raises(IntegrityError), store.transaction() as conn:
-        conn.execute(text("INSERT INTO store_revision (id, revision) VALUES (2, 0)"))
+def test_each_organization_has_its_own_revision(store: Store) -> None:
+    acme = store.for_org("acme")
+    acme.ensure_organization("acme")
+    default_before, acme_before = revision(store), revision(acme)
+    acme.set_verified_domains(["acme.example"])
+    acme.add_account("pat@acme.example")
+    assert revision(acme) > acme_before
+    assert revision(store) == default_before  # a write in acme leaves the default organization's
+    acme_now = revision(acme)
+    store.set_verified_domains(["example.com"])
+    assert revision(store) == default_before + 1
+    assert revision(acme) == acme_now
+
+
+def test_a_write_from_outside_the_connector_moves_what_it_may_have_touched(store: Store) -> None:
+    """A writer that names no organization (the product, a DBA): SQLite bumps the rows' own
+    organization; PostgreSQL, whose statement triggers see no rows, bumps every organization's."""
+    acme = store.for_org("acme")
+    acme.ensure_organization("acme")
+    default_before, acme_before = revision(store), revision(acme)
+    with store.engine.begin() as conn:
+        conn.execute(text("INSERT INTO verified_domains (domain, org_id) VALUES ('x.example', 'default')"))
+    assert revision(store) == default_before + 1
+    moved = 1 if store.engine.dialect.name == "postgresql" else 0
+    assert revision(acme) == acme_before + moved
