@@ -219,3 +219,28 @@ def test_serve_writes_a_connector_config_that_works_as_the_readme_says(
         "mock-okta", "mock-entra", "mock-scim"
     ]  # fmt: skip
     assert served.stop()[0] == 0
+
+
+@pytest.mark.e2e
+def test_the_mock_example_syncs_and_bills_as_its_comments_say(serve: list[Served], tmp_path: Path) -> None:
+    """examples/mock.toml against `mock-idp serve` (seed 0), its credentials exported from the banner."""
+    from click.testing import CliRunner
+
+    from connector.cli.main import cli as connector_cli
+
+    served = Served()
+    serve.append(served)
+    example = (Path(__file__).resolve().parents[2] / "examples" / "mock.toml").read_text()
+    config = tmp_path / "mock.toml"
+    config.write_text(example.replace("http://127.0.0.1:8000", served.url))
+    env = {
+        "MOCK_OKTA_TOKEN": served.value("SSWS token"),
+        "MOCK_GRAPH_SECRET": served.value("secret"),
+        "MOCK_SCIM_TOKEN": served.value("bearer token"),
+    }
+    synced = CliRunner(env=env).invoke(connector_cli, ["--config", str(config), "-q", "sync", "--json"])
+    assert synced.exit_code == 0, synced.output
+    okta, entra, scim = json.loads(synced.stdout)["directories"]
+    assert okta["directory_id"] == "mock-okta" and okta["counts"]["create_account"] > 20  # example.com staff
+    assert okta["billing_after"]["billable"] > 0
+    assert served.stop()[0] == 0
