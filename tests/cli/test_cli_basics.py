@@ -34,6 +34,15 @@ def test_help_lists_every_command(runner):
         assert f"  {name} " in result.output
 
 
+def test_demo_help_says_what_the_demo_does(runner):
+    """Two organizations, each with its own mock, in one store (README, the demo)."""
+    result = runner.invoke(cli, ["demo", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    text = " ".join(result.output.split())
+    assert "Two organizations" in text and "acme" in text and "globex" in text
+    assert "Users in each mock" in text
+
+
 def test_missing_config_exits_2(runner, tmp_path):
     result = runner.invoke(cli, ["--config", str(tmp_path / "none.toml"), "billing"])
     assert result.exit_code == 2

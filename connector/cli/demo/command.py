@@ -21,12 +21,13 @@ import click
     default=60,
     show_default=True,
     type=click.IntRange(min=12, max=100_000),
-    help="Users in the mock.",
+    help="Users in each mock.",
 )
 def demo(folder: str, users: int) -> None:
-    """Start a mock IdP, then review and sync it as Okta, Entra ID and SCIM; print what happened.
+    """Two organizations in one store, each with its own mock IdP: review, sync and bill each.
 
-    Run it twice: the second sync changes nothing.
+    acme is synced as Okta; globex as Entra ID and SCIM, with one of acme's people a guest there
+    (two accounts, billed by acme alone).  Run it twice: the second sync changes nothing.
     """
     from connector.cli.demo.showcase import run_demo
 
