@@ -8,7 +8,7 @@
     with Registry.from_file("connector.toml") as registry:
         plan = registry.plan_apply(prune=False)      # what the file would change in the store
         registry.apply(plan)
-        registry.add_directory("acme", DirectorySpec(...), secret="...")   # sealed, then stored
+        registry.add_directory("acme", DirectorySpec(...), secrets={"token": "..."})   # sealed, stored
         registry.rotate_secrets()
 
 Precedence: the configuration file wins.  A directory the file declares always runs as the file
