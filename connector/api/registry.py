@@ -322,6 +322,9 @@ class Registry:
         for directory_id in sorted({*stored, *in_file}):
             if directory_id in stored:
                 row = self._directory_view(stored[directory_id])
+                if directory_id in in_file:  # the file wins: it runs from there
+                    row["provider"] = in_file[directory_id].provider
+                    row["base_url"] = in_file[directory_id].settings.base_url
             else:
                 directory = in_file[directory_id]
                 row = {

@@ -252,6 +252,17 @@ def test_a_stored_directory_is_sealed_at_rest_and_runs(config: Path) -> None:
     assert refused.exit_code == 2 and "the file wins" in refused.output
 
 
+def test_a_directory_the_file_declares_is_listed_as_the_file_says(config: Path) -> None:
+    """Synced without `config apply`: the store has a row for it, but it runs from the file."""
+    assert run(config, "--org", "acme", "sync").exit_code == 0
+    listed = as_json(run(config, "--org", "acme", "directories", "list", "--json"))["directories"]
+    assert [(d["directory_id"], d["base_url"], d["runs_from"]) for d in listed] == [
+        ("main", "https://acme.test", "file")
+    ]
+    shown = run(config, "--org", "acme", "directories", "show", "main")
+    assert shown.output.startswith("acme/main: token-people at https://acme.test")
+
+
 def test_rotate_then_remove_the_old_key_still_runs(config: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     assert run(config, "config", "apply", "--yes").exit_code == 0
     assert add_stored(config).exit_code == 0
