@@ -85,15 +85,20 @@ for _command in (
     cli.add_command(_command)
 
 
-def _with_org(command: click.Command) -> None:
-    """Give ``command`` (every leaf of a group) its ``--org`` option."""
+WITHOUT_ORG = {("demo",), ("secrets", "new-key")}
+"""Commands that work for no organization: the demo makes its own; a new key is anyone's."""
+
+
+def _with_org_except(command: click.Command, path: tuple[str, ...]) -> None:
+    """Give ``command`` (every leaf of a group) its ``--org`` option, unless it works for none."""
+    if path in WITHOUT_ORG:
+        return
     if isinstance(command, click.Group):
-        for sub in command.commands.values():
-            _with_org(sub)
+        for name, sub in command.commands.items():
+            _with_org_except(sub, (*path, name))
     else:
         command.params.append(org_option())
 
 
-for _command in cli.commands.values():
-    if _command is not cli_demo.demo:
-        _with_org(_command)
+for _name, _command in cli.commands.items():
+    _with_org_except(_command, (_name,))

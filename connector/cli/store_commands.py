@@ -222,7 +222,8 @@ def _billing_of_every_organization(app: AppContext, as_json: bool) -> None:
         )
         return
     print_table(None, ("organization", "billable"), [(org, report.get("billable")) for org, report in rows])
-    click.echo(f"total billable across {len(rows)} organizations: {total}")
+    organizations = "organization" if len(rows) == 1 else "organizations"
+    click.echo(f"total billable across {len(rows)} {organizations}: {total}")
 
 
 @click.command()

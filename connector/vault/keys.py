@@ -144,7 +144,7 @@ def no_keys_message() -> str:
 
 
 def _make_one() -> str:
-    return f"make a key with: {NEW_KEY_COMMAND}"
+    return f"make a key with: idp-connector secrets new-key (or {NEW_KEY_COMMAND})"
 
 
 def _distinct(keys: Sequence[SecretKey]) -> tuple[SecretKey, ...]:
