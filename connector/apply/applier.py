@@ -129,6 +129,10 @@ def batches(plan: Plan, batch_size: int) -> list[list[Change]]:
     return cut + ([tail] if tail else [])
 
 
+STATISTICS_AFTER = 5000
+"""Changes after which an apply refreshes the database's statistics (``Store.refresh_statistics``)."""
+
+
 def apply_plan(
     store: Store,
     plan: Plan,
@@ -180,6 +184,8 @@ def apply_plan(
         done += len(batch)
         if progress is not None:
             progress("apply", done, total)
+    if total >= STATISTICS_AFTER:
+        store.refresh_statistics()  # the next queries plan with what is there now
     result.seconds = time.perf_counter() - started
     return result
 

@@ -335,3 +335,36 @@ def test_a_repeated_membership_of_a_new_account_is_already_so_not_failed(org: St
     assert result.ok, result.failed
     assert result.applied["add_membership"] == 2 and result.unchanged["add_membership"] == 2
     assert len(org.memberships()) == 2
+
+
+def test_a_large_apply_refreshes_the_planners_statistics(org: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A first sync fills tables the planner knew empty; PostgreSQL then plans the next queries
+    with statistics (it once chose a look-up that turned a re-run from seconds into hours)."""
+    from connector.apply import applier
+    from connector.store.store import STATISTICS_TABLES
+
+    monkeypatch.setattr(applier, "STATISTICS_AFTER", 50)
+    small = apply_plan(org, plan(*(create(n) for n in range(10))))
+    assert small.ok
+    analyzed = _analyzed(org)
+    big = apply_plan(org, plan(*(create(n) for n in range(10, 70))))
+    assert big.ok
+    if org.engine.dialect.name == "postgresql":
+        assert analyzed == set()
+        assert _analyzed(org) == set(STATISTICS_TABLES)
+
+
+def _analyzed(store: Store) -> set[str]:
+    """The tables of the store's schema PostgreSQL has analyzed by hand (none on SQLite)."""
+    if store.engine.dialect.name != "postgresql":
+        return set()
+    from sqlalchemy import text
+
+    with store.engine.connect() as conn:
+        rows = conn.execute(
+            text(
+                "SELECT relname FROM pg_stat_user_tables "
+                "WHERE schemaname = current_schema() AND last_analyze IS NOT NULL"
+            )
+        )
+        return {r[0] for r in rows}
