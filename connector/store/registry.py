@@ -29,6 +29,7 @@ from sqlalchemy import func
 from sqlalchemy import select
 from sqlalchemy import update
 
+from connector.errors import ConfigError
 from connector.errors import StoreError
 from connector.store import tables as t
 from connector.store.tenancy import check_org_id
@@ -45,7 +46,7 @@ _DIRECTORY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 def check_directory_id(directory_id: str) -> str:
     """``directory_id`` when it is usable (the configuration's rule: letters, digits, '.', '_', '-')."""
     if not isinstance(directory_id, str) or not _DIRECTORY_ID.match(directory_id):
-        raise StoreError(
+        raise ConfigError(
             f"{directory_id!r} is not a directory id: use letters, digits, '.', '_' or '-' (at most 64), "
             "starting with a letter or digit, e.g. 'okta-main'"
         )

@@ -16,6 +16,7 @@ from sqlalchemy import Connection
 from sqlalchemy import Table
 from sqlalchemy import and_
 
+from connector.errors import ConfigError
 from connector.errors import StoreError
 
 DEFAULT_ORG = "default"
@@ -38,7 +39,7 @@ def org_of(conn: Connection) -> str:
 def check_org_id(org_id: str) -> str:
     """``org_id`` when it is a slug (lower-case letters, digits and inner hyphens, at most 64)."""
     if not isinstance(org_id, str) or not _SLUG.match(org_id):
-        raise StoreError(
+        raise ConfigError(
             f"{org_id!r} is not an organization id: use lower-case letters, digits and inner hyphens "
             "(at most 64), e.g. 'acme-corp'"
         )

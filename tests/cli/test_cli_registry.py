@@ -215,13 +215,13 @@ def test_a_domain_claimed_by_two_organizations_is_refused_naming_both(config: Pa
 @pytest.mark.parametrize("bad", ["Globex", "glo_bex", "globex-"])
 def test_an_organization_id_that_is_no_slug_is_refused(config: Path, bad: str) -> None:
     result = run(config, "orgs", "add", bad)
-    assert result.exit_code == 6 and "is not an organization id" in result.output
+    assert result.exit_code == 2 and "is not an organization id" in result.output
 
 
 def test_a_directory_id_that_is_no_slug_is_refused(config: Path) -> None:
     assert run(config, "config", "apply", "--yes").exit_code == 0
     result = add_stored(config, "bad id")
-    assert result.exit_code == 6 and "is not a directory id" in result.output
+    assert result.exit_code == 2 and "is not a directory id" in result.output
 
 
 # ---------------------------------------------------------------------- directories as data

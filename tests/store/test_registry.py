@@ -10,6 +10,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 
+from connector.errors import ConfigError
 from connector.errors import StoreError
 from connector.rules.plan import CreateAccount
 from connector.rules.plan import Plan
@@ -53,14 +54,14 @@ def test_an_organization_round_trips(store: Store) -> None:
 
 @pytest.mark.parametrize("bad", ["Acme", "acme_corp", "-acme", "", "a" * 65])
 def test_an_organization_id_is_a_slug(store: Store, bad: str) -> None:
-    with pytest.raises(StoreError, match="is not an organization id"):
+    with pytest.raises(ConfigError, match="is not an organization id"):
         store.save_organization(OrganizationEntry(bad, "x"))
 
 
 @pytest.mark.parametrize("bad", ["okta main", "-okta", "ok/ta", ""])
 def test_a_directory_id_is_checked(store: Store, bad: str) -> None:
     store.save_organization(ACME)
-    with pytest.raises(StoreError, match="is not a directory id"):
+    with pytest.raises(ConfigError, match="is not a directory id"):
         store.save_directory(_okta(directory_id=bad))
 
 
