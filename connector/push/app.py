@@ -1,0 +1,395 @@
+"""The Flask app: ``/scim/v2/<org>/<directory>/`` for every push directory of the store.
+
+Every request is resolved to one organization's push directory (404 otherwise: an unknown
+organization or directory, a pull or disabled one), then authenticated with that directory's
+token (401, and nothing learned, otherwise).  Reads answer from the directory's mirror; writes
+are edits (:mod:`connector.push.edits`) run through the rules (:mod:`connector.push.changes`).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from typing import Any
+
+from flask import Blueprint
+from flask import Flask
+from flask import Response
+from flask import g
+from flask import request
+from pydantic import ValidationError
+from scim2_models import Context
+from scim2_models import Group
+from scim2_models import SCIMException
+from scim2_models import ScimFilter
+from werkzeug.exceptions import HTTPException
+
+from connector.errors import ConnectorError
+from connector.model import DirectoryView
+from connector.push import edits
+from connector.push.auth import TokenCheck
+from connector.push.auth import bearer_token
+from connector.push.auth import default_token_check
+from connector.push.bodies import apply_patch
+from connector.push.bodies import read_resource
+from connector.push.bodies import scim_error
+from connector.push.changes import Edit
+from connector.push.changes import run_request
+from connector.push.discovery import resource_types
+from connector.push.discovery import schemas
+from connector.push.discovery import service_provider_config
+from connector.push.errors import SCIM_MEDIA_TYPE
+from connector.push.errors import ScimError
+from connector.push.errors import not_found
+from connector.push.paging import list_response
+from connector.push.resources import ScimUser
+from connector.push.resources import group_body
+from connector.push.resources import group_model
+from connector.push.resources import idp_group
+from connector.push.resources import idp_user
+from connector.push.resources import user_body
+from connector.push.resources import user_model
+from connector.store import Store
+
+MAX_BODY_BYTES = 2 * 1024 * 1024
+"""The largest request body, refused with 413 before it is read (a 1,000-member PATCH is ~100 kB)."""
+
+scim = Blueprint("scim", __name__, url_prefix="/scim/v2/<org>/<directory>")
+
+
+def _json(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(json.dumps(body), status=status, mimetype=SCIM_MEDIA_TYPE, headers=headers)
+
+
+def _error(exc: ScimError) -> Response:
+    headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if exc.status == 401 else None
+    return _json(exc.body(), exc.status, headers)
+
+
+def _base() -> str:
+    return f"{request.host_url.rstrip('/')}/scim/v2/{g.org}/{g.directory}"
+
+
+def _body() -> Any:
+    try:
+        return json.loads(request.get_data(cache=False) or b"null")
+    except ValueError:
+        raise ScimError(400, "the body is not JSON", "invalidSyntax") from None
+
+
+@scim.url_value_preprocessor
+def _resolve(endpoint: str | None, values: dict[str, Any] | None) -> None:
+    assert values is not None
+    g.org = values.pop("org")
+    g.directory = values.pop("directory")
+
+
+@scim.before_request
+def _authenticate() -> Response | None:
+    app_store: Store = scim_state().store
+    try:
+        store = app_store.for_org(g.org)
+        entry = store.directory_entry(g.org, g.directory)
+    except ConnectorError:
+        entry = None
+    if entry is None or entry.mode != "push" or entry.disabled:
+        return _error(not_found("directory"))
+    token = bearer_token(request.headers.get("Authorization"))
+    if token is None or not scim_state().check(store, g.directory, token):
+        return _error(ScimError(401, "a valid bearer token of this directory is required"))
+    g.store = store
+    g.entry = entry
+    return None
+
+
+class PushState:
+    """What the app's requests share: the store (its engine) and the token check."""
+
+    def __init__(self, store: Store, check: TokenCheck) -> None:
+        self.store = store
+        self.check = check
+
+
+def scim_state() -> PushState:
+    from flask import current_app
+
+    state: PushState = current_app.extensions["idp-connector-push"]
+    return state
+
+
+def _mirror() -> DirectoryView:
+    return g.store.mirror(g.directory)
+
+
+def _run(edit: Edit) -> None:
+    """Check the edit against the mirror, then run it through the rules under the lock."""
+    edit(_mirror())  # refused here, no run is recorded
+    report = run_request(g.store, g.entry, edit)
+    if report.outcome == "guard_tripped":
+        raise ScimError(503, f"held by the guard, nothing applied: {report.guard.message}")
+
+
+def _if_match(body: dict[str, Any]) -> None:
+    wanted = request.headers.get("If-Match")
+    if (
+        wanted
+        and wanted.strip() != "*"
+        and body["meta"]["version"] not in {v.strip() for v in wanted.split(",")}
+    ):
+        raise ScimError(412, "the resource changed: its version is not the one in If-Match")
+
+
+def _filtered(model: type, bodies: list[dict[str, Any]], models: list[Any]) -> list[dict[str, Any]]:
+    raw = request.args.get("filter")
+    if not raw:
+        return bodies
+    try:
+        bound = ScimFilter[model](raw)  # type: ignore[valid-type]
+        return [b for b, m in zip(bodies, models, strict=True) if bound.match(m)]
+    except SCIMException as exc:
+        error = scim_error(exc)
+        raise ScimError(400, error.detail, "invalidFilter") from None
+    except ValueError as exc:
+        raise ScimError(400, f"filter: {exc}", "invalidFilter") from None
+
+
+# ------------------------------------------------------------------ discovery
+
+
+@scim.get("/ServiceProviderConfig")
+def get_config() -> Response:
+    return _json(service_provider_config(_base()))
+
+
+@scim.get("/ResourceTypes")
+def get_resource_types() -> Response:
+    found = resource_types(_base())
+    return _json(list_response(found, {"count": str(len(found))}))
+
+
+@scim.get("/ResourceTypes/<name>")
+def get_resource_type(name: str) -> Response:
+    for found in resource_types(_base()):
+        if found["id"] == name:
+            return _json(found)
+    raise not_found(f"ResourceType {name}")
+
+
+@scim.get("/Schemas")
+def get_schemas() -> Response:
+    found = schemas(_base())
+    return _json(list_response(found, {"count": str(len(found))}))
+
+
+@scim.get("/Schemas/<path:urn>")
+def get_schema(urn: str) -> Response:
+    for found in schemas(_base()):
+        if found["id"] == urn:
+            return _json(found)
+    raise not_found(f"Schema {urn}")
+
+
+# ------------------------------------------------------------------ users
+
+
+def _user_location(user_id: str) -> str:
+    return f"{_base()}/Users/{user_id}"
+
+
+def _user_answer(user_id: str, status: int = 200) -> Response:
+    user = _mirror().users.get(user_id)
+    if user is None:
+        raise not_found(f"User {user_id}")
+    body = user_body(user, _user_location(user_id))
+    headers = {"ETag": body["meta"]["version"]}
+    if status == 201:
+        headers["Location"] = body["meta"]["location"]
+    return _json(body, status, headers)
+
+
+@scim.get("/Users")
+def list_users() -> Response:
+    users = sorted(_mirror().users.values(), key=lambda u: u.idp_user_id)
+    bodies = [user_body(u, _user_location(u.idp_user_id)) for u in users]
+    found = _filtered(ScimUser, bodies, [user_model(u) for u in users])
+    return _json(list_response(found, request.args))
+
+
+@scim.get("/Users/<user_id>")
+def get_user(user_id: str) -> Response:
+    return _user_answer(user_id)
+
+
+@scim.post("/Users")
+def create_user() -> Response:
+    model = read_resource(ScimUser, _body(), Context.RESOURCE_CREATION_REQUEST)
+    user = idp_user(model, str(uuid.uuid4()))
+    _run(edits.write_user(lambda view: user, exists=False))
+    return _user_answer(user.idp_user_id, 201)
+
+
+@scim.put("/Users/<user_id>")
+def replace_user(user_id: str) -> Response:
+    current = _mirror().users.get(user_id)
+    if current is None:
+        raise not_found(f"User {user_id}")
+    _if_match(user_body(current, _user_location(user_id)))
+    model = read_resource(ScimUser, _body(), Context.RESOURCE_REPLACEMENT_REQUEST)
+    user = idp_user(model, user_id)
+    _run(edits.write_user(lambda view: user, exists=True))
+    return _user_answer(user_id)
+
+
+@scim.patch("/Users/<user_id>")
+def patch_user(user_id: str) -> Response:
+    body = _body()
+    current = _mirror().users.get(user_id)
+    if current is None:
+        raise not_found(f"User {user_id}")
+    _if_match(user_body(current, _user_location(user_id)))
+
+    def patched(view: DirectoryView) -> Any:
+        now = view.users.get(user_id)
+        if now is None:
+            raise not_found(f"User {user_id}")
+        return idp_user(apply_patch(ScimUser, user_model(now), body), user_id)
+
+    _run(edits.write_user(patched, exists=True))
+    return _user_answer(user_id)
+
+
+@scim.delete("/Users/<user_id>")
+def delete_user(user_id: str) -> Response:
+    current = _mirror().users.get(user_id)
+    if current is None:
+        raise not_found(f"User {user_id}")
+    _if_match(user_body(current, _user_location(user_id)))
+    _run(edits.delete_user(user_id))
+    return Response(status=204)
+
+
+# ------------------------------------------------------------------ groups
+
+
+def _group_location(group_id: str) -> str:
+    return f"{_base()}/Groups/{group_id}"
+
+
+def _with_members() -> bool:
+    excluded = request.args.get("excludedAttributes", "")
+    return "members" not in {a.strip().lower() for a in excluded.split(",")}
+
+
+def _group_answer(group_id: str, status: int = 200) -> Response:
+    view = _mirror()
+    group = view.groups.get(group_id)
+    if group is None:
+        raise not_found(f"Group {group_id}")
+    members = view.members.get(group_id, ())
+    body = group_body(group, members, _group_location(group_id), with_members=_with_members())
+    headers = {"ETag": group_body(group, members, "")["meta"]["version"]}
+    if status == 201:
+        headers["Location"] = body["meta"]["location"]
+    return _json(body, status, headers)
+
+
+def _group_version(view: DirectoryView, group_id: str) -> dict[str, Any]:
+    group = view.groups.get(group_id)
+    if group is None:
+        raise not_found(f"Group {group_id}")
+    return group_body(group, view.members.get(group_id, ()), "")
+
+
+@scim.get("/Groups")
+def list_groups() -> Response:
+    view = _mirror()
+    groups = sorted(view.groups.values(), key=lambda x: x.idp_group_id)
+    members = {x.idp_group_id: view.members.get(x.idp_group_id, ()) for x in groups}
+    keep = _with_members()
+    bodies = [
+        group_body(x, members[x.idp_group_id], _group_location(x.idp_group_id), with_members=keep)
+        for x in groups
+    ]
+    found = _filtered(Group, bodies, [group_model(x, members[x.idp_group_id]) for x in groups])
+    return _json(list_response(found, request.args))
+
+
+@scim.get("/Groups/<group_id>")
+def get_group(group_id: str) -> Response:
+    return _group_answer(group_id)
+
+
+@scim.post("/Groups")
+def create_group() -> Response:
+    model = read_resource(Group, _body(), Context.RESOURCE_CREATION_REQUEST)
+    group_id = str(uuid.uuid4())
+    _run(edits.write_group(lambda view: idp_group(model, group_id, set(view.groups)), exists=False))
+    return _group_answer(group_id, 201)
+
+
+@scim.put("/Groups/<group_id>")
+def replace_group(group_id: str) -> Response:
+    _if_match(_group_version(_mirror(), group_id))
+    model = read_resource(Group, _body(), Context.RESOURCE_REPLACEMENT_REQUEST)
+    _run(edits.write_group(lambda view: idp_group(model, group_id, set(view.groups)), exists=True))
+    return _group_answer(group_id)
+
+
+@scim.patch("/Groups/<group_id>")
+def patch_group(group_id: str) -> Response:
+    body = _body()
+    _if_match(_group_version(_mirror(), group_id))
+
+    def patched(view: DirectoryView) -> Any:
+        group = view.groups.get(group_id)
+        if group is None:
+            raise not_found(f"Group {group_id}")
+        model = apply_patch(Group, group_model(group, view.members.get(group_id, ())), body)
+        return idp_group(model, group_id, set(view.groups))
+
+    _run(edits.write_group(patched, exists=True))
+    return _group_answer(group_id)
+
+
+@scim.delete("/Groups/<group_id>")
+def delete_group(group_id: str) -> Response:
+    _if_match(_group_version(_mirror(), group_id))
+    _run(edits.delete_group(group_id))
+    return Response(status=204)
+
+
+# ------------------------------------------------------------------ the app
+
+
+def create_app(
+    store: str | Store, *, token_check: TokenCheck | None = None, max_body_bytes: int = MAX_BODY_BYTES
+) -> Flask:
+    """The push service over ``store`` (a URL, opened and migrated here, or an open Store).
+
+    ``token_check`` decides whether a bearer token opens a directory (default:
+    :func:`~connector.push.auth.default_token_check`).  Bodies above ``max_body_bytes`` are
+    refused with 413 before they are read.
+    """
+    opened = Store.open(store) if isinstance(store, str) else store
+    app = Flask("connector.push")
+    app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
+    app.extensions["idp-connector-push"] = PushState(opened, token_check or default_token_check())
+    app.register_blueprint(scim)
+
+    @app.errorhandler(ScimError)
+    def _scim_error(exc: ScimError) -> Response:
+        return _error(exc)
+
+    @app.errorhandler(ValidationError)
+    def _invalid(exc: ValidationError) -> Response:
+        return _error(scim_error(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http(exc: HTTPException) -> Response:
+        status = exc.code or 500
+        detail = (
+            "the body is larger than this service takes" if status == 413 else exc.description or exc.name
+        )
+        return _error(ScimError(status, str(detail)))
+
+    return app
