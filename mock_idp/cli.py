@@ -277,3 +277,107 @@ def generate_command(
         click.echo(f"wrote {out}: {users} users, {groups} groups", err=True)
     else:
         click.echo(text, nl=False)
+
+
+@main.command("push")
+@click.option(
+    "--as", "vendor", required=True, type=click.Choice(["okta", "entra"]), help="Whose engine to act as."
+)
+@click.option("--to", "url", required=True, help="The SCIM service's base URL (…/scim/v2).")
+@click.option("--token", envvar="MOCK_IDP_PUSH_TOKEN", required=True, help="The service's bearer token.")
+@click.option(
+    "--state",
+    "state_file",
+    type=click.Path(dir_okay=False),
+    help="JSON file of what was pushed (mock id -> SCIM id); a later push with it is incremental.",
+)
+@click.option(
+    "--from", "mock_url", metavar="MOCK_URL", help="Push the directory of a running mock-idp serve."
+)
+@click.option(
+    "--admin-token", envvar="MOCK_IDP_ADMIN_TOKEN", help="The running mock's admin token (with --from)."
+)
+@click.option("--fixture", metavar="FILE|sample", help="Push this fixture instead (or 'sample').")
+@click.option(
+    "--users", type=click.IntRange(0), help="Push a generated directory of this many users (default 50)."
+)
+@click.option("--groups", type=click.IntRange(0), help="... and this many groups (default 8).")
+@click.option("--seed", default=0, show_default=True, type=int, help="Seed of the generated directory.")
+@click.option(
+    "--entra-compliant/--no-entra-compliant",
+    default=False,
+    show_default=True,
+    help="Entra with the aadOptscim062020 flag (RFC-compliant PATCH).",
+)
+@click.option(
+    "--match",
+    default="userName",
+    show_default=True,
+    type=click.Choice(["userName", "externalId"]),
+    help="Entra's matching attribute.",
+)
+@click.option(
+    "--max-wait", default=30.0, show_default=True, type=click.FloatRange(0), help="Cap of a retry wait (s)."
+)
+@click.option("--json", "as_json", is_flag=True, help="Print the report as JSON.")
+def push_command(
+    vendor: str,
+    url: str,
+    token: str,
+    state_file: str | None,
+    mock_url: str | None,
+    admin_token: str | None,
+    fixture: str | None,
+    users: int | None,
+    groups: int | None,
+    seed: int,
+    entra_compliant: bool,
+    match: str,
+    max_wait: float,
+    as_json: bool,
+) -> None:
+    """Replay the directory into a SCIM 2.0 service as Okta's or Entra's provisioning would.
+
+    Exits 1 when a request failed for good (the report lists it; the next push retries it).
+    """
+    from mock_idp.push.record import PushRecord
+    from mock_idp.push.record import RecordError
+    from mock_idp.push.record import load_record
+    from mock_idp.push.record import save_record
+    from mock_idp.push.run import make_dialect
+    from mock_idp.push.run import push
+    from mock_idp.push.source import AdminReadError
+    from mock_idp.push.source import from_admin
+    from mock_idp.push.source import from_directory
+
+    if mock_url and (fixture or users is not None or groups is not None):
+        raise click.UsageError("give either --from or --fixture/--users/--groups, not both")
+    try:
+        record = load_record(Path(state_file), vendor, url) if state_file else PushRecord(vendor, url)
+    except RecordError as exc:
+        raise click.ClickException(str(exc)) from None
+    if mock_url:
+        if not admin_token:
+            raise click.UsageError("--from needs --admin-token (or MOCK_IDP_ADMIN_TOKEN)")
+        try:
+            snapshot = from_admin(mock_url, admin_token)
+        except AdminReadError as exc:
+            raise click.ClickException(f"reading {mock_url}: {exc}") from None
+    else:
+        snapshot = from_directory(_directory(fixture, users, groups, seed))
+    dialect = make_dialect(vendor, url, token, compliant=entra_compliant, match=match, max_wait=max_wait)
+    report = push(snapshot, record, dialect)
+    if state_file:
+        save_record(Path(state_file), record)
+    if as_json:
+        click.echo(json.dumps({"as": vendor, "to": url, **report.to_json()}, indent=1))
+    else:
+        sent = ", ".join(f"{n} {m}" for m, n in sorted(report.requests.items())) or "nothing"
+        done = ", ".join(f"{n} {a}" for a, n in sorted(report.actions.items()) if n) or "no changes"
+        click.echo(f"pushed as {vendor} to {url}: {done}; requests: {sent}; retries: {report.retries}")
+        for failure in report.failures:
+            click.echo(
+                f"  failed: {failure.method} {failure.path} -> {failure.status} {failure.body}", err=True
+            )
+    if report.failures:
+        raise SystemExit(1)
