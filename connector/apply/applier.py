@@ -130,7 +130,11 @@ def batches(plan: Plan, batch_size: int) -> list[list[Change]]:
 
 
 STATISTICS_AFTER = 5000
-"""Changes after which an apply refreshes the database's statistics (``Store.refresh_statistics``)."""
+"""Changes after which an apply refreshes the database's statistics (``Store.refresh_statistics``),
+and again each time the changes applied grow tenfold, and once at the end: a first sync fills
+tables the planner knows empty, and every key of a table scoped by organization begins with
+``org_id``, which without statistics looks as selective as the column after it (PostgreSQL then
+walked a whole organization's memberships for each batch's look-up by account)."""
 
 
 def apply_plan(
@@ -157,6 +161,7 @@ def apply_plan(
     created: set[str] = set()
     sets_cursor = any(c.action is Action.SET_CURSOR for c in plan.changes)
     watch = RevisionWatch(plan.base_revision) if sets_cursor else None
+    refresh_at, refreshed = STATISTICS_AFTER, 0
     for batch in batches(plan, batch_size):
         with store.transaction() as conn:
             if watch is not None:
@@ -184,7 +189,10 @@ def apply_plan(
         done += len(batch)
         if progress is not None:
             progress("apply", done, total)
-    if total >= STATISTICS_AFTER:
+        if done >= refresh_at:  # the tables grew tenfold since the planner last counted them
+            store.refresh_statistics()
+            refreshed, refresh_at = done, refresh_at * 10
+    if total >= STATISTICS_AFTER and refreshed != done:
         store.refresh_statistics()  # the next queries plan with what is there now
     result.seconds = time.perf_counter() - started
     return result
