@@ -25,6 +25,7 @@ from collections.abc import Iterable
 from collections.abc import Mapping
 from dataclasses import dataclass
 from dataclasses import field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,8 @@ from connector.errors import ConnectorError
 from connector.errors import SecretKeyError
 from connector.errors import StoreError
 from connector.store import Store
+from connector.store.push_tokens import DEFAULT_GRACE
+from connector.store.push_tokens import parse_token
 from connector.store.registry import DirectoryEntry
 from connector.store.registry import OrganizationEntry
 from connector.store.registry import check_directory_id
@@ -344,13 +347,16 @@ class Registry:
         return rows
 
     def directory(self, org_id: str, directory_id: str) -> dict[str, Any]:
-        """One directory as data; its secrets by name and sealing key, never their value."""
+        """One directory as data; its secrets by name and sealing key, never their value, and a push
+        directory's working tokens by id and dates (``push_tokens``), never a token or its hash."""
         for row in self.directories(org_id):
             if row["directory_id"] == directory_id:
                 entry = self.store.directory_entry(org_id, directory_id)
                 if entry is not None:
                     row["settings"] = dict(entry.settings or {})
                     row["holds"] = dict(self.store.directory_holdings(org_id, directory_id).counts)
+                    if entry.mode == "push":
+                        row["push_tokens"] = self.push_tokens(org_id, directory_id)
                 return row
         raise StoreError(f"organization {org_id!r} has no directory {directory_id!r}")
 
@@ -495,6 +501,47 @@ class Registry:
             )
         self.store.set_directory_disabled(org_id, directory_id, disabled)
         return self.directory(org_id, directory_id)
+
+    # ------------------------------------------------------------------ push tokens
+
+    def issue_push_token(
+        self,
+        org_id: str,
+        directory_id: str,
+        *,
+        rotate: bool = False,
+        grace: timedelta = DEFAULT_GRACE,
+    ) -> dict[str, Any]:
+        """A new bearer token for push directory ``directory_id`` of ``org_id``.
+
+        The result holds the token (``token``) once: the store keeps only its hash, so show it to
+        the person who configures the IdP and drop it.  ``tokens`` lists the directory's working
+        tokens after the issue (ids and dates).  Without ``rotate`` a directory with a working
+        token is refused; with it the previous tokens work for ``grace`` more
+        (:data:`~connector.store.push_tokens.DEFAULT_GRACE`, 24 hours).  A pull or unknown
+        directory is refused with a :class:`ConfigError`.
+        """
+        check_org_id(org_id)
+        check_directory_id(directory_id)
+        scoped = self.store.for_org(org_id)
+        token = scoped.issue_push_token(directory_id, rotate=rotate, grace=grace)
+        return {
+            "org_id": org_id,
+            "directory_id": directory_id,
+            "token": token,
+            "token_id": parse_token(token),
+            "tokens": [info.to_dict() for info in scoped.push_token_info(directory_id)],
+        }
+
+    def push_tokens(self, org_id: str, directory_id: str) -> list[dict[str, Any]]:
+        """The working tokens of a directory: ids, when issued, when they stop (never a token or hash)."""
+        check_org_id(org_id)
+        return [info.to_dict() for info in self.store.for_org(org_id).push_token_info(directory_id)]
+
+    def revoke_push_tokens(self, org_id: str, directory_id: str) -> int:
+        """Stop every token of a directory at once (no grace); how many there were."""
+        check_org_id(org_id)
+        return self.store.for_org(org_id).revoke_push_tokens(directory_id)
 
     # ------------------------------------------------------------------ config apply
 

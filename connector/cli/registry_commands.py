@@ -2,7 +2,9 @@
 ``directories`` and ``secrets`` (a thin layer over :mod:`connector.api.registry`).
 
 Nothing here prints a secret: a directory's secrets are shown by name and by the fingerprint of
-the key that sealed them.  Deleting needs ``--yes``, or an answer on a terminal.
+the key that sealed them, and a push directory's tokens by id.  The one exception is
+``directories token``, which prints the token it issues, once: the store keeps only its hash.
+Deleting needs ``--yes``, or an answer on a terminal.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import timedelta
 from typing import Any
 
 import click
@@ -24,6 +27,9 @@ from connector.cli.common import pass_app
 from connector.cli.common import usage_error
 from connector.cli.output import emit_json
 from connector.cli.output import print_table
+from connector.cli.output import utc_iso
+from connector.config.checks import Checker
+from connector.config.checks import parse_duration
 from connector.config.records import secret_name
 
 
@@ -317,6 +323,14 @@ def directories_show(app: AppContext, directory_id: str, as_json: bool) -> None:
     if data.get("holds"):
         parts = [f"{n} {k}" for k, n in data["holds"].items() if n]
         click.echo(f"  holds: {', '.join(parts) or 'nothing'}")
+    if "push_tokens" in data:
+        if not data["push_tokens"]:
+            click.echo(f"  push tokens: none (`idp-connector directories token {data['directory_id']}`)")
+        for token in data["push_tokens"]:
+            until = f"until {utc_iso(token['expires_at'])}" if token["expires_at"] else "until rotated"
+            click.echo(
+                f"  push token {token['token_id']}: issued {utc_iso(token['created_at'])}, works {until}"
+            )
 
 
 @directories.command("add")
@@ -437,6 +451,40 @@ def directories_remove(app: AppContext, directory_id: str, force: bool, yes: boo
         emit_json({"version": 1, "removed": data})
     else:
         click.echo(f"removed directory {org_id}/{directory_id}")
+
+
+@directories.command("token")
+@click.argument("directory_id", metavar="ID")
+@click.option("--rotate", is_flag=True, help="Replace the working token; the old one works for --grace more.")
+@click.option(
+    "--grace",
+    metavar="DURATION",
+    default="24h",
+    show_default=True,
+    help="With --rotate: how long the old token keeps working (e.g. 30m, 12h, 2d; 0 stops it now).",
+)
+@json_option
+@pass_app
+def directories_token(app: AppContext, directory_id: str, rotate: bool, grace: str, as_json: bool) -> None:
+    """Issue the bearer token a push directory's IdP sends; printed once, on stdout, and kept only
+    as a hash."""
+    # 0: the previous tokens stop now (one leaked); else e.g. 12h
+    period = timedelta(0) if grace.strip() == "0" else parse_duration(Checker("--grace"), grace, "")
+    with _registry(app) as registry:
+        data = registry.issue_push_token(
+            registry.default_org(app.org), directory_id, rotate=rotate, grace=period
+        )
+    if as_json:
+        emit_json({"version": 1, "push_token": data})
+    else:
+        click.echo(data["token"])
+    older = [t for t in data["tokens"] if t["token_id"] != data["token_id"]]
+    until = f"; the previous token works until {utc_iso(older[0]['expires_at'])}" if older else ""
+    click.echo(
+        f"push token {data['token_id']} for {data['org_id']}/{directory_id}: copy it into the IdP's "
+        f"provisioning settings now, it will not be shown again{until}",
+        err=True,
+    )
 
 
 def _set_disabled(app: AppContext, directory_id: str, disabled: bool, as_json: bool) -> None:

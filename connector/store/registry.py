@@ -111,7 +111,15 @@ class Holdings:
         return ", ".join(parts) or "nothing"
 
 
-_DIRECTORY_TABLES = ("links", "idp_users", "idp_groups", "idp_members", "conflicts", "hand_unlinks")
+_DIRECTORY_TABLES = (
+    "links",
+    "idp_users",
+    "idp_groups",
+    "idp_members",
+    "conflicts",
+    "hand_unlinks",
+    "push_tokens",
+)
 """The tables whose rows belong to one directory and go with it."""
 
 _ORGANIZATION_TABLES = (
@@ -120,6 +128,7 @@ _ORGANIZATION_TABLES = (
     "memberships",
     "conflicts",
     "hand_unlinks",
+    "push_tokens",
     "idp_members",
     "idp_groups",
     "idp_users",

@@ -49,6 +49,7 @@ from connector.store.hand_links import HandLinks
 from connector.store.local import LocalObjects
 from connector.store.mirror import MirrorReads
 from connector.store.organizations import Organizations
+from connector.store.push_tokens import PushTokens
 from connector.store.registry import StoreRegistry
 from connector.store.revision import read_revision
 from connector.store.revision import record_billing
@@ -90,7 +91,9 @@ def first_line(exc: SQLAlchemyError) -> str:
     return lines[0] if lines else type(exc).__name__
 
 
-class Store(RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks, Organizations, StoreRegistry):
+class Store(
+    RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks, Organizations, StoreRegistry, PushTokens
+):
     """The product store on SQLite (a file) or PostgreSQL, as one organization sees it.
 
     Open with :meth:`open`; :meth:`for_org` gives the same database as another organization

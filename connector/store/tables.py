@@ -338,3 +338,20 @@ hand_unlinks = Table(
 )
 """Identities an administrator unlinked from an account (``accounts unlink``): a sync never links
 them again by email; only a hand-made link does (docs/contract.md, "3. Link")."""
+
+push_tokens = Table(
+    "push_tokens",
+    metadata,
+    Column("org_id", ORG, primary_key=True, default=connection_org),
+    Column("directory_id", IDP_ID, primary_key=True),
+    # the token's public part: ``idpc_<token_id>_<secret>`` names its row
+    Column("token_id", String(32), primary_key=True),
+    # SHA-256 (hex) of the whole token, bound to its organization and directory; never the token
+    Column("hash", String(64), nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # NULL: good until rotated or revoked; else the end of a rotation's overlap
+    Column("expires_at", DateTime(timezone=True), nullable=True),
+    _directory(),
+)
+"""The bearer tokens a push directory's IdP sends (connector.store.push_tokens): each a hash, shown
+to the operator once when it was issued; rotation leaves the previous ones an overlap."""
