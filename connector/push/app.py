@@ -29,7 +29,7 @@ from connector.model import DirectoryView
 from connector.push import edits
 from connector.push.auth import TokenCheck
 from connector.push.auth import bearer_token
-from connector.push.auth import default_token_check
+from connector.push.auth import push_token_check
 from connector.push.bodies import apply_patch
 from connector.push.bodies import read_resource
 from connector.push.bodies import scim_error
@@ -367,13 +367,14 @@ def create_app(
     """The push service over ``store`` (a URL, opened and migrated here, or an open Store).
 
     ``token_check`` decides whether a bearer token opens a directory (default:
-    :func:`~connector.push.auth.default_token_check`).  Bodies above ``max_body_bytes`` are
+    :func:`~connector.push.auth.push_token_check`, the tokens
+    ``idp-connector directories token`` issues).  Bodies above ``max_body_bytes`` are
     refused with 413 before they are read.
     """
     opened = Store.open(store) if isinstance(store, str) else store
     app = Flask("connector.push")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
-    app.extensions["idp-connector-push"] = PushState(opened, token_check or default_token_check())
+    app.extensions["idp-connector-push"] = PushState(opened, token_check or push_token_check)
     app.register_blueprint(scim)
 
     @app.errorhandler(ScimError)

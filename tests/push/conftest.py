@@ -9,54 +9,54 @@ import pytest
 from flask import Flask
 from flask.testing import FlaskClient
 
-from connector.config.records import secret_context
 from connector.push import create_app
-from connector.push.auth import sealed_token_check
 from connector.store import Store
 from connector.store.registry import DirectoryEntry
 from connector.store.registry import OrganizationEntry
-from connector.vault import Vault
 
-TOKEN = "push-token-0123456789"
 BASE = "/scim/v2/acme/okta-push"
 USER_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:User"
 GROUP_SCHEMA = "urn:ietf:params:scim:schemas:core:2.0:Group"
 PATCH_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:PatchOp"
 
 
-@pytest.fixture
-def vault() -> Vault:
-    return Vault.from_keys(Vault.generate_key())
-
-
-def add_push_directory(store: Store, vault: Vault, org: str, directory: str, token: str, **kw: Any) -> None:
-    sealed = vault.seal(token, context=secret_context(org, directory, "token"))
-    entry = DirectoryEntry(
-        org, directory, "okta", mode="push", settings=kw.pop("settings", {}), secrets={"token": sealed}, **kw
+def add_push_directory(store: Store, org: str, directory: str, **kw: Any) -> str:
+    """Store push directory ``directory`` of ``org`` (which must exist) and issue its token."""
+    store.save_directory(
+        DirectoryEntry(org, directory, "okta", mode="push", settings=kw.pop("settings", {}), **kw)
     )
-    store.save_directory(entry)
+    scoped = store.for_org(org)
+    try:
+        return scoped.issue_push_token(directory)
+    finally:
+        scoped.close()
 
 
 @pytest.fixture
-def acme(store: Store, vault: Vault) -> Iterator[Store]:
+def acme(store: Store) -> Iterator[Store]:
     store.save_organization(
         OrganizationEntry("acme", "Acme", ("example.com",), product_grants={"jira": ("Engineering",)})
     )
-    add_push_directory(store, vault, "acme", "okta-push", TOKEN)
     scoped = store.for_org("acme")
     yield scoped
     scoped.close()
 
 
 @pytest.fixture
-def app(acme: Store, vault: Vault) -> Flask:
-    return create_app(acme, token_check=sealed_token_check(vault))
+def token(store: Store, acme: Store) -> str:
+    """The issued token of acme's push directory ``okta-push``."""
+    return add_push_directory(store, "acme", "okta-push")
 
 
 @pytest.fixture
-def client(app: Flask) -> FlaskClient:
+def app(acme: Store, token: str) -> Flask:
+    return create_app(acme)
+
+
+@pytest.fixture
+def client(app: Flask, token: str) -> FlaskClient:
     client = app.test_client()
-    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {TOKEN}"
+    client.environ_base["HTTP_AUTHORIZATION"] = f"Bearer {token}"
     return client
 
 
