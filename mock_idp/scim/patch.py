@@ -10,6 +10,14 @@ Leniencies, for what real IdPs send (Entra ID): ``op`` in any case
 with a value list instead of a filter.  A ``remove`` whose filter matches
 nothing is a no-op; a ``replace`` whose filter matches nothing is
 ``noTarget``.
+
+A path-less ``add``/``replace`` applies each key of its value as the attribute
+path it names: ``{"displayName": ...}``, and also Entra's ``aadOptscim062020``
+form ``{"name.givenName": ..., "emails[type eq "work"].value": ...}``.  An
+unknown key is ``invalidPath``, never dropped.  A ``readOnly`` (or
+``immutable``) attribute written with the value it has is no change and is
+accepted (Okta renames a group with ``{"id": <its id>, "displayName": ...}``);
+any other write of one is ``mutability``.
 """
 
 from __future__ import annotations
@@ -115,26 +123,59 @@ def apply_patch(resource: dict[str, Any], body: Any, resolver: Resolver) -> dict
         if path is None or path == "":
             if op == "remove":
                 raise ScimWriteError("'remove' needs a path", "noTarget")
-            _merge_document(doc, normalize(value, resolver), op)
+            # RFC 7644 §3.5.2.1: "If omitted, the target location is assumed to be the resource
+            # itself.  The "value" parameter contains a set of attributes to be added to the
+            # resource."; §3.5.2.3 (replace): "the "value" attribute SHALL contain a list of one
+            # or more attributes that are to be replaced."  Each key is read as a path, so
+            # Entra's dotted keys ("name.givenName") land where they say.
+            if not isinstance(value, dict):
+                raise ScimWriteError(
+                    f"a path-less {op!r} needs an object of attributes as its value", "invalidSyntax"
+                )
+            for key, item in value.items():
+                if str(key).lower() != "schemas":  # the resource's schemas are not the client's to set
+                    _apply_path(doc, op, str(key), item, resolver)
             continue
-        urn = resolver.schema_urn(str(path))
-        if urn is not None:  # the whole extension: its attributes are the value's
-            _patch_extension(doc, urn, op, value, resolver)
-            continue
-        try:
-            target = parse_patch_path(str(path), resolver)
-        except ScimFilterError as exc:
-            raise ScimWriteError(exc.message, exc.scim_type) from None
-        read_only = target.attr.mutability == "readOnly" or (
-            target.sub and target.sub.mutability == "readOnly"
-        )
-        if target.attr.name in _READ_ONLY_TOP or read_only:
-            raise ScimWriteError(f"{path!r} is read-only", "mutability")
-        if target.sub and target.sub.mutability == "immutable":
-            # RFC 7644 §3.5.2: "a client MUST NOT modify an attribute that has mutability
-            # "readOnly" or "immutable"" (members' sub-attributes always hold a value).
-            raise ScimWriteError(f"{path!r} is immutable", "mutability")
-        _apply(doc, op, target, value)
+        _apply_path(doc, op, str(path), value, resolver)
+    return doc
+
+
+def _apply_path(doc: dict[str, Any], op: str, path: str, value: Any, resolver: Resolver) -> None:
+    """One operation on ``path`` (an operation's ``path``, or a key of a path-less value)."""
+    urn = resolver.schema_urn(path)
+    if urn is not None:  # the whole extension: its attributes are the value's
+        _patch_extension(doc, urn, op, value, resolver)
+        return
+    try:
+        target = parse_patch_path(path, resolver)
+    except ScimFilterError as exc:
+        raise ScimWriteError(exc.message, exc.scim_type) from None
+    read_only = (
+        target.attr.name in _READ_ONLY_TOP
+        or target.attr.mutability == "readOnly"
+        or (target.sub is not None and target.sub.mutability == "readOnly")
+    )
+    immutable = target.sub is not None and target.sub.mutability == "immutable"
+    if read_only or immutable:
+        # RFC 7644 §3.5.2: "Each operation against an attribute MUST be compatible with the
+        # attribute's mutability [...].  For example, a client MUST NOT modify an attribute that
+        # has mutability "readOnly" or "immutable". [...] An operation that is not compatible
+        # with an attribute's mutability or schema SHALL return the appropriate HTTP response
+        # status code and a JSON detail error response".  Writing the value the attribute
+        # already has does not modify it (as for PUT, §3.5.1: readOnly "Any values provided
+        # SHALL be ignored"; immutable "the input value(s) MUST match"), so it is accepted as a
+        # no-op; a removal, or any other value, is refused.  Members' sub-attributes always
+        # hold a value, so the "add" of §3.5.2's immutable exception never applies to them.
+        trial = copy.deepcopy(doc)
+        if op == "remove" or _applied(trial, op, target, value) != doc:
+            kind = "read-only" if read_only else "immutable"
+            raise ScimWriteError(f"{path!r} is {kind}", "mutability")
+        return
+    _apply(doc, op, target, value)
+
+
+def _applied(doc: dict[str, Any], op: str, target: Any, value: Any) -> dict[str, Any]:
+    _apply(doc, op, target, value)
     return doc
 
 
@@ -146,22 +187,6 @@ def _patch_extension(doc: dict[str, Any], urn: str, op: str, value: Any, resolve
         raise ScimWriteError(f"the value for {urn} must be an object")
     new = normalize({urn: value}, resolver).get(urn, {})
     doc[urn] = {**doc.get(urn, {}), **new}
-
-
-def _merge_document(doc: dict[str, Any], value: dict[str, Any], op: str) -> None:
-    for key, new in value.items():
-        if key == "schemas":
-            continue
-        if key in _READ_ONLY_TOP:
-            raise ScimWriteError(f"{key!r} is read-only", "mutability")
-        if key == ENTERPRISE and isinstance(new, dict):
-            doc.setdefault(ENTERPRISE, {}).update(new)
-        elif op == "add" and isinstance(new, list) and isinstance(doc.get(key), list):
-            doc[key] = doc[key] + [v for v in new if v not in doc[key]]
-        elif isinstance(new, dict) and isinstance(doc.get(key), dict):
-            doc[key] = {**doc[key], **new}
-        else:
-            doc[key] = new
 
 
 def _apply(doc: dict[str, Any], op: str, target: Any, value: Any) -> None:

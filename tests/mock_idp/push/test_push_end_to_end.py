@@ -1,8 +1,9 @@
 """End to end: mock A, changed through its admin API, pushed into mock B's SCIM endpoint.
 
 B must end up holding A's users and groups (by userName and displayName) with the same
-memberships, after the initial cycle and again after an incremental one.  The mock's SCIM
-server is a stand-in for a real service; where it differs from one, the test says so.
+memberships, after the initial cycle and again after an incremental one: for Okta (whose
+group PATCH names the group's ``id``) and for Entra with and without ``aadOptscim062020``
+(whose path-less ``replace`` has dotted keys).
 """
 
 from __future__ import annotations
@@ -110,17 +111,9 @@ def _change_a(admin: Admin, snapshot: Snapshot) -> None:
     admin("POST", "/users", user_name="newcomer@example.com", email="newcomer@example.com", given_name="New")
 
 
-DOTTED_KEYS = pytest.mark.xfail(
-    strict=True,
-    reason="the mock's SCIM server answers 200 to Entra's flagged path-less "
-    '{"op": "replace", "value": {"name.familyName": ...}} but drops the dotted keys, so the '
-    "change is lost; a service Entra pushes to with aadOptscim062020 must read them as paths",
-)
-
-
 @pytest.mark.parametrize(
     "compliant",
-    [pytest.param(False, id="entra"), pytest.param(True, id="entra-aadOptscim062020", marks=DOTTED_KEYS)],
+    [pytest.param(False, id="entra"), pytest.param(True, id="entra-aadOptscim062020")],
 )
 def test_entra_push_converges_then_converges_again(
     mock_a: MockIdpServer, mock_b: MockIdpServer, compliant: bool
@@ -145,12 +138,6 @@ def test_okta_push_converges_users(mock_a: MockIdpServer, mock_b: MockIdpServer)
     assert held == _expected_users(snapshot, dialect, record)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the mock's SCIM server refuses Okta's documented group PATCH "
-    '{"op": "replace", "value": {"id": ..., "displayName": ...}} with 400 mutability ("\'id\' is '
-    'read-only"); a service Okta pushes to must accept it (the id is unchanged)',
-)
 def test_okta_push_converges_then_converges_again(mock_a: MockIdpServer, mock_b: MockIdpServer) -> None:
     record = PushRecord("okta", mock_b.url + "/scim/v2")
     snapshot, dialect = _push(mock_a, mock_b, record)
