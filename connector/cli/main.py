@@ -15,6 +15,7 @@ import click
 from connector import __version__
 from connector.cli import directory_commands as cli_run
 from connector.cli import registry_commands as cli_registry
+from connector.cli import serve_command as cli_serve
 from connector.cli import store_commands as cli_store
 from connector.cli.common import ORG_ENV
 from connector.cli.common import AppContext
@@ -81,12 +82,14 @@ for _command in (
     cli_registry.directories,
     cli_registry.secrets,
     cli_demo.demo,
+    cli_serve.serve,
 ):
     cli.add_command(_command)
 
 
-WITHOUT_ORG = {("demo",), ("secrets", "new-key")}
-"""Commands that work for no organization: the demo makes its own; a new key is anyone's."""
+WITHOUT_ORG = {("demo",), ("secrets", "new-key"), ("serve",)}
+"""Commands that work for no organization: the demo makes its own; a new key is anyone's; serve
+serves every organization's push directories."""
 
 
 def _with_org_except(command: click.Command, path: tuple[str, ...]) -> None:

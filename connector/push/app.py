@@ -67,7 +67,7 @@ def _error(exc: ScimError) -> Response:
 
 
 def _base() -> str:
-    return f"{request.host_url.rstrip('/')}/scim/v2/{g.org}/{g.directory}"
+    return f"{request.url_root.rstrip('/')}/scim/v2/{g.org}/{g.directory}"  # under a mount too
 
 
 def _body() -> Any:
@@ -371,7 +371,7 @@ def create_app(
     ``idp-connector directories token`` issues).  Bodies above ``max_body_bytes`` are
     refused with 413 before they are read.
     """
-    opened = Store.open(store) if isinstance(store, str) else store
+    opened = Store.open(store, register=False) if isinstance(store, str) else store
     app = Flask("connector.push")
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.extensions["idp-connector-push"] = PushState(opened, token_check or push_token_check)
