@@ -42,6 +42,7 @@ from connector.push.errors import SCIM_MEDIA_TYPE
 from connector.push.errors import ScimError
 from connector.push.errors import not_found
 from connector.push.paging import list_response
+from connector.push.projection import project
 from connector.push.resources import ScimUser
 from connector.push.resources import group_body
 from connector.push.resources import group_model
@@ -75,6 +76,16 @@ def _body() -> Any:
         return json.loads(request.get_data(cache=False) or b"null")
     except ValueError:
         raise ScimError(400, "the body is not JSON", "invalidSyntax") from None
+
+
+def _params() -> dict[str, Any]:
+    """The query's parameters: the URL's, or a ``/.search`` POST's body (RFC 7644 §3.4.3)."""
+    if request.method == "POST" and request.path.endswith("/.search"):
+        body = _body()
+        if not isinstance(body, dict):
+            raise ScimError(400, "a search is a SearchRequest object", "invalidSyntax")
+        return {k: ",".join(v) if isinstance(v, list) else str(v) for k, v in body.items() if v is not None}
+    return dict(request.args)
 
 
 @scim.url_value_preprocessor
@@ -140,7 +151,7 @@ def _if_match(body: dict[str, Any]) -> None:
 
 
 def _filtered(model: type, bodies: list[dict[str, Any]], models: list[Any]) -> list[dict[str, Any]]:
-    raw = request.args.get("filter")
+    raw = _params().get("filter")
     if not raw:
         return bodies
     try:
@@ -189,6 +200,12 @@ def get_schema(urn: str) -> Response:
     raise not_found(f"Schema {urn}")
 
 
+@scim.post("/.search")
+def search_everything() -> Response:
+    """A search across resource types at once is not served: search ``/Users`` or ``/Groups``."""
+    raise ScimError(501, "search /Users/.search or /Groups/.search: not several resource types at once")
+
+
 # ------------------------------------------------------------------ users
 
 
@@ -204,15 +221,17 @@ def _user_answer(user_id: str, status: int = 200) -> Response:
     headers = {"ETag": body["meta"]["version"]}
     if status == 201:
         headers["Location"] = body["meta"]["location"]
-    return _json(body, status, headers)
+    return _json(project(body, request.args), status, headers)
 
 
 @scim.get("/Users")
+@scim.post("/Users/.search")
 def list_users() -> Response:
+    params = _params()
     users = sorted(_mirror().users.values(), key=lambda u: u.idp_user_id)
     bodies = [user_body(u, _user_location(u.idp_user_id)) for u in users]
     found = _filtered(ScimUser, bodies, [user_model(u) for u in users])
-    return _json(list_response(found, request.args))
+    return _json(list_response([project(b, params) for b in found], params))
 
 
 @scim.get("/Users/<user_id>")
@@ -275,9 +294,13 @@ def _group_location(group_id: str) -> str:
     return f"{_base()}/Groups/{group_id}"
 
 
-def _with_members() -> bool:
-    excluded = request.args.get("excludedAttributes", "")
-    return "members" not in {a.strip().lower() for a in excluded.split(",")}
+def _with_members(params: dict[str, Any] | None = None) -> bool:
+    """Whether the answer shows members (reading them all is skipped when it does not)."""
+    params = _params() if params is None else params
+    excluded = params.get("excludedAttributes", "")
+    wanted = {a.strip().lower() for a in params.get("attributes", "").split(",") if a.strip()}
+    listed = "members" not in {a.strip().lower() for a in excluded.split(",")}
+    return listed and (not wanted or any(a.split(".")[0].endswith("members") for a in wanted))
 
 
 def _group_answer(group_id: str, status: int = 200) -> Response:
@@ -286,11 +309,11 @@ def _group_answer(group_id: str, status: int = 200) -> Response:
     if group is None:
         raise not_found(f"Group {group_id}")
     members = view.members.get(group_id, ())
-    body = group_body(group, members, _group_location(group_id), with_members=_with_members())
+    body = group_body(group, members, _group_location(group_id), with_members=_with_members(request.args))
     headers = {"ETag": group_body(group, members, "")["meta"]["version"]}
     if status == 201:
         headers["Location"] = body["meta"]["location"]
-    return _json(body, status, headers)
+    return _json(project(body, request.args), status, headers)
 
 
 def _group_version(view: DirectoryView, group_id: str) -> dict[str, Any]:
@@ -301,17 +324,19 @@ def _group_version(view: DirectoryView, group_id: str) -> dict[str, Any]:
 
 
 @scim.get("/Groups")
+@scim.post("/Groups/.search")
 def list_groups() -> Response:
+    params = _params()
     view = _mirror()
     groups = sorted(view.groups.values(), key=lambda x: x.idp_group_id)
     members = {x.idp_group_id: view.members.get(x.idp_group_id, ()) for x in groups}
-    keep = _with_members()
+    keep = _with_members(params)
     bodies = [
         group_body(x, members[x.idp_group_id], _group_location(x.idp_group_id), with_members=keep)
         for x in groups
     ]
     found = _filtered(Group, bodies, [group_model(x, members[x.idp_group_id]) for x in groups])
-    return _json(list_response(found, request.args))
+    return _json(list_response([project(b, params) for b in found], params))
 
 
 @scim.get("/Groups/<group_id>")

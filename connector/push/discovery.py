@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from scim2_models import Context
-from scim2_models import EnterpriseUser
 from scim2_models import Group
 from scim2_models import User
 
@@ -42,7 +41,8 @@ def service_provider_config(base: str) -> dict[str, Any]:
 
 
 def resource_types(base: str) -> list[dict[str, Any]]:
-    """The User type (with the enterprise extension, optional) and the Group type."""
+    """The User type and the Group type (the enterprise extension is read and not kept: no
+    extension is declared)."""
     return [
         {
             "schemas": [RESOURCE_TYPE_SCHEMA],
@@ -50,7 +50,6 @@ def resource_types(base: str) -> list[dict[str, Any]]:
             "name": "User",
             "endpoint": "/Users",
             "schema": USER_SCHEMA,
-            "schemaExtensions": [{"schema": ENTERPRISE_SCHEMA, "required": False}],
             "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"},
         },
         {
@@ -64,11 +63,33 @@ def resource_types(base: str) -> list[dict[str, Any]]:
     ]
 
 
+KEPT: dict[str, dict[str, set[str] | None]] = {
+    USER_SCHEMA: {
+        "userName": None,
+        "name": {"givenName", "familyName"},
+        "displayName": None,
+        "emails": {"value", "type", "primary"},
+        "active": None,
+    },
+    GROUP_SCHEMA: {"displayName": None, "members": {"value", "$ref", "type"}},
+}
+"""The attributes (and sub-attributes) a pushed resource keeps: the neutral model's.  The
+schemas served list these alone, so a client learns what it can read back (RFC 7643 §7)."""
+
+
 def schemas(base: str) -> list[dict[str, Any]]:
-    """The schemas of the served resources, as scim2-models describes its own models."""
+    """The schemas of the served resources: scim2-models' own, cut to the attributes kept."""
     out = []
-    for model in (User, EnterpriseUser, Group):
+    for model in (User, Group):
         body = model.to_schema().model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+        kept = KEPT[body["id"]]
+        body["attributes"] = [_cut(a, kept[a["name"]]) for a in body["attributes"] if a["name"] in kept]
         body["meta"] = {"resourceType": "Schema", "location": f"{base}/Schemas/{body['id']}"}
         out.append(body)
     return out
+
+
+def _cut(attribute: dict[str, Any], sub: set[str] | None) -> dict[str, Any]:
+    if sub is None or "subAttributes" not in attribute:
+        return attribute
+    return dict(attribute, subAttributes=[s for s in attribute["subAttributes"] if s["name"] in sub])

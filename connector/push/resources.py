@@ -102,6 +102,9 @@ def group_body(
 ) -> dict[str, Any]:
     """The group as the service answers it (``excludedAttributes=members``: without members)."""
     body = group_model(group, members).model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+    base = location.rpartition("/Groups/")[0]
+    for member in body.get("members") or [] if base else []:
+        member["$ref"] = f"{base}/{'Users' if member.get('type') == 'User' else 'Groups'}/{member['value']}"
     body["meta"] = _meta("Group", location, group.updated_at, body)
     if not with_members:
         body.pop("members", None)
