@@ -3,9 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass
-from datetime import datetime
-from typing import Any
 
 from sqlalchemy import Connection
 from sqlalchemy import insert
@@ -16,18 +13,9 @@ from connector.store.runs import utcnow
 from connector.store.tenancy import check_org_id
 
 
-@dataclass(frozen=True)
-class OrganizationRecord:
-    """One organization as the store holds it."""
-
-    org_id: str
-    name: str
-    created_at: datetime
-    settings: dict[str, Any]
-
-
 class Organizations:
-    """Registering and listing the store's organizations (a mixin of :class:`~connector.store.Store`)."""
+    """Registering the store's organizations (a mixin of :class:`~connector.store.Store`); listing
+    them is :meth:`~connector.store.registry.StoreRegistry.organization_entries`."""
 
     org: str
     _org_known: bool = False
@@ -54,10 +42,3 @@ class Organizations:
                 conn.execute(insert(t.store_revision).values(org_id=org_id, revision=0))
         if org_id == self.org:
             self._org_known = True
-
-    def organizations(self) -> list[OrganizationRecord]:
-        """Every organization of the store, by id (the operator's view: it crosses organizations)."""
-        o = t.organizations.c
-        with self.transaction(write=False) as conn:
-            rows = conn.execute(select(o.org_id, o.name, o.created_at, o.settings).order_by(o.org_id)).all()
-        return [OrganizationRecord(r[0], r[1], r[2], dict(r[3] or {})) for r in rows]

@@ -30,9 +30,14 @@ _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$")
 
 def org_of(conn: Connection) -> str:
     """The organization this connection works for; StoreError when it was given none."""
-    org = conn.get_execution_options().get(ORG_OPTION)
+    return _org_in(conn.get_execution_options(), "a store connection was used")
+
+
+def _org_in(options: Any, what: str) -> str:
+    """The organization named in a connection's execution ``options``; StoreError when none is."""
+    org = options.get(ORG_OPTION)
     if not org:
-        raise StoreError("a store connection was used without an organization (a bug: use Store.transaction)")
+        raise StoreError(f"{what} without an organization (a bug: use Store.transaction)")
     return str(org)
 
 
@@ -58,7 +63,4 @@ def in_directory(conn: Connection, table: Table, directory_id: str) -> ColumnEle
 
 def connection_org(context: Any) -> str:
     """The ``org_id`` column's default: the organization of the connection that inserts the row."""
-    org = context.execution_options.get(ORG_OPTION)
-    if not org:
-        raise StoreError("a row was written without an organization (a bug: use Store.transaction)")
-    return str(org)
+    return _org_in(context.execution_options, "a row was written")

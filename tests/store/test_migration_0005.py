@@ -172,7 +172,9 @@ def test_upgrade_keeps_every_row_and_gives_it_the_organization(old_store: str, e
         scoped(before, after)
         [organization] = after["organizations"]
         assert (organization["org_id"], organization["name"]) == (ORG, made.ORG_NAME)
-        assert [(o.org_id, o.name, o.settings) for o in store.organizations()] == [(ORG, made.ORG_NAME, {})]
+        assert [(o.org_id, o.name, o.settings) for o in store.organization_entries()] == [
+            (ORG, made.ORG_NAME, {})
+        ]
         for directory in after["directories"]:
             assert (directory["mode"], bool(directory["disabled"])) == ("pull", False)
             assert [directory[c] for c in ("base_url", "settings", "secrets", "schedule")] == [None] * 4
