@@ -355,3 +355,70 @@ push_tokens = Table(
 )
 """The bearer tokens a push directory's IdP sends (connector.store.push_tokens): each a hash, shown
 to the operator once when it was issued; rotation leaves the previous ones an overlap."""
+
+EVENT_ID = String(36)  # a UUID version 7 as text: its order is the order of time
+
+events = Table(
+    "events",
+    metadata,
+    Column("org_id", ORG, ForeignKey("organizations.org_id"), primary_key=True, default=connection_org),
+    Column("event_id", EVENT_ID, primary_key=True),
+    Column("type", String(32), nullable=False),
+    Column("directory_id", IDP_ID, nullable=True),
+    Column("run_id", Integer, nullable=True),
+    Column("occurred_at", DateTime(timezone=True), nullable=False),
+    Column("data", JSON, nullable=False),
+)
+"""The outbox (connector.store.outbox): each event written in the transaction of its change, read
+in ``event_id`` order within an organization."""
+
+event_retention = Table(
+    "event_retention",
+    metadata,
+    Column("org_id", ORG, ForeignKey("organizations.org_id"), primary_key=True, default=connection_org),
+    Column("pruned_through", EVENT_ID, nullable=False),
+    Column("pruned_at", DateTime(timezone=True), nullable=False),
+)
+"""The newest event pruned per organization: a cursor before it is expired (connector.store.outbox)."""
+
+webhook_endpoints = Table(
+    "webhook_endpoints",
+    metadata,
+    Column("org_id", ORG, ForeignKey("organizations.org_id"), primary_key=True, default=connection_org),
+    Column("endpoint_id", String(32), primary_key=True),
+    Column("url", Text, nullable=False),
+    Column("secret", Text, nullable=False),  # sealed (connector.vault), never plain
+    Column("types", JSON, nullable=False),  # the event types posted; [] for every type
+    Column("allow_private", Boolean, nullable=False),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+    # the last event delivered or dead-lettered; NULL before the first
+    Column("position", EVENT_ID, nullable=True),
+    Column("attempts", Integer, nullable=False),  # failed attempts at the event after ``position``
+    Column("next_attempt_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
+    Column("lease_owner", String(64), nullable=True),
+    Column("leased_until", DateTime(timezone=True), nullable=True),
+)
+"""Where an organization's events are posted (connector.store.webhooks), and how far delivery got."""
+
+webhook_dead_letters = Table(
+    "webhook_dead_letters",
+    metadata,
+    Column("org_id", ORG, ForeignKey("organizations.org_id"), primary_key=True, default=connection_org),
+    Column("endpoint_id", String(32), primary_key=True),
+    Column("event_id", EVENT_ID, primary_key=True),
+    Column("attempts", Integer, nullable=False),
+    Column("last_error", Text, nullable=True),
+    Column("at", DateTime(timezone=True), nullable=False),
+)
+"""Events an endpoint never took, after the last attempt of the retry schedule."""
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("org_id", ORG, ForeignKey("organizations.org_id"), primary_key=True, default=connection_org),
+    Column("key_id", String(16), primary_key=True),
+    Column("hash", String(64), nullable=False),  # SHA-256 of the key, bound to its organization
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)
+"""Keys of the served ``GET /events``, one organization's each (connector.store.api_keys)."""
