@@ -15,7 +15,9 @@
   :class:`~connector.errors.RateLimitedError` that says so;
 * pacing: when ``X-Rate-Limit-Remaining`` drops to the part of the budget
   that is not ours (``1 - rate_share`` of ``X-Rate-Limit-Limit``), the next
-  request waits for ``X-Rate-Limit-Reset``;
+  request waits for ``X-Rate-Limit-Reset``; with a shared budget installed
+  (:mod:`connector.net.shared_budget`, the workers' Redis bucket) every request
+  first draws from it and every answer tells it what the IdP announced;
 * a 401 on an OAuth session renews the token once before it counts;
 * every other answer becomes one error of :mod:`connector.errors`, with the
   IdP's own code, and no secret in the message.
@@ -53,6 +55,11 @@ from connector.net.origins import follow_same_origin
 from connector.net.origins import host_of
 from connector.net.rate_buckets import rate_bucket
 from connector.net.settings import HttpSettings
+from connector.net.shared_budget import Announcement
+from connector.net.shared_budget import Target
+from connector.net.shared_budget import installed
+from connector.net.shared_budget import notify
+from connector.net.shared_budget import target_of
 from connector.net.tls import tls_failure
 from connector.net.unreachable import connection_refused
 from connector.net.unreachable import why_unreachable
@@ -127,6 +134,7 @@ class HttpClient:
         elif settings.ca_bundle:
             self.session.verify = settings.ca_bundle
         self.timeout = (settings.connect_timeout, settings.read_timeout)
+        self._targets: dict[str, Target] = {}  # per origin: whose shared budget its requests draw from
 
     @property
     def request_count(self) -> int:
@@ -153,6 +161,7 @@ class HttpClient:
         renewed = False
         while True:
             self._wait_for_pace(url)
+            self._draw_shared(url)
             try:
                 with warnings.catch_warnings() if not s.verify_tls else contextlib.nullcontext():
                     if not s.verify_tls:
@@ -270,11 +279,39 @@ class HttpClient:
 
     # ------------------------------------------------------------------ pacing
 
+    def _target(self, url: str) -> Target:
+        origin = urlsplit(url).netloc
+        target = self._targets.get(origin)
+        if target is None:
+            target = self._targets[origin] = target_of(url, self.auth.secret_values()[:1])
+        return target
+
+    def _draw_shared(self, url: str) -> None:
+        budget = installed()
+        if budget is None:
+            return
+        wait = budget.draw(self._target(url), self.settings.rate_share)
+        if wait > 0:
+            self._sleep(wait)
+            self.waited += wait
+
     def _observe(self, url: str, response: requests.Response) -> None:
         headers = response.headers
         limit = _int(headers.get("X-Rate-Limit-Limit"))
         remaining = _int(headers.get("X-Rate-Limit-Remaining"))
         reset = _int(headers.get("X-Rate-Limit-Reset"))
+        target = self._target(url)
+        notify(target, response.status_code)
+        budget = installed()
+        if budget is not None:
+            announced = Announcement(
+                status=response.status_code,
+                limit=limit,
+                remaining=remaining,
+                reset_in=max(0.0, reset - self._server_now(response)) if reset is not None else None,
+                retry_after=self.retry_after(response) if response.status_code == 429 else None,
+            )
+            budget.observe(target, announced, self.settings.rate_share)
         if limit is None or remaining is None or reset is None:
             return
         reserved = limit * (1.0 - self.settings.rate_share)
