@@ -24,6 +24,7 @@
     ├── GuardTrippedError               exit 5  the plan was stopped by the guard
     ├── ConflictsFoundError             exit 8  conflicts, with --strict
     ├── StalePlanError                  exit 9  the store changed since a saved plan was made
+    ├── EventCursorExpiredError         exit 10 an events cursor older than the retention: resync
     └── UnexpectedError                 exit 1  a failure no other error names (a bug)
 
 Errors are raised ``from`` their cause and translated only at the edges: a
@@ -204,6 +205,13 @@ class StalePlanError(ConnectorError):
     """A saved plan no longer matches the store it was made against."""
 
     exit_code = 9
+
+
+class EventCursorExpiredError(ConnectorError):
+    """An events cursor from before the oldest event kept: events after it were pruned, so the
+    consumer must resync (read the store whole) and go on from the newest event."""
+
+    exit_code = 10
 
 
 class UnexpectedError(ConnectorError):

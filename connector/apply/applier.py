@@ -23,6 +23,10 @@ concurrent change) the batch is retried one change at a time, each in a
 savepoint, and only the offending changes fail.  Failures are recorded in
 the audit log and the run goes on; the next run plans them again.
 
+Events.  Each transaction also writes the events of the changes it applied
+(:mod:`connector.store.change_events`, the transactional outbox): committed
+with them, or lost with them.
+
 Revision.  A plan that sets the cursor (a run's plan, not a hand-made one)
 also records on the directory whether the store is, at its end, exactly the
 store the plan was made against plus this apply's writes
@@ -53,6 +57,7 @@ from connector.rules.plan import Action
 from connector.rules.plan import Change
 from connector.rules.plan import Plan
 from connector.store import Store
+from connector.store.change_events import ChangeEvents
 from connector.store.handlers import handlers
 from connector.store.handlers.registry import APPLIED
 from connector.store.handlers.registry import NOOP
@@ -162,12 +167,15 @@ def apply_plan(
     sets_cursor = any(c.action is Action.SET_CURSOR for c in plan.changes)
     watch = RevisionWatch(plan.base_revision) if sets_cursor else None
     refresh_at, refreshed = STATISTICS_AFTER, 0
+    events = ChangeEvents(run_id)
     for batch in batches(plan, batch_size):
         with store.transaction() as conn:
             if watch is not None:
                 watch.begin(conn)
             ctx = ApplyContext(conn, plan.directory_id, datetime.now(timezone.utc), created_accounts=created)
+            events.begin(ctx, batch)
             audit: list[dict[str, Any]] = []
+            applied: list[Change] = []
             for action, group in itertools.groupby(batch, key=lambda c: c.action):
                 changes = list(group)
                 # the tail is one transaction but its handlers still see batch_size changes at
@@ -182,6 +190,8 @@ def apply_plan(
                             if status == APPLIED
                         )
                     _tally(result, run_id, ctx, action, chunk, outcomes, audit)
+                    applied += (c for c, outcome in zip(chunk, outcomes, strict=True) if outcome[0] == APPLIED)
+            events.write(ctx, applied)  # the outbox: each applied change's event, in this transaction
             if watch is not None:
                 _watch_end(watch, ctx, plan, batch, result)
             write_audit(conn, audit)

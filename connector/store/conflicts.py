@@ -1,5 +1,5 @@
 """Conflicts as state (docs/contract.md, "Conflicts"): every open conflict is stored, and a run
-opens, brings up to date and closes them.
+opens, brings up to date and closes them, writing ``conflict.opened`` and ``conflict.resolved``.
 
 A mixin of :class:`connector.store.Store`, which supplies ``transaction()``.
 """
@@ -17,9 +17,13 @@ from sqlalchemy import delete
 from sqlalchemy import select
 from sqlalchemy import update
 
+from connector.rules.events import CONFLICT_OPENED
+from connector.rules.events import CONFLICT_RESOLVED
 from connector.rules.plan import Conflict
 from connector.store import tables as t
 from connector.store.bulk import bulk_insert
+from connector.store.outbox import conflict_event
+from connector.store.outbox import write_events
 from connector.store.records import OpenConflict
 from connector.store.tenancy import in_directory
 from connector.store.tenancy import in_org
@@ -46,14 +50,19 @@ class ConflictLog:
         c = t.conflicts.c
         by_identity = {conflict.idp_user_id: conflict for conflict in found}
         with self.transaction() as conn:
-            existing = set(
-                conn.execute(
-                    select(c.idp_user_id).where(in_directory(conn, t.conflicts, directory_id))
-                ).scalars()
-            )
+            stored = {
+                row.idp_user_id: row
+                for row in conn.execute(
+                    select(c.idp_user_id, c.kind, c.email, c.reason, c.account_ids).where(
+                        in_directory(conn, t.conflicts, directory_id)
+                    )
+                )
+            }
+            existing = set(stored)
             closing = existing - by_identity.keys()
             if decided is not None:
                 closing &= set(decided)
+            events = [conflict_event(CONFLICT_RESOLVED, directory_id, stored[i]) for i in sorted(closing)]
             for chunk in _chunks(sorted(closing)):
                 conn.execute(
                     delete(t.conflicts).where(
@@ -85,6 +94,8 @@ class ConflictLog:
                         }
                     )
             bulk_insert(conn, t.conflicts, fresh)
+            events += [conflict_event(CONFLICT_OPENED, directory_id, row) for row in fresh]
+            write_events(conn, events, now=now)
 
     def open_conflicts(self, directory_id: str | None = None) -> list[OpenConflict]:
         """The open conflicts, of one directory or of all, by directory and identity."""

@@ -22,7 +22,13 @@ from sqlalchemy import select
 
 from connector.errors import ConfigError
 from connector.model import Link
+from connector.rules.events import ACCOUNT_LINKED
+from connector.rules.events import CONFLICT_RESOLVED
 from connector.store import tables as t
+from connector.store.event_data import accounts_data
+from connector.store.outbox import EventDraft
+from connector.store.outbox import conflict_event
+from connector.store.outbox import write_events
 from connector.store.runs import write_audit
 from connector.store.tenancy import in_directory
 from connector.store.tenancy import in_org
@@ -105,13 +111,23 @@ class HandLinks:
     def _settled(
         conn: Connection, directory_id: str, idp_user_id: str, account_id: str, action: str, now: datetime
     ) -> None:
-        """Audit the hand-made change and close the identity's open conflict."""
+        """Audit the hand-made change, close the identity's open conflict, and write their events
+        (``account.linked`` for a link, ``conflict.resolved`` for a conflict it closed)."""
         c = t.conflicts.c
-        conn.execute(
-            delete(t.conflicts).where(
-                in_directory(conn, t.conflicts, directory_id), c.idp_user_id == idp_user_id
-            )
-        )
+        mine = (in_directory(conn, t.conflicts, directory_id), c.idp_user_id == idp_user_id)
+        closed = conn.execute(
+            select(c.idp_user_id, c.kind, c.email, c.reason, c.account_ids).where(*mine)
+        ).first()
+        conn.execute(delete(t.conflicts).where(*mine))
+        events = []
+        if action == "link_by_hand":
+            account = accounts_data(conn, [account_id]).get(account_id, {"id": account_id})
+            identity = {"directory_id": directory_id, "idp_user_id": idp_user_id}
+            data = {"reason": "linked by hand", "account": account, "identity": identity}
+            events.append(EventDraft(ACCOUNT_LINKED, data, directory_id))
+        if closed is not None:
+            events.append(conflict_event(CONFLICT_RESOLVED, directory_id, closed, resolution=action))
+        write_events(conn, events, now=now)
         write_audit(
             conn,
             [

@@ -19,6 +19,8 @@ from sqlalchemy import update
 from connector.errors import StoreError
 from connector.store import tables as t
 from connector.store.bulk import bulk_insert
+from connector.store.outbox import run_end_events
+from connector.store.outbox import write_events
 from connector.store.records import AuditRecord
 from connector.store.records import RunRecord
 from connector.store.tenancy import in_directory
@@ -70,6 +72,7 @@ class RunLog:
             return result.rowcount
 
     def finish_run(self, run_id: int, *, outcome: str, counts: Mapping[str, int], detail: str = "") -> None:
+        """Record the run's end and, with it, its ``sync.completed`` or ``guard.tripped`` event."""
         with self.transaction() as conn:
             result = conn.execute(
                 update(t.sync_runs)
@@ -78,6 +81,7 @@ class RunLog:
             )
             if result.rowcount != 1:
                 raise StoreError(f"no sync run with id {run_id}")
+            write_events(conn, run_end_events(conn, run_id))
 
     def runs(self, directory_id: str | None = None, limit: int = 50) -> list[RunRecord]:
         """Runs, newest first."""

@@ -49,6 +49,7 @@ from connector.store.hand_links import HandLinks
 from connector.store.local import LocalObjects
 from connector.store.mirror import MirrorReads
 from connector.store.organizations import Organizations
+from connector.store.outbox import Outbox
 from connector.store.push_tokens import PushTokens
 from connector.store.registry import StoreRegistry
 from connector.store.revision import read_revision
@@ -92,7 +93,15 @@ def first_line(exc: SQLAlchemyError) -> str:
 
 
 class Store(
-    RunLog, LocalObjects, MirrorReads, ConflictLog, HandLinks, Organizations, StoreRegistry, PushTokens
+    RunLog,
+    LocalObjects,
+    MirrorReads,
+    ConflictLog,
+    HandLinks,
+    Organizations,
+    StoreRegistry,
+    PushTokens,
+    Outbox,
 ):
     """The product store on SQLite (a file) or PostgreSQL, as one organization sees it.
 
