@@ -93,7 +93,10 @@ class IdpUser:
     ``email`` is the primary address as the IdP gives it, not normalised;
     ``other_emails`` holds the rest.  ``is_guest`` is the IdP's own notion of a
     guest (Entra B2B); whether a user is *external* is decided later from the
-    organization's verified domains, never here.
+    organization's verified domains, never here.  ``external_id`` is the client's own id for
+    the user where it gives one (SCIM ``externalId``), kept as an attribute and never matched
+    against anything; ``enterprise`` is the SCIM enterprise user extension as the client sent
+    it, canonical JSON text.
     """
 
     idp_user_id: str
@@ -107,16 +110,19 @@ class IdpUser:
     other_emails: tuple[str, ...] = ()
     is_guest: bool = False
     updated_at: datetime | None = None
+    external_id: str | None = None
+    enterprise: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class IdpGroup:
-    """A group as the identity provider has it."""
+    """A group as the identity provider has it (``external_id``: SCIM ``externalId``, an attribute)."""
 
     idp_group_id: str
     name: str
     description: str | None = None
     updated_at: datetime | None = None
+    external_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

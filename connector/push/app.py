@@ -2,8 +2,10 @@
 
 Every request is resolved to one organization's push directory (404 otherwise: an unknown
 organization or directory, a pull or disabled one), then authenticated with that directory's
-token (401, and nothing learned, otherwise).  Reads answer from the directory's mirror; writes
-are edits (:mod:`connector.push.edits`) run through the rules (:mod:`connector.push.changes`).
+token (401, and nothing learned, otherwise).  Reads answer from the directory's mirror, a few
+rows at a time (:class:`~connector.store.push_reads.DirectoryLookup`; the filters clients send
+on every look-up by index, :mod:`connector.push.filters`); writes are edits
+(:mod:`connector.push.edits`) run through the rules (:mod:`connector.push.changes`).
 """
 
 from __future__ import annotations
@@ -25,7 +27,6 @@ from scim2_models import ScimFilter
 from werkzeug.exceptions import HTTPException
 
 from connector.errors import ConnectorError
-from connector.model import DirectoryView
 from connector.push import edits
 from connector.push.auth import TokenCheck
 from connector.push.auth import bearer_token
@@ -41,16 +42,22 @@ from connector.push.discovery import service_provider_config
 from connector.push.errors import SCIM_MEDIA_TYPE
 from connector.push.errors import ScimError
 from connector.push.errors import not_found
+from connector.push.filters import indexed_match
 from connector.push.paging import list_response
+from connector.push.paging import page_bounds
+from connector.push.paging import page_response
 from connector.push.projection import project
 from connector.push.resources import ScimUser
 from connector.push.resources import group_body
 from connector.push.resources import group_model
 from connector.push.resources import idp_group
 from connector.push.resources import idp_user
+from connector.push.resources import member_values
 from connector.push.resources import user_body
 from connector.push.resources import user_model
 from connector.store import Store
+from connector.store.push_reads import EVERYTHING
+from connector.store.push_reads import DirectoryLookup
 
 MAX_BODY_BYTES = 2 * 1024 * 1024
 """The largest request body, refused with 413 before it is read (a 1,000-member PATCH is ~100 kB)."""
@@ -128,13 +135,13 @@ def scim_state() -> PushState:
     return state
 
 
-def _mirror() -> DirectoryView:
-    return g.store.mirror(g.directory)
+def _look() -> DirectoryLookup:
+    return g.store.lookup(g.directory)  # type: ignore[no-any-return]
 
 
 def _run(edit: Edit) -> None:
     """Check the edit against the mirror, then run it through the rules under the lock."""
-    edit(_mirror())  # refused here, no run is recorded
+    edit(_look())  # refused here, no run is recorded
     report = run_request(g.store, g.entry, edit)
     if report.outcome == "guard_tripped":
         raise ScimError(503, f"held by the guard, nothing applied: {report.guard.message}")
@@ -150,10 +157,7 @@ def _if_match(body: dict[str, Any]) -> None:
         raise ScimError(412, "the resource changed: its version is not the one in If-Match")
 
 
-def _filtered(model: type, bodies: list[dict[str, Any]], models: list[Any]) -> list[dict[str, Any]]:
-    raw = _params().get("filter")
-    if not raw:
-        return bodies
+def _filtered(raw: str, model: type, bodies: list[dict[str, Any]], models: list[Any]) -> list[dict[str, Any]]:
     try:
         bound = ScimFilter[model](raw)  # type: ignore[valid-type]
         return [b for b, m in zip(bodies, models, strict=True) if bound.match(m)]
@@ -214,7 +218,7 @@ def _user_location(user_id: str) -> str:
 
 
 def _user_answer(user_id: str, status: int = 200) -> Response:
-    user = _mirror().users.get(user_id)
+    user = _look().user(user_id)
     if user is None:
         raise not_found(f"User {user_id}")
     body = user_body(user, _user_location(user_id))
@@ -228,9 +232,16 @@ def _user_answer(user_id: str, status: int = 200) -> Response:
 @scim.post("/Users/.search")
 def list_users() -> Response:
     params = _params()
-    users = sorted(_mirror().users.values(), key=lambda u: u.idp_user_id)
+    raw = params.get("filter") or ""
+    match = indexed_match(raw, "user") if raw else EVERYTHING
+    if match is not None:  # a page read by index
+        start, count = page_bounds(params)
+        total, users = _look().users_page(match, start - 1, count)
+        bodies = [project(user_body(u, _user_location(u.idp_user_id)), params) for u in users]
+        return _json(page_response(bodies, total, start))
+    users = _look().users(EVERYTHING)
     bodies = [user_body(u, _user_location(u.idp_user_id)) for u in users]
-    found = _filtered(ScimUser, bodies, [user_model(u) for u in users])
+    found = _filtered(raw, ScimUser, bodies, [user_model(u) for u in users])
     return _json(list_response([project(b, params) for b in found], params))
 
 
@@ -249,7 +260,7 @@ def create_user() -> Response:
 
 @scim.put("/Users/<user_id>")
 def replace_user(user_id: str) -> Response:
-    current = _mirror().users.get(user_id)
+    current = _look().user(user_id)
     if current is None:
         raise not_found(f"User {user_id}")
     _if_match(user_body(current, _user_location(user_id)))
@@ -262,13 +273,13 @@ def replace_user(user_id: str) -> Response:
 @scim.patch("/Users/<user_id>")
 def patch_user(user_id: str) -> Response:
     body = _body()
-    current = _mirror().users.get(user_id)
+    current = _look().user(user_id)
     if current is None:
         raise not_found(f"User {user_id}")
     _if_match(user_body(current, _user_location(user_id)))
 
-    def patched(view: DirectoryView) -> Any:
-        now = view.users.get(user_id)
+    def patched(look: DirectoryLookup) -> Any:
+        now = look.user(user_id)
         if now is None:
             raise not_found(f"User {user_id}")
         return idp_user(apply_patch(ScimUser, user_model(now), body), user_id)
@@ -279,7 +290,7 @@ def patch_user(user_id: str) -> Response:
 
 @scim.delete("/Users/<user_id>")
 def delete_user(user_id: str) -> Response:
-    current = _mirror().users.get(user_id)
+    current = _look().user(user_id)
     if current is None:
         raise not_found(f"User {user_id}")
     _if_match(user_body(current, _user_location(user_id)))
@@ -304,11 +315,11 @@ def _with_members(params: dict[str, Any] | None = None) -> bool:
 
 
 def _group_answer(group_id: str, status: int = 200) -> Response:
-    view = _mirror()
-    group = view.groups.get(group_id)
+    look = _look()
+    group = look.group(group_id)
     if group is None:
         raise not_found(f"Group {group_id}")
-    members = view.members.get(group_id, ())
+    members = look.members([group_id])[group_id]
     body = group_body(group, members, _group_location(group_id), with_members=_with_members(request.args))
     headers = {"ETag": group_body(group, members, "")["meta"]["version"]}
     if status == 201:
@@ -316,27 +327,46 @@ def _group_answer(group_id: str, status: int = 200) -> Response:
     return _json(project(body, request.args), status, headers)
 
 
-def _group_version(view: DirectoryView, group_id: str) -> dict[str, Any]:
-    group = view.groups.get(group_id)
+def _group_version(look: DirectoryLookup, group_id: str) -> dict[str, Any]:
+    group = look.group(group_id)
     if group is None:
         raise not_found(f"Group {group_id}")
-    return group_body(group, view.members.get(group_id, ()), "")
+    return group_body(group, look.members([group_id])[group_id], "")
 
 
 @scim.get("/Groups")
 @scim.post("/Groups/.search")
 def list_groups() -> Response:
     params = _params()
-    view = _mirror()
-    groups = sorted(view.groups.values(), key=lambda x: x.idp_group_id)
-    members = {x.idp_group_id: view.members.get(x.idp_group_id, ()) for x in groups}
+    raw = params.get("filter") or ""
+    match = indexed_match(raw, "group") if raw else EVERYTHING
     keep = _with_members(params)
+    look = _look()
+    if match is not None:  # a page read by index
+        start, count = page_bounds(params)
+        total, groups = look.groups_page(match, start - 1, count)
+        members = look.members([x.idp_group_id for x in groups])
+        bodies = [
+            project(
+                group_body(x, members[x.idp_group_id], _group_location(x.idp_group_id), with_members=keep),
+                params,
+            )
+            for x in groups
+        ]
+        return _json(page_response(bodies, total, start))
+    groups = look.groups(EVERYTHING)
+    members = look.members([x.idp_group_id for x in groups])
     bodies = [
         group_body(x, members[x.idp_group_id], _group_location(x.idp_group_id), with_members=keep)
         for x in groups
     ]
-    found = _filtered(Group, bodies, [group_model(x, members[x.idp_group_id]) for x in groups])
+    found = _filtered(raw, Group, bodies, [group_model(x, members[x.idp_group_id]) for x in groups])
     return _json(list_response([project(b, params) for b in found], params))
+
+
+def _neutral_group(look: DirectoryLookup, model: Group, group_id: str) -> Any:
+    """The neutral group of ``model``: its members that name groups of the directory are nested."""
+    return idp_group(model, group_id, look.group_ids(member_values(model)))
 
 
 @scim.get("/Groups/<group_id>")
@@ -348,29 +378,29 @@ def get_group(group_id: str) -> Response:
 def create_group() -> Response:
     model = read_resource(Group, _body(), Context.RESOURCE_CREATION_REQUEST)
     group_id = str(uuid.uuid4())
-    _run(edits.write_group(lambda view: idp_group(model, group_id, set(view.groups)), exists=False))
+    _run(edits.write_group(lambda look: _neutral_group(look, model, group_id), exists=False))
     return _group_answer(group_id, 201)
 
 
 @scim.put("/Groups/<group_id>")
 def replace_group(group_id: str) -> Response:
-    _if_match(_group_version(_mirror(), group_id))
+    _if_match(_group_version(_look(), group_id))
     model = read_resource(Group, _body(), Context.RESOURCE_REPLACEMENT_REQUEST)
-    _run(edits.write_group(lambda view: idp_group(model, group_id, set(view.groups)), exists=True))
+    _run(edits.write_group(lambda look: _neutral_group(look, model, group_id), exists=True))
     return _group_answer(group_id)
 
 
 @scim.patch("/Groups/<group_id>")
 def patch_group(group_id: str) -> Response:
     body = _body()
-    _if_match(_group_version(_mirror(), group_id))
+    _if_match(_group_version(_look(), group_id))
 
-    def patched(view: DirectoryView) -> Any:
-        group = view.groups.get(group_id)
+    def patched(look: DirectoryLookup) -> Any:
+        group = look.group(group_id)
         if group is None:
             raise not_found(f"Group {group_id}")
-        model = apply_patch(Group, group_model(group, view.members.get(group_id, ())), body)
-        return idp_group(model, group_id, set(view.groups))
+        model = apply_patch(Group, group_model(group, look.members([group_id])[group_id]), body)
+        return _neutral_group(look, model, group_id)
 
     _run(edits.write_group(patched, exists=True))
     return _group_answer(group_id)
@@ -378,7 +408,7 @@ def patch_group(group_id: str) -> Response:
 
 @scim.delete("/Groups/<group_id>")
 def delete_group(group_id: str) -> Response:
-    _if_match(_group_version(_mirror(), group_id))
+    _if_match(_group_version(_look(), group_id))
     _run(edits.delete_group(group_id))
     return Response(status=204)
 

@@ -1,9 +1,11 @@
 """One request's changes go through the same run as a pulled directory's.
 
 The push directory's mirror (``idp_users``, ``idp_groups``, ``idp_members``) is the directory.
-A request is an *edit*: a function from the mirror to the :class:`~connector.model.ChangeSet`
-it makes.  :class:`PushedChanges` is a :class:`~connector.providers.base.Provider` whose
-``changes`` are that edit, computed under the directory's run lock, so
+A request is an *edit*: a function from a look-up of the mirror
+(:class:`~connector.store.push_reads.DirectoryLookup`, which reads only the rows the request
+names) to the :class:`~connector.model.ChangeSet` it makes.  :class:`PushedChanges` is a
+:class:`~connector.providers.base.Provider` whose ``changes`` are that edit, computed under the
+directory's run lock, so
 :func:`connector.run.sync.sync_directory` links, plans (scoped to what the edit names),
 guards and applies them exactly as for an incremental pull run, the mirror's rows with them.
 """
@@ -26,10 +28,12 @@ from connector.rules.mirror import overlay
 from connector.run.report import SyncReport
 from connector.run.sync import sync_directory
 from connector.store import Store
+from connector.store.push_reads import DirectoryLookup
 from connector.store.registry import DirectoryEntry
 
-Edit = Callable[[DirectoryView], ChangeSet]
-"""What a request does, given the directory as the mirror holds it; raises ScimError to refuse."""
+Edit = Callable[[DirectoryLookup], ChangeSet]
+"""What a request does, given a look-up of the directory as the mirror holds it; raises ScimError
+to refuse."""
 
 CURSOR = "push"
 ONE_TRANSACTION = 50_000
@@ -63,7 +67,7 @@ class PushedChanges:
 
     def _request(self) -> ChangeSet:
         if self._changes is None:
-            self._changes = self._edit(self._store.mirror(self.directory_id))
+            self._changes = self._edit(self._store.lookup(self.directory_id))
         return self._changes
 
     def changes(self, cursor: str | None) -> ChangeSet:

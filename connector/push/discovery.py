@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from scim2_models import Context
+from scim2_models import EnterpriseUser
 from scim2_models import Group
 from scim2_models import User
 
@@ -41,8 +42,7 @@ def service_provider_config(base: str) -> dict[str, Any]:
 
 
 def resource_types(base: str) -> list[dict[str, Any]]:
-    """The User type and the Group type (the enterprise extension is read and not kept: no
-    extension is declared)."""
+    """The User type (with the enterprise extension, kept as sent) and the Group type."""
     return [
         {
             "schemas": [RESOURCE_TYPE_SCHEMA],
@@ -50,6 +50,7 @@ def resource_types(base: str) -> list[dict[str, Any]]:
             "name": "User",
             "endpoint": "/Users",
             "schema": USER_SCHEMA,
+            "schemaExtensions": [{"schema": ENTERPRISE_SCHEMA, "required": False}],
             "meta": {"resourceType": "ResourceType", "location": f"{base}/ResourceTypes/User"},
         },
         {
@@ -66,21 +67,31 @@ def resource_types(base: str) -> list[dict[str, Any]]:
 KEPT: dict[str, dict[str, set[str] | None]] = {
     USER_SCHEMA: {
         "userName": None,
+        "externalId": None,
         "name": {"givenName", "familyName"},
         "displayName": None,
         "emails": {"value", "type", "primary"},
         "active": None,
     },
-    GROUP_SCHEMA: {"displayName": None, "members": {"value", "$ref", "type"}},
+    GROUP_SCHEMA: {"displayName": None, "externalId": None, "members": {"value", "$ref", "type"}},
+    ENTERPRISE_SCHEMA: {
+        "employeeNumber": None,
+        "costCenter": None,
+        "organization": None,
+        "division": None,
+        "department": None,
+        "manager": {"value", "$ref", "displayName"},
+    },
 }
-"""The attributes (and sub-attributes) a pushed resource keeps: the neutral model's.  The
-schemas served list these alone, so a client learns what it can read back (RFC 7643 §7)."""
+"""The attributes (and sub-attributes) a pushed resource keeps: the neutral model's, externalId
+and the enterprise extension.  The schemas served list these alone, so a client learns what it
+can read back (RFC 7643 §7)."""
 
 
 def schemas(base: str) -> list[dict[str, Any]]:
     """The schemas of the served resources: scim2-models' own, cut to the attributes kept."""
     out = []
-    for model in (User, Group):
+    for model in (User, Group, EnterpriseUser):
         body = model.to_schema().model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
         kept = KEPT[body["id"]]
         body["attributes"] = [_cut(a, kept[a["name"]]) for a in body["attributes"] if a["name"] in kept]

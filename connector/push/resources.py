@@ -1,14 +1,16 @@
 """The neutral model's records as SCIM resources (scim2-models) and back.
 
-A pushed user is kept as an :class:`~connector.model.IdpUser` in the directory's mirror, so
-what a SCIM resource says beyond the neutral model (``externalId``, the enterprise extension,
-phone numbers, addresses) is not kept in this slice (docs/push.md, "Not yet").
+A pushed user is kept as an :class:`~connector.model.IdpUser` in the directory's mirror: the
+neutral model's fields, ``externalId`` (an attribute, never an id) and the enterprise user
+extension as the client sent it.  What a SCIM resource says beyond those (phone numbers,
+addresses, roles) is not kept (docs/push.md, "What is kept").
 """
 
 from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Collection
 from datetime import datetime
 from datetime import timezone
 from typing import Any
@@ -51,14 +53,28 @@ def user_model(user: IdpUser) -> ScimUser:
     name = None
     if user.given_name or user.family_name:
         name = Name(given_name=user.given_name, family_name=user.family_name)
-    return ScimUser(
+    model = ScimUser(
         id=user.idp_user_id,
+        external_id=user.external_id,
         user_name=user.user_name,
         display_name=user.display_name,
         name=name,
         emails=emails or None,
         active=user.active,
     )
+    if user.enterprise:
+        model[EnterpriseUser] = EnterpriseUser.model_validate(json.loads(user.enterprise))
+    return model
+
+
+def _enterprise(model: ScimUser) -> str | None:
+    """The enterprise extension the client sent, as canonical JSON text (None when it sent none)."""
+    extension = model[EnterpriseUser]
+    if extension is None:
+        return None
+    data = extension.model_dump(scim_ctx=Context.RESOURCE_QUERY_RESPONSE)
+    data.pop("schemas", None)
+    return json.dumps(data, sort_keys=True, separators=(",", ":")) if data else None
 
 
 def user_body(user: IdpUser, location: str) -> dict[str, Any]:
@@ -86,6 +102,8 @@ def idp_user(model: ScimUser, user_id: str) -> IdpUser:
         family_name=name.family_name if name else None,
         other_emails=others,
         updated_at=datetime.now(timezone.utc).replace(microsecond=0),
+        external_id=model.external_id,
+        enterprise=_enterprise(model),
     )
 
 
@@ -94,7 +112,9 @@ def group_model(group: IdpGroup, members: tuple[IdpMember, ...]) -> Group:
     listed = [
         GroupMember(value=m.member_id, type="User" if m.kind is MemberKind.USER else "Group") for m in members
     ]
-    return Group(id=group.idp_group_id, display_name=group.name, members=listed or None)
+    return Group(
+        id=group.idp_group_id, external_id=group.external_id, display_name=group.name, members=listed or None
+    )
 
 
 def group_body(
@@ -111,10 +131,18 @@ def group_body(
     return body
 
 
-def idp_group(model: Group, group_id: str, groups: set[str]) -> tuple[IdpGroup, tuple[IdpMember, ...]]:
+def member_values(model: Group) -> list[str]:
+    """The ids a group's member list names."""
+    return [str(member.value) for member in model.members or []]
+
+
+def idp_group(model: Group, group_id: str, groups: Collection[str]) -> tuple[IdpGroup, tuple[IdpMember, ...]]:
     """The neutral group and its direct members; a member naming a group of ``groups`` is nested."""
     group = IdpGroup(
-        group_id, str(model.display_name), updated_at=datetime.now(timezone.utc).replace(microsecond=0)
+        group_id,
+        str(model.display_name),
+        updated_at=datetime.now(timezone.utc).replace(microsecond=0),
+        external_id=model.external_id,
     )
     members = []
     for member in model.members or []:

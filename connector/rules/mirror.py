@@ -48,6 +48,12 @@ def when(value: str | None) -> datetime | None:
     return datetime.fromisoformat(value) if value else None
 
 
+def name_key(name: str) -> str:
+    """The key a userName or group name is unique by within a directory: SCIM compares them
+    without regard to case (RFC 7643 §4.1.1, ``caseExact`` false), so the case-folded name."""
+    return name.casefold()
+
+
 UserKey = tuple[Any, ...]
 """A user's mirrored fields in column order after the id, as compared and stored."""
 
@@ -62,6 +68,8 @@ USER_COLUMNS = (
     "other_emails",
     "is_guest",
     "updated_at",
+    "external_id",
+    "enterprise",
 )
 
 
@@ -78,15 +86,26 @@ def user_key(user: IdpUser) -> UserKey:
         tuple(user.other_emails),
         bool(user.is_guest),
         _iso(user.updated_at),
+        user.external_id,
+        user.enterprise,
     )
 
 
 def group_fields(group: IdpGroup) -> dict[str, Any]:
-    return {"name": group.name, "description": group.description, "updated_at": _iso(group.updated_at)}
+    return {
+        "name": group.name,
+        "description": group.description,
+        "updated_at": _iso(group.updated_at),
+        "external_id": group.external_id,
+    }
 
 
-def group_key(group: IdpGroup) -> tuple[str, str | None, str | None]:
-    return (group.name, group.description, _iso(group.updated_at))
+GroupKey = tuple[str, str | None, str | None, str | None]
+"""A group's mirrored fields: name, description, updated_at (ISO text), external id."""
+
+
+def group_key(group: IdpGroup) -> GroupKey:
+    return (group.name, group.description, _iso(group.updated_at), group.external_id)
 
 
 MemberKey = tuple[str, str]  # (member_id, "user" | "group")
@@ -131,7 +150,7 @@ class MirrorIndex:
 
     directory_id: str
     users: dict[str, int] = field(default_factory=dict)
-    groups: dict[str, tuple[str, str | None, str | None]] = field(default_factory=dict)
+    groups: dict[str, GroupKey] = field(default_factory=dict)
     members: dict[str, int] = field(default_factory=dict)
 
     @classmethod
@@ -147,7 +166,7 @@ class MirrorIndex:
 
 def user_of_key(idp_user_id: str, k: UserKey) -> IdpUser:
     """The user a mirror key describes (the inverse of :func:`user_key`)."""
-    return IdpUser(idp_user_id, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], when(k[9]))
+    return IdpUser(idp_user_id, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], when(k[9]), k[10], k[11])
 
 
 def groups_after(groups: Mapping[str, IdpGroup], changes: ChangeSet) -> tuple[dict[str, IdpGroup], set[str]]:

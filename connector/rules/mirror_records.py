@@ -38,6 +38,8 @@ class MirrorUser(Change):
     other_emails: tuple[str, ...] = ()
     is_guest: bool = False
     updated_at: str | None = None
+    external_id: str | None = None
+    enterprise: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,6 +53,7 @@ class MirrorGroup(Change):
     name: str = ""
     description: str | None = None
     updated_at: str | None = None
+    external_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,6 +22,7 @@ from connector.model import IdpMember
 from connector.model import MemberKind
 from connector.rules.mirror import KINDS
 from connector.rules.mirror import USER_COLUMNS
+from connector.rules.mirror import GroupKey
 from connector.rules.mirror import MemberKey
 from connector.rules.mirror import MirrorIndex
 from connector.rules.mirror import UserKey
@@ -35,22 +36,49 @@ from connector.store.snapshot import stream
 from connector.store.tenancy import in_directory
 
 
-def _user_rows(
-    conn: Connection, directory_id: str, ids: Collection[str] | None = None
+def mirror_user_rows(
+    conn: Connection,
+    directory_id: str,
+    ids: Collection[str] | None = None,
+    *,
+    where: Any = None,
+    page: tuple[int, int] | None = None,
 ) -> Iterator[tuple[str, UserKey]]:
-    """Each mirrored user's id and key: the directory's, or only those of ``ids``."""
+    """Each mirrored user's id and key: the directory's, or only those of ``ids``, or those
+    ``where`` holds for; ``page`` (offset, limit) cuts them in id order."""
     u = t.idp_users.c
     # other_emails as its stored text: most users have none ("[]"), which then costs no JSON parse
     columns = [type_coerce(u[name], String) if name == "other_emails" else u[name] for name in USER_COLUMNS]
     mine = in_directory(conn, t.idp_users, directory_id)
-    if ids is None:
-        rows: Iterable[Row[Any]] = stream(conn, select(u.idp_user_id, *columns).where(mine))
+    if where is not None:
+        mine = mine & where
+    if page is not None:
+        query = select(u.idp_user_id, *columns).where(mine).order_by(u.idp_user_id)
+        rows: Iterable[Row[Any]] = conn.execute(query.offset(page[0]).limit(page[1]))
+    elif ids is None:
+        rows = stream(conn, select(u.idp_user_id, *columns).where(mine))
     else:
         rows = rows_by_ids(
             conn, u.idp_user_id, ids, lambda cond: select(u.idp_user_id, *columns).where(mine, cond)
         )
     for r in rows:
-        yield r[0], (r[1], r[2], bool(r[3]), r[4], r[5], r[6], r[7], _addresses(r[8]), bool(r[9]), r[10])
+        yield (
+            r[0],
+            (
+                r[1],
+                r[2],
+                bool(r[3]),
+                r[4],
+                r[5],
+                r[6],
+                r[7],
+                _addresses(r[8]),
+                bool(r[9]),
+                r[10],
+                r[11],
+                r[12],
+            ),
+        )
 
 
 def _addresses(stored: Any) -> tuple[str, ...]:
@@ -62,20 +90,30 @@ def _addresses(stored: Any) -> tuple[str, ...]:
 
 def load_mirror_users(conn: Connection, directory_id: str, ids: Collection[str]) -> dict[str, UserKey]:
     """The mirror's keys of these users (those it holds)."""
-    return dict(_user_rows(conn, directory_id, ids))
+    return dict(mirror_user_rows(conn, directory_id, ids))
 
 
 def load_mirror_groups(conn: Connection, directory_id: str) -> dict[str, IdpGroup]:
     """Every mirrored group of the directory."""
-    return {gid: IdpGroup(gid, k[0], k[1], when(k[2])) for gid, k in _group_rows(conn, directory_id).items()}
+    return {gid: group_of_key(gid, k) for gid, k in mirror_group_rows(conn, directory_id).items()}
 
 
-def _group_rows(conn: Connection, directory_id: str) -> dict[str, tuple[str, str | None, str | None]]:
+def group_of_key(group_id: str, k: GroupKey) -> IdpGroup:
+    """The group a mirror key describes."""
+    return IdpGroup(group_id, k[0], k[1], when(k[2]), k[3])
+
+
+GROUP_COLUMNS = ("name", "description", "updated_at", "external_id")
+
+
+def mirror_group_rows(conn: Connection, directory_id: str, where: Any = None) -> dict[str, GroupKey]:
     g = t.idp_groups.c
-    query = select(g.idp_group_id, g.name, g.description, g.updated_at).where(
+    query = select(g.idp_group_id, *(g[c] for c in GROUP_COLUMNS)).where(
         in_directory(conn, t.idp_groups, directory_id)
     )
-    return {r[0]: (r[1], r[2], r[3]) for r in conn.execute(query)}
+    if where is not None:
+        query = query.where(where)
+    return {r[0]: (r[1], r[2], r[3], r[4]) for r in conn.execute(query)}
 
 
 def _member_rows(conn: Connection, directory_id: str) -> Iterator[tuple[str, list[MemberKey]]]:
@@ -99,7 +137,7 @@ def load_mirror_index(conn: Connection, directory_id: str) -> MirrorIndex:
 
 def load_user_digests(conn: Connection, directory_id: str) -> dict[str, int]:
     """The :class:`MirrorIndex` users part: each mirrored user's digest, by id."""
-    return {uid: digest(key) for uid, key in _user_rows(conn, directory_id)}
+    return {uid: digest(key) for uid, key in mirror_user_rows(conn, directory_id)}
 
 
 def load_mirror_lists(conn: Connection, directory_id: str) -> MirrorIndex:
@@ -107,14 +145,14 @@ def load_mirror_lists(conn: Connection, directory_id: str) -> MirrorIndex:
     return MirrorIndex(
         directory_id,
         {},
-        _group_rows(conn, directory_id),
+        mirror_group_rows(conn, directory_id),
         {gid: members_digest(keys) for gid, keys in _member_rows(conn, directory_id)},
     )
 
 
 def load_mirror(conn: Connection, directory_id: str) -> DirectoryView:
     """The directory as last read (an empty view when it was never mirrored)."""
-    users = {uid: user_of_key(uid, k) for uid, k in _user_rows(conn, directory_id)}
+    users = {uid: user_of_key(uid, k) for uid, k in mirror_user_rows(conn, directory_id)}
     groups = load_mirror_groups(conn, directory_id)
     members = {
         gid: tuple(

@@ -50,6 +50,7 @@ from connector.store.local import LocalObjects
 from connector.store.mirror import MirrorReads
 from connector.store.organizations import Organizations
 from connector.store.outbox import Outbox
+from connector.store.push_reads import DirectoryLookup
 from connector.store.push_tokens import PushTokens
 from connector.store.registry import StoreRegistry
 from connector.store.revision import read_revision
@@ -147,6 +148,10 @@ class Store(
         Closing it leaves the engine to the store it came from.
         """
         return type(self)(self.engine, org, owns_engine=False)
+
+    def lookup(self, directory_id: str) -> DirectoryLookup:
+        """Reads of a few of the directory's mirrored users and groups (a push request's)."""
+        return DirectoryLookup(lambda: self.transaction(write=False), directory_id)
 
     def close(self) -> None:
         if self._owns_engine:

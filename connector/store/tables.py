@@ -265,8 +265,15 @@ idp_users = Table(
     # look-alike key where that differs (connector.store.address_keys)
     Column("match_key", EMAIL, nullable=True),
     Column("loose_key", EMAIL, nullable=True),
+    # what a push directory looks users up by (migration 0009): the case-folded userName, the
+    # client's externalId, and the enterprise extension as the client sent it (JSON text)
+    Column("name_key", String(512), nullable=True),
+    Column("external_id", String(512), nullable=True),
+    Column("enterprise", Text, nullable=True),
     Index("ix_idp_users_match_key", "org_id", "directory_id", "match_key"),
     Index("ix_idp_users_loose_key", "org_id", "directory_id", "loose_key", **_ONLY_SET),
+    Index("ix_idp_users_name_key", "org_id", "directory_id", "name_key"),
+    Index("ix_idp_users_external_id", "org_id", "directory_id", "external_id"),
     _directory(),
 )
 
@@ -292,6 +299,10 @@ idp_groups = Table(
     Column("name", String(255), nullable=False),
     Column("description", Text, nullable=True),
     Column("updated_at", String(40), nullable=True),
+    Column("name_key", String(255), nullable=True),  # the case-folded name (migration 0009)
+    Column("external_id", String(512), nullable=True),
+    Index("ix_idp_groups_name_key", "org_id", "directory_id", "name_key"),
+    Index("ix_idp_groups_external_id", "org_id", "directory_id", "external_id"),
     _directory(),
 )
 

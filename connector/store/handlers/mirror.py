@@ -16,6 +16,7 @@ from sqlalchemy import select
 
 from connector.model import MemberKind
 from connector.rules.mirror import MemberKey
+from connector.rules.mirror import name_key
 from connector.rules.mirror_records import MirrorGroup
 from connector.rules.mirror_records import MirrorMemberRows
 from connector.rules.mirror_records import MirrorMembers
@@ -109,6 +110,9 @@ def mirror_users(ctx: ApplyContext, changes: Sequence[MirrorUser]) -> list[Resul
                 "updated_at": c.updated_at,
                 "match_key": match,
                 "loose_key": loose,
+                "name_key": name_key(c.user_name),
+                "external_id": c.external_id,
+                "enterprise": c.enterprise,
             }
         )
     _replace(ctx, t.idp_users, "idp_user_id", list(latest), rows)
@@ -126,6 +130,8 @@ def mirror_groups(ctx: ApplyContext, changes: Sequence[MirrorGroup]) -> list[Res
             "name": c.name,
             "description": c.description,
             "updated_at": c.updated_at,
+            "name_key": name_key(c.name),
+            "external_id": c.external_id,
         }
         for c in latest.values()
         if not c.removed
