@@ -381,3 +381,46 @@ def push_command(
             )
     if report.failures:
         raise SystemExit(1)
+
+
+@main.command("webhook-sink")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", default=9000, show_default=True, type=click.IntRange(0, 65535), help="0: any free port."
+)
+@click.option(
+    "--secret", envvar="MOCK_IDP_WEBHOOK_SECRET", required=True, help="The endpoint's whsec_ secret."
+)
+@click.option(
+    "--record", "record", type=click.Path(dir_okay=False), help="Append each post as a JSON line here."
+)
+@click.option(
+    "--fault",
+    "faults",
+    multiple=True,
+    metavar="FAULT",
+    help="Answer the next post with: 500 (any status), timeout, slow or close (repeatable, in order).",
+)
+@click.option("--hang", default=3.0, show_default=True, type=float, help="Seconds a 'timeout' fault waits.")
+@click.option("--slow", default=0.5, show_default=True, type=float, help="Seconds a 'slow' fault waits.")
+def webhook_sink(
+    host: str, port: int, secret: str, record: str | None, faults: tuple[str, ...], hang: float, slow: float
+) -> None:
+    """Receive webhooks: verify each signature, record what came (GET /_sink/received)."""
+    from mock_idp.sink import Sink
+    from mock_idp.sink import SinkServer
+
+    try:
+        sink = Sink(secret, faults=faults, hang=hang, slow=slow, record=Path(record) if record else None)
+    except ValueError as exc:  # a malformed secret or an unknown fault
+        raise click.UsageError(str(exc)) from None
+    server = SinkServer(sink, host, port)
+    click.echo(f"mock-idp webhook-sink on {server.url}", err=False)
+    click.echo("  GET /_sink/received lists what came; Ctrl-C stops it", err=True)
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
+    try:
+        server.httpd.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.httpd.server_close()

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Collection
 from collections.abc import Iterable
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -344,6 +345,16 @@ class Connector:
         from connector.api.account_view import account_view
 
         return account_view(self.store, self.config, account_id)
+
+    def events(
+        self, after: str | None = None, *, limit: int = 100, types: Collection[str] = ()
+    ) -> list[dict[str, Any]]:
+        """Up to ``limit`` of the organization's events after the cursor ``after`` (an event id;
+        None: the oldest kept), in order, only of ``types`` when given (docs/events.md).  A
+        cursor of pruned events raises :class:`~connector.errors.EventCursorExpiredError`."""
+        from connector.api.events import Events
+
+        return Events(self.store).list(after, limit=limit, types=types)
 
     def runs(self, directory_id: str | None = None, limit: int = 50) -> list[Any]:
         return self.store.runs(directory_id, limit=limit)

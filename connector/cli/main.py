@@ -3,7 +3,8 @@
 Exit codes (docs/cli.md): 0 done; 1 an unexpected connector error; 2 a
 configuration or usage error; 3 authentication refused; 4 the IdP could not
 be read; 5 the guard stopped a plan; 6 the store failed; 7 another run holds
-the directory; 8 conflicts found with ``--strict``; 9 a saved plan is stale.
+the directory; 8 conflicts found with ``--strict``; 9 a saved plan is stale; 10 an
+events cursor expired (resync).
 """
 
 from __future__ import annotations
@@ -13,7 +14,9 @@ from collections.abc import Sequence
 import click
 
 from connector import __version__
+from connector.cli import deliver_command as cli_deliver
 from connector.cli import directory_commands as cli_run
+from connector.cli import event_commands as cli_events
 from connector.cli import registry_commands as cli_registry
 from connector.cli import serve_command as cli_serve
 from connector.cli import store_commands as cli_store
@@ -83,11 +86,14 @@ for _command in (
     cli_registry.secrets,
     cli_demo.demo,
     cli_serve.serve,
+    cli_events.events,
+    cli_events.webhooks,
+    cli_deliver.deliver,
 ):
     cli.add_command(_command)
 
 
-WITHOUT_ORG = {("demo",), ("secrets", "new-key"), ("serve",)}
+WITHOUT_ORG = {("demo",), ("secrets", "new-key"), ("serve",), ("deliver",)}
 """Commands that work for no organization: the demo makes its own; a new key is anyone's; serve
 serves every organization's push directories."""
 

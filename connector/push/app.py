@@ -42,6 +42,7 @@ from connector.push.discovery import service_provider_config
 from connector.push.errors import SCIM_MEDIA_TYPE
 from connector.push.errors import ScimError
 from connector.push.errors import not_found
+from connector.push.events_api import events_api
 from connector.push.filters import indexed_match
 from connector.push.paging import list_response
 from connector.push.paging import page_bounds
@@ -431,6 +432,7 @@ def create_app(
     app.config["MAX_CONTENT_LENGTH"] = max_body_bytes
     app.extensions["idp-connector-push"] = PushState(opened, token_check or push_token_check)
     app.register_blueprint(scim)
+    app.register_blueprint(events_api)  # GET /events (connector.push.events_api)
 
     @app.errorhandler(ScimError)
     def _scim_error(exc: ScimError) -> Response:

@@ -43,6 +43,7 @@ from connector.store import engine as engines
 from connector.store import lock
 from connector.store import snapshot as snap
 from connector.store import tables as t
+from connector.store.api_keys import ApiKeys
 from connector.store.conflicts import ConflictLog
 from connector.store.engine import sqlite_path
 from connector.store.hand_links import HandLinks
@@ -65,6 +66,7 @@ from connector.store.tenancy import check_org_id
 from connector.store.tenancy import in_directory
 from connector.store.tenancy import in_org
 from connector.store.tenancy import org_of
+from connector.store.webhooks import WebhookEndpoints
 
 if TYPE_CHECKING:
     from connector.rules.billing import BillingReport
@@ -103,6 +105,8 @@ class Store(
     StoreRegistry,
     PushTokens,
     Outbox,
+    WebhookEndpoints,
+    ApiKeys,
 ):
     """The product store on SQLite (a file) or PostgreSQL, as one organization sees it.
 
