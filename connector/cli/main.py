@@ -9,6 +9,7 @@ events cursor expired (resync).
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 
 import click
@@ -19,7 +20,9 @@ from connector.cli import directory_commands as cli_run
 from connector.cli import event_commands as cli_events
 from connector.cli import registry_commands as cli_registry
 from connector.cli import serve_command as cli_serve
+from connector.cli import staged_commands as cli_staged
 from connector.cli import store_commands as cli_store
+from connector.cli import worker_commands as cli_workers
 from connector.cli.common import ORG_ENV
 from connector.cli.common import AppContext
 from connector.cli.common import ConnectorGroup
@@ -27,6 +30,8 @@ from connector.cli.common import org_option
 from connector.cli.demo import command as cli_demo
 from connector.cli.output import setup_logging
 from connector.cli.output import teardown_logging
+from connector.ops.logs import LOG_FORMAT_ENV
+from connector.ops.logs import use_json_logs
 
 CONFIG_ENV = "CONNECTOR_CONFIG"
 DEFAULT_CONFIG = "connector.toml"
@@ -58,6 +63,8 @@ def cli(ctx: click.Context, config_path: str, org: str | None, verbose: int, qui
     if verbose and quiet:
         raise click.UsageError("-v and -q ask for opposite things; give one")
     redactor = setup_logging(verbose, quiet=quiet)
+    if os.environ.get(LOG_FORMAT_ENV) == "json":
+        use_json_logs()
     ctx.obj = AppContext(config_path=config_path, verbose=verbose, redactor=redactor, org=org)
     ctx.call_on_close(teardown_logging)
     ctx.call_on_close(ctx.obj.close)
@@ -84,18 +91,22 @@ for _command in (
     cli_registry.orgs,
     cli_registry.directories,
     cli_registry.secrets,
+    cli_staged.staged,
     cli_demo.demo,
     cli_serve.serve,
     cli_events.events,
     cli_events.webhooks,
     cli_deliver.deliver,
+    cli_workers.worker,
+    cli_workers.scheduler,
 ):
     cli.add_command(_command)
 
 
-WITHOUT_ORG = {("demo",), ("secrets", "new-key"), ("serve",), ("deliver",)}
+WITHOUT_ORG = {("demo",), ("secrets", "new-key"), ("serve",), ("worker",), ("scheduler",), ("deliver",)}
 """Commands that work for no organization: the demo makes its own; a new key is anyone's; serve
-serves every organization's push directories."""
+serves every organization's push directories; the workers and the scheduler run every
+organization's directories."""
 
 
 def _with_org_except(command: click.Command, path: tuple[str, ...]) -> None:

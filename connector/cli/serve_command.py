@@ -2,7 +2,8 @@
 
 waitress is a pure-Python, threaded WSGI server that runs the same on Linux, macOS and Windows
 and can be started from Python; docs/push.md says why it and not gunicorn.  The command serves
-every push directory of the configuration's store at ``/scim/v2/<org>/<directory>/``, prints one
+every push directory of the configuration's store at ``/scim/v2/<org>/<directory>/`` (and
+``/healthz``, ``/readyz``, ``/metrics``: :mod:`connector.ops.health`), prints one
 line naming its URL (``--port 0`` picks a free port, which that line tells), and stops cleanly
 on Ctrl-C or SIGTERM: the listening socket closes, requests in progress finish.  No token is
 ever printed or logged.
@@ -20,6 +21,7 @@ import click
 from connector.cli.common import AppContext
 from connector.cli.common import pass_app
 from connector.config.loader import load_config_file
+from connector.ops import health
 from connector.push import create_app
 from connector.store import Store
 
@@ -54,7 +56,8 @@ def serve(app: AppContext, host: str, port: int, threads: int) -> None:
     store = Store.open(whole.store_url, org=whole.organizations[0].org_id, register=False)
     try:
         try:
-            server: Any = create_server(create_app(store), host=host, port=port, threads=threads)
+            served = health.register(create_app(store), store)  # /healthz, /readyz, /metrics
+            server: Any = create_server(served, host=host, port=port, threads=threads)
         except OSError as exc:
             raise click.ClickException(f"cannot listen on {host}:{port}: {exc.strerror}") from None
         url = _url(host, int(server.effective_port))

@@ -23,6 +23,7 @@ import gc
 import time
 from collections.abc import Iterator
 
+from connector import log_context
 from connector.apply.applier import ApplyResult
 from connector.apply.applier import apply_plan
 from connector.errors import StalePlanError
@@ -142,6 +143,7 @@ def sync_directory(
         if not dry_run:
             store.close_interrupted_runs(directory_id)
         run_id = store.start_run(directory_id, kind="sync", dry_run=dry_run)
+        log_context.set_run(run_id)
         try:
             report = _sync(
                 provider, store, settings, run_id, dry_run, force, full, whole, batch_size, progress
