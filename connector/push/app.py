@@ -143,7 +143,7 @@ def _look() -> DirectoryLookup:
 def _run(edit: Edit) -> None:
     """Check the edit against the mirror, then run it through the rules under the lock."""
     edit(_look())  # refused here, no run is recorded
-    report = run_request(g.store, g.entry, edit)
+    report, _ = run_request(g.store, g.entry, edit)
     if report.outcome == "guard_tripped":
         raise ScimError(503, f"held by the guard, nothing applied: {report.guard.message}")
 

@@ -12,7 +12,9 @@ guards and applies them exactly as for an incremental pull run, the mirror's row
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
+from collections.abc import Collection
 from collections.abc import Iterator
 from typing import ClassVar
 
@@ -24,6 +26,8 @@ from connector.model import IdpUser
 from connector.model import ReadProblem
 from connector.providers.base import CheckResult
 from connector.push.settings import push_settings
+from connector.push.staging import ReceivingGuard
+from connector.push.staging import plan_guard
 from connector.rules.mirror import overlay
 from connector.run.report import SyncReport
 from connector.run.sync import sync_directory
@@ -65,6 +69,10 @@ class PushedChanges:
     def close(self) -> None:
         """Nothing to close."""
 
+    def request(self) -> ChangeSet:
+        """The request's changes (its edit, run once)."""
+        return self._request()
+
     def _request(self) -> ChangeSet:
         if self._changes is None:
             self._changes = self._edit(self._store.lookup(self.directory_id))
@@ -92,13 +100,20 @@ class PushedChanges:
         return iter(self._whole().members.get(group_id, ()))
 
 
-def run_request(store: Store, entry: DirectoryEntry, edit: Edit) -> SyncReport:
-    """Run one request's edit through the rules under the directory's run lock, waiting for it."""
+def run_request(
+    store: Store, entry: DirectoryEntry, edit: Edit, *, released: Collection[str] = ()
+) -> tuple[SyncReport, ReceivingGuard]:
+    """Run one request's edit through the rules under the directory's run lock, waiting for it;
+    its deactivations pass the receiving guard (``released``: identities an admin approved)."""
     provider = PushedChanges(store, entry, edit)
-    return sync_directory(
+    settings = push_settings(store, entry)
+    guard = ReceivingGuard(store, entry.directory_id, settings.guard, provider.request, released=released)
+    report = sync_directory(
         provider,  # type: ignore[arg-type]
         store,
-        push_settings(store, entry),
+        dataclasses.replace(settings, guard=plan_guard(settings.guard)),
         wait=True,
         batch_size=ONE_TRANSACTION,
+        hold=guard,
     )
+    return report, guard

@@ -29,6 +29,10 @@ class GuardSettings:
     group of at least ``group_min_size``; or when the read came back empty or
     shrank by more than ``max_shrink_ratio`` since the last good run.  Okta's
     own safeguard is a 20% ratio, Entra's a count.
+
+    A push directory weighs deactivations over a window instead of one plan (its IdP sends them
+    a request at a time): more than the numbers above within ``window_seconds`` are accepted
+    on the wire and staged (docs/push.md, "The receiving guard").
     """
 
     min_deactivations: int = 5
@@ -37,9 +41,10 @@ class GuardSettings:
     group_min_size: int = 20
     group_max_removal_ratio: float = 0.5
     max_shrink_ratio: float = 0.10
+    window_seconds: int = 600
 
     def __post_init__(self) -> None:
-        for name in ("min_deactivations", "max_deactivations", "group_min_size"):
+        for name in ("min_deactivations", "max_deactivations", "group_min_size", "window_seconds"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value < 0:
                 raise ConfigError(f"guard.{name} must be a whole number >= 0, got {value!r}")

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import gc
 import time
+from collections.abc import Callable
 from collections.abc import Iterator
 
 from connector import log_context
@@ -125,6 +126,7 @@ def sync_directory(
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
     whole: bool = False,
+    hold: Callable[[Plan], Plan] | None = None,
 ) -> SyncReport:
     """One sync run of the provider's directory; see the module docstring.
 
@@ -133,6 +135,8 @@ def sync_directory(
     :class:`~connector.errors.RunInProgressError`, or wait with ``wait``.
     ``whole`` plans every identity against the store even when the store is as
     the last run left it (which otherwise plans only what changed since).
+    ``hold`` takes changes out of a plan the guard passed before it is applied (a push
+    directory's receiving guard, :mod:`connector.push.staging`).
     """
     started = time.perf_counter()
     requests_before = provider.request_count
@@ -146,7 +150,7 @@ def sync_directory(
         log_context.set_run(run_id)
         try:
             report = _sync(
-                provider, store, settings, run_id, dry_run, force, full, whole, batch_size, progress
+                provider, store, settings, run_id, dry_run, force, full, whole, batch_size, progress, hold
             )
         except BaseException as exc:
             store.finish_run(
@@ -173,6 +177,7 @@ def _sync(
     whole: bool,
     batch_size: int,
     progress: Progress | None,
+    hold: Callable[[Plan], Plan] | None = None,
 ) -> SyncReport:
     directory_id = provider.directory_id
     planned, before = plan_with_inputs(
@@ -188,6 +193,8 @@ def _sync(
     )
     assert before is not None
     plan = planned.plan
+    if hold is not None and not dry_run and not planned.guard.tripped:
+        plan = hold(plan)
     counts, bookkeeping = _split_counts(plan)
     report = SyncReport(
         directory_id=directory_id,

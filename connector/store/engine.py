@@ -32,7 +32,7 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
-HEAD_REVISION = "0009"
+HEAD_REVISION = "0010"
 """The newest migration, known without loading Alembic (about 11 MB of modules): a store
 already there opens without it.  ``tests/store/test_schema.py`` holds it to Alembic's head."""
 WRITE = "connector_write"  # execution option: this transaction writes

@@ -118,6 +118,11 @@ class DirectoryLookup:
         found = self.users(Match("id", user_id))
         return found[0] if found else None
 
+    def users_by_ids(self, ids: Collection[str]) -> list[IdpUser]:
+        """The users of ``ids`` the directory has."""
+        with self._transaction() as conn:
+            return [user_of_key(uid, key) for uid, key in mirror_user_rows(conn, self.directory_id, ids)]
+
     def user_ids(self, ids: Collection[str]) -> set[str]:
         """Which of ``ids`` are users of the directory."""
         u = t.idp_users.c

@@ -119,6 +119,7 @@ _DIRECTORY_TABLES = (
     "conflicts",
     "hand_unlinks",
     "push_tokens",
+    "staged_changes",
 )
 """The tables whose rows belong to one directory and go with it."""
 
@@ -129,6 +130,7 @@ _ORGANIZATION_TABLES = (
     "conflicts",
     "hand_unlinks",
     "push_tokens",
+    "staged_changes",
     "idp_members",
     "idp_groups",
     "idp_users",

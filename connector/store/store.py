@@ -60,6 +60,7 @@ from connector.store.runs import RunLog
 from connector.store.runs import utcnow
 from connector.store.scoped_reads import accounts_by_id
 from connector.store.scoped_reads import memberships_of
+from connector.store.staged import StagedChanges
 from connector.store.tenancy import DEFAULT_ORG
 from connector.store.tenancy import ORG_OPTION
 from connector.store.tenancy import check_org_id
@@ -104,6 +105,7 @@ class Store(
     Organizations,
     StoreRegistry,
     PushTokens,
+    StagedChanges,
     Outbox,
     WebhookEndpoints,
     ApiKeys,

@@ -367,6 +367,22 @@ push_tokens = Table(
 """The bearer tokens a push directory's IdP sends (connector.store.push_tokens): each a hash, shown
 to the operator once when it was issued; rotation leaves the previous ones an overlap."""
 
+staged_changes = Table(
+    "staged_changes",
+    metadata,
+    Column("org_id", ORG, primary_key=True, default=connection_org),
+    Column("directory_id", IDP_ID, primary_key=True),
+    Column("idp_user_id", IDP_ID, primary_key=True),
+    Column("account_id", ID, nullable=False),
+    Column("state", String(16), nullable=False),  # staged | rejected
+    Column("reason", Text, nullable=False),
+    Column("staged_at", DateTime(timezone=True), nullable=False),
+    Column("decided_at", DateTime(timezone=True), nullable=True),
+    _directory(),
+)
+"""Deactivations the receiving guard holds (connector.store.staged, migration 0010): a push
+directory's, beyond the guard's numbers within its window, until an admin decides them."""
+
 EVENT_ID = String(36)  # a UUID version 7 as text: its order is the order of time
 
 events = Table(

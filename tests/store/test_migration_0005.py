@@ -180,9 +180,24 @@ def test_upgrade_keeps_every_row_and_gives_it_the_organization(old_store: str, e
             assert [directory[c] for c in ("base_url", "settings", "secrets", "schedule")] == [None] * 4
 
 
+LATER_FIELDS = {"external_id", "enterprise"}
+"""Mirror fields later releases added (migration 0009), empty on every row the fixture holds."""
+
+
+def _without_later_fields(value: Any) -> Any:
+    """A report with the fields added after the fixture's release left out where they are empty."""
+    if isinstance(value, dict):
+        return {
+            k: _without_later_fields(v) for k, v in value.items() if not (k in LATER_FIELDS and v is None)
+        }
+    if isinstance(value, list):
+        return [_without_later_fields(v) for v in value]
+    return value
+
+
 def test_the_upgraded_store_reports_what_the_old_code_reported(old_store: str) -> None:
     with Store.open(old_store, org=ORG) as store:
-        reported = made.report(store)
+        reported = _without_later_fields(made.report(store))
     assert reported.keys() == EXPECTED.keys()
     for key, expected in EXPECTED.items():
         assert reported[key] == expected, key
@@ -193,7 +208,7 @@ def test_a_store_never_named_becomes_an_organization_named_by_its_id(old_store: 
         conn.execute(sa.text("DELETE FROM organization"))
     with Store.open(old_store, org=ORG) as store:
         assert store.organization_name() == ORG
-        reported = made.report(store)
+        reported = _without_later_fields(made.report(store))
     assert {k: v for k, v in reported.items() if k != "organization_name"} == {
         k: v for k, v in EXPECTED.items() if k != "organization_name"
     }
@@ -270,7 +285,7 @@ def test_downgrade_and_upgrade_again_round_trip_the_data(old_store: str, engine:
     assert again == upgraded
     assert _triggered_tables(engine) == set(TRACKED)
     with Store.open(old_store, org=ORG) as store:
-        assert made.report(store) == EXPECTED
+        assert _without_later_fields(made.report(store)) == EXPECTED
         new_run = store.start_run(made.OKTA, kind="sync", dry_run=True)
     assert new_run == max(r["run_id"] for r in before["sync_runs"]) + 1
 
