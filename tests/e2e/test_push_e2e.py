@@ -3,8 +3,9 @@
 The mock serves the pull end-to-end fixture (tests/e2e/test_cli_e2e.py); the connector serves a
 push directory of organization ``acme`` (``directories add --mode push``, a token of
 ``directories token``).  The store is then read through the CLI, as an operator would: the same
-contract outcomes as a pull (links, the conflict, external users, billing), and a deactivation in
-the mock reaches the account on the next push.
+contract outcomes as a pull (links, the conflict, external users, billing), a deactivation in
+the mock reaches the account on the next push, and deactivations beyond the guard are staged
+until approved with ``idp-connector staged approve``.
 """
 
 from __future__ import annotations
@@ -39,6 +40,11 @@ verified_domains = ["example.com"]
 [organizations.products]
 jira-software = ["Engineering"]
 confluence = ["Support"]
+[organizations.guard]  # a push's deactivations beyond 2 within 10 minutes are staged
+min_deactivations = 1
+max_deactivations = 2
+max_deactivation_ratio = 1.0
+window_seconds = 600
 
 [[organizations.directories]]  # a pull directory the file needs; never synced here
 id = "pulled"
@@ -182,4 +188,23 @@ def test_a_push_gives_the_pull_contract(vendor: str, mock: str, connector: Conne
     assert second["exit"] == 0 and second["failures"] == [], second
     assert connector.accounts()["eng12@example.com"]["status"] != "active"
     assert connector.json("billing")["billing"]["billable"] == 8
+
+    # beyond the guard: Okta's first push deactivated zoe, so eng10 is staged there too; eng11 is
+    # the third (Entra) or fourth (Okta) deactivation within the window on either
+    for user in ("eng10", "eng11"):
+        Admin(mock).deactivate(user)
+    third = push(vendor, mock, connector, state)
+    assert third["exit"] == 0 and third["failures"] == [], third
+    accounts = connector.accounts()
+    held = {s["account_id"]: s for s in connector.json("staged", "list")["staged"]}
+    assert accounts["eng11@example.com"]["account_id"] in held
+    assert all(accounts[e]["status"] == "active" for e in accounts if accounts[e]["account_id"] in held)
+    assert connector.json("billing")["billing"]["billable"] == 8 - (2 - len(held))
+    approved = connector.run("staged", "approve", "hook", "--all")
+    assert f"approved {len(held)} held deactivation(s)" in approved.stdout
+    accounts = connector.accounts()
+    assert accounts["eng10@example.com"]["status"] != "active"
+    assert accounts["eng11@example.com"]["status"] != "active"
+    assert connector.json("billing")["billing"]["billable"] == 6
+    assert connector.json("staged", "list")["staged"] == []
     assert connector.token not in connector.stop()
