@@ -96,9 +96,8 @@ class ChangeEvents:
                     lambda cond: select(m.account_id).where(in_org(ctx.conn, t.memberships), cond),
                 )
             )
-        fresh = watched & ctx.created_accounts  # made by this apply: no access before it
         self._watched = watched
-        self._access_before = products_of(ctx, watched - fresh) if watched - fresh else {}
+        self._access_before = products_of(ctx, watched) if watched else {}
 
     def write(self, ctx: ApplyContext, applied: Sequence[Change]) -> None:
         """After the transaction's writes: the events of the ``applied`` changes, then access."""

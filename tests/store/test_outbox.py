@@ -222,3 +222,15 @@ def test_pruned_events_expire_their_cursors_and_never_are_skipped(org: Store) ->
 def test_the_cutoff_id_sorts_below_every_id_made_after_it() -> None:
     moment = datetime(2026, 1, 1, tzinfo=timezone.utc)
     assert first_id_at(moment) < next_ids(1, now_ms=int(moment.timestamp() * 1000))[0]
+
+
+def test_access_is_granted_once_however_the_apply_is_cut_into_transactions(org: Store) -> None:
+    org.set_product_grants({"jira": ["Group 0", "Group 1"]})
+    provider = seeded(users=9, groups=3)
+    for n in range(9):
+        provider.add_member("g1", f"u{n}")  # every user in Group 1 too, some in Group 0 as well
+    sync_directory(provider, org, SETTINGS, batch_size=2)
+    granted = Counter(
+        (e.data["account"]["id"], e.data["product"]) for e in _all(org) if e.type == ev.ACCESS_GRANTED
+    )
+    assert set(granted.values()) == {1} and len(granted) == 9
