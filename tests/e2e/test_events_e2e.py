@@ -16,6 +16,9 @@ import sys
 import time
 from collections import Counter
 from collections.abc import Iterator
+from datetime import datetime
+from datetime import timedelta
+from datetime import timezone
 from pathlib import Path
 from typing import Any
 
@@ -28,6 +31,7 @@ from test_cli_e2e import mock  # noqa: F401  (the module-scoped mock-idp process
 from test_cli_e2e import oid
 from test_cli_e2e import write_config
 
+from connector.api.connector import Connector
 from connector.rules import events as ev
 from connector.rules.events import expected_counts
 from connector.vault import Vault
@@ -212,3 +216,18 @@ def test_kill_9_of_the_deliverer_mid_batch_then_a_restart_delivers_every_event(
     first_seen = list(dict.fromkeys(got))
     assert first_seen == events  # in order
     assert len(got) - len(events) <= 1  # at most the post in flight when it was killed, again
+
+
+def test_events_key_prune_and_an_expired_cursor_through_the_cli(run: Cli) -> None:
+    run.sync()
+    key = run.run("events", "key").stdout.strip()
+    assert key.startswith("idpe_default_")
+    assert run.json("events", "prune", "--retention-days", "30") == {"version": 1, "pruned": 0}
+    events = all_events(run)
+    with Connector.from_file(run.config) as connector:
+        assert connector.events(limit=1000) == events  # the Python API answers what the CLI does
+        assert connector.store.check_api_key(key)
+        connector.store.prune_events(timedelta(days=1), now=datetime.now(timezone.utc) + timedelta(days=2))
+    expired = run.run("events", "list", "--after", events[0]["id"], code=10)
+    assert "cursor expired, resync" in expired.stderr
+    assert run.json("events", "list", "--after", events[-1]["id"])["events"] == []
