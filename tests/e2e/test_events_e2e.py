@@ -167,12 +167,22 @@ def test_the_test_command_posts_a_signed_test_event(hooked: tuple[Cli, SinkServe
     assert run.json("webhooks", "test", endpoint, code=1)["test"]["status"] == 500
 
 
-def test_the_secret_is_shown_once_and_stored_sealed(hooked: tuple[Cli, SinkServer, str]) -> None:
+def test_the_secret_is_shown_once_stored_sealed_and_removed_with_its_endpoint(
+    hooked: tuple[Cli, SinkServer, str],
+) -> None:
     run, server, _ = hooked
     listed = run.run("webhooks", "list", "--json").stdout
     secret = server.sink.webhook._whsecret
     assert "whsec_" not in listed and "secret" not in json.loads(listed)["webhooks"][0]
     assert secret
+    [endpoint] = json.loads(listed)["webhooks"]
+    run.run("webhooks", "remove", endpoint["endpoint_id"])
+    assert run.json("webhooks", "list")["webhooks"] == []
+    assert "no webhook endpoint" in run.run("webhooks", "remove", endpoint["endpoint_id"], code=2).stderr
+    refused = run.run("webhooks", "add", "http://127.0.0.1:9/hooks", code=2).stderr
+    assert "must be https" in refused
+    refused = run.run("webhooks", "add", "https://127.0.0.1:9/hooks", code=2).stderr
+    assert "loopback" in refused and "public hosts only" in refused
 
 
 @pytest.mark.slow
