@@ -124,6 +124,11 @@ _DIRECTORY_TABLES = (
 """The tables whose rows belong to one directory and go with it."""
 
 _ORGANIZATION_TABLES = (
+    "events",
+    "event_retention",
+    "webhook_dead_letters",
+    "webhook_endpoints",
+    "api_keys",
     "audit_log",
     "sync_runs",
     "memberships",
