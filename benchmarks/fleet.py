@@ -49,10 +49,12 @@ def directory_ids(org: str, per_org: int) -> list[str]:
 class Mock:
     """``mock-idp serve`` in its own process; ``rate_limit`` is the Okta per-minute budget."""
 
-    def __init__(self, users: int, groups: int, *, rate_limit: int | None = None) -> None:
+    def __init__(
+        self, users: int, groups: int, *, rate_limit: int | None = None, extra: tuple[str, ...] = ()
+    ) -> None:
         command = [sys.executable, "-m", "mock_idp", "serve", "--port", "0", "--seed", str(SEED),
                    "--users", str(users), "--groups", str(groups), "--admin-token", ADMIN_TOKEN]  # fmt: skip
-        command += ["--rate-limit", f"okta={rate_limit or 100_000_000}"]
+        command += ["--rate-limit", f"okta={rate_limit or 100_000_000}", *extra]
         self.process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
         assert self.process.stdout is not None
         match = re.match(r"mock-idp listening on (\S+)", self.process.stdout.readline())

@@ -9,6 +9,7 @@ or the environment (docs/operations.md); neither prints or logs a secret.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import signal
@@ -83,6 +84,8 @@ def _json_logs(log_json: bool) -> None:
 @_shared_options
 @click.option("--concurrency", "-n", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Runs at once (child processes).")  # fmt: skip
+@click.option("--default-limit", type=click.IntRange(min=1), default=600, show_default=True,
+              help="Requests a minute assumed of an IdP until it announces its limit.")  # fmt: skip
 @click.option("--name", default=None, help="The worker's node name (default: worker-<pid>@<host>).")
 @click.option("--metrics-port", type=click.IntRange(0, 65535), default=None,
               help="Serve Prometheus metrics on this port.")  # fmt: skip
@@ -96,6 +99,7 @@ def worker(
     time_limit: float,
     log_json: bool,
     concurrency: int,
+    default_limit: int,
     name: str | None,
     metrics_port: int | None,
 ) -> None:
@@ -109,7 +113,9 @@ def worker(
     from connector.workers.app import create_celery
     from connector.workers.tasks import prepare_process
 
-    settings = _settings(app, broker, redis_url, queue, prefix, time_limit)
+    settings = dataclasses.replace(
+        _settings(app, broker, redis_url, queue, prefix, time_limit), default_limit=default_limit
+    )
     if metrics_port is not None:
         _serve_metrics(metrics_port)
     prepare_process(settings)

@@ -1,6 +1,6 @@
 """The scheduler's marks in Redis: when each directory is due next, and which ones are still going.
 
-``<prefix>:due`` is a hash of ``<org>/<directory>`` -> the epoch second it is due next.
+``<prefix>:due`` is a hash of ``<org>/<directory>`` -> the epoch millisecond it is due next.
 ``<prefix>:going:<org>/<directory>`` exists from the moment the scheduler enqueues a directory
 until its task ends (:meth:`Marks.finished`), or, should its worker and every retry die, until
 its time-to-live (the task's hard time limit and a margin) runs out.
@@ -42,20 +42,21 @@ class Marks:
 
     def due(self) -> dict[str, float]:
         """``{"<org>/<directory>": due epoch}`` of every directory the scheduler has seen."""
-        return {k.decode(): float(v) for k, v in self.client.hgetall(self.due_key).items()}
+        return {k.decode(): int(v) / 1000 for k, v in self.client.hgetall(self.due_key).items()}
 
     def first_seen(self, org: str, directory_id: str, due: float) -> float:
         """Set the first due time unless one is set; the one in force."""
         field = f"{org}/{directory_id}"
-        self.client.hsetnx(self.due_key, field, _text(due))
-        return float(self.client.hget(self.due_key, field) or due)
+        self.client.hsetnx(self.due_key, field, _ms(due))
+        return int(self.client.hget(self.due_key, field) or _ms(due)) / 1000
 
     def claim(self, org: str, directory_id: str, due: float, following: float, ttl: float) -> str:
-        """Take the tick due at ``due``: ``enqueue`` (it is ours to send), ``going`` (skipped: its
-        last run is still going) or ``taken`` (another scheduler took it)."""
+        """Take the tick due at ``due`` (as :meth:`first_seen` or :meth:`due` read it): ``enqueue``
+        (it is ours to send), ``going`` (skipped: its last run is still going) or ``taken``
+        (another scheduler took it)."""
         answer = self._claim(
             keys=[self.due_key, self.going_key(org, directory_id)],
-            args=[f"{org}/{directory_id}", _text(due), _text(following), max(1, int(ttl))],
+            args=[f"{org}/{directory_id}", str(round(due * 1000)), _ms(following), max(1, int(ttl))],
         )
         return answer.decode() if isinstance(answer, bytes) else str(answer)
 
@@ -71,5 +72,6 @@ class Marks:
         self.client.hdel(self.due_key, field)
 
 
-def _text(epoch: float) -> str:
-    return f"{epoch:.3f}"
+def _ms(epoch: float) -> str:
+    """Epoch seconds as whole milliseconds, rounded down (a due time never moves later)."""
+    return str(int(epoch * 1000))

@@ -57,7 +57,7 @@ class Schedule:
     def _cron_after(self, moment: float) -> float:
         assert self.cron is not None
         at = datetime.fromtimestamp(moment, timezone.utc)
-        cron = crontab(*_fields(self.text), nowfun=lambda: at)
+        cron = crontab(**_fields(self.text), nowfun=lambda: at)
         return moment + cron.remaining_estimate(at).total_seconds()
 
 
@@ -72,7 +72,7 @@ def parse(text: str) -> Schedule:
         return Schedule(text, interval=seconds)
     cleaned = _ALIASES.get(cleaned, cleaned)
     try:
-        return Schedule(cleaned, cron=crontab(*_fields(cleaned)))
+        return Schedule(cleaned, cron=crontab(**_fields(cleaned)))
     except (ValueError, TypeError, IndexError):
         raise ConfigError(
             f"schedule {text!r} is neither an interval ('every 15m', units s m h d) nor a cron "
@@ -80,11 +80,12 @@ def parse(text: str) -> Schedule:
         ) from None
 
 
-def _fields(text: str) -> tuple[str, ...]:
-    fields = tuple(text.split())
+def _fields(text: str) -> dict[str, str]:
+    """A cron line's five fields as Celery's ``crontab`` keywords (its positional order differs)."""
+    fields = text.split()
     if len(fields) != 5:
         raise ValueError("five fields")
-    return fields
+    return dict(zip(("minute", "hour", "day_of_month", "month_of_year", "day_of_week"), fields, strict=True))
 
 
 def offset(org: str, directory_id: str, spread: float) -> float:

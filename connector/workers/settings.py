@@ -30,6 +30,8 @@ class WorkerSettings:
     prefix: str = "idpc"
     """Prefix of every Redis key (budgets, schedule marks): deployments sharing one Redis keep apart."""
     time_limit: float = DEFAULT_TIME_LIMIT
+    default_limit: int = 600
+    """Requests a minute the shared budget assumes of an IdP until it announces its limit."""
 
     @property
     def shared_redis(self) -> str | None:

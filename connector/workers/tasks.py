@@ -72,7 +72,9 @@ def prepare_process(settings: WorkerSettings) -> None:
         _process_state["settings"] = settings
         shared_budget.listen(metrics.count_request)
         if settings.shared_redis:
-            budget = RedisBudget.from_url(settings.shared_redis, prefix=settings.prefix)
+            budget = RedisBudget.from_url(
+                settings.shared_redis, prefix=settings.prefix, default_per_minute=settings.default_limit
+            )
             shared_budget.install(budget)
             _process_state["marks"] = Marks(budget.client, prefix=settings.prefix)
 

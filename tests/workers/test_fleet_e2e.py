@@ -1,0 +1,154 @@
+"""Workers end to end: ``idp-connector worker`` processes and ``scheduler --once`` on the real Redis
+(and RabbitMQ), PostgreSQL and a ``mock-idp serve`` process (benchmarks/fleet.py starts them).
+
+* organizations of several directories each, on 3 workers: every directory synced exactly once per
+  tick, and the store equal to one synced serially in the order the runs started;
+* ``kill -9`` of the process running a sync: the task is given back and finished, the killed run
+  marked interrupted, the store exact;
+* 3 workers on one IdP whose per-minute limit is small: the mock's per-minute counter never passes
+  the share of it the budget allows, and no 429 is answered.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import time
+import uuid
+from collections.abc import Callable
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from benchmarks import fleet
+from connector.store import Store
+from connector.workers.settings import WorkerSettings
+from connector.workers.tasks import run_task
+
+pytestmark = [pytest.mark.e2e, pytest.mark.postgres, pytest.mark.slow]
+
+
+@pytest.fixture
+def queue() -> str:
+    return f"idpc-test-{uuid.uuid4().hex[:10]}"
+
+
+@pytest.fixture
+def mock() -> Iterator[fleet.Mock]:
+    served = fleet.Mock(30, 4)
+    yield served
+    served.stop()
+
+
+def expected(orgs: int, per_org: int) -> dict[tuple[str, str], int]:
+    return {(org, d): 1 for org in fleet.org_ids(orgs) for d in fleet.directory_ids(org, per_org)}
+
+
+def serial_replay(fleet_url: str, serial_url: str, mock: fleet.Mock, tmp_path: Path, orgs: int) -> None:
+    """Sync, in this process and one after another, each directory as often and in the order the
+    fleet's runs started, into a store of the same directories."""
+    config = fleet.write_config(tmp_path / "serial.toml", serial_url, mock.url)
+    with Store.open(fleet_url, org="operator", register=False) as store:
+        order = sorted(
+            (run.run_id, org, run.directory_id)
+            for org in fleet.org_ids(orgs)
+            for run in store.for_org(org).runs(limit=10_000)
+            if run.outcome not in ("interrupted", "running")
+        )
+    settings = WorkerSettings(config_path=str(config), broker_url="memory://")
+    os.environ[fleet.TOKEN_ENV] = mock.token
+    try:
+        for _, org, directory_id in order:
+            assert run_task(settings, org, directory_id)["outcome"] == "applied"
+    finally:
+        del os.environ[fleet.TOKEN_ENV]
+
+
+def test_three_workers_sync_each_directory_once_per_tick_as_a_serial_run_would(
+    pg_urls: Callable[[], str], redis_server: str, prefix: str, queue: str, mock: fleet.Mock, tmp_path: Path
+) -> None:
+    orgs, per_org = 4, 3
+    url, serial_url = pg_urls(), pg_urls()
+    fleet.populate(url, mock.url, orgs, per_org)
+    fleet.populate(serial_url, mock.url, orgs, per_org)
+    config = fleet.write_config(tmp_path / "connector.toml", url, mock.url)
+    workers = fleet.Fleet(config, redis_server, redis_server, queue, prefix, mock.token)
+    try:
+        for _ in range(3):
+            workers.start_worker()
+        assert "12 directories enqueued" in workers.schedule_once("--jitter", "0")
+        runs = fleet.wait_for_runs(url, expected(orgs, per_org), timeout=180, fleet=workers)
+        assert "0 directories enqueued" in workers.schedule_once("--jitter", "0")  # the tick is taken
+        time.sleep(2)
+        assert fleet.runs_by_directory(url, fleet.org_ids(orgs)) == runs
+    finally:
+        workers.stop()
+    assert all(outcomes == ["applied"] for outcomes in runs.values()), runs  # exactly once each
+    assert len({line for line in workers.output().splitlines() if "received" in line}) >= 12
+    serial_replay(url, serial_url, mock, tmp_path, orgs)
+    assert fleet.canonical(url, fleet.org_ids(orgs)) == fleet.canonical(serial_url, fleet.org_ids(orgs))
+
+
+def children(pid: int) -> list[int]:
+    found = subprocess.run(["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False).stdout
+    return [int(p) for p in found.split()]
+
+
+def running(url: str, org: str, directory_id: str) -> bool:
+    with Store.open(url, org="operator", register=False) as store:
+        return any(r.outcome == "running" for r in store.for_org(org).runs(directory_id))
+
+
+@pytest.fixture
+def slow_mock() -> Iterator[fleet.Mock]:
+    """Every Okta answer takes 0.4 s: a run lasts seconds, long enough to be killed in the middle."""
+    fault = '{"kind": "latency", "dialect": "okta", "latency_ms": 400}'
+    served = fleet.Mock(30, 4, extra=("--fault", fault))
+    yield served
+    served.stop()
+
+
+@pytest.mark.parametrize("broker", ["redis", "rabbitmq"])
+def test_a_worker_killed_mid_run_leaves_its_task_to_another(
+    broker: str,
+    pg_urls: Callable[[], str],
+    redis_server: str,
+    prefix: str,
+    queue: str,
+    slow_mock: fleet.Mock,
+    tmp_path: Path,
+    request: pytest.FixtureRequest,
+) -> None:
+    """On Redis the child process running the task is killed (its worker gives the message back at
+    once); on RabbitMQ the whole worker (the broker gives it back when the connection drops)."""
+    broker_url = redis_server if broker == "redis" else request.getfixturevalue("rabbitmq_server")
+    url, serial_url = pg_urls(), pg_urls()
+    fleet.populate(url, slow_mock.url, 1, 1)
+    fleet.populate(serial_url, slow_mock.url, 1, 1)
+    config = fleet.write_config(tmp_path / "connector.toml", url, slow_mock.url)
+    workers = fleet.Fleet(config, broker_url, redis_server, queue, prefix, slow_mock.token)
+    org, directory_id = "org-000", "org-000-okta-000"
+    try:
+        first = workers.start_worker()
+        time.sleep(4)  # the first worker is up alone: the task is its
+        assert "1 directories enqueued" in workers.schedule_once("--jitter", "0")
+        deadline = time.monotonic() + 60
+        while not running(url, org, directory_id):
+            assert time.monotonic() < deadline, workers.output()[-3000:]
+            time.sleep(0.1)
+        time.sleep(0.5)
+        workers.start_worker()
+        victims = children(first.pid) if broker == "redis" else [first.pid, *children(first.pid)]
+        assert victims
+        for pid in victims:
+            os.kill(pid, signal.SIGKILL)
+        runs = fleet.wait_for_runs(url, {(org, directory_id): 1}, timeout=120, fleet=workers)
+    finally:
+        workers.stop()
+    assert runs[(org, directory_id)] == ["interrupted", "applied"], runs
+    if broker == "rabbitmq":
+        assert "received" in workers.logs[1].read_text()  # the other worker finished it
+    serial_replay(url, serial_url, slow_mock, tmp_path, 1)
+    assert fleet.canonical(url, ["org-000"]) == fleet.canonical(serial_url, ["org-000"])
