@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -152,3 +153,74 @@ def test_a_worker_killed_mid_run_leaves_its_task_to_another(
         assert "received" in workers.logs[1].read_text()  # the other worker finished it
     serial_replay(url, serial_url, slow_mock, tmp_path, 1)
     assert fleet.canonical(url, ["org-000"]) == fleet.canonical(serial_url, ["org-000"])
+
+
+class Counter:
+    """Polls the mock's per-minute windows: when each request it counted was (to the poll)."""
+
+    def __init__(self, mock: fleet.Mock) -> None:
+        self.mock = mock
+        self.series: list[tuple[float, int]] = []  # (monotonic time, requests so far)
+        self.per_window: dict[int, int] = {}  # the mock's minute window (its reset) -> requests in it
+        self.stop = threading.Event()
+        self.thread = threading.Thread(target=self.run, daemon=True)
+
+    def run(self) -> None:
+        total, last = 0, (None, 0)
+        while not self.stop.is_set():
+            windows = self.mock.rate_windows()
+            okta = [w for key, w in windows.items() if key.startswith("okta:")]
+            reset = max((w["reset"] for w in okta), default=None)
+            used = sum(w["used"] for w in okta if w["reset"] == reset)
+            total += used - last[1] if reset == last[0] else used
+            last = (reset, used)
+            if reset is not None:
+                self.per_window[reset] = used
+            self.series.append((time.monotonic(), total))
+            time.sleep(0.2)
+
+    def most_within(self, seconds: float) -> int:
+        """The most requests any ``seconds`` held (to a poll's precision)."""
+        series = self.series
+        return max(
+            (b[1] - a[1] for i, a in enumerate(series) for b in series[i:] if b[0] - a[0] <= seconds),
+            default=0,
+        )
+
+
+def test_three_workers_on_one_idp_stay_within_its_shared_budget(
+    pg_urls: Callable[[], str], redis_server: str, prefix: str, queue: str, tmp_path: Path
+) -> None:
+    """The mock allows 240 requests a minute; the workers' share is half (rate_share 0.5): a
+    bucket of 12 filled at 1.8 a second, so no 10 seconds see more than 30 requests and no minute
+    more than 120.  36 requests unpaced would take about 3 seconds."""
+    limit, orgs, per_org = 240, 3, 2
+    mock = fleet.Mock(30, 4, rate_limit=limit)
+    url = pg_urls()
+    counter = Counter(mock)
+    try:
+        fleet.populate(url, mock.url, orgs, per_org)
+        config = fleet.write_config(tmp_path / "connector.toml", url, mock.url)
+        workers = fleet.Fleet(config, redis_server, redis_server, queue, prefix, mock.token)
+        try:
+            for _ in range(3):
+                workers.start_worker("--default-limit", str(limit))
+            time.sleep(3)
+            counter.thread.start()
+            started = time.monotonic()
+            workers.schedule_once("--jitter", "0")
+            runs = fleet.wait_for_runs(url, expected(orgs, per_org), timeout=180, fleet=workers)
+            took = time.monotonic() - started
+            time.sleep(0.5)
+        finally:
+            counter.stop.set()
+            workers.stop()
+    finally:
+        mock.stop()
+    assert all(outcomes == ["applied"] for outcomes in runs.values()), runs
+    total = counter.series[-1][1]
+    assert total >= 36  # six directories, six requests each at least
+    assert max(counter.per_window.values()) <= limit // 2  # the share, by all three workers together
+    assert counter.most_within(10.0) <= 12 + 18 + 1  # the bucket: its burst and 10 s of filling (+1: polls)
+    assert took >= (total - 12) / 1.8 * 0.8  # paced by the bucket, not by the mock's answers
+    assert "429" not in workers.output()
