@@ -105,7 +105,7 @@ def write_config(path: Path, store_url: str, mock_url: str) -> Path:
     """The deployment's configuration file: the store, and an organization of the operator's own
     (a file declares one with a directory); the customers' organizations are the store's."""
     path.write_text(
-        '[organization]\nid = "operator"\nverified_domains = ["operator.invalid"]\n\n'
+        '[organization]\nid = "operator"\nverified_domains = ["operator.example.net"]\n\n'
         f'[store]\nurl = "{store_url}"\n\n'
         f'[[directories]]\nid = "operator-okta"\nprovider = "okta"\nbase_url = "{mock_url}"\n'
         f'auth = {{ method = "ssws", token_env = "{TOKEN_ENV}" }}\n',

@@ -36,6 +36,7 @@ log = logging.getLogger("connector.cli.workers")
 
 MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 PREFIX_ENV = "CONNECTOR_REDIS_PREFIX"
+JITTER_ENV = "CONNECTOR_SCHEDULER_JITTER"
 
 
 def _shared_options(command: click.Command) -> click.Command:
@@ -146,9 +147,9 @@ def _serve_metrics(port: int) -> None:
 
 @click.command("scheduler")
 @_shared_options
-@click.option("--jitter", type=click.FloatRange(min=0), default=60.0, show_default=True,
+@click.option("--jitter", type=click.FloatRange(min=0), default=60.0, show_default=True, envvar=JITTER_ENV,
               help="Start each directory up to this many seconds after its cron time "
-              "or its first sight.")  # fmt: skip
+              f"or its first sight (env {JITTER_ENV}).")  # fmt: skip
 @click.option("--refresh", type=click.FloatRange(min=1), default=30.0, show_default=True,
               help="Seconds between two readings of the scheduled directories.")  # fmt: skip
 @click.option("--once", is_flag=True, help="Send what is due now, then stop (for cron and scripts).")
