@@ -5,6 +5,9 @@
 every test gets a schema of its own, dropped afterwards.  Without a server
 the PostgreSQL cases skip and say why; with ``CI`` set they fail instead.
 
+``redis_server`` and ``rabbitmq_server`` are the real Redis and RabbitMQ of the workers' tests
+(``CONNECTOR_TEST_REDIS_URL``, ``CONNECTOR_TEST_AMQP_URL``), skipped or failed as PostgreSQL is.
+
 ``rsa_key`` and ``fast_http`` serve the adapters' tests and the network layer's.
 
 Hypothesis runs under one of two profiles: ``ci`` (with ``CI`` set, as in CI:
@@ -17,12 +20,15 @@ another.  Tests that set their own ``max_examples`` scale with it
 from __future__ import annotations
 
 import os
+import socket
 import uuid
 from collections.abc import Callable
 from collections.abc import Iterator
 from urllib.parse import quote
+from urllib.parse import urlsplit
 
 import pytest
+import redis
 from hypothesis import HealthCheck
 from hypothesis import settings
 from hypothesis_profiles import CI
@@ -127,6 +133,41 @@ def store(store_url: str) -> Iterator[Store]:
         yield opened
     finally:
         opened.close()
+
+
+REDIS_URL = os.environ.get("CONNECTOR_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+AMQP_URL = os.environ.get("CONNECTOR_TEST_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672//")
+
+
+def _absent(what: str, reason: str) -> None:
+    if os.environ.get("CI"):
+        pytest.fail(f"{what}: {reason} (CI is set, so this is a failure, not a skip)")
+    pytest.skip(f"{what}: {reason}")
+
+
+@pytest.fixture(scope="session")
+def redis_server() -> str:
+    """The Redis URL (``CONNECTOR_TEST_REDIS_URL``), once the server has answered PING; skips
+    without one, fails with ``CI`` set (as ``pg_server``)."""
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=3)
+    try:
+        client.ping()
+    except redis.RedisError as exc:
+        _absent(f"Redis at {REDIS_URL}", f"does not answer: {exc}")
+    finally:
+        client.close()
+    return REDIS_URL
+
+
+@pytest.fixture(scope="session")
+def rabbitmq_server() -> str:
+    """The AMQP URL (``CONNECTOR_TEST_AMQP_URL``), once RabbitMQ's port accepts a connection."""
+    parts = urlsplit(AMQP_URL)
+    try:
+        socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5672), timeout=3).close()
+    except OSError as exc:
+        _absent(f"RabbitMQ at {parts.hostname}:{parts.port or 5672}", f"does not answer: {exc}")
+    return AMQP_URL
 
 
 @pytest.fixture(scope="session")

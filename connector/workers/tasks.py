@@ -44,7 +44,7 @@ log = logging.getLogger(__name__)
 
 ORGANIZATION = "*organization*"
 """The run lock's name for the whole organization (a directory id is a slug: never this)."""
-RETRY_SECONDS = (1.0, 3.0)
+RETRY_SECONDS = (0.5, 2.0)
 """A task whose organization is busy is sent again after a random delay in this range."""
 
 _prepared = threading.Lock()
