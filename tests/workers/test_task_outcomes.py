@@ -1,0 +1,44 @@
+"""The sync task's outcomes, run in this process (no broker): every way a task ends well."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from benchmarks import fleet
+from connector.store import Store
+from connector.workers.settings import WorkerSettings
+from connector.workers.tasks import ORGANIZATION
+from connector.workers.tasks import run_task
+
+UNREACHABLE = "http://127.0.0.1:9"
+
+
+@pytest.fixture
+def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WorkerSettings:
+    url = f"sqlite:///{tmp_path}/store.sqlite"
+    fleet.populate(url, UNREACHABLE, 1, 2)
+    monkeypatch.setenv(fleet.TOKEN_ENV, "not-a-real-token")
+    config = fleet.write_config(tmp_path / "connector.toml", url, UNREACHABLE)
+    return WorkerSettings(config_path=str(config), broker_url="memory://")
+
+
+def test_an_unreachable_idp_is_a_failed_run_said_so(settings: WorkerSettings) -> None:
+    summary = run_task(settings, "org-000", "org-000-okta-000")
+    assert summary["outcome"] == "failed"
+    assert "127.0.0.1" in summary["error"] and "not-a-real-token" not in summary["error"]
+
+
+def test_a_disabled_or_unknown_directory_ends_without_a_run(settings: WorkerSettings) -> None:
+    with Store.open(f"sqlite:///{Path(settings.config_path).parent}/store.sqlite", org="org-000") as store:
+        store.set_directory_disabled("org-000", "org-000-okta-001", True)
+    assert run_task(settings, "org-000", "org-000-okta-001")["outcome"] == "disabled"
+    assert run_task(settings, "org-000", "no-such-directory")["outcome"] == "gone"
+
+
+@pytest.mark.parametrize(("held", "outcome"), [("org-000-okta-000", "busy"), (ORGANIZATION, "org_busy")])
+def test_a_held_directory_or_organization(settings: WorkerSettings, held: str, outcome: str) -> None:
+    with Store.open(f"sqlite:///{Path(settings.config_path).parent}/store.sqlite", org="org-000") as store:
+        with store.run_lock(held):
+            assert run_task(settings, "org-000", "org-000-okta-000")["outcome"] == outcome
