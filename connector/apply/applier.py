@@ -190,7 +190,7 @@ def apply_plan(
                             if status == APPLIED
                         )
                     _tally(result, run_id, ctx, action, chunk, outcomes, audit)
-                    applied += (c for c, (done, _) in zip(chunk, outcomes, strict=True) if done == APPLIED)
+                    applied += (c for c, (state, _) in zip(chunk, outcomes, strict=True) if state == APPLIED)
             events.write(ctx, applied)  # the outbox: each applied change's event, in this transaction
             if watch is not None:
                 _watch_end(watch, ctx, plan, batch, result)
