@@ -241,3 +241,25 @@ def test_events_key_prune_and_an_expired_cursor_through_the_cli(run: Cli) -> Non
     expired = run.run("events", "list", "--after", events[0]["id"], code=10)
     assert "cursor expired, resync" in expired.stderr
     assert run.json("events", "list", "--after", events[-1]["id"])["events"] == []
+
+
+def test_the_delivery_loop_stops_cleanly_on_sigterm(hooked: tuple[Cli, SinkServer, str]) -> None:
+    run, server, _ = hooked
+    run.sync()
+    command = [sys.executable, "-m", "connector", "--config", str(run.config), "deliver", "--interval", "0.1"]
+    child = subprocess.Popen(
+        command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env={**os.environ, **run.env}
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while len(server.sink.delivered_ids()) < len(all_events(run)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        child.send_signal(signal.SIGTERM)
+        out, err = child.communicate(timeout=30)
+    finally:
+        if child.poll() is None:
+            child.kill()
+            child.wait(30)
+    assert child.returncode == 0, err
+    assert f"delivered {len(all_events(run))}, failed 0, dead-lettered 0" in out
+    assert "whsec_" not in out + err
