@@ -42,16 +42,24 @@ def next_ids(count: int, after: str | None = None, *, now_ms: int | None = None)
     millis = time.time_ns() // 1_000_000 if now_ms is None else now_ms
     floor_ms, floor_random = _parts(uuid.UUID(after).int) if after else (-1, 0)
     if millis > floor_ms:
-        ms, random = millis, int.from_bytes(os.urandom(10), "big") & (_RANDOM_MASK >> 2)
+        ms, random, step_first = millis, int.from_bytes(os.urandom(10), "big") & (_RANDOM_MASK >> 2), False
     else:
-        ms, random = floor_ms, floor_random
+        ms, random, step_first = floor_ms, floor_random, True
+    steps = os.urandom(count)  # a random step of 1 to 16 between two ids: not guessable from one
     ids = []
-    for _ in range(count):
-        random += 1 + (os.urandom(1)[0] & 0x0F) if ids or ms == floor_ms else 0
+    for n in range(count):
+        if n or step_first:
+            random += 1 + (steps[n] & 0x0F)
         if random > _RANDOM_MASK:  # this millisecond is spent: borrow the next
             ms, random = ms + 1, 0
-        ids.append(str(uuid.UUID(int=_compose(ms, random))))
+        ids.append(_text(_compose(ms, random)))
     return ids
+
+
+def _text(value: int) -> str:
+    """The canonical text of a 128-bit UUID value (what ``str(uuid.UUID(int=value))`` gives)."""
+    h = f"{value:032x}"
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def id_time(event_id: str) -> datetime:

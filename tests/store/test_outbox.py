@@ -234,3 +234,10 @@ def test_access_is_granted_once_however_the_apply_is_cut_into_transactions(org: 
         (e.data["account"]["id"], e.data["product"]) for e in _all(org) if e.type == ev.ACCESS_GRANTED
     )
     assert set(granted.values()) == {1} and len(granted) == 9
+
+
+@given(st.integers(0, 2**128 - 1))
+def test_ids_are_written_as_uuid_writes_them(value: int) -> None:
+    from connector.store.event_ids import _text
+
+    assert _text(value) == str(uuid.UUID(int=value))
