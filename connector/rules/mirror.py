@@ -166,7 +166,9 @@ class MirrorIndex:
 
 def user_of_key(idp_user_id: str, k: UserKey) -> IdpUser:
     """The user a mirror key describes (the inverse of :func:`user_key`)."""
-    return IdpUser(idp_user_id, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], when(k[9]), k[10], k[11])
+    return IdpUser(
+        idp_user_id, k[0], k[1], k[2], k[3], k[4], k[5], k[6], k[7], k[8], when(k[9]), k[10], k[11]
+    )
 
 
 def groups_after(groups: Mapping[str, IdpGroup], changes: ChangeSet) -> tuple[dict[str, IdpGroup], set[str]]:

@@ -177,6 +177,8 @@ class _Planning:
         (loaded here when None and the provider keeps a mirror)."""
         if self.progress is not None:
             self.progress("plan", 0, None)
+        with self.inputs.store.transaction() as conn:  # so the next scoped run finds them fresh
+            keep_keys_fresh(conn, view.directory_id)
         snapshot, fingerprint, revision = self.inputs.snapshot()
         if old is None and self.provider.supports_changes:
             loaded = self.inputs.mirror()
@@ -208,7 +210,7 @@ class _Planning:
             self.progress("plan", 0, None)
         store = self.inputs.store
         with store.transaction() as conn:
-            keep_keys_fresh(conn, state.directory_id)
+            keep_keys_fresh(conn, state.directory_id, accounts=False)
         with store.transaction(write=False) as conn:
             scope = load_scope(conn, state, changes, self.basis, full_read)
             plan = make_plan(scope.view, scope.snapshot, self.settings)

@@ -255,6 +255,7 @@ def apply_saved_plan(
                 f"the store changed since this plan for {plan.directory_id!r} was made; make a new plan"
             )
         store.close_interrupted_runs(plan.directory_id)
+        store.refresh_address_keys(plan.directory_id)  # the next scoped run counts on them
         run_id = store.start_run(plan.directory_id, kind="apply", dry_run=False)
         try:
             result = apply_plan(store, plan, run_id=run_id, batch_size=batch_size, progress=progress)

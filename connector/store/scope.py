@@ -178,10 +178,16 @@ def _linking_closure(
     return identities, accounts
 
 
-def keep_keys_fresh(conn: Connection, directory_id: str) -> None:
+def keep_keys_fresh(conn: Connection, directory_id: str, *, accounts: bool = True) -> None:
     """Work out the address keys that :func:`load_scope` looks identities and accounts up by,
-    where missing or stale (the connector's own caches: no store revision moves)."""
-    refresh_account_keys(conn)
+    where missing or stale (the connector's own caches: no store revision moves).
+
+    The accounts' keys are one pass over the organization's accounts, so a scoped run skips
+    them (``accounts`` False): it runs only when nothing wrote to the store since the
+    directory's last run, every run's writes keep the keys of the accounts they write, and every
+    whole run and saved-plan apply refreshes them all first, so they are fresh then already."""
+    if accounts:
+        refresh_account_keys(conn)
     fill_mirror_keys(conn, directory_id)
 
 

@@ -43,6 +43,7 @@ from connector.store import engine as engines
 from connector.store import lock
 from connector.store import snapshot as snap
 from connector.store import tables as t
+from connector.store.address_keys import refresh_account_keys
 from connector.store.api_keys import ApiKeys
 from connector.store.conflicts import ConflictLog
 from connector.store.engine import sqlite_path
@@ -58,6 +59,7 @@ from connector.store.revision import read_revision
 from connector.store.revision import record_billing
 from connector.store.runs import RunLog
 from connector.store.runs import utcnow
+from connector.store.scope import keep_keys_fresh
 from connector.store.scoped_reads import accounts_by_id
 from connector.store.scoped_reads import memberships_of
 from connector.store.staged import StagedChanges
@@ -170,9 +172,18 @@ class Store(
         self.close()
 
     def upgrade(self) -> None:
-        """Bring the schema to the newest migration (``alembic upgrade head``)."""
+        """Bring the schema to the newest migration (``alembic upgrade head``).
+
+        A store that was migrated has every organization's account address keys worked out
+        afresh: a migration may have rebuilt or emptied them, and a scoped run counts on them
+        (:func:`~connector.store.scope.keep_keys_fresh`)."""
         try:
+            before = self.schema_revision()
             engines.upgrade(self.engine, organization_id=self.org)
+            if before is not None and before != engines.HEAD_REVISION:
+                for entry in self.organization_entries():
+                    with self.for_org(entry.org_id).transaction() as conn:
+                        refresh_account_keys(conn)
         except (OperationalError, InterfaceError) as exc:
             raise unreachable(exc) from exc
         except SQLAlchemyError as exc:
@@ -436,6 +447,12 @@ class Store(
             wanted = set(group_ids)
             memberships = [m for m in memberships_of(conn, account_ids) if m.group_id in wanted]
         return billing(some, groups, memberships, grants, domains)
+
+    def refresh_address_keys(self, directory_id: str) -> None:
+        """Work out every stale or missing address key of the organization's accounts and the
+        directory's mirror (:func:`connector.store.scope.keep_keys_fresh`)."""
+        with self.transaction() as conn:
+            keep_keys_fresh(conn, directory_id)
 
     def refresh_statistics(self) -> None:
         """After a large apply, bring PostgreSQL's planner statistics up to date (``ANALYZE``).

@@ -25,6 +25,7 @@ from connector.rules.plan import LinkAccount
 from connector.rules.plan import UpdateAccount
 from connector.store import tables as t
 from connector.store.address_keys import insert_account_keys
+from connector.store.address_keys import write_account_keys
 from connector.store.bulk import bulk_insert
 from connector.store.handlers.groups import ids_in
 from connector.store.handlers.groups import links_by_account
@@ -139,6 +140,7 @@ def _internal(ctx: ApplyContext, email: str | None) -> bool:
 def update_accounts(ctx: ApplyContext, changes: Sequence[UpdateAccount]) -> list[Result]:
     existing = rows_by(ctx, t.accounts, "account_id", (c.account_id for c in changes))
     results = []
+    new_addresses: dict[str, str] = {}  # account -> its new email, whose address keys follow it
     for c in changes:
         have = existing.get(c.account_id)
         unknown = set(c.fields) - PROFILE_FIELDS
@@ -165,7 +167,10 @@ def update_accounts(ctx: ApplyContext, changes: Sequence[UpdateAccount]) -> list
                 .where(ctx.mine(t.accounts), t.accounts.c.account_id == c.account_id)
                 .values(**values, updated_at=ctx.now)
             )
+            if values.get("email") and values["email"] != have.email:
+                new_addresses[c.account_id] = str(values["email"])
             results.append(applied())
+    write_account_keys(ctx.conn, list(new_addresses.items()))  # a run leaves the keys fresh
     return results
 
 
