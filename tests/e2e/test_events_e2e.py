@@ -24,12 +24,6 @@ from typing import Any
 
 import pytest
 from standardwebhooks.webhooks import Webhook
-from test_cli_e2e import FIXTURE
-from test_cli_e2e import Admin
-from test_cli_e2e import Cli
-from test_cli_e2e import mock  # noqa: F401  (the module-scoped mock-idp process)
-from test_cli_e2e import oid
-from test_cli_e2e import write_config
 
 from connector.api.connector import Connector
 from connector.rules import events as ev
@@ -37,6 +31,12 @@ from connector.rules.events import expected_counts
 from connector.vault import Vault
 from mock_idp.sink import Sink
 from mock_idp.sink import SinkServer
+from tests.e2e.test_cli_e2e import FIXTURE
+from tests.e2e.test_cli_e2e import Admin
+from tests.e2e.test_cli_e2e import Cli
+from tests.e2e.test_cli_e2e import mock  # noqa: F401  (the module-scoped mock-idp process)
+from tests.e2e.test_cli_e2e import oid
+from tests.e2e.test_cli_e2e import write_config
 
 pytestmark = pytest.mark.e2e
 
