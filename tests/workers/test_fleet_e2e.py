@@ -6,7 +6,8 @@
 * ``kill -9`` of the process running a sync: the task is given back and finished, the killed run
   marked interrupted, the store exact;
 * 3 workers on one IdP whose per-minute limit is small: the mock's per-minute counter never passes
-  the share of it the budget allows, and no 429 is answered.
+  the share of it the budget allows, and no 429 is answered;
+* a run past the task's time limit: stopped, recorded failed, its lock free.
 """
 
 from __future__ import annotations
@@ -227,3 +228,33 @@ def test_three_workers_on_one_idp_stay_within_its_shared_budget(
     assert counter.most_within(10.0) <= 12 + 18 + 1  # the bucket: its burst and 10 s of filling (+1: polls)
     assert took >= (total - 12) / 1.8 * 0.8  # paced by the bucket, not by the mock's answers
     assert "429" not in workers.output()
+
+
+def test_a_run_past_its_time_limit_is_stopped_and_recorded(
+    pg_urls: Callable[[], str], redis_server: str, prefix: str, queue: str, tmp_path: Path
+) -> None:
+    """``--time-limit 10``: the soft limit stops the run at 9 s (each Okta answer takes 2.5 s here);
+    the run is recorded failed, the task's outcome is ``timeout``, and the lock is free again."""
+    fault = '{"kind": "latency", "dialect": "okta", "latency_ms": 2500}'
+    mock = fleet.Mock(30, 4, extra=("--fault", fault))
+    url = pg_urls()
+    try:
+        fleet.populate(url, mock.url, 1, 1)
+        config = fleet.write_config(tmp_path / "connector.toml", url, mock.url)
+        workers = fleet.Fleet(config, redis_server, redis_server, queue, prefix, mock.token, time_limit=10)
+        try:
+            workers.start_worker()
+            workers.schedule_once("--jitter", "0")
+            runs = fleet.wait_for_runs(url, {("org-000", "org-000-okta-000"): 1}, timeout=60, fleet=workers)
+            time.sleep(1)
+        finally:
+            workers.stop()
+    finally:
+        mock.stop()
+    assert runs[("org-000", "org-000-okta-000")] == ["failed"]
+    with Store.open(url, org="org-000", register=False) as store:
+        (run,) = store.runs("org-000-okta-000")
+        assert "SoftTimeLimitExceeded" in (run.detail or "")
+        with store.run_lock("org-000-okta-000"):  # free: nobody holds it
+            pass
+    assert "org-000-okta-000 of org-000: timeout" in workers.output()
