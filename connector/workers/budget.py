@@ -12,14 +12,19 @@ than ``B`` requests: the IdP's fixed one-minute window is never passed, by all w
 A draw (:data:`DRAW`, one Lua script: atomic, on Redis's clock) always takes its token, going
 into debt if need be, and answers how long to wait: each request then goes at the earliest moment
 the bucket allows it, in the order they asked, with one round trip.  Before the IdP announces
-anything, ``default_per_minute`` stands for its limit.
+anything, ``default_per_minute`` stands for its limit.  When Redis does not answer, a draw waits
+nothing and says so once a minute: the run goes on with the in-process pacing alone (the IdP's
+own headers and 429s), as a run without Redis does, rather than failing.
 """
 
 from __future__ import annotations
 
 import logging
+import time
 
 import redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 
 from connector.net.shared_budget import Announcement
 from connector.net.shared_budget import Target
@@ -88,17 +93,36 @@ class RedisBudget:
         self.default_per_minute = default_per_minute
         self._draw = client.register_script(DRAW)
         self._observe = client.register_script(OBSERVE)
+        self._said_at = -3600.0
 
     @classmethod
     def from_url(cls, url: str, **kwargs: object) -> RedisBudget:
-        return cls(redis.Redis.from_url(url), **kwargs)  # type: ignore[arg-type]
+        """A budget on the Redis at ``url``, tried once per call: a Redis that does not answer must
+        not hold every request up for seconds of retries (the draw goes on without it)."""
+        client = redis.Redis.from_url(
+            url, socket_connect_timeout=2.0, socket_timeout=2.0, retry=Retry(NoBackoff(), 1)
+        )
+        return cls(client, **kwargs)  # type: ignore[arg-type]
 
     def key(self, target: Target) -> str:
         return f"{self.prefix}:budget:{target.key}"
 
     def draw(self, target: Target, share: float) -> float:
-        wait = self._draw(keys=[self.key(target)], args=[share, self.default_per_minute, IDLE_SECONDS])
+        try:
+            wait = self._draw(keys=[self.key(target)], args=[share, self.default_per_minute, IDLE_SECONDS])
+        except redis.RedisError as exc:
+            self._unreachable(exc)
+            return 0.0
         return float(wait)
+
+    def _unreachable(self, exc: redis.RedisError) -> None:
+        now = time.monotonic()
+        if now - self._said_at >= 60:
+            self._said_at = now
+            log.warning(
+                "the shared request budget is out of reach (%s); pacing in this process only",
+                type(exc).__name__,
+            )
 
     def observe(self, target: Target, announced: Announcement, share: float) -> None:
         pause = announced.retry_after if announced.status == 429 else None
@@ -114,10 +138,13 @@ class RedisBudget:
             return
         if pause:
             log.info("%s: the IdP's budget is spent; every worker pauses %.1fs", target.origin, pause)
-        self._observe(
-            keys=[self.key(target)],
-            args=[announced.limit if announced.limit is not None else "", pause or "", IDLE_SECONDS],
-        )
+        try:
+            self._observe(
+                keys=[self.key(target)],
+                args=[announced.limit if announced.limit is not None else "", pause or "", IDLE_SECONDS],
+            )
+        except redis.RedisError as exc:
+            self._unreachable(exc)
 
     def per_minute(self, target: Target, share: float) -> float:
         """The budget's requests per minute now (what the IdP announced, times ``share``)."""

@@ -76,3 +76,13 @@ def test_budgets_of_two_credentials_are_apart(redis_client: redis.Redis, prefix:
     assert budget.draw(two, 1.0) == 0.0
     assert "token" not in one.credential
     assert "token-one" not in str(list(redis_client.scan_iter(f"{prefix}*")))
+
+
+def test_a_budget_out_of_reach_waits_nothing_and_says_so_once(caplog: pytest.LogCaptureFixture) -> None:
+    budget = RedisBudget.from_url("redis://127.0.0.1:9/0")  # nothing listens there
+    with caplog.at_level("WARNING", logger="connector.workers.budget"):
+        assert [budget.draw(TARGET, 0.5) for _ in range(3)] == [0.0, 0.0, 0.0]
+        budget.observe(TARGET, Announcement(429, retry_after=20.0), 0.5)
+    assert [r.getMessage() for r in caplog.records] == [
+        "the shared request budget is out of reach (ConnectionError); pacing in this process only"
+    ]
