@@ -26,6 +26,7 @@ import threading
 import time
 from typing import Any
 
+import redis
 from celery import Celery
 from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
@@ -90,7 +91,7 @@ def run_task(settings: WorkerSettings, org: str, directory_id: str) -> dict[str,
         finally:
             marks: Marks | None = _process_state.get("marks")
             if marks is not None and summary["outcome"] != "org_busy":
-                marks.finished(org, directory_id)
+                _finished(marks, org, directory_id)
         if summary["outcome"] == "org_busy":
             return summary
         summary.setdefault("seconds", round(time.perf_counter() - started, 3))
@@ -135,3 +136,11 @@ def _sync(settings: WorkerSettings, org: str, directory_id: str) -> dict[str, An
         "requests": report.requests,
         "counts": dict(report.counts),
     }
+
+
+def _finished(marks: Marks, org: str, directory_id: str) -> None:
+    """Clear the directory's going mark; a Redis out of reach leaves it to its time-to-live."""
+    try:
+        marks.finished(org, directory_id)
+    except redis.RedisError as exc:
+        log.warning("directory %s of %s: its going mark stays until it expires (%s)", directory_id, org, exc)
