@@ -24,10 +24,22 @@ def settings(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> WorkerSettings:
     return WorkerSettings(config_path=str(config), broker_url="memory://")
 
 
-def test_an_unreachable_idp_is_a_failed_run_said_so(settings: WorkerSettings) -> None:
-    summary = run_task(settings, "org-000", "org-000-okta-000")
+def test_a_refused_token_is_a_failed_run_said_so(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    mock = fleet.Mock(5, 1)
+    try:
+        url = f"sqlite:///{tmp_path}/refused.sqlite"
+        fleet.populate(url, mock.url, 1, 1)
+        monkeypatch.setenv(fleet.TOKEN_ENV, "not-a-real-token")
+        config = fleet.write_config(tmp_path / "refused.toml", url, mock.url)
+        summary = run_task(
+            WorkerSettings(config_path=str(config), broker_url="memory://"), "org-000", "org-000-okta-000"
+        )
+    finally:
+        mock.stop()
     assert summary["outcome"] == "failed"
-    assert "127.0.0.1" in summary["error"] and "not-a-real-token" not in summary["error"]
+    assert "401" in summary["error"] and "not-a-real-token" not in summary["error"]
+    with Store.open(url, org="org-000", register=False) as store:
+        assert [r.outcome for r in store.runs("org-000-okta-000")] == ["failed"]
 
 
 def test_a_disabled_or_unknown_directory_ends_without_a_run(settings: WorkerSettings) -> None:
