@@ -64,8 +64,11 @@ def _text(value: int) -> str:
 
 def id_time(event_id: str) -> datetime:
     """When an event id was made (to the millisecond, UTC); ValueError when it is no UUIDv7."""
-    value = uuid.UUID(event_id)
-    if value.version != 7 or str(value) != event_id:
+    try:
+        value = uuid.UUID(event_id)
+    except (ValueError, TypeError, AttributeError):
+        value = None
+    if value is None or value.version != 7 or str(value) != event_id:
         raise ValueError(f"{event_id!r} is not an event id (a UUID of version 7, lower case)")
     return datetime.fromtimestamp((value.int >> 80) / 1000, tz=timezone.utc)
 

@@ -71,7 +71,7 @@ def test_new_ids_increase_and_follow_the_newest_whatever_the_clock(
 
 def test_an_id_of_another_shape_is_no_cursor(org: Store) -> None:
     for bad in ("nope", str(uuid.uuid4()), str(uuid.uuid4()).upper()):
-        with pytest.raises(ConfigError):
+        with pytest.raises(ConfigError, match="is not an event id"):
             org.events(bad)
 
 
