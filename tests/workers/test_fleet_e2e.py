@@ -227,7 +227,7 @@ def test_three_workers_on_one_idp_stay_within_its_shared_budget(
     assert max(counter.per_window.values()) <= limit // 2  # the share, by all three workers together
     assert counter.most_within(10.0) <= 12 + 18 + 1  # the bucket: its burst and 10 s of filling (+1: polls)
     assert took >= (total - 12) / 1.8 * 0.8  # paced by the bucket, not by the mock's answers
-    assert "429" not in workers.output()
+    assert "rate limited (429)" not in workers.output()  # what a worker logs of a 429
 
 
 def test_a_run_past_its_time_limit_is_stopped_and_recorded(
