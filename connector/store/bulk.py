@@ -8,10 +8,16 @@ does the same job with the values prepared column by column:
   through ``exec_driver_sql``, the values passed through each column type's
   bind processor (DateTime as SQLite's text, JSON as text, Boolean as 0/1),
   so what is stored is what ``insert(table)`` would have stored;
-* PostgreSQL (psycopg 3): ``COPY ... FROM STDIN`` on the connection's own
-  cursor, in the open transaction; JSON columns go as their JSON text.
-  ``after_cursor_execute`` listeners see the COPY statement, with the
-  cursor's row count, and ``None`` for parameters and context.
+* PostgreSQL (psycopg 3), :data:`COPY_MIN_ROWS` rows or more: ``COPY ... FROM
+  STDIN`` on the connection's own cursor, in the open transaction; JSON
+  columns go as their JSON text.  ``after_cursor_execute`` listeners see the
+  COPY statement, with the cursor's row count, and ``None`` for parameters
+  and context;
+* PostgreSQL, fewer rows (a delta's few changes, apply's one-at-a-time
+  retry): the same multi-row ``INSERT`` as SQLite, with the values COPY would
+  send; the two take the same time there, and the retry's single rows stay
+  plain statements.  ``tests/store/test_bulk_copy.py`` holds the two paths
+  to the same stored values and the same refusals.
 
 Either way a refusal comes out as :class:`sqlalchemy.exc.DBAPIError`, which
 :mod:`connector.apply.applier` relies on to retry a batch one change at a time in
@@ -53,6 +59,11 @@ ROWS_PER_INSERT = 100
 """Rows per SQLite ``INSERT`` statement (fewer when the columns would pass the parameter limit)."""
 SQLITE_MAX_PARAMETERS = 999
 """The bound-parameter limit of SQLite builds before 3.32 (32,766 since); the lowest one may meet."""
+POSTGRESQL_MAX_PARAMETERS = 65_535
+"""PostgreSQL's bound-parameter limit per statement (its wire protocol counts them in 16 bits)."""
+COPY_MIN_ROWS = 5
+"""Rows from which PostgreSQL writes through ``COPY``: as fast as one ``INSERT`` below, faster above
+(``benchmarks/copy_threshold.py``: 0.9x at 5 rows, 0.3x at 50, 0.55x at 1,000)."""
 
 
 ID_SLICE = 1000
@@ -71,11 +82,14 @@ def one_of(conn: Connection, column: ColumnElement[Any], values: Sequence[Any]) 
     return column.in_(values)
 
 
-def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]]) -> None:
+def bulk_insert(
+    conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]], *, copy: bool | None = None
+) -> None:
     """Insert rows (dicts keyed by column name, all with the same keys) as fast as the backend allows.
 
     A table scoped by organization gets the connection's (:func:`~connector.store.tenancy.org_of`)
-    on every row that does not name one.
+    on every row that does not name one.  ``copy`` chooses PostgreSQL's path (``COPY`` or
+    ``INSERT``) instead of :data:`COPY_MIN_ROWS`; SQLite ignores it.
     """
     if not rows:
         return
@@ -83,10 +97,12 @@ def bulk_insert(conn: Connection, table: Table, rows: Sequence[Mapping[str, Any]
     if "org_id" in table.c and "org_id" not in rows[0]:  # the connection's organization, on every row
         columns.append(table.c.org_id)
         values.append([org_of(conn)] * len(rows))
-    if conn.dialect.name == "postgresql":
+    if conn.dialect.name != "postgresql":
+        _executemany(conn, table, columns, values, _bind_processor, "?", SQLITE_MAX_PARAMETERS)
+    elif (len(rows) >= COPY_MIN_ROWS) if copy is None else copy:
         _copy(conn, table, columns, values)
     else:
-        _executemany(conn, table, columns, values)
+        _executemany(conn, table, columns, values, _copy_processor, "%s", POSTGRESQL_MAX_PARAMETERS)
 
 
 def _columns(table: Table, rows: Sequence[Mapping[str, Any]]) -> tuple[list[Column[Any]], list[list[Any]]]:
@@ -144,8 +160,16 @@ def _names(conn: Connection, table: Table, columns: Sequence[Column[Any]]) -> tu
     return preparer.format_table(table), ", ".join(preparer.quote(c.name) for c in columns)
 
 
-def _executemany(conn: Connection, table: Table, columns: list[Column[Any]], values: list[list[Any]]) -> None:
-    """SQLite (or any qmark driver): multi-row ``INSERT``s, values as SQLAlchemy's bind processors make them.
+def _executemany(
+    conn: Connection,
+    table: Table,
+    columns: list[Column[Any]],
+    values: list[list[Any]],
+    processor: Callable[[Column[Any], Dialect], Processor | None],
+    marker: str,
+    max_parameters: int,
+) -> None:
+    """Multi-row ``INSERT``s, values as ``processor`` makes them, ``marker`` the driver's placeholder.
 
     :data:`ROWS_PER_INSERT` rows a statement, the full statements as one
     executemany, the rest as one more.  A statement per row made SQLite open
@@ -153,11 +177,11 @@ def _executemany(conn: Connection, table: Table, columns: list[Column[Any]], val
     revision's) and apply's savepoint was open: that doubled a first sync's
     apply; per ~100 rows it costs nothing measurable.
     """
-    prepared = [_processed(v, _bind_processor(c, conn.dialect)) for c, v in zip(columns, values, strict=True)]
+    prepared = [_processed(v, processor(c, conn.dialect)) for c, v in zip(columns, values, strict=True)]
     into, names = _names(conn, table, columns)
     rows = list(zip(*prepared, strict=True))
-    per = max(1, min(ROWS_PER_INSERT, SQLITE_MAX_PARAMETERS // len(columns)))
-    one = f"({', '.join('?' * len(columns))})"
+    per = max(1, min(ROWS_PER_INSERT, max_parameters // len(columns)))
+    one = f"({', '.join([marker] * len(columns))})"
     full = len(rows) - len(rows) % per
     if full:
         sql = f"INSERT INTO {into} ({names}) VALUES {', '.join([one] * per)}"

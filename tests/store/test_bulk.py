@@ -170,11 +170,14 @@ def test_a_column_without_a_value_or_scalar_default_is_refused(org: Store) -> No
         bulk_insert(conn, t.accounts, [{"account_id": "a1", "email": "x@example.com"}])
 
 
-def test_a_duplicate_key_raises_dbapierror_and_the_savepoint_rolls_back_cleanly(org: Store) -> None:
+@pytest.mark.parametrize("copy", [False, True], ids=["insert", "copy"])
+def test_a_duplicate_key_raises_dbapierror_and_the_savepoint_rolls_back_cleanly(
+    org: Store, copy: bool
+) -> None:
     with org.transaction() as conn:
         bulk_insert(conn, t.accounts, [account(1)])
         with pytest.raises(DBAPIError) as raised, conn.begin_nested():
-            bulk_insert(conn, t.accounts, [account(2), account(1)])
+            bulk_insert(conn, t.accounts, [account(2), account(1)], copy=copy)
         assert isinstance(raised.value, IntegrityError)
         assert conn.in_transaction() and not conn.in_nested_transaction()
         ids = conn.execute(select(t.accounts.c.account_id)).scalars().all()
@@ -255,7 +258,8 @@ def test_audit_change_reads_one_field_classes_and_honours_an_own_to_dict() -> No
     assert type(applier.audit_change(_Custom(reason="r"))["meta"]) is dict
 
 
-def test_cursor_listeners_see_how_many_rows_were_written(org: Store) -> None:
+@pytest.mark.parametrize("copy", [None, True], ids=["by-count", "copy"])
+def test_cursor_listeners_see_how_many_rows_were_written(org: Store, copy: bool | None) -> None:
     seen: list[tuple[str, int]] = []
 
     @event.listens_for(org.engine, "after_cursor_execute")
@@ -264,8 +268,9 @@ def test_cursor_listeners_see_how_many_rows_were_written(org: Store) -> None:
             seen.append((statement.split(None, 1)[0], cursor.rowcount))
 
     with org.transaction() as conn:
-        bulk_insert(conn, t.accounts, [account(1), account(2), account(3)])
-    verb = "COPY" if org.engine.dialect.name == "postgresql" else "INSERT"
+        bulk_insert(conn, t.accounts, [account(1), account(2), account(3)], copy=copy)
+    # three rows are under COPY_MIN_ROWS: an INSERT, unless COPY is asked for (PostgreSQL only)
+    verb = "COPY" if copy and org.engine.dialect.name == "postgresql" else "INSERT"
     assert seen == [(verb, 3)]
 
 
@@ -279,6 +284,7 @@ def test_many_rows_go_in_whole_statements_and_one_for_the_rest(org: Store) -> No
 
     per = min(bulk.ROWS_PER_INSERT, bulk.SQLITE_MAX_PARAMETERS // len(t.accounts.columns))
     n = 2 * per + 7
+    assert n >= bulk.COPY_MIN_ROWS
     with org.transaction() as conn:
         bulk_insert(conn, t.accounts, [account(i) for i in range(n)])
     with org.transaction(write=False) as conn:
