@@ -42,29 +42,48 @@ _ACCOUNT_ACTIONS = frozenset(
     {Action.CREATE_ACCOUNT, Action.LINK, Action.UPDATE_ACCOUNT, Action.ACTIVATE, Action.DEACTIVATE}
 )
 _MEMBERSHIP_ACTIONS = frozenset({Action.ADD_MEMBERSHIP, Action.REMOVE_MEMBERSHIP})
-_ACCESS_ACTIONS = _MEMBERSHIP_ACTIONS | {Action.ACTIVATE, Action.DEACTIVATE}
+_STATUS_ACTIONS = frozenset({Action.ACTIVATE, Action.DEACTIVATE})
 _RELOADED = frozenset({Action.LINK, Action.UPDATE_ACCOUNT, Action.ACTIVATE, Action.DEACTIVATE})
 """Account changes after which the account is read back (its stored state is the event's)."""
 
 
+def granted_groups(ctx: ApplyContext) -> dict[str, set[str]]:
+    """The products each group grants, by group id (grants name groups: every group of a name)."""
+    g, p = t.groups.c, t.product_grants.c
+    query = (
+        select(g.group_id, p.product)
+        .join_from(t.product_grants, t.groups, (g.org_id == p.org_id) & (g.name == p.group_name))
+        .where(in_org(ctx.conn, t.product_grants))
+    )
+    granted: dict[str, set[str]] = {}
+    for group_id, product in ctx.conn.execute(query):
+        granted.setdefault(group_id, set()).add(product)
+    return granted
+
+
 def products_of(ctx: ApplyContext, account_ids: Collection[str]) -> dict[str, set[str]]:
-    """Each active account's products (docs/contract.md, "Product access"), of these accounts."""
-    m, g, p, a = t.memberships.c, t.groups.c, t.product_grants.c, t.accounts.c
+    """Each active account's products (docs/contract.md, "Product access"), of these accounts.
+
+    Their memberships are read by account (an index) and matched here with the granted groups: a
+    join from the grants walked every member of the granted groups for each slice of accounts."""
+    granted = granted_groups(ctx)
+    if not granted:
+        return {}
+    m, a = t.memberships.c, t.accounts.c
     conn = ctx.conn
 
     def query(cond: Any) -> Any:
         return (
-            select(m.account_id, p.product)
-            .join_from(t.memberships, t.groups, (g.org_id == m.org_id) & (g.group_id == m.group_id))
-            .join(t.product_grants, (p.org_id == g.org_id) & (p.group_name == g.name))
-            .join(t.accounts, (a.org_id == m.org_id) & (a.account_id == m.account_id))
+            select(m.account_id, m.group_id)
+            .join_from(t.memberships, t.accounts, (a.org_id == m.org_id) & (a.account_id == m.account_id))
             .where(in_org(conn, t.memberships), a.status == AccountStatus.ACTIVE.value, cond)
-            .distinct()
         )
 
     found: dict[str, set[str]] = {}
-    for account_id, product in rows_by_ids(conn, m.account_id, account_ids, query):
-        found.setdefault(account_id, set()).add(product)
+    for account_id, group_id in rows_by_ids(conn, m.account_id, account_ids, query):
+        products = granted.get(group_id)
+        if products:
+            found.setdefault(account_id, set()).update(products)
     return found
 
 
@@ -74,17 +93,37 @@ class ChangeEvents:
     def __init__(self, run_id: int | None) -> None:
         self.run_id = run_id
         self._accounts: dict[str, dict[str, Any]] = {}
-        self._grants: bool | None = None
+        self._grants: frozenset[str] | None = None
         self._access_before: dict[str, set[str]] = {}
         self._watched: set[str] = set()
 
     def begin(self, ctx: ApplyContext, batch: Sequence[Change]) -> None:
-        """Before the transaction's writes: the products of the accounts it may change access of."""
+        """Before the transaction's writes: the products of the accounts it may change access of.
+
+        Only these can gain or lose a product: an account joining or leaving a group that grants
+        one (or is made, or renamed, to), one activated or deactivated, and the members of a group
+        renamed from or to a granted name."""
         self._watched, self._access_before = set(), {}
-        if not self._grants_any(ctx):
+        names = self._granted_names(ctx)
+        if not names:
             return
-        watched = {c.account_id for c in batch if c.action in _ACCESS_ACTIONS}  # type: ignore[attr-defined]
-        renamed = [c.group_id for c in batch if c.action is Action.UPDATE_GROUP and c.name != c.old_name]  # type: ignore[attr-defined]
+        granting = set(granted_groups(ctx))
+        granting.update(
+            c.group_id  # type: ignore[attr-defined]
+            for c in batch
+            if (c.action is Action.CREATE_GROUP and c.name in names)  # type: ignore[attr-defined]
+            or (c.action is Action.UPDATE_GROUP and c.name in names)  # type: ignore[attr-defined]
+        )
+        watched = {
+            c.account_id  # type: ignore[attr-defined]
+            for c in batch
+            if c.action in _STATUS_ACTIONS or (c.action in _MEMBERSHIP_ACTIONS and c.group_id in granting)  # type: ignore[attr-defined]
+        }
+        renamed = [
+            c.group_id  # type: ignore[attr-defined]
+            for c in batch
+            if c.action is Action.UPDATE_GROUP and c.name != c.old_name and {c.name, c.old_name} & names  # type: ignore[attr-defined]
+        ]
         if renamed:
             m = t.memberships.c
             watched.update(
@@ -117,10 +156,11 @@ class ChangeEvents:
 
     # ------------------------------------------------------------------ payloads
 
-    def _grants_any(self, ctx: ApplyContext) -> bool:
+    def _granted_names(self, ctx: ApplyContext) -> frozenset[str]:
+        """The group names the organization grants products to (read once per apply)."""
         if self._grants is None:
-            query = select(t.product_grants.c.product).where(in_org(ctx.conn, t.product_grants)).limit(1)
-            self._grants = ctx.conn.execute(query).first() is not None
+            query = select(t.product_grants.c.group_name).where(in_org(ctx.conn, t.product_grants))
+            self._grants = frozenset(ctx.conn.execute(query).scalars())
         return self._grants
 
     def _remember_created(self, applied: Sequence[Change], domains: frozenset[str]) -> None:

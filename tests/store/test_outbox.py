@@ -241,3 +241,21 @@ def test_ids_are_written_as_uuid_writes_them(value: int) -> None:
     from connector.store.event_ids import _text
 
     assert _text(value) == str(uuid.UUID(int=value))
+
+
+def test_a_rename_to_or_from_a_granted_name_grants_or_revokes_its_members_access(org: Store) -> None:
+    org.set_product_grants({"jira": ["Chosen"]})
+    provider = seeded(users=6, groups=2)  # g1 holds u1, u3, u5 (and is nested in g0)
+    sync_directory(provider, org, SETTINGS)
+    assert [e for e in _all(org) if e.type.startswith("access.")] == []
+    cursor = org.newest_event_id()
+    provider.put_group("g1", "Chosen")
+    sync_directory(provider, org, SETTINGS)
+    granted = [e for e in org.events(cursor) if e.type == ev.ACCESS_GRANTED]
+    members = {a.account_id for a in org.accounts() if a.email in {f"user{n}@example.com" for n in (1, 3, 5)}}
+    assert {e.data["account"]["id"] for e in granted} == members and len(granted) == 3
+    cursor = org.newest_event_id()
+    provider.put_group("g1", "Group 1")
+    sync_directory(provider, org, SETTINGS)
+    revoked = [e for e in org.events(cursor) if e.type.startswith("access.")]
+    assert {(e.type, e.data["account"]["id"]) for e in revoked} == {(ev.ACCESS_REVOKED, a) for a in members}
