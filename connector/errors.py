@@ -158,6 +158,10 @@ class RunInProgressError(StoreError):
     exit_code = 7
 
 
+class OrganizationBusyError(RunInProgressError):
+    """Another run of the organization holds its lock (its directories share its accounts)."""
+
+
 class SecretKeyError(ConfigError):
     """The keys of the secrets at rest (``CONNECTOR_SECRET_KEYS`` or its file) are missing or wrong.
 

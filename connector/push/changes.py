@@ -40,6 +40,9 @@ Edit = Callable[[DirectoryLookup], ChangeSet]
 to refuse."""
 
 CURSOR = "push"
+LOCK_WAIT_SECONDS = 30.0
+"""How long a request waits for its organization's other runs (another push request, a pull
+sync of another directory) before it is answered 503 with Retry-After: its IdP waits on it."""
 ONE_TRANSACTION = 50_000
 """Changes per apply transaction: a request's plan (far fewer) is applied in one.  Bounded so a
 handler's IN list stays within PostgreSQL's 65,535 bound parameters."""
@@ -112,7 +115,7 @@ def run_request(
         provider,  # type: ignore[arg-type]
         store,
         dataclasses.replace(settings, guard=plan_guard(settings.guard)),
-        wait=True,
+        wait=LOCK_WAIT_SECONDS,
         batch_size=ONE_TRANSACTION,
         hold=guard,
     )

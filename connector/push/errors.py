@@ -11,11 +11,14 @@ ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error"
 class ScimError(Exception):
     """A request the service refuses; rendered by :meth:`body` with ``status`` as a string."""
 
-    def __init__(self, status: int, detail: str, scim_type: str | None = None) -> None:
+    def __init__(
+        self, status: int, detail: str, scim_type: str | None = None, *, retry_after: int | None = None
+    ) -> None:
         super().__init__(detail)
         self.status = status
         self.detail = detail
         self.scim_type = scim_type
+        self.retry_after = retry_after  # seconds, sent as Retry-After (a 503 the client should retry)
 
     def body(self) -> dict[str, Any]:
         """The Error message (``status`` a string, as RFC 7644 §3.12 writes it)."""

@@ -15,9 +15,11 @@ from scim2_models import SCIMException
 from scim2_models import ScimFilter
 
 from connector.errors import ConnectorError
+from connector.errors import RunInProgressError
 from connector.push.auth import TokenCheck
 from connector.push.auth import bearer_token
 from connector.push.bodies import scim_error
+from connector.push.changes import LOCK_WAIT_SECONDS
 from connector.push.changes import Edit
 from connector.push.changes import run_request
 from connector.push.errors import SCIM_MEDIA_TYPE
@@ -26,6 +28,8 @@ from connector.push.errors import not_found
 from connector.store import Store
 from connector.store.push_reads import DirectoryLookup
 
+RETRY_AFTER_SECONDS = 10
+"""What a request refused because its organization stayed busy tells its IdP to wait."""
 MAX_BODY_BYTES = 2 * 1024 * 1024
 """The largest request body, refused with 413 before it is read (a 1,000-member PATCH is ~100 kB)."""
 
@@ -37,8 +41,10 @@ def json_answer(body: Any, status: int = 200, headers: dict[str, str] | None = N
 
 
 def error_answer(exc: ScimError) -> Response:
-    headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if exc.status == 401 else None
-    return json_answer(exc.body(), exc.status, headers)
+    headers = {"WWW-Authenticate": 'Bearer realm="scim"'} if exc.status == 401 else {}
+    if exc.retry_after is not None:
+        headers["Retry-After"] = str(exc.retry_after)
+    return json_answer(exc.body(), exc.status, headers or None)
 
 
 def base_url() -> str:
@@ -109,7 +115,14 @@ def lookup() -> DirectoryLookup:
 def run_edit(edit: Edit) -> None:
     """Check the edit against the mirror, then run it through the rules under the lock."""
     edit(lookup())  # refused here, no run is recorded
-    report, _ = run_request(g.store, g.entry, edit)
+    try:
+        report, _ = run_request(g.store, g.entry, edit)
+    except RunInProgressError:
+        raise ScimError(
+            503,
+            f"the organization has been busy with another run for {LOCK_WAIT_SECONDS:g} s; nothing applied",
+            retry_after=RETRY_AFTER_SECONDS,
+        ) from None
     if report.outcome == "guard_tripped":
         raise ScimError(503, f"held by the guard, nothing applied: {report.guard.message}")
 

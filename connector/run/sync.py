@@ -40,6 +40,7 @@ from connector.run.planning import plan_with_inputs
 from connector.run.planning import read_directory
 from connector.run.report import SyncReport
 from connector.store import Store
+from connector.store.lock import Wait
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",
@@ -122,7 +123,7 @@ def sync_directory(
     dry_run: bool = False,
     force: bool = False,
     full: bool | None = None,
-    wait: bool = False,
+    wait: Wait = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
     whole: bool = False,
@@ -131,8 +132,10 @@ def sync_directory(
     """One sync run of the provider's directory; see the module docstring.
 
     A dry run plans and reports without writing anything but its run record.
-    Another run of the same directory makes this one raise
-    :class:`~connector.errors.RunInProgressError`, or wait with ``wait``.
+    Another run of the same directory, or of another directory of the organization (they share
+    its accounts), makes this one raise :class:`~connector.errors.RunInProgressError`
+    (:class:`~connector.errors.OrganizationBusyError`), or wait with ``wait`` (True, or at most
+    that many seconds).
     ``whole`` plans every identity against the store even when the store is as
     the last run left it (which otherwise plans only what changed since).
     ``hold`` takes changes out of a plan the guard passed before it is applied (a push
@@ -142,7 +145,7 @@ def sync_directory(
     requests_before = provider.request_count
     directory_id = provider.directory_id
     store.ensure_directory(directory_id, provider.name)
-    lock = store.run_lock(directory_id, wait=wait) if not dry_run else contextlib.nullcontext()
+    lock = store.writing_run(directory_id, wait=wait) if not dry_run else contextlib.nullcontext()
     with lock, gc_paused():
         if not dry_run:
             store.close_interrupted_runs(directory_id)
@@ -240,7 +243,7 @@ def apply_saved_plan(
     store: Store,
     plan: Plan,
     *,
-    wait: bool = False,
+    wait: Wait = False,
     batch_size: int = DEFAULT_BATCH_SIZE,
     progress: Progress | None = None,
 ) -> ApplyResult:
@@ -249,7 +252,7 @@ def apply_saved_plan(
     Refused with :class:`StalePlanError` when the store changed since the
     plan was made (its ``base_fingerprint``), checked under the lock.
     """
-    with store.run_lock(plan.directory_id, wait=wait):
+    with store.writing_run(plan.directory_id, wait=wait):
         if plan.base_fingerprint and store.fingerprint(plan.directory_id) != plan.base_fingerprint:
             raise StalePlanError(
                 f"the store changed since this plan for {plan.directory_id!r} was made; make a new plan"

@@ -1,4 +1,10 @@
-"""One run per directory at a time.
+"""One run per directory at a time, and one writing run per organization at a time.
+
+Every run holds its organization's lock (:data:`ORGANIZATION_LOCK`, taken first) and its
+directory's: the directories of an organization share its accounts, so two runs of one
+organization would each decide to create the account a person lacks.  ``wait`` is False (busy
+at once), True (queue behind the holder) or a number of seconds to keep trying (a push request,
+which its IdP waits on).
 
 PostgreSQL: a session-level advisory lock (``pg_try_advisory_lock`` or, to
 wait, ``pg_advisory_lock``) taken on a connection held open for the whole
@@ -22,12 +28,15 @@ import contextlib
 import hashlib
 import os
 import threading
+import time
+from collections.abc import Callable
 from collections.abc import Iterator
 from pathlib import Path
 
 from sqlalchemy import Engine
 from sqlalchemy import text
 
+from connector.errors import OrganizationBusyError
 from connector.errors import RunInProgressError
 from connector.store.tenancy import DEFAULT_ORG
 
@@ -38,6 +47,24 @@ except ImportError:  # pragma: no cover - Windows
 
 _LOCAL_LOCKS: dict[str, threading.Lock] = {}
 _LOCAL_GUARD = threading.Lock()
+
+ORGANIZATION_LOCK = "*organization*"
+"""The lock name of a whole organization (a directory id is a slug: never this)."""
+POLL_SECONDS = 0.05
+"""How often a lock waited on for a bounded time is tried again."""
+
+Wait = bool | float
+"""False: busy at once; True: wait as long as it takes; a number: seconds to keep trying."""
+
+
+def _retrying(try_once: Callable[[], bool], wait: Wait) -> bool:
+    """Whether ``try_once`` took the lock within ``wait`` (a number of seconds)."""
+    deadline = time.monotonic() + float(wait)
+    while not try_once():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(POLL_SECONDS)
+    return True
 
 
 def advisory_key(store_identity: str, directory_id: str, org: str = DEFAULT_ORG) -> int:
@@ -51,6 +78,11 @@ def advisory_key(store_identity: str, directory_id: str, org: str = DEFAULT_ORG)
 
 
 def _busy(directory_id: str) -> RunInProgressError:
+    if directory_id == ORGANIZATION_LOCK:
+        return OrganizationBusyError(
+            "another run of this organization is in progress (its directories share its accounts); "
+            "wait for it to finish, or run again with --wait to queue behind it"
+        )
     return RunInProgressError(
         f"another run is in progress for directory {directory_id!r}; "
         "wait for it to finish, or run again with --wait to queue behind it"
@@ -58,14 +90,16 @@ def _busy(directory_id: str) -> RunInProgressError:
 
 
 @contextlib.contextmanager
-def postgres_lock(engine: Engine, directory_id: str, *, wait: bool, org: str = DEFAULT_ORG) -> Iterator[None]:
+def postgres_lock(engine: Engine, directory_id: str, *, wait: Wait, org: str = DEFAULT_ORG) -> Iterator[None]:
     """Hold ``pg_advisory_lock`` for ``directory_id`` of this store on a dedicated session."""
     with engine.connect() as conn:
         database, schema = conn.execute(text("SELECT current_database(), current_schema()")).one()
         key = advisory_key(f"{database}.{schema}", directory_id, org)
-        if wait:
+        if wait is True:
             conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
-        elif not conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar():
+        elif not _retrying(
+            lambda: bool(conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()), wait
+        ):
             raise _busy(directory_id)
         conn.commit()
         try:
@@ -76,7 +110,7 @@ def postgres_lock(engine: Engine, directory_id: str, *, wait: bool, org: str = D
 
 
 @contextlib.contextmanager
-def file_lock(db_path: str, directory_id: str, *, wait: bool, org: str = DEFAULT_ORG) -> Iterator[None]:
+def file_lock(db_path: str, directory_id: str, *, wait: Wait, org: str = DEFAULT_ORG) -> Iterator[None]:
     """Hold an exclusive ``flock`` on ``<db>.run-<hash>.lock`` for ``directory_id``."""
     if fcntl is None:  # pragma: no cover - Windows
         with local_lock(f"{db_path}\0{org}\0{directory_id}", wait=wait):
@@ -86,10 +120,10 @@ def file_lock(db_path: str, directory_id: str, *, wait: bool, org: str = DEFAULT
     path = Path(f"{db_path}.run-{digest}.lock")
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | (0 if wait else fcntl.LOCK_NB))
-        except BlockingIOError:
-            raise _busy(directory_id) from None
+        if wait is True:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        elif not _retrying(lambda: _try_flock(fd), wait):
+            raise _busy(directory_id)
         try:
             yield
         finally:
@@ -98,12 +132,23 @@ def file_lock(db_path: str, directory_id: str, *, wait: bool, org: str = DEFAULT
         os.close(fd)
 
 
+def _try_flock(fd: int) -> bool:
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    return True
+
+
 @contextlib.contextmanager
-def local_lock(name: str, *, wait: bool) -> Iterator[None]:
+def local_lock(name: str, *, wait: Wait) -> Iterator[None]:
     """A process-local lock, for an in-memory database that no other process can see."""
     with _LOCAL_GUARD:
         lock = _LOCAL_LOCKS.setdefault(name, threading.Lock())
-    if not lock.acquire(blocking=wait):
+    taken = (
+        lock.acquire() if wait is True else lock.acquire(timeout=float(wait)) if wait else lock.acquire(False)
+    )
+    if not taken:
         raise _busy(name.rsplit("\0", 1)[-1])
     try:
         yield

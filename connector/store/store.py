@@ -234,8 +234,9 @@ class Store(
             raise unreachable(exc) from exc
 
     @contextlib.contextmanager
-    def run_lock(self, directory_id: str, *, wait: bool = False) -> Iterator[None]:
-        """Hold this directory's run lock; :class:`RunInProgressError` if taken and not ``wait``."""
+    def run_lock(self, directory_id: str, *, wait: lock.Wait = False) -> Iterator[None]:
+        """Hold this directory's run lock; :class:`RunInProgressError` if taken and not ``wait``
+        (``wait`` a number: if still taken after that many seconds)."""
         path = engines.sqlite_path(self.engine)
         if self.engine.dialect.name == "postgresql":
             guard = lock.postgres_lock(self.engine, directory_id, wait=wait, org=self.org)
@@ -248,6 +249,15 @@ class Store(
                 yield
         except (OperationalError, InterfaceError) as exc:
             raise unreachable(exc) from exc
+
+    @contextlib.contextmanager
+    def writing_run(self, directory_id: str, *, wait: lock.Wait = False) -> Iterator[None]:
+        """Hold the organization's lock, then the directory's, for a run that writes: the
+        organization's directories share its accounts (:mod:`connector.store.lock`).
+        :class:`~connector.errors.OrganizationBusyError` when another run of the organization
+        holds it."""
+        with self.run_lock(lock.ORGANIZATION_LOCK, wait=wait), self.run_lock(directory_id, wait=wait):
+            yield
 
     # ------------------------------------------------------------------ organization settings
 

@@ -9,9 +9,10 @@ again); it lets only a lost worker or the hard time limit stop it.
 
 Runs of one organization go one at a time: its directories share its accounts, and two runs
 applying at once could each create an account for one new address (two directories reading one
-person).  The task holds the organization's lock (the run lock of :data:`ORGANIZATION`, which no
-directory id can be: a PostgreSQL advisory lock, released when the worker's session ends) for the
-run, and when another worker holds it, goes back to the queue (``org_busy``) for a few seconds,
+person).  Every run holds the organization's lock (:data:`ORGANIZATION`, which no directory id
+can be: a PostgreSQL advisory lock, released when the worker's session ends; taken by
+:func:`connector.run.sync.sync_directory` itself, so a CLI sync and a push request wait on it
+too), and when another run holds it the task goes back to the queue (``org_busy``) for a few seconds,
 so the workers take other organizations' directories meanwhile.  Before the first task, the
 process installs the shared request budget (:mod:`connector.workers.budget`) when there is Redis,
 and the request counter of the metrics.
@@ -19,7 +20,6 @@ and the request counter of the metrics.
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import random
 import threading
@@ -34,16 +34,18 @@ from celery.exceptions import SoftTimeLimitExceeded
 from connector import log_context
 from connector.api.registry import open_connector
 from connector.errors import ConnectorError
+from connector.errors import OrganizationBusyError
 from connector.errors import RunInProgressError
 from connector.net import shared_budget
 from connector.ops import metrics
+from connector.store.lock import ORGANIZATION_LOCK
 from connector.workers.budget import RedisBudget
 from connector.workers.marks import Marks
 from connector.workers.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 
-ORGANIZATION = "*organization*"
+ORGANIZATION = ORGANIZATION_LOCK
 """The run lock's name for the whole organization (a directory id is a slug: never this)."""
 RETRY_SECONDS = (0.5, 2.0)
 """A task whose organization is busy is sent again after a random delay in this range."""
@@ -114,12 +116,9 @@ def _sync(settings: WorkerSettings, org: str, directory_id: str) -> dict[str, An
                 return {**base, "outcome": "disabled"}
             if directory_id not in connector.directory_ids():
                 return {**base, "outcome": "gone"}
-            with contextlib.ExitStack() as held:
-                try:
-                    held.enter_context(connector.store.run_lock(ORGANIZATION))
-                except RunInProgressError:
-                    return {**base, "outcome": "org_busy"}
-                report = connector.sync(directory_id)
+            report = connector.sync(directory_id)
+    except OrganizationBusyError:
+        return {**base, "outcome": "org_busy"}
     except RunInProgressError:
         return {**base, "outcome": "busy"}
     except SoftTimeLimitExceeded:

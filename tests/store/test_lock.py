@@ -107,3 +107,46 @@ def test_two_stores_in_two_schemas_of_one_server_do_not_block_each_other(pg_urls
     finally:
         first.close()
         second.close()
+
+
+def test_a_run_of_another_directory_of_the_organization_waits_for_the_first(
+    store: Store, store_url: str
+) -> None:
+    """The organization's directories share its accounts: one writing run of it at a time."""
+    from connector.errors import OrganizationBusyError
+    from connector.store.registry import OrganizationEntry
+
+    store.save_organization(OrganizationEntry("other", "Other"))
+    same = Store.open(store_url)
+    elsewhere = Store.open(store_url, org="other")
+    try:
+        with store.writing_run("okta"):
+            with pytest.raises(OrganizationBusyError, match="another run of this organization"):
+                with same.writing_run("entra"):
+                    pass
+            started = time.monotonic()
+            with pytest.raises(OrganizationBusyError):
+                with same.writing_run("entra", wait=0.3):
+                    pass
+            assert time.monotonic() - started >= 0.3  # kept trying for the time given
+            with elsewhere.writing_run("okta"):  # another organization runs alongside
+                pass
+        with same.writing_run("entra", wait=0.3):  # released on exit
+            pass
+        released = threading.Event()
+
+        def hold_briefly() -> None:
+            with store.writing_run("okta"):
+                released.wait(5)
+                time.sleep(0.1)
+
+        holder = threading.Thread(target=hold_briefly)
+        holder.start()
+        time.sleep(0.1)
+        released.set()
+        with same.writing_run("entra", wait=5.0):  # taken once the holder is done
+            pass
+        holder.join()
+    finally:
+        same.close()
+        elsewhere.close()
