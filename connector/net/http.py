@@ -21,6 +21,14 @@
 * a 401 on an OAuth session renews the token once before it counts;
 * every other answer becomes one error of :mod:`connector.errors`, with the
   IdP's own code, and no secret in the message.
+
+Threads.  One client may serve two threads at once: a page prefetch
+(:mod:`connector.net.prefetch`) and its consumer, which may send requests of
+its own.  ``requests`` sessions and urllib3's pool take concurrent GETs; a
+lock makes one thread fetch or drop an OAuth token while the other waits,
+another guards the counters and waits this client keeps, and a pause for
+the rate budget holds every request to its bucket until it ends, from
+whichever thread.
 """
 
 from __future__ import annotations
@@ -29,6 +37,7 @@ import contextlib
 import email.utils
 import logging
 import random
+import threading
 import time
 import warnings
 from collections.abc import Callable
@@ -81,9 +90,11 @@ class CountingAdapter(HTTPAdapter):
     def __init__(self) -> None:
         super().__init__()
         self.count = 0
+        self._count_lock = threading.Lock()
 
     def send(self, request: requests.PreparedRequest, *args: Any, **kwargs: Any) -> requests.Response:
-        self.count += 1
+        with self._count_lock:
+            self.count += 1
         return super().send(request, *args, **kwargs)
 
 
@@ -93,7 +104,7 @@ def no_error_body(response: requests.Response) -> tuple[str | None, str | None]:
 
 
 class HttpClient:
-    """GETs with the habits above, for one provider.  Not thread-safe."""
+    """GETs with the habits above, for one provider; safe from two threads (see "Threads" above)."""
 
     def __init__(
         self,
@@ -120,6 +131,8 @@ class HttpClient:
         self._wallclock = wallclock
         self._rng = rng or random.Random()
         self._resume_at: dict[str, float] = {}  # per rate bucket: when its next request may go
+        self._auth_lock = threading.Lock()  # one thread fetches or drops a token at a time
+        self._waits_lock = threading.Lock()  # the two counters below
         self.waited = 0.0  # seconds spent waiting on 429s, 5xx and pacing, in all
         self.retry_waited = 0.0  # seconds spent waiting on 429s and 5xx: the run's max_total_wait budget
         self.adapter = CountingAdapter()
@@ -166,7 +179,8 @@ class HttpClient:
                 with warnings.catch_warnings() if not s.verify_tls else contextlib.nullcontext():
                     if not s.verify_tls:
                         warnings.simplefilter("ignore", InsecureRequestWarning)
-                    self.auth.ensure()
+                    with self._auth_lock:
+                        self.auth.ensure()
                     response = self._send(url, params, headers)
                 self._observe(url, response)
                 if response.status_code < 300:
@@ -189,7 +203,8 @@ class HttpClient:
                     ) from exc
             except AuthError as exc:
                 if exc.status == 401 and self.auth.is_oauth and not renewed:
-                    renewed = self.auth.renew()
+                    with self._auth_lock:
+                        renewed = self.auth.renew()
                     continue
                 raise
             except (RetryableError, _Unreadable) as exc:
@@ -238,8 +253,7 @@ class HttpClient:
                     ) from None
             log.info("%s: %s; retrying in %.1fs", _where(url), reason, wait)
             self._sleep(wait)
-            self.retry_waited += wait
-            self.waited += wait
+            self._waited(wait, retry=True)
 
     def _send(
         self, url: str, params: dict[str, Any] | None, headers: dict[str, str] | None
@@ -293,7 +307,7 @@ class HttpClient:
         wait = budget.draw(self._target(url), self.settings.rate_share)
         if wait > 0:
             self._sleep(wait)
-            self.waited += wait
+            self._waited(wait)
 
     def _observe(self, url: str, response: requests.Response) -> None:
         headers = response.headers
@@ -328,11 +342,19 @@ class HttpClient:
             )
 
     def _wait_for_pace(self, url: str) -> None:
-        resume_at = self._resume_at.pop(rate_bucket(url), None)
+        # read, not popped: a second thread's request to the bucket waits for the same moment
+        resume_at = self._resume_at.get(rate_bucket(url))
         wait = resume_at - self._monotonic() if resume_at is not None else 0.0
         if wait > 0:
             self._sleep(wait)
-            self.waited += wait
+            self._waited(wait)
+
+    def _waited(self, seconds: float, *, retry: bool = False) -> None:
+        """Count a wait; ``retry`` ones (429s, 5xx) also against ``max_total_wait``."""
+        with self._waits_lock:
+            self.waited += seconds
+            if retry:
+                self.retry_waited += seconds
 
     def _server_now(self, response: requests.Response) -> float:
         date = response.headers.get("Date")

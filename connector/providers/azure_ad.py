@@ -54,6 +54,7 @@ from connector.model import MemberKind
 from connector.model import ReadProblem
 from connector.net.origins import same_origin
 from connector.net.paging import graph_pages
+from connector.net.prefetch import prefetched
 from connector.providers.base import CheckResult
 from connector.providers.base import ProviderSettings
 from connector.providers.common import HttpProvider
@@ -141,7 +142,8 @@ class AzureADProvider(HttpProvider):
 
     def iter_users(self) -> Iterator[IdpUser]:
         params = {"$select": USER_FIELDS, "$top": self.page(PAGE_MAX)}
-        for page in graph_pages(self.http, f"{self.base_url}/users", params, self.base_url, counted=True):
+        pages = graph_pages(self.http, f"{self.base_url}/users", params, self.base_url, counted=True)
+        for page in prefetched(pages, name="graph-users"):
             for raw in page.values:
                 user = self.kept(self.to_user, raw)
                 if user is not None:
@@ -149,7 +151,8 @@ class AzureADProvider(HttpProvider):
 
     def iter_groups(self) -> Iterator[IdpGroup]:
         params = {"$select": GROUP_FIELDS, "$top": self.page(PAGE_MAX)}
-        for page in graph_pages(self.http, f"{self.base_url}/groups", params, self.base_url, counted=True):
+        pages = graph_pages(self.http, f"{self.base_url}/groups", params, self.base_url, counted=True)
+        for page in prefetched(pages, name="graph-groups"):
             for raw in page.values:
                 group = self.kept(self.to_group, raw)
                 if group is not None:

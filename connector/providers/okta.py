@@ -63,6 +63,7 @@ from connector.model import IdpUser
 from connector.model import MemberKind
 from connector.model import ReadProblem
 from connector.net.paging import okta_pages
+from connector.net.prefetch import prefetched
 from connector.providers.base import CheckResult
 from connector.providers.base import ProviderSettings
 from connector.providers.common import CURSOR_OVERLAP
@@ -154,7 +155,8 @@ class OktaProvider(HttpProvider):
 
     def _users(self, filter_: str) -> Iterator[IdpUser]:
         params = {"limit": self.page(USERS_PAGE_MAX), "filter": filter_}
-        for page in okta_pages(self.http, f"{self.base_url}/api/v1/users", params, self.base_url):
+        pages = okta_pages(self.http, f"{self.base_url}/api/v1/users", params, self.base_url)
+        for page in prefetched(pages, name="okta-users"):
             for raw in page:
                 user = self.kept(self.to_user, raw)
                 if user is not None:
@@ -167,7 +169,8 @@ class OktaProvider(HttpProvider):
         params: dict[str, Any] = {"limit": self.page(GROUPS_PAGE_MAX), "expand": "stats"}
         if filter_:
             params["filter"] = filter_
-        for page in okta_pages(self.http, f"{self.base_url}/api/v1/groups", params, self.base_url):
+        pages = okta_pages(self.http, f"{self.base_url}/api/v1/groups", params, self.base_url)
+        for page in prefetched(pages, name="okta-groups"):
             for raw in page:
                 group = self.kept(self.to_group, raw)
                 if group is None:

@@ -38,6 +38,7 @@ from connector.model import IdpUser
 from connector.model import MemberKind
 from connector.model import ReadProblem
 from connector.net.paging import scim_pages
+from connector.net.prefetch import prefetched
 from connector.providers.base import CheckResult
 from connector.providers.base import ProviderSettings
 from connector.providers.common import CURSOR_OVERLAP
@@ -110,7 +111,8 @@ class ScimProvider(HttpProvider):
 
     def _users(self, params: dict[str, Any]) -> Iterator[IdpUser]:
         query = {**params, "excludedAttributes": "groups"}
-        for page in scim_pages(self.http, f"{self.base_url}/Users", query, self.page(PAGE_MAX)):
+        pages = scim_pages(self.http, f"{self.base_url}/Users", query, self.page(PAGE_MAX))
+        for page in prefetched(pages, name="scim-users"):
             for raw in page:
                 user = self.kept(self.to_user, raw)
                 if user is not None:
@@ -118,7 +120,8 @@ class ScimProvider(HttpProvider):
 
     def iter_groups(self) -> Iterator[IdpGroup]:
         query = {"excludedAttributes": "members"}
-        for page in scim_pages(self.http, f"{self.base_url}/Groups", query, self.page(PAGE_MAX)):
+        pages = scim_pages(self.http, f"{self.base_url}/Groups", query, self.page(PAGE_MAX))
+        for page in prefetched(pages, name="scim-groups"):
             for raw in page:
                 group = self.kept(self.to_group, raw)
                 if group is not None:
