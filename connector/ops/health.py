@@ -18,7 +18,9 @@ from flask import current_app
 from flask import jsonify
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from connector.ops.metrics import STAGED_CHANGES
 from connector.ops.metrics import exposition
+from connector.ops.metrics import hook_gauge
 from connector.store import Store
 
 EXTENSION = "idp-connector-ready"
@@ -61,4 +63,9 @@ def register(app: Flask, store: Store) -> Flask:
     """Add the three endpoints to ``app``, ``/readyz`` checking ``store``."""
     app.register_blueprint(ops)
     add_check(app, "store", store.check_schema)
+    hook_gauge(
+        STAGED_CHANGES,
+        "Deactivations the receiving guard holds in every organization, waiting for a decision.",
+        store.staged_waiting,
+    )
     return app

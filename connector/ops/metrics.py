@@ -11,6 +11,7 @@ that part hooks in (:func:`hook_gauge`); one not hooked is not exported.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable
 from collections.abc import Iterable
@@ -36,6 +37,8 @@ REQUESTS = Counter("idp_connector_idp_requests", "Requests answered by an IdP, b
 RATE_LIMITED = Counter("idp_connector_idp_rate_limited", "429 answers from an IdP, by its origin.", ["idp"])
 GUARD_TRIPS = Counter("idp_connector_guard_trips", "Runs the guard stopped.")
 CHANGES = Counter("idp_connector_changes", "Product changes planned by applied runs, by action.", ["action"])
+
+log = logging.getLogger(__name__)
 
 EVENTS_WAITING = "idp_connector_events_waiting"
 WEBHOOK_FAILURES = "idp_connector_webhook_failures"
@@ -80,7 +83,12 @@ class _HookedGauges(Collector):
         with self._lock:
             hooks = dict(self._hooks)
         for name, (documentation, read) in sorted(hooks.items()):
-            yield GaugeMetricFamily(name, documentation, value=float(read()))
+            try:
+                value = float(read())
+            except Exception as exc:  # one gauge that cannot be read leaves the others exported
+                log.warning("gauge %s not exported: %s: %s", name, type(exc).__name__, exc)
+                continue
+            yield GaugeMetricFamily(name, documentation, value=value)
 
 
 _GAUGES = _HookedGauges()

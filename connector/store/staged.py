@@ -20,6 +20,7 @@ from datetime import timezone
 
 from sqlalchemy import Connection
 from sqlalchemy import delete
+from sqlalchemy import func
 from sqlalchemy import insert
 from sqlalchemy import select
 from sqlalchemy import update
@@ -148,6 +149,13 @@ class StagedChanges:
             )
             for r in rows
         ]
+
+    def staged_waiting(self) -> int:
+        """Deactivations held in every organization, waiting for a decision (the operator's gauge)."""
+        s = t.staged_changes.c
+        with self.transaction(write=False) as conn:
+            query = select(func.count()).select_from(t.staged_changes).where(s.state == STAGED)
+            return int(conn.execute(query).scalar_one())
 
     def reject_staged(self, directory_id: str, ids: Collection[str]) -> int:
         """Mark these held deactivations rejected (the accounts stay active); how many were held."""

@@ -6,6 +6,8 @@ import io
 import json
 import logging
 from collections.abc import Iterator
+from datetime import datetime
+from datetime import timezone
 
 import pytest
 from flask import Flask
@@ -121,3 +123,31 @@ def test_json_log_lines_say_organization_directory_and_run() -> None:
         (None, None, None),
     ]
     assert lines[2]["message"] == "applied 3 changes" and lines[2]["level"] == "INFO"
+
+
+def test_served_metrics_count_the_staged_deactivations_and_survive_a_broken_gauge(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from connector.store import staged
+    from connector.store.registry import DirectoryEntry
+    from connector.store.registry import OrganizationEntry
+
+    for org in ("acme", "globex"):
+        store.save_organization(OrganizationEntry(org, org.title()))
+        store.save_directory(DirectoryEntry(org, "hook", "scim", mode="push"))
+        scoped = store.for_org(org)
+        with scoped.transaction() as conn:
+            rows = [
+                (f"{org}-u{i}", f"{org}-a{i}", "beyond the guard") for i in range(2 if org == "acme" else 1)
+            ]
+            staged.stage(conn, "hook", rows, datetime.now(timezone.utc))
+        scoped.close()
+    app = health.register(Flask("served"), store)
+    text = app.test_client().get("/metrics").get_data(as_text=True)
+    assert "idp_connector_staged_changes 3.0" in text
+    metrics.hook_gauge(metrics.EVENTS_WAITING, "Broken on purpose.", lambda: 1 / 0)
+    try:
+        text = app.test_client().get("/metrics").get_data(as_text=True)
+    finally:
+        metrics.unhook_gauge(metrics.EVENTS_WAITING)
+    assert "idp_connector_staged_changes 3.0" in text and "idp_connector_events_waiting" not in text
