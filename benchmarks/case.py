@@ -111,21 +111,25 @@ def _count_writes(store: Store) -> Counter[str]:
 
 
 class _Phases:
-    """Seconds spent reading, planning and applying, from the progress events and apply's own time."""
+    """Seconds spent reading, planning and applying, from the progress events and apply's own time,
+    and the peak RSS (``VmHWM``) so far at the end of each: where the sync's memory peaked."""
 
     def __init__(self) -> None:
         self.started = time.perf_counter()
         self.planning: float | None = None
         self.apply_seconds = 0.0
         self.apply_started: float | None = None
+        self.peak_mb: dict[str, float] = {}
 
     def progress(self, stage: str, done: int, total: int | None) -> None:
         if stage == "plan" and self.planning is None:
             self.planning = time.perf_counter()
+            self.peak_mb["read"] = peak_rss_mb()
 
     def timed_apply(self, apply: Any) -> Any:
         def run(*args: Any, **kwargs: Any) -> Any:
             self.apply_started = time.perf_counter()
+            self.peak_mb["plan"] = peak_rss_mb()
             try:
                 return apply(*args, **kwargs)
             finally:
@@ -170,6 +174,7 @@ def run_sync(spec: dict[str, Any]) -> dict[str, Any]:
     plan = report.plan
     return {
         "phases": phases.split(),
+        "peak_rss_mb_by_phase": {**phases.peak_mb, "end": peak_rss_mb()},
         "users": report.users_read,
         "requests": report.requests,
         "full_read": report.full_read,

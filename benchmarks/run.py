@@ -63,6 +63,8 @@ def _say(row: dict[str, Any]) -> None:
     extra = f"  changes={row['changes']}" if "changes" in row else ""
     if "phases" in row:
         extra += "  (" + ", ".join(f"{k} {v:.1f} s" for k, v in row["phases"].items()) + ")"
+    if "peak_rss_mb_by_phase" in row:  # VmHWM when each phase ended
+        extra += "  peak MB by " + ", ".join(f"{k} {v:.0f}" for k, v in row["peak_rss_mb_by_phase"].items())
     speed = users_per_second(row)
     print(
         f"  {row['dialect']:<8} {row['case']:<16} {row['seconds']:7.1f} s  {speed:9,.0f} users/s"
