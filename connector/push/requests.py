@@ -16,6 +16,7 @@ from scim2_models import ScimFilter
 
 from connector.errors import ConnectorError
 from connector.errors import RunInProgressError
+from connector.ops.metrics import record_run
 from connector.push.auth import TokenCheck
 from connector.push.auth import bearer_token
 from connector.push.bodies import scim_error
@@ -123,6 +124,7 @@ def run_edit(edit: Edit) -> None:
             f"the organization has been busy with another run for {LOCK_WAIT_SECONDS:g} s; nothing applied",
             retry_after=RETRY_AFTER_SECONDS,
         ) from None
+    record_run({"outcome": report.outcome, "seconds": report.seconds, "counts": dict(report.counts)})
     if report.outcome == "guard_tripped":
         raise ScimError(503, f"held by the guard, nothing applied: {report.guard.message}")
 

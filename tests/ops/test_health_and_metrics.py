@@ -151,3 +151,25 @@ def test_served_metrics_count_the_staged_deactivations_and_survive_a_broken_gaug
     finally:
         metrics.unhook_gauge(metrics.EVENTS_WAITING)
     assert "idp_connector_staged_changes 3.0" in text and "idp_connector_events_waiting" not in text
+
+
+def test_a_pushed_request_is_counted_as_a_run(store: Store) -> None:
+    from connector.store.registry import DirectoryEntry
+    from connector.store.registry import OrganizationEntry
+
+    store.save_organization(OrganizationEntry("acme", "Acme", ("example.com",)))
+    store.save_directory(DirectoryEntry("acme", "hook", "scim", mode="push"))
+    scoped = store.for_org("acme")
+    token = scoped.issue_push_token("hook")
+    app = health.register(create_app(scoped), scoped)
+    client = app.test_client()
+
+    def applied() -> float:
+        return value("idp_connector_runs_total", outcome="applied")
+
+    before = applied()
+    body = {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:User"], "userName": "p@example.com"}
+    answer = client.post("/scim/v2/acme/hook/Users", json=body, headers={"Authorization": f"Bearer {token}"})
+    assert answer.status_code == 201
+    assert applied() == before + 1
+    scoped.close()
