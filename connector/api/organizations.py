@@ -28,7 +28,8 @@ class OrganizationBilling:
 def billing_of_every_organization(
     config: ConfigFile | str | os.PathLike[str], *, env: Mapping[str, str] | None = None
 ) -> list[OrganizationBilling]:
-    """Each organization's billing, in the order the configuration declares them.
+    """Each organization's billing: those the configuration declares, in its order, then those
+    only the store holds (``orgs add``, ``directories add``), by id.
 
     The store is opened once; each organization reads it through its own scope, so an email
     present in two organizations is two accounts, counted (or not) by each organization alone.
@@ -40,6 +41,11 @@ def billing_of_every_organization(
         for org in whole.organizations:
             with Connector(org, store=first.store) as connector:
                 reports.append(OrganizationBilling(org.org_id, org.org_name, connector.billing()))
+        declared = set(whole.org_ids)
+        for entry in first.store.organization_entries():
+            if entry.org_id not in declared:
+                with first.store.for_org(entry.org_id) as scoped:
+                    reports.append(OrganizationBilling(entry.org_id, entry.name, scoped.billing()))
     finally:
         first.close()
     return reports

@@ -107,6 +107,12 @@ def test_the_same_email_is_two_accounts_billed_by_each_organization_alone(config
     assert summary["total_billable"] == 3
     table = _invoke(config, "billing", "--all-orgs")
     assert "total billable across 2 organizations: 3" in table.stdout
+    # an organization only the store holds is counted too, after the file's
+    added = _invoke(config, "orgs", "add", "initech", "--name", "Initech", "--domain", "initech.com")
+    assert added.exit_code == 0, added.output
+    summary = json.loads(_invoke(config, "billing", "--all-orgs", "--json").stdout)
+    assert [o["org_id"] for o in summary["organizations"]] == ["acme", "globex", "initech"]
+    assert summary["total_billable"] == 3
 
 
 def test_a_run_of_one_organization_leaves_the_other_as_it_was(config: Path) -> None:
