@@ -45,6 +45,7 @@ from connector.errors import ConfigError
 from connector.errors import ConnectorError
 from connector.errors import SecretKeyError
 from connector.errors import StoreError
+from connector.net.settings import HttpSettings
 from connector.store import Store
 from connector.store.push_tokens import DEFAULT_GRACE
 from connector.store.push_tokens import parse_token
@@ -831,7 +832,14 @@ def open_connector(
         config = _stored_organization(whole, check_org_id(org))
         connector = Connector(config, **kwargs)
         from_file = set()
-    include_stored_directories(connector, from_file, vault=vault, secrets=secrets, secrets_of=secrets_of)
+    include_stored_directories(
+        connector,
+        from_file,
+        vault=vault,
+        secrets=secrets,
+        secrets_of=secrets_of,
+        default_http=whole.default_http,
+    )
     return connector
 
 
@@ -854,9 +862,11 @@ def include_stored_directories(
     vault: Vault | None = None,
     secrets: bool = True,
     secrets_of: str | None = None,
+    default_http: HttpSettings | None = None,
 ) -> None:
     """Add to ``connector`` the pull directories its store holds as data and the file does not
-    declare, each with its secrets opened (or its error kept), and note the disabled ones."""
+    declare, each with its secrets opened (or its error kept) and its network settings starting
+    from ``default_http`` (the file's ``[http]`` and ``[tls]``), and note the disabled ones."""
     if not _store_may_exist(connector.config.store_url):
         return
     entries = connector.store.directory_entries(connector.config.org_id)
@@ -865,7 +875,7 @@ def include_stored_directories(
         if entry.directory_id in from_file or not entry.as_data or entry.mode != "pull":
             continue
         reads = secrets and (secrets_of is None or secrets_of == entry.directory_id)
-        loaded.append(load_directory(entry, vault, secrets=reads))
+        loaded.append(load_directory(entry, vault, secrets=reads, default_http=default_http))
     if loaded:
         kept = tuple(d for d in connector.config.directories if d.id in from_file)
         connector.config = dataclasses.replace(

@@ -159,6 +159,8 @@ class ConfigFile:
     store_url: str
     organizations: tuple[Config, ...]
     source: str = "<dict>"
+    default_http: HttpSettings = field(default_factory=HttpSettings)
+    """The file's top-level ``[http]`` and ``[tls]``: what a directory the store holds runs with."""
 
     @property
     def org_ids(self) -> tuple[str, ...]:
@@ -325,7 +327,9 @@ def file_from_dict(
         org_id = check.org_id(table.get("id", DEFAULT_ORG), "organization.id")
         organizations = [_organization(shared, table, "organization", root, "", org_id, True)]
     _check_across_organizations(check, organizations)
-    return ConfigFile(store_url=store_url, organizations=tuple(organizations), source=source)
+    return ConfigFile(
+        store_url=store_url, organizations=tuple(organizations), source=source, default_http=default_http
+    )
 
 
 @dataclass(frozen=True)
@@ -546,12 +550,15 @@ def directory_from_table(
     base_dir: str | os.PathLike[str] | None = None,
     env: Mapping[str, str] | None = None,
     secrets: bool = True,
+    default_http: HttpSettings | None = None,
 ) -> DirectoryConfig:
     """One directory from its table (a ``[[directories]]`` entry's shape), checked as the file's
-    are; errors name ``source``.  Used for the directories a store holds as data."""
+    are; errors name ``source``.  Used for the directories a store holds as data, which start
+    from ``default_http`` (the file's ``[http]`` and ``[tls]``) as the file's directories do."""
     base = Path(base_dir) if base_dir is not None else Path.cwd()
     environ = os.environ if env is None else env
-    return _directory(Checker(source), table, "directory", HttpSettings(), base, environ, secrets)
+    start = default_http if default_http is not None else HttpSettings()
+    return _directory(Checker(source), table, "directory", start, base, environ, secrets)
 
 
 def _http_settings(

@@ -26,6 +26,7 @@ from connector.errors import ConfigError
 from connector.errors import ConnectorError
 from connector.errors import SecretKeyError
 from connector.errors import SecretUnsealError
+from connector.net.settings import HttpSettings
 from connector.store.registry import DirectoryEntry
 from connector.store.registry import OrganizationEntry
 from connector.vault import Vault
@@ -146,8 +147,15 @@ def directory_table(entry: DirectoryEntry) -> dict[str, Any]:
     return table
 
 
-def load_directory(entry: DirectoryEntry, vault: Vault | None, *, secrets: bool = True) -> LoadedDirectory:
-    """A stored directory as a :class:`DirectoryConfig`, its sealed secrets opened with ``vault``.
+def load_directory(
+    entry: DirectoryEntry,
+    vault: Vault | None,
+    *,
+    secrets: bool = True,
+    default_http: HttpSettings | None = None,
+) -> LoadedDirectory:
+    """A stored directory as a :class:`DirectoryConfig`, its sealed secrets opened with ``vault``,
+    its network settings starting from ``default_http`` (the file's ``[http]`` and ``[tls]``).
 
     A configuration mistake in the record is a ConfigError naming the directory.  A secret that
     does not open (no key, a removed key, a damaged token) is the directory's ``problem``.
@@ -163,7 +171,9 @@ def load_directory(entry: DirectoryEntry, vault: Vault | None, *, secrets: bool 
             environ.update(unseal_all(entry, vault))
         except (SecretUnsealError, SecretKeyError) as exc:
             problem = _naming(exc, entry)
-    directory = directory_from_table(table, source=source, env=environ, secrets=secrets and problem is None)
+    directory = directory_from_table(
+        table, source=source, env=environ, secrets=secrets and problem is None, default_http=default_http
+    )
     return LoadedDirectory(directory, problem)
 
 
