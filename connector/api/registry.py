@@ -457,8 +457,8 @@ class Registry:
             secrets={name: "v1:00000000:unchecked" for name in given},
             schedule=spec.schedule,
         )
-        if spec.mode == "pull":
-            load_directory(placeholder, None, secrets=False)  # every key checked before anything is sealed
+        if spec.mode == "pull":  # every key, and the secrets given, checked before anything is sealed
+            load_directory(placeholder, None, secrets=bool(given), plain=given)
         sealed = {
             name: self.vault.seal(value, context=secret_context(org_id, spec.directory_id, name))
             for name, value in sorted(given.items())

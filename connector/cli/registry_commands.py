@@ -14,6 +14,7 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from pathlib import Path
 from typing import Any
 
 import click
@@ -353,6 +354,11 @@ def directories_show(app: AppContext, directory_id: str, as_json: bool) -> None:
     "--secret-env-ref", metavar="VAR", help="Store only a reference: the secret is read from VAR at each run."
 )
 @click.option(
+    "--certificate-file",
+    type=click.Path(exists=True, dir_okay=False),
+    help="azure_ad with private_key_jwt: the certificate (PEM) registered with the app; stored sealed.",
+)
+@click.option(
     "--domain", "domains", multiple=True, metavar="DOMAIN", help="A verified domain it manages (repeat)."
 )
 @click.option("--mode", type=click.Choice(["pull", "push"]), default="pull", show_default=True)
@@ -372,6 +378,7 @@ def directories_add(
     secret_stdin: bool,
     secret_env: str | None,
     secret_env_ref: str | None,
+    certificate_file: str | None,
     domains: tuple[str, ...],
     mode: str,
     schedule: str | None,
@@ -401,6 +408,10 @@ def directories_add(
             where = "stdin" if secret_stdin else f"the environment variable {secret_env}"
             raise usage_error(f"the {name} from {where} is empty")
         secrets[name] = value.strip()
+    if certificate_file:
+        if auth_method != "private_key_jwt":
+            raise usage_error("--certificate-file goes with --auth-method private_key_jwt (Entra ID)")
+        secrets["certificate"] = Path(certificate_file).read_text().strip()
     spec = DirectorySpec(
         directory_id=directory_id,
         provider=provider,

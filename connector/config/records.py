@@ -153,12 +153,15 @@ def load_directory(
     *,
     secrets: bool = True,
     default_http: HttpSettings | None = None,
+    plain: Mapping[str, str] | None = None,
 ) -> LoadedDirectory:
     """A stored directory as a :class:`DirectoryConfig`, its sealed secrets opened with ``vault``,
     its network settings starting from ``default_http`` (the file's ``[http]`` and ``[tls]``).
 
     A configuration mistake in the record is a ConfigError naming the directory.  A secret that
     does not open (no key, a removed key, a damaged token) is the directory's ``problem``.
+    ``plain`` gives the secrets' values instead of opening them (checking a directory before its
+    secrets are sealed: a certificate that is not the key's is refused then).
     """
     source = f"organization {entry.org_id!r}, directory {entry.directory_id!r} (stored)"
     if entry.base_url is None:
@@ -166,7 +169,9 @@ def load_directory(
     table = directory_table(entry)
     environ: dict[str, str] = dict(os.environ)
     problem: ConnectorError | None = None
-    if secrets and entry.secrets:
+    if secrets and plain is not None:
+        environ.update({_STORED_ENV.format(name=name): value for name, value in plain.items()})
+    elif secrets and entry.secrets:
         try:
             environ.update(unseal_all(entry, vault))
         except (SecretUnsealError, SecretKeyError) as exc:
