@@ -28,8 +28,8 @@ from typing import Any
 
 import requests
 
-from connector.api.registry import DirectorySpec
 from connector.api.registry import Registry
+from connector.api.registry_records import DirectorySpec
 from connector.store import Store
 from mock_idp.state.credentials import default_credentials
 

@@ -14,7 +14,8 @@
 Precedence: the configuration file wins.  A directory the file declares always runs as the file
 says; ``config apply`` is how the file's changes reach the store.  A directory the store holds
 and the file does not declare (``directories add``, or one applied and since taken out of the
-file) runs from the store (:func:`open_connector`), its sealed secrets opened with the vault.
+file) runs from the store (:func:`connector.api.opening.open_connector`), its sealed secrets
+opened with the vault.
 """
 
 from __future__ import annotations
@@ -23,21 +24,22 @@ import dataclasses
 import os
 from collections.abc import Iterable
 from collections.abc import Mapping
-from dataclasses import dataclass
-from dataclasses import field
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
-from connector.api.connector import Connector
+from connector.api.config_diff import directory_change
+from connector.api.config_diff import organization_change
+from connector.api.registry_records import ApplyPlan
+from connector.api.registry_records import DirectorySpec
+from connector.api.registry_records import RegistryChange
+from connector.api.registry_records import RotationReport
 from connector.config.loader import Config
 from connector.config.loader import ConfigFile
 from connector.config.loader import load_config_file
 from connector.config.records import SEALABLE
-from connector.config.records import LoadedDirectory
 from connector.config.records import directory_entry
 from connector.config.records import load_directory
-from connector.config.records import organization_config
 from connector.config.records import organization_entry
 from connector.config.records import secret_context
 from connector.config.records import secret_name
@@ -45,7 +47,6 @@ from connector.errors import ConfigError
 from connector.errors import ConnectorError
 from connector.errors import SecretKeyError
 from connector.errors import StoreError
-from connector.net.settings import HttpSettings
 from connector.store import Store
 from connector.store.push_tokens import DEFAULT_GRACE
 from connector.store.push_tokens import parse_token
@@ -55,121 +56,6 @@ from connector.store.registry import check_directory_id
 from connector.store.tenancy import check_org_id
 from connector.vault import Vault
 from connector.vault import sealed_with
-
-# ---------------------------------------------------------------------- records of the API
-
-
-@dataclass(frozen=True)
-class DirectorySpec:
-    """A directory given to :meth:`Registry.add_directory`: how to reach it, without its secret."""
-
-    directory_id: str
-    provider: str
-    base_url: str | None
-    method: str | None = None
-    client_id: str | None = None
-    domains: tuple[str, ...] | None = None
-    mode: str = "pull"
-    schedule: str | None = None
-    options: Mapping[str, Any] = field(default_factory=dict)
-    token_url: str | None = None
-    scopes: tuple[str, ...] = ()
-    key_id: str | None = None
-    secret_env: str | None = None
-    """A reference to keep instead of a sealed value: the variable the secret is read from at run time."""
-
-    def settings(self) -> dict[str, Any]:
-        """The directory's table (as a file writes it) without id, provider and base URL."""
-        table: dict[str, Any] = {}
-        if self.method is not None:
-            auth: dict[str, Any] = {"method": self.method}
-            for key, value in (("client_id", self.client_id), ("token_url", self.token_url)):
-                if value is not None:
-                    auth[key] = value
-            if self.key_id is not None:
-                auth["key_id"] = self.key_id
-            if self.scopes:
-                auth["scopes"] = list(self.scopes)
-            if self.secret_env is not None:
-                auth[f"{secret_name(self.method)}_env"] = self.secret_env
-            table["auth"] = auth
-        if self.domains is not None:
-            table["domains"] = list(self.domains)
-        if self.options:
-            table["options"] = dict(self.options)
-        return table
-
-
-@dataclass(frozen=True)
-class RegistryChange:
-    """One line of a ``config apply`` plan: an organization or a directory to create, update
-    (``changes`` says what), leave (unchanged) or delete (``holds`` says what would go)."""
-
-    action: str
-    org_id: str
-    directory_id: str | None = None
-    changes: tuple[str, ...] = ()
-    holds: str | None = None
-    refused: str | None = None
-    """Why a deletion is refused without force (it holds accounts or links)."""
-
-    def to_dict(self) -> dict[str, Any]:
-        data: dict[str, Any] = {"action": self.action, "org_id": self.org_id, "changes": list(self.changes)}
-        if self.directory_id is not None:
-            data["directory_id"] = self.directory_id
-        if self.action == "delete":
-            data["holds"] = self.holds
-            data["needs_force"] = self.refused is not None
-        return data
-
-
-@dataclass(frozen=True)
-class ApplyPlan:
-    """What ``config apply`` would change in the store to bring it in line with the file."""
-
-    organizations: tuple[RegistryChange, ...]
-    directories: tuple[RegistryChange, ...]
-    prune: bool
-    source: str = "<config>"
-    desired_organizations: tuple[OrganizationEntry, ...] = field(default=(), repr=False)
-    desired_directories: tuple[DirectoryEntry, ...] = field(default=(), repr=False)
-
-    @property
-    def pending(self) -> bool:
-        """Whether applying it changes anything."""
-        return any(c.action != "unchanged" for c in (*self.organizations, *self.directories))
-
-    def counts(self) -> dict[str, int]:
-        counts = {"create": 0, "update": 0, "unchanged": 0, "delete": 0}
-        for change in (*self.organizations, *self.directories):
-            counts[change.action] += 1
-        return counts
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "source": self.source,
-            "prune": self.prune,
-            "counts": self.counts(),
-            "organizations": [c.to_dict() for c in self.organizations],
-            "directories": [c.to_dict() for c in self.directories],
-        }
-
-
-@dataclass(frozen=True)
-class RotationReport:
-    """What ``secrets rotate`` did (or, dry, would do), per organization."""
-
-    dry_run: bool
-    organizations: Mapping[str, Mapping[str, int]]
-    failures: tuple[Mapping[str, str], ...] = ()
-
-    def to_dict(self) -> dict[str, Any]:
-        return {
-            "dry_run": self.dry_run,
-            "organizations": {org: dict(counts) for org, counts in self.organizations.items()},
-            "failures": [dict(f) for f in self.failures],
-        }
-
 
 # ---------------------------------------------------------------------- the registry
 
@@ -567,7 +453,7 @@ class Registry:
         self._refuse_moves(whole, have_dirs)
         self._refuse_shared_domains(want_orgs, have_orgs, prune)
 
-        org_changes = [_org_change(want, have_orgs.get(want.org_id)) for want in want_orgs]
+        org_changes = [organization_change(want, have_orgs.get(want.org_id)) for want in want_orgs]
         dir_changes = []
         for want in want_dirs:
             have = have_dirs.get((want.org_id, want.directory_id))
@@ -577,7 +463,7 @@ class Registry:
                     f"registered with provider {have.provider!r}, not {want.provider!r}: "
                     "IdP ids of one provider mean nothing to another; give the new connection a new id"
                 )
-            dir_changes.append(_directory_change(want, have))
+            dir_changes.append(directory_change(want, have))
         if prune:
             wanted_orgs = {o.org_id for o in want_orgs}
             wanted_dirs = {(d.org_id, d.directory_id) for d in want_dirs}
@@ -739,156 +625,3 @@ class Registry:
     def new_key() -> str:
         """A new key for ``CONNECTOR_SECRET_KEYS`` (print it once; it is never stored)."""
         return Vault.generate_key()
-
-
-def _org_change(want: OrganizationEntry, have: OrganizationEntry | None) -> RegistryChange:
-    if have is None:
-        return RegistryChange("create", want.org_id)
-    changes = []
-    if want.name != have.name:
-        changes.append(f"name: {have.name!r} -> {want.name!r}")
-    if set(want.verified_domains) != set(have.verified_domains):
-        changes.append(
-            f"verified_domains: {sorted(have.verified_domains)} -> {sorted(want.verified_domains)}"
-        )
-    want_grants = {p: sorted(g) for p, g in want.product_grants.items()}
-    have_grants = {p: sorted(g) for p, g in have.product_grants.items()}
-    if want_grants != have_grants:
-        changes.append(f"products: {have_grants} -> {want_grants}")
-    for key in ("guard", "sync"):
-        if dict(want.settings.get(key) or {}) != dict(have.settings.get(key) or {}):
-            changes.append(
-                f"{key}: {dict(have.settings.get(key) or {})} -> {dict(want.settings.get(key) or {})}"
-            )
-    return RegistryChange("update" if changes else "unchanged", want.org_id, changes=tuple(changes))
-
-
-def _directory_change(want: DirectoryEntry, have: DirectoryEntry | None) -> RegistryChange:
-    if have is None:
-        return RegistryChange("create", want.org_id, want.directory_id)
-    changes = []
-    if not have.as_data:
-        changes.append("stored as data (the file's runs registered it)")
-    else:
-        if want.base_url != have.base_url:
-            changes.append(f"base_url: {have.base_url} -> {want.base_url}")
-        if want.mode != have.mode:
-            changes.append(f"mode: {have.mode} -> {want.mode}")
-        changes += _settings_changes(dict(have.settings or {}), dict(want.settings or {}))
-        if have.secrets:
-            changes.append(
-                f"sealed secrets dropped ({', '.join(sorted(have.secrets))}): "
-                "the file's references replace them"
-            )
-    return RegistryChange(
-        "update" if changes else "unchanged", want.org_id, want.directory_id, tuple(changes)
-    )
-
-
-def _settings_changes(have: Mapping[str, Any], want: Mapping[str, Any], prefix: str = "") -> list[str]:
-    """The keys whose values differ (``auth.client_id``), each with its old and new value."""
-    changes = []
-    for key in sorted(set(have) | set(want)):
-        old, new = have.get(key), want.get(key)
-        if old == new:
-            continue
-        if isinstance(old, Mapping) and isinstance(new, Mapping):
-            changes += _settings_changes(old, new, f"{prefix}{key}.")
-        elif key not in have:
-            changes.append(f"{prefix}{key}: added")
-        elif key not in want:
-            changes.append(f"{prefix}{key}: removed")
-        else:
-            changes.append(f"{prefix}{key}: {old!r} -> {new!r}")
-    return changes
-
-
-# ---------------------------------------------------------------------- the runs
-
-
-def open_connector(
-    path: str | os.PathLike[str],
-    *,
-    org: str | None = None,
-    secrets: bool = True,
-    secrets_of: str | None = None,
-    env: Mapping[str, str] | None = None,
-    vault: Vault | None = None,
-    **kwargs: Any,
-) -> Connector:
-    """The :class:`Connector` of organization ``org``: the file's, with the directories the store
-    holds for it and the file does not declare; or, for an organization only the store holds,
-    the store's.
-
-    A stored directory whose sealed secrets do not open is kept with its error: every run that
-    needs it fails naming it, and the other directories run.  The file wins: a directory it
-    declares runs as it says, whatever the store holds.
-    """
-    whole = load_config_file(path, env=env, secrets=secrets, secrets_of=secrets_of, org=org)
-    if org is None or org in whole.org_ids:
-        connector = Connector(whole.organization(org), **kwargs)
-        from_file = {d.id for d in connector.config.directories}
-    else:
-        config = _stored_organization(whole, check_org_id(org))
-        connector = Connector(config, **kwargs)
-        from_file = set()
-    include_stored_directories(
-        connector,
-        from_file,
-        vault=vault,
-        secrets=secrets,
-        secrets_of=secrets_of,
-        default_http=whole.default_http,
-    )
-    return connector
-
-
-def _stored_organization(whole: ConfigFile, org: str) -> Config:
-    with Store.open(whole.store_url, org=whole.organizations[0].org_id, register=False) as store:
-        entry = store.organization_entry(org)
-        if entry is None:
-            raise ConfigError(
-                f"{whole.source}: no organization {org!r} in the file or the store; the file declares: "
-                f"{', '.join(whole.org_ids)}"
-            )
-        directories = store.directory_entries(org)
-    return organization_config(entry, directories, store_url=whole.store_url, source=whole.source)
-
-
-def include_stored_directories(
-    connector: Connector,
-    from_file: set[str],
-    *,
-    vault: Vault | None = None,
-    secrets: bool = True,
-    secrets_of: str | None = None,
-    default_http: HttpSettings | None = None,
-) -> None:
-    """Add to ``connector`` the pull directories its store holds as data and the file does not
-    declare, each with its secrets opened (or its error kept) and its network settings starting
-    from ``default_http`` (the file's ``[http]`` and ``[tls]``), and note the disabled ones."""
-    if not _store_may_exist(connector.config.store_url):
-        return
-    entries = connector.store.directory_entries(connector.config.org_id)
-    loaded: list[LoadedDirectory] = []
-    for entry in entries:
-        if entry.directory_id in from_file or not entry.as_data or entry.mode != "pull":
-            continue
-        reads = secrets and (secrets_of is None or secrets_of == entry.directory_id)
-        loaded.append(load_directory(entry, vault, secrets=reads, default_http=default_http))
-    if loaded:
-        kept = tuple(d for d in connector.config.directories if d.id in from_file)
-        connector.config = dataclasses.replace(
-            connector.config, directories=kept + tuple(x.directory for x in loaded)
-        )
-    connector.directory_problems.update({x.directory.id: x.problem for x in loaded if x.problem is not None})
-    connector.disabled = frozenset(e.directory_id for e in entries if e.disabled)
-
-
-def _store_may_exist(url: str) -> bool:
-    """False for a SQLite file not made yet (no store, so no stored directory)."""
-    prefix = "sqlite:///"
-    if url.startswith(prefix):
-        path = url[len(prefix) :].split("?", 1)[0]
-        return path in ("", ":memory:") or Path(path).exists()
-    return True

@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from connector.api.connector import Connector
-from connector.api.registry import open_connector
+from connector.api.opening import open_connector
 from connector.api.reports import error_dict
 from connector.cli.output import RedactingFilter
 from connector.cli.output import emit_json

@@ -19,9 +19,9 @@ from typing import Any
 
 import click
 
-from connector.api.registry import ApplyPlan
-from connector.api.registry import DirectorySpec
 from connector.api.registry import Registry
+from connector.api.registry_records import ApplyPlan
+from connector.api.registry_records import DirectorySpec
 from connector.cli.common import AppContext
 from connector.cli.common import json_option
 from connector.cli.common import pass_app

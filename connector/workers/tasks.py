@@ -32,7 +32,7 @@ from celery import Task
 from celery.exceptions import SoftTimeLimitExceeded
 
 from connector import log_context
-from connector.api.registry import open_connector
+from connector.api.opening import open_connector
 from connector.errors import ConnectorError
 from connector.errors import OrganizationBusyError
 from connector.errors import RunInProgressError

@@ -14,7 +14,7 @@ from click.testing import CliRunner
 from click.testing import Result
 from joserfc.jwk import RSAKey
 
-from connector.api.registry import open_connector
+from connector.api.opening import open_connector
 from connector.cli.main import cli
 from mock_idp.state.certificates import self_signed_certificate
 

@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from connector.api.registry import DirectorySpec
+from connector.api.opening import open_connector
 from connector.api.registry import Registry
-from connector.api.registry import open_connector
+from connector.api.registry_records import DirectorySpec
 
 CONFIG = """
 [store]

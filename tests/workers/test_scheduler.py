@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 import redis
 
-from connector.api.registry import DirectorySpec
 from connector.api.registry import Registry
+from connector.api.registry_records import DirectorySpec
 from connector.store import Store
 from connector.workers.marks import Marks
 from connector.workers.scheduler import Scheduler
