@@ -152,6 +152,8 @@ def _serve_metrics(port: int) -> None:
               f"or its first sight (env {JITTER_ENV}).")  # fmt: skip
 @click.option("--refresh", type=click.FloatRange(min=1), default=30.0, show_default=True,
               help="Seconds between two readings of the scheduled directories.")  # fmt: skip
+@click.option("--deliver-every", type=click.FloatRange(min=0), default=5.0, show_default=True,
+              help="Seconds between two webhook delivery tasks (0: none; run deliver instead).")  # fmt: skip
 @click.option("--once", is_flag=True, help="Send what is due now, then stop (for cron and scripts).")
 @pass_app
 def scheduler(
@@ -164,6 +166,7 @@ def scheduler(
     log_json: bool,
     jitter: float,
     refresh: float,
+    deliver_every: float,
     once: bool,
 ) -> None:
     """Enqueue each scheduled directory when its schedule says, until SIGTERM or Ctrl-C."""
@@ -173,6 +176,7 @@ def scheduler(
 
     from connector.config.loader import load_config_file
     from connector.store import Store
+    from connector.workers.app import DELIVER_TASK
     from connector.workers.app import SYNC_TASK
     from connector.workers.app import create_celery
     from connector.workers.marks import Marks
@@ -190,8 +194,18 @@ def scheduler(
         def send(org: str, directory_id: str) -> None:
             celery.send_task(SYNC_TASK, args=[org, directory_id], queue=queue)
 
+        def deliver() -> None:
+            celery.send_task(DELIVER_TASK, queue=queue)
+
         schedule = Scheduler(
-            store, Marks(client, prefix=prefix), send, settings, jitter=jitter, refresh=refresh
+            store,
+            Marks(client, prefix=prefix),
+            send,
+            settings,
+            jitter=jitter,
+            refresh=refresh,
+            deliver=deliver,
+            deliver_every=deliver_every,
         )
         if once:
             sent = schedule.tick()

@@ -18,7 +18,9 @@ from flask import current_app
 from flask import jsonify
 from prometheus_client import CONTENT_TYPE_LATEST
 
+from connector.ops.metrics import EVENTS_WAITING
 from connector.ops.metrics import STAGED_CHANGES
+from connector.ops.metrics import WEBHOOK_FAILURES
 from connector.ops.metrics import exposition
 from connector.ops.metrics import hook_gauge
 from connector.store import Store
@@ -67,5 +69,15 @@ def register(app: Flask, store: Store) -> Flask:
         STAGED_CHANGES,
         "Deactivations the receiving guard holds in every organization, waiting for a decision.",
         store.staged_waiting,
+    )
+    hook_gauge(
+        EVENTS_WAITING,
+        "Events not yet delivered to a webhook endpoint, every organization.",
+        store.events_waiting,
+    )
+    hook_gauge(
+        WEBHOOK_FAILURES,
+        "Events some webhook endpoint never took (dead letters, until replayed), every organization.",
+        store.dead_letters_held,
     )
     return app

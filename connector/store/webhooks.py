@@ -124,6 +124,29 @@ class WebhookEndpoints:
     def transaction(self, *, write: bool = True) -> contextlib.AbstractContextManager[Connection]:
         raise NotImplementedError
 
+    # ------------------------------------------------------------------ the operator's gauges
+
+    def events_waiting(self) -> int:
+        """Events of every organization not yet delivered or dead-lettered, summed over its
+        endpoints (each counts the events after its position of the types it takes)."""
+        e = t.events.c
+        with self.transaction(write=False) as conn:
+            endpoints = conn.execute(select(_E.org_id, _E.position, _E.types)).all()
+            total = 0
+            for org_id, position, types in endpoints:
+                query = select(func.count()).select_from(t.events).where(e.org_id == org_id)
+                if position is not None:
+                    query = query.where(e.event_id > position)
+                if types:
+                    query = query.where(e.type.in_(list(types)))
+                total += int(conn.execute(query).scalar_one())
+            return total
+
+    def dead_letters_held(self) -> int:
+        """Events some endpoint of some organization never took (dead letters, until replayed)."""
+        with self.transaction(write=False) as conn:
+            return int(conn.execute(select(func.count()).select_from(t.webhook_dead_letters)).scalar_one())
+
     # ------------------------------------------------------------------ endpoints
 
     def add_webhook(

@@ -18,6 +18,8 @@ from celery import Celery
 from connector.workers.settings import WorkerSettings
 
 SYNC_TASK = "idp_connector.sync_directory"
+DELIVER_TASK = "idp_connector.deliver_webhooks"
+"""One pass of webhook deliveries over every organization (:mod:`connector.delivery`)."""
 
 
 def create_celery(settings: WorkerSettings) -> Celery:

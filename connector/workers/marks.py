@@ -67,6 +67,12 @@ class Marks:
         """The directory's task ended: it may be enqueued again."""
         self.client.delete(self.going_key(org, directory_id))
 
+    def every(self, name: str, seconds: float) -> bool:
+        """Whether this caller takes the current ``seconds``-long period of ``name`` (once across
+        every scheduler: the first to ask in a period takes it)."""
+        key = f"{self.prefix}:every:{name}"
+        return bool(self.client.set(key, "1", nx=True, px=max(1, int(seconds * 1000))))
+
     def forget(self, field: str) -> None:
         """Drop a directory the store no longer schedules."""
         self.client.hdel(self.due_key, field)

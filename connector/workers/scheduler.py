@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 
 Send = Callable[[str, str], None]
 """Enqueue the sync of ``(org, directory_id)``."""
+DEFAULT_DELIVER_EVERY = 5.0
+"""Seconds between two webhook delivery tasks the scheduler sends (each one pass over every
+organization's endpoints; the endpoints' leases keep two passes off one endpoint)."""
 
 DEFAULT_JITTER = 60.0
 """A directory starts up to this many seconds after its cron time, or after it is first seen."""
@@ -56,8 +59,12 @@ class Scheduler:
         jitter: float = DEFAULT_JITTER,
         refresh: float = 30.0,
         clock: Callable[[], float] = time.time,
+        deliver: Callable[[], None] | None = None,
+        deliver_every: float = DEFAULT_DELIVER_EVERY,
     ) -> None:
         self.store = store
+        self.deliver = deliver
+        self.deliver_every = deliver_every
         self.marks = marks
         self.send = send
         self.settings = settings
@@ -97,7 +104,15 @@ class Scheduler:
         return schedules.offset(entry.org_id, entry.directory_id, spread)
 
     def tick(self) -> list[tuple[str, str]]:
-        """Send every directory due now; the ``(org, directory)`` pairs sent."""
+        """Send every directory due now, and a delivery task once per ``deliver_every`` (across
+        schedulers); the ``(org, directory)`` pairs sent."""
+        if (
+            self.deliver is not None
+            and self.deliver_every > 0
+            and self.marks.every("deliver", self.deliver_every)
+        ):
+            self.deliver()
+            self.tally.add("deliver")
         now = self.clock()
         sent = []
         # by a hash, not by organization: a batch due together interleaves the organizations

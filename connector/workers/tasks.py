@@ -20,6 +20,7 @@ and the request counter of the metrics.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import random
 import threading
@@ -33,12 +34,16 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from connector import log_context
 from connector.api.opening import open_connector
+from connector.config.loader import load_config_file
+from connector.delivery.deliverer import Deliverer
 from connector.errors import ConnectorError
 from connector.errors import OrganizationBusyError
 from connector.errors import RunInProgressError
 from connector.net import shared_budget
 from connector.ops import metrics
+from connector.store import Store
 from connector.store.lock import ORGANIZATION_LOCK
+from connector.vault import Vault
 from connector.workers.budget import RedisBudget
 from connector.workers.marks import Marks
 from connector.workers.settings import WorkerSettings
@@ -55,8 +60,14 @@ _process_state: dict[str, Any] = {}
 
 
 def register(app: Celery) -> None:
-    """Register the sync task on ``app`` (:data:`~connector.workers.app.SYNC_TASK`)."""
+    """Register the sync task (:data:`~connector.workers.app.SYNC_TASK`) and the delivery task
+    (:data:`~connector.workers.app.DELIVER_TASK`) on ``app``."""
+    from connector.workers.app import DELIVER_TASK
     from connector.workers.app import SYNC_TASK
+
+    @app.task(name=DELIVER_TASK, bind=True)
+    def deliver_webhooks(task: Task) -> dict[str, Any]:
+        return run_delivery(task.app.conf.idp_connector)
 
     @app.task(name=SYNC_TASK, bind=True, max_retries=None)
     def sync_directory(task: Task, org: str, directory_id: str) -> dict[str, Any]:
@@ -65,6 +76,24 @@ def register(app: Celery) -> None:
         if summary["outcome"] == "org_busy":
             raise task.retry(countdown=random.uniform(*RETRY_SECONDS))
         return summary
+
+
+def run_delivery(settings: WorkerSettings) -> dict[str, Any]:
+    """One pass of webhook deliveries over every organization of the store: what ``idp-connector
+    deliver --once`` does (the endpoints' leases keep two passes, in two workers, apart)."""
+    whole = load_config_file(settings.config_path, secrets=False)
+    store = Store.open(whole.store_url, org=whole.organizations[0].org_id, register=False, upgrade=False)
+    try:
+        if store.events_waiting() == 0:  # no endpoint, or nothing for one: no key needed
+            return {"outcome": "nothing_waiting"}
+        try:
+            stats = Deliverer(store, Vault.from_environment()).run_once()
+        except ConnectorError as exc:  # no key for the endpoints' secrets, the store down: said
+            log.error("webhook delivery: %s", exc)
+            return {"outcome": "failed", "error": str(exc)}
+    finally:
+        store.close()
+    return {"outcome": "delivered", **dataclasses.asdict(stats)}
 
 
 def prepare_process(settings: WorkerSettings) -> None:

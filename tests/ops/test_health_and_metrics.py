@@ -173,3 +173,29 @@ def test_a_pushed_request_is_counted_as_a_run(store: Store) -> None:
     assert answer.status_code == 201
     assert applied() == before + 1
     scoped.close()
+
+
+def test_served_metrics_count_events_waiting_and_dead_letters(store: Store) -> None:
+    from sqlalchemy import insert
+
+    from connector.store import tables as t
+    from connector.store.outbox import EventDraft
+    from connector.store.outbox import write_events
+    from connector.store.registry import OrganizationEntry
+
+    for org, types in (("acme", ()), ("globex", ("account.deactivated",))):
+        store.save_organization(OrganizationEntry(org, org.title()))
+        scoped = store.for_org(org)
+        scoped.add_webhook(f"we_{org}", "https://hooks.example.com/in", "sealed", types)
+        with scoped.transaction() as conn:
+            write_events(conn, [EventDraft("account.created", {"n": i}, None) for i in range(3)])
+            write_events(conn, [EventDraft("account.deactivated", {"n": 9}, None)])
+            conn.execute(
+                insert(t.webhook_dead_letters).values(
+                    endpoint_id=f"we_{org}", event_id="0" * 36, attempts=9, at=datetime.now(timezone.utc)
+                )
+            )
+        scoped.close()
+    text = health.register(Flask("served"), store).test_client().get("/metrics").get_data(as_text=True)
+    assert "idp_connector_events_waiting 5.0" in text  # acme takes all 4, globex its 1 deactivation
+    assert "idp_connector_webhook_failures 2.0" in text
