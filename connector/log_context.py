@@ -34,6 +34,17 @@ def set_run(run_id: int | None) -> None:
     _run.set(run_id)
 
 
+@contextlib.contextmanager
+def running(run_id: int | None) -> Iterator[None]:
+    """Lines logged inside are about run ``run_id``; after it, about what they were before (a
+    thread that serves request after request never carries a finished run's id)."""
+    token = _run.set(run_id)
+    try:
+        yield
+    finally:
+        _run.reset(token)
+
+
 def current() -> dict[str, Any]:
     """``{"org", "directory", "run_id"}``, the ones known."""
     fields = {"org": _org.get(), "directory": _directory.get(), "run_id": _run.get()}

@@ -146,11 +146,13 @@ def sync_directory(
     directory_id = provider.directory_id
     store.ensure_directory(directory_id, provider.name)
     lock = store.writing_run(directory_id, wait=wait) if not dry_run else contextlib.nullcontext()
-    with lock, gc_paused():
+    with contextlib.ExitStack() as held:
+        held.enter_context(lock)
+        held.enter_context(gc_paused())
         if not dry_run:
             store.close_interrupted_runs(directory_id)
         run_id = store.start_run(directory_id, kind="sync", dry_run=dry_run)
-        log_context.set_run(run_id)
+        held.enter_context(log_context.running(run_id))
         try:
             report = _sync(
                 provider, store, settings, run_id, dry_run, force, full, whole, batch_size, progress, hold

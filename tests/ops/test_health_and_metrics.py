@@ -199,3 +199,18 @@ def test_served_metrics_count_events_waiting_and_dead_letters(store: Store) -> N
     text = health.register(Flask("served"), store).test_client().get("/metrics").get_data(as_text=True)
     assert "idp_connector_events_waiting 5.0" in text  # acme takes all 4, globex its 1 deactivation
     assert "idp_connector_webhook_failures 2.0" in text
+
+
+def test_a_run_leaves_no_run_id_on_its_thread(store: Store) -> None:
+    """A thread that serves request after request (waitress) logs no finished run's id."""
+    from builders import user
+    from fakes import FakeProvider
+
+    from connector.rules.settings import SyncSettings
+    from connector.run.sync import sync_directory
+
+    provider = FakeProvider()
+    provider.put_user(user(1))
+    report = sync_directory(provider, store, SyncSettings(verified_domains=("example.com",)))
+    assert report.run_id is not None
+    assert log_context.current() == {}
