@@ -127,13 +127,14 @@ def run_task(settings: WorkerSettings, org: str, directory_id: str) -> dict[str,
             return summary
         summary.setdefault("seconds", round(time.perf_counter() - started, 3))
         metrics.record_run(summary)
-        log.info(
-            "directory %s of %s: %s in %.1fs",
-            directory_id,
-            org,
-            summary["outcome"],
-            summary["seconds"],
-        )
+        with log_context.running(summary.get("run_id")):  # the line is about the run it ends
+            log.info(
+                "directory %s of %s: %s in %.1fs",
+                directory_id,
+                org,
+                summary["outcome"],
+                summary["seconds"],
+            )
     return summary
 
 
