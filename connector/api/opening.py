@@ -60,8 +60,15 @@ def open_connector(
     return connector
 
 
+def open_store(whole: ConfigFile, *, upgrade: bool = True) -> Store:
+    """The store the file names, as the operator opens it for every organization (``serve``, the
+    scheduler, the deliverer, the registry): scoped to the file's first organization, which it
+    does not register (``upgrade`` False: refused unless at the newest migration)."""
+    return Store.open(whole.store_url, org=whole.organizations[0].org_id, register=False, upgrade=upgrade)
+
+
 def _stored_organization(whole: ConfigFile, org: str) -> Config:
-    with Store.open(whole.store_url, org=whole.organizations[0].org_id, register=False) as store:
+    with open_store(whole) as store:
         entry = store.organization_entry(org)
         if entry is None:
             raise ConfigError(

@@ -30,6 +30,7 @@ from typing import Any
 
 from connector.api.config_diff import directory_change
 from connector.api.config_diff import organization_change
+from connector.api.opening import open_store
 from connector.api.registry_records import ApplyPlan
 from connector.api.registry_records import DirectorySpec
 from connector.api.registry_records import RegistryChange
@@ -80,7 +81,7 @@ class Registry:
         """The registry of the store a configuration file names (no secret of the file is read)."""
         whole = load_config_file(path, env=env, secrets=False)
         registry = cls(
-            Store.open(whole.store_url, org=whole.organizations[0].org_id, register=False),
+            open_store(whole),
             vault,
             config=whole,
         )

@@ -14,6 +14,7 @@ from types import FrameType
 
 import click
 
+from connector.api.opening import open_store
 from connector.cli.common import AppContext
 from connector.cli.common import json_option
 from connector.cli.common import pass_app
@@ -23,7 +24,6 @@ from connector.delivery.deliverer import DEFAULT_LEASE
 from connector.delivery.deliverer import Deliverer
 from connector.rules.retry_schedule import DEFAULT_STEPS
 from connector.rules.retry_schedule import RetrySchedule
-from connector.store import Store
 from connector.vault import Vault
 
 
@@ -92,7 +92,7 @@ def deliver(
     whole = load_config_file(app.config_path, secrets=False)
     chosen = list(orgs) or ([app.org] if app.org else [])
     vault = Vault.from_environment()
-    store = Store.open(whole.store_url, org=whole.organizations[0].org_id, register=False)
+    store = open_store(whole)
     try:
         deliverer = Deliverer(
             store,

@@ -18,6 +18,7 @@ from typing import Any
 
 import click
 
+from connector.api.opening import open_store
 from connector.cli.common import AppContext
 from connector.cli.common import pass_app
 from connector.config.loader import load_config_file
@@ -53,7 +54,7 @@ def serve(app: AppContext, host: str, port: int, threads: int) -> None:
     from waitress.server import create_server
 
     whole = load_config_file(app.config_path, secrets=False)
-    store = Store.open(whole.store_url, org=whole.organizations[0].org_id, register=False)
+    store = open_store(whole)
     try:
         try:
             served = health.register(create_app(store), store)  # /healthz, /readyz, /metrics

@@ -174,8 +174,8 @@ def scheduler(
     logging.getLogger("connector").setLevel(logging.INFO if app.verbose == 0 else logging.DEBUG)
     import redis
 
+    from connector.api.opening import open_store
     from connector.config.loader import load_config_file
-    from connector.store import Store
     from connector.workers.app import DELIVER_TASK
     from connector.workers.app import SYNC_TASK
     from connector.workers.app import create_celery
@@ -188,7 +188,7 @@ def scheduler(
     whole = load_config_file(app.config_path, secrets=False)
     celery = create_celery(settings)
     client = redis.Redis.from_url(settings.shared_redis)
-    store = Store.open(whole.store_url, org=whole.organizations[0].org_id, register=False)
+    store = open_store(whole)
     try:
 
         def send(org: str, directory_id: str) -> None:

@@ -34,6 +34,7 @@ from celery.exceptions import SoftTimeLimitExceeded
 
 from connector import log_context
 from connector.api.opening import open_connector
+from connector.api.opening import open_store
 from connector.config.loader import load_config_file
 from connector.delivery.deliverer import Deliverer
 from connector.errors import ConnectorError
@@ -41,7 +42,6 @@ from connector.errors import OrganizationBusyError
 from connector.errors import RunInProgressError
 from connector.net import shared_budget
 from connector.ops import metrics
-from connector.store import Store
 from connector.store.lock import ORGANIZATION_LOCK
 from connector.vault import Vault
 from connector.workers.budget import RedisBudget
@@ -82,7 +82,7 @@ def run_delivery(settings: WorkerSettings) -> dict[str, Any]:
     """One pass of webhook deliveries over every organization of the store: what ``idp-connector
     deliver --once`` does (the endpoints' leases keep two passes, in two workers, apart)."""
     whole = load_config_file(settings.config_path, secrets=False)
-    store = Store.open(whole.store_url, org=whole.organizations[0].org_id, register=False, upgrade=False)
+    store = open_store(whole, upgrade=False)
     try:
         if store.events_waiting() == 0:  # no endpoint, or nothing for one: no key needed
             return {"outcome": "nothing_waiting"}
