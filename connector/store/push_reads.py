@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import Connection
+from sqlalchemy import Table
 from sqlalchemy import func
 from sqlalchemy import select
 
@@ -48,26 +49,33 @@ class Match:
 EVERYTHING = Match()
 
 
-def _user_condition(match: Match) -> Any:
-    u = t.idp_users.c
+def _condition(table: Table, id_column: str, match: Match) -> Any:
+    """``match`` on a mirror table (``idp_users`` or ``idp_groups``); None for every row."""
+    c = table.c
     if match.attribute == "id":
-        return u.idp_user_id == match.value
+        return c[id_column] == match.value
     if match.attribute == "name":
-        return u.name_key == name_key(match.value)
+        return c.name_key == name_key(match.value)
     if match.attribute == "external_id":
-        return u.external_id == match.value
+        return c.external_id == match.value
     return None
 
 
-def _group_condition(match: Match) -> Any:
-    g = t.idp_groups.c
-    if match.attribute == "id":
-        return g.idp_group_id == match.value
-    if match.attribute == "name":
-        return g.name_key == name_key(match.value)
-    if match.attribute == "external_id":
-        return g.external_id == match.value
-    return None
+def _matching(conn: Connection, table: Table, directory_id: str, where: Any) -> tuple[Any, int]:
+    """The directory's rows of ``table`` that ``where`` holds for, as a condition, and their count."""
+    counted = in_directory(conn, table, directory_id)
+    if where is not None:
+        counted = counted & where
+    return counted, int(conn.execute(select(func.count()).select_from(table).where(counted)).scalar_one())
+
+
+def _present(
+    conn: Connection, table: Table, id_column: str, directory_id: str, ids: Collection[str]
+) -> set[str]:
+    """Which of ``ids`` the directory has in ``table``."""
+    column = table.c[id_column]
+    mine = in_directory(conn, table, directory_id)
+    return {r[0] for r in rows_by_ids(conn, column, ids, lambda cond: select(column).where(mine, cond))}
 
 
 def _member_lists(
@@ -103,11 +111,9 @@ class DirectoryLookup:
 
     def users_page(self, match: Match, offset: int, limit: int | None) -> tuple[int, list[IdpUser]]:
         """How many users ``match`` holds for, and those from ``offset`` (``limit`` of them) by id."""
-        where = _user_condition(match)
+        where = _condition(t.idp_users, "idp_user_id", match)
         with self._transaction() as conn:
-            mine = in_directory(conn, t.idp_users, self.directory_id)
-            counted = mine if where is None else mine & where
-            total = conn.execute(select(func.count()).select_from(t.idp_users).where(counted)).scalar_one()
+            _, total = _matching(conn, t.idp_users, self.directory_id, where)
             if limit == 0 or total <= offset:
                 return total, []
             page = (offset, limit if limit is not None else total)
@@ -125,22 +131,17 @@ class DirectoryLookup:
 
     def user_ids(self, ids: Collection[str]) -> set[str]:
         """Which of ``ids`` are users of the directory."""
-        u = t.idp_users.c
         with self._transaction() as conn:
-            mine = in_directory(conn, t.idp_users, self.directory_id)
-            rows = rows_by_ids(conn, u.idp_user_id, ids, lambda cond: select(u.idp_user_id).where(mine, cond))
-            return {r[0] for r in rows}
+            return _present(conn, t.idp_users, "idp_user_id", self.directory_id, ids)
 
     # ------------------------------------------------------------------ groups
 
     def groups_page(self, match: Match, offset: int, limit: int | None) -> tuple[int, list[IdpGroup]]:
         """How many groups ``match`` holds for, and those from ``offset`` (``limit`` of them) by id."""
         g = t.idp_groups.c
-        where = _group_condition(match)
+        where = _condition(t.idp_groups, "idp_group_id", match)
         with self._transaction() as conn:
-            mine = in_directory(conn, t.idp_groups, self.directory_id)
-            counted = mine if where is None else mine & where
-            total = conn.execute(select(func.count()).select_from(t.idp_groups).where(counted)).scalar_one()
+            counted, total = _matching(conn, t.idp_groups, self.directory_id, where)
             if limit == 0 or total <= offset:
                 return total, []
             ids = select(g.idp_group_id).where(counted).order_by(g.idp_group_id).offset(offset)
@@ -158,13 +159,8 @@ class DirectoryLookup:
 
     def group_ids(self, ids: Collection[str]) -> set[str]:
         """Which of ``ids`` are groups of the directory."""
-        g = t.idp_groups.c
         with self._transaction() as conn:
-            mine = in_directory(conn, t.idp_groups, self.directory_id)
-            rows = rows_by_ids(
-                conn, g.idp_group_id, ids, lambda cond: select(g.idp_group_id).where(mine, cond)
-            )
-            return {r[0] for r in rows}
+            return _present(conn, t.idp_groups, "idp_group_id", self.directory_id, ids)
 
     def members(self, group_ids: Collection[str]) -> dict[str, tuple[IdpMember, ...]]:
         """The direct members of each of these groups (an empty tuple for a group with none)."""
