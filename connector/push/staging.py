@@ -118,6 +118,12 @@ class Decision:
     deactivated: int
 
 
+def _chosen(store: Store, entry: DirectoryEntry, ids: Collection[str] | None) -> set[str]:
+    """The identities of ``ids`` held (staged, not rejected) in the directory; every one for None."""
+    staged = {s.idp_user_id for s in store.staged(entry.directory_id, state=held_rows.STAGED)}
+    return staged if ids is None else staged & set(ids)
+
+
 def approve(store: Store, entry: DirectoryEntry, ids: Collection[str] | None = None) -> Decision:
     """Apply the held deactivations of ``ids`` (every one staged in the directory when None).
 
@@ -126,8 +132,7 @@ def approve(store: Store, entry: DirectoryEntry, ids: Collection[str] | None = N
     from connector.push.changes import CURSOR
     from connector.push.changes import run_request
 
-    staged = {s.idp_user_id for s in store.staged(entry.directory_id, state=held_rows.STAGED)}
-    chosen = staged if ids is None else staged & set(ids)
+    chosen = _chosen(store, entry, ids)
     if not chosen:
         return Decision(0, 0)
 
@@ -148,6 +153,5 @@ def approve(store: Store, entry: DirectoryEntry, ids: Collection[str] | None = N
 
 def reject(store: Store, entry: DirectoryEntry, ids: Collection[str] | None = None) -> Decision:
     """Keep these held accounts active (every staged one of the directory when None)."""
-    staged = {s.idp_user_id for s in store.staged(entry.directory_id, state=held_rows.STAGED)}
-    chosen = staged if ids is None else staged & set(ids)
+    chosen = _chosen(store, entry, ids)
     return Decision(store.reject_staged(entry.directory_id, chosen) if chosen else 0, 0)

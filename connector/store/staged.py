@@ -64,10 +64,10 @@ def held_identities(conn: Connection, directory_id: str, ids: Collection[str]) -
 def staged_since(conn: Connection, directory_id: str, since: datetime) -> int:
     """How many deactivations were staged in the directory at or after ``since`` (held still)."""
     s = t.staged_changes.c
-    query = select(s.idp_user_id).where(
+    query = select(func.count()).where(
         in_directory(conn, t.staged_changes, directory_id), s.state == STAGED, s.staged_at >= since
     )
-    return len(conn.execute(query).all())
+    return int(conn.execute(query).scalar_one())
 
 
 def deactivations_applied_since(conn: Connection, directory_id: str, since: datetime) -> int:
