@@ -9,11 +9,11 @@ again); it lets only a lost worker or the hard time limit stop it.
 
 Runs of one organization go one at a time: its directories share its accounts, and two runs
 applying at once could each create an account for one new address (two directories reading one
-person).  Every run holds the organization's lock (:data:`ORGANIZATION`, which no directory id
-can be: a PostgreSQL advisory lock, released when the worker's session ends; taken by
-:func:`connector.run.sync.sync_directory` itself, so a CLI sync and a push request wait on it
-too), and when another run holds it the task goes back to the queue (``org_busy``) for a few seconds,
-so the workers take other organizations' directories meanwhile.  Before the first task, the
+person).  Every run holds the organization's lock (:data:`~connector.store.lock.ORGANIZATION_LOCK`,
+a PostgreSQL advisory lock, released when the worker's session ends), taken by
+:func:`connector.run.sync.sync_directory` itself, so a CLI sync and a push request wait on it too;
+when another run holds it the task goes back to the queue (``org_busy``) for a few seconds, so the
+workers take other organizations' directories meanwhile.  Before the first task, the
 process installs the shared request budget (:mod:`connector.workers.budget`) when there is Redis,
 and the request counter of the metrics.
 """
@@ -42,7 +42,6 @@ from connector.errors import OrganizationBusyError
 from connector.errors import RunInProgressError
 from connector.net import shared_budget
 from connector.ops import metrics
-from connector.store.lock import ORGANIZATION_LOCK
 from connector.vault import Vault
 from connector.workers.budget import RedisBudget
 from connector.workers.marks import Marks
@@ -50,8 +49,6 @@ from connector.workers.settings import WorkerSettings
 
 log = logging.getLogger(__name__)
 
-ORGANIZATION = ORGANIZATION_LOCK
-"""The run lock's name for the whole organization (a directory id is a slug: never this)."""
 RETRY_SECONDS = (0.5, 2.0)
 """A task whose organization is busy is sent again after a random delay in this range."""
 

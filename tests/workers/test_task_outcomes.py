@@ -8,8 +8,8 @@ import pytest
 
 from benchmarks import fleet
 from connector.store import Store
+from connector.store.lock import ORGANIZATION_LOCK
 from connector.workers.settings import WorkerSettings
-from connector.workers.tasks import ORGANIZATION
 from connector.workers.tasks import run_task
 
 UNREACHABLE = "http://127.0.0.1:9"
@@ -49,7 +49,7 @@ def test_a_disabled_or_unknown_directory_ends_without_a_run(settings: WorkerSett
     assert run_task(settings, "org-000", "no-such-directory")["outcome"] == "gone"
 
 
-@pytest.mark.parametrize(("held", "outcome"), [("org-000-okta-000", "busy"), (ORGANIZATION, "org_busy")])
+@pytest.mark.parametrize(("held", "outcome"), [("org-000-okta-000", "busy"), (ORGANIZATION_LOCK, "org_busy")])
 def test_a_held_directory_or_organization(settings: WorkerSettings, held: str, outcome: str) -> None:
     with Store.open(f"sqlite:///{Path(settings.config_path).parent}/store.sqlite", org="org-000") as store:
         with store.run_lock(held):
